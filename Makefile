@@ -1,0 +1,36 @@
+# NeverMissCall — the two commands (make run, make test) and their helpers.
+# scripts/stack.sh does the work; see README.md for the configuration table.
+.PHONY: run test stop logs deps build bench clean
+
+run:
+	@scripts/stack.sh deps
+	@scripts/stack.sh build
+	@scripts/stack.sh up
+	@scripts/stack.sh print
+
+test:
+	@scripts/stack.sh deps
+	@scripts/stack.sh build
+	@scripts/test.sh
+
+stop:
+	@scripts/stack.sh stop
+
+logs:
+	@scripts/stack.sh logs
+
+deps:
+	@scripts/stack.sh deps
+
+build:
+	@scripts/stack.sh build
+
+bench:
+	@scripts/stack.sh deps
+	@scripts/stack.sh build
+	@bench/run.sh
+
+clean:
+	$(MAKE) -C extension clean
+	$(MAKE) -C edge clean
+	rm -rf dashboard/out

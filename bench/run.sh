@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: starts a throwaway stack on its own ports with
+# production settings (fsync and synchronous_commit on, bcrypt cost 12) and
+# prints figures for the edge + API path. Never part of pass/fail.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export NMC_PG_PORT=${NMC_BENCH_PG_PORT:-54360}
+export NMC_HTTP_PORT=${NMC_BENCH_HTTP_PORT:-18090}
+export NMC_DB=nmc_bench
+export NMC_BCRYPT_COST=${NMC_BCRYPT_COST:-12}
+DURATION=${NMC_BENCH_SECONDS:-10}
+unset NMC_TWILIO_ACCOUNT_SID NMC_TWILIO_AUTH_TOKEN NMC_OPENAI_API_KEY NMC_MAPS_API_KEY
+
+dpkg-query -W -f='${Status}' wrk 2>/dev/null | grep -q 'install ok installed' \
+    || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+
+STACK=$ROOT/scripts/stack.sh
+STATE=$("$STACK" state-dir)
+cleanup() { "$STACK" stop >/dev/null 2>&1 || true; rm -rf "$STATE"; }
+trap cleanup EXIT
+cleanup
+"$STACK" up >/dev/null
+
+BASE=http://127.0.0.1:$NMC_HTTP_PORT
+EMAIL=bench-$$@example.com
+TOKEN=$(curl -sf -X POST "$BASE/api/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$EMAIL\",\"password\":\"bench password\",\"name\":\"B\",\"business_name\":\"Bench Co\",\"trade_type\":\"hvac\"}" \
+    | sed 's/.*"token": "\([^"]*\)".*/\1/')
+
+echo "NeverMissCall bench — $(date -u +%FT%TZ), $(nproc) cores, edge threads ${NMC_EDGE_THREADS:-4},"
+echo "fsync on, synchronous_commit on, bcrypt cost $NMC_BCRYPT_COST, wrk over loopback with keep-alive, ${DURATION}s per run"
+echo
+
+run() {
+    local label=$1; shift
+    local out
+    out=$(wrk --latency "$@" 2>&1)
+    printf '%-44s %10s req/s   p50 %8s   p99 %8s\n' "$label" \
+        "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+        "$(awk '$1 == "50%" {print $2}' <<<"$out")" \
+        "$(awk '$1 == "99%" {print $2}' <<<"$out")"
+}
+
+run "GET /healthz (4 connections)" -t 2 -c 4 -d "${DURATION}s" "$BASE/healthz"
+run "GET /api/me, JWT verified (1 connection)" -t 1 -c 1 -d "${DURATION}s" -H "Authorization: Bearer $TOKEN" "$BASE/api/me"
+run "GET /api/me, JWT verified (4 connections)" -t 2 -c 4 -d "${DURATION}s" -H "Authorization: Bearer $TOKEN" "$BASE/api/me"
+cat > "$STATE/patch.lua" <<'LUA'
+wrk.method = "PATCH"
+wrk.body = '{"city":"Austin"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+run "PATCH /api/business, a commit (4 connections)" -t 2 -c 4 -d "${DURATION}s" -s "$STATE/patch.lua" \
+    -H "Authorization: Bearer $TOKEN" "$BASE/api/business"
+cat > "$STATE/login.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"email":"$EMAIL","password":"bench password"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+run "POST /api/auth/login, bcrypt $NMC_BCRYPT_COST (2 connections)" -t 2 -c 2 -d "${DURATION}s" -s "$STATE/login.lua" "$BASE/api/auth/login"
+run "GET / static file (4 connections)" -t 2 -c 4 -d "${DURATION}s" "$BASE/"

@@ -1,0 +1,239 @@
+/* Translates an HTTP request into one nmc_api.handle(...) call and its
+ * result row back into an HTTP response. Parameters always travel as
+ * libpq parameters, never spliced into SQL text. */
+#include "api_proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "http_response.h"
+#include "json_escape.h"
+#include "string_buffer.h"
+#include "utf8_validate.h"
+
+static const char handle_sql[] =
+	"SELECT status, content_type, headers, body "
+	"FROM nmc_api.handle($1, $2, $3::jsonb, $4::jsonb, $5, $6)";
+
+/* PostgreSQL's built-in OID for text (pg_type_d.h is a server header). 0
+ * lets the server infer jsonb from the casts for the two JSON arguments. */
+#define TEXT_OID ((Oid)25)
+static const Oid handle_param_types[6] = {
+	TEXT_OID, TEXT_OID, 0, 0, TEXT_OID, TEXT_OID
+};
+
+struct json_object_builder {
+	struct string_buffer sb;
+	bool lowercase_keys;
+	bool first;
+};
+
+static enum MHD_Result add_json_member(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	struct json_object_builder *b = cls;
+	(void)kind;
+	if (key == NULL)
+		return MHD_YES;
+	string_buffer_append_char(&b->sb, b->first ? '{' : ',');
+	b->first = false;
+
+	size_t key_start = b->sb.len;
+	json_escape_append(&b->sb, key);
+	/* HTTP header names are case-insensitive; the SQL side gets them in
+	 * one canonical case. Lowercasing the escaped form is safe because
+	 * every escape sequence the encoder emits is already lowercase. */
+	if (b->lowercase_keys && !b->sb.failed)
+		for (size_t i = key_start; i < b->sb.len; i++)
+			if (b->sb.data[i] >= 'A' && b->sb.data[i] <= 'Z')
+				b->sb.data[i] = (char)(b->sb.data[i] - 'A' + 'a');
+
+	string_buffer_append_char(&b->sb, ':');
+	/* "?flag" without "=" has no value; present it as an empty string so
+	 * every member is a string as the SQL contract says. */
+	json_escape_append(&b->sb, value ? value : "");
+	return MHD_YES;
+}
+
+/* Duplicate names are emitted in arrival order; jsonb keeps the last one,
+ * which is exactly the "last wins" rule. */
+static bool build_json_object(struct MHD_Connection *conn, enum MHD_ValueKind kind,
+			      bool lowercase_keys, struct string_buffer *out)
+{
+	struct json_object_builder b = { .lowercase_keys = lowercase_keys, .first = true };
+	string_buffer_init(&b.sb);
+	MHD_get_connection_values(conn, kind, add_json_member, &b);
+	if (b.first)
+		string_buffer_append_char(&b.sb, '{');
+	string_buffer_append_char(&b.sb, '}');
+	*out = b.sb;
+	return !out->failed;
+}
+
+static bool client_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (info == NULL || info->client_addr == NULL)
+		return false;
+	const struct sockaddr *sa = info->client_addr;
+	if (sa->sa_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+				 out, (socklen_t)size) != NULL;
+	if (sa->sa_family == AF_INET6)
+		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+				 out, (socklen_t)size) != NULL;
+	return false;
+}
+
+/* Applies "Name: value" lines. A line MHD refuses (bad characters, or a
+ * header MHD manages itself) is skipped and reported, since it is a bug
+ * in the SQL side rather than something the client can fix. */
+static void add_sql_headers(struct MHD_Response *resp, const char *lines)
+{
+	struct string_buffer line;
+	string_buffer_init(&line);
+	const char *p = lines;
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		line.len = 0;
+		string_buffer_append(&line, p, len);
+		p += len + (eol ? 1 : 0);
+		if (line.failed)
+			break;
+		if (line.len > 0 && line.data[line.len - 1] == '\r')
+			line.data[--line.len] = '\0';
+		if (line.len == 0)
+			continue;
+
+		char *colon = strchr(line.data, ':');
+		if (colon == NULL || colon == line.data) {
+			fprintf(stderr, "nmc-edge: nmc_api.handle returned a malformed header line\n");
+			continue;
+		}
+		*colon = '\0';
+		char *value = colon + 1;
+		while (*value == ' ' || *value == '\t')
+			value++;
+		char *value_end = value + strlen(value);
+		while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+			*--value_end = '\0';
+		if (MHD_add_response_header(resp, line.data, value) != MHD_YES)
+			fprintf(stderr, "nmc-edge: could not add response header \"%s\" from nmc_api.handle\n",
+				line.data);
+	}
+	string_buffer_free(&line);
+}
+
+static void log_sql_error(const PGresult *res)
+{
+	/* SQLSTATE and primary message only: DETAIL and CONTEXT can quote
+	 * parameter values, which may be credentials or personal data. */
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	fprintf(stderr, "nmc-edge: nmc_api.handle failed: %s %s\n",
+		state ? state : "-----", msg ? msg : PQresStatus(PQresultStatus(res)));
+}
+
+static enum MHD_Result reply_internal_error(struct MHD_Connection *conn,
+					    struct request_state *rs)
+{
+	return http_reply_error(conn, rs, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				"internal_error", "internal error");
+}
+
+/* Turns the single result row into the response. Anything off-contract is
+ * treated as a server bug (500), never passed on half-formed. */
+static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
+				      struct request_state *rs, PGresult *res)
+{
+	if (PQntuples(res) != 1 || PQnfields(res) != 4 || PQgetisnull(res, 0, 0)) {
+		fprintf(stderr, "nmc-edge: nmc_api.handle returned %d rows, %d columns (expected 1 row with a status)\n",
+			PQntuples(res), PQnfields(res));
+		return reply_internal_error(conn, rs);
+	}
+	char *end;
+	long status = strtol(PQgetvalue(res, 0, 0), &end, 10);
+	if (*end != '\0' || status < 100 || status > 599) {
+		fprintf(stderr, "nmc-edge: nmc_api.handle returned an invalid status\n");
+		return reply_internal_error(conn, rs);
+	}
+
+	size_t body_len = PQgetisnull(res, 0, 3) ? 0 : (size_t)PQgetlength(res, 0, 3);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		body_len, PQgetvalue(res, 0, 3), MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	if (!PQgetisnull(res, 0, 1) &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				    PQgetvalue(res, 0, 1)) != MHD_YES)
+		fprintf(stderr, "nmc-edge: nmc_api.handle returned an unusable content type\n");
+	if (!PQgetisnull(res, 0, 2))
+		add_sql_headers(resp, PQgetvalue(res, 0, 2));
+	return http_reply(conn, rs, (unsigned int)status, resp);
+}
+
+enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
+				 struct request_state *rs, struct db_pool *pool,
+				 const char *method, const char *path)
+{
+	if (!utf8_is_valid_text(method, strlen(method)))
+		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_request",
+					"the request method must be UTF-8 text");
+	if (!utf8_is_valid_text(path, strlen(path)))
+		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_path",
+					"the request path must be UTF-8 text");
+	if (!utf8_is_valid_text(rs->body.data, rs->body.len))
+		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "invalid_body",
+					"request body must be UTF-8 text");
+
+	struct string_buffer query, headers;
+	bool built = build_json_object(conn, MHD_GET_ARGUMENT_KIND, false, &query);
+	built = build_json_object(conn, MHD_HEADER_KIND, true, &headers) && built;
+	if (!built) {
+		string_buffer_free(&query);
+		string_buffer_free(&headers);
+		return MHD_NO;
+	}
+
+	char addr[INET6_ADDRSTRLEN];
+	bool have_addr = client_address(conn, addr, sizeof addr);
+
+	const char *params[6] = {
+		method,
+		path,
+		query.data,
+		headers.data,
+		have_addr ? addr : NULL,
+		rs->body.len > 0 ? rs->body.data : NULL,
+	};
+	PGresult *res;
+	enum db_outcome outcome = db_pool_exec(pool, handle_sql, 6,
+					       handle_param_types, params, &res);
+	string_buffer_free(&query);
+	string_buffer_free(&headers);
+
+	enum MHD_Result ret;
+	switch (outcome) {
+	case DB_OK:
+		ret = reply_from_row(conn, rs, res);
+		break;
+	case DB_QUERY_ERROR:
+		log_sql_error(res);
+		ret = reply_internal_error(conn, rs);
+		break;
+	case DB_UNAVAILABLE:
+	default:
+		ret = http_reply_error(conn, rs, MHD_HTTP_SERVICE_UNAVAILABLE,
+				       "database_unavailable",
+				       "the database is not reachable; try again shortly");
+		break;
+	}
+	PQclear(res);
+	return ret;
+}

@@ -1,0 +1,16 @@
+/* Requests to /api and below: forwards each one, unchanged and uninterpreted, to
+ * the SQL function nmc_api.handle and sends back exactly what it returns.
+ * All business logic lives in the database. */
+#ifndef NMC_API_PROXY_H
+#define NMC_API_PROXY_H
+
+#include <microhttpd.h>
+
+#include "db_pool.h"
+#include "request_state.h"
+
+enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
+				 struct request_state *rs, struct db_pool *pool,
+				 const char *method, const char *path);
+
+#endif

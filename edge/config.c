@@ -1,0 +1,98 @@
+/* Reads NMC_* environment variables into struct edge_config. Bad values
+ * stop the start rather than being silently replaced by defaults, so a
+ * typo in deployment is noticed immediately. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_PORT 8080
+#define DEFAULT_THREADS 4
+#define MAX_THREADS 256
+#define DEFAULT_CONNINFO "dbname=nevermisscall user=nmc_edge"
+#define DEFAULT_DASHBOARD "dashboard/out"
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+	return (v != NULL && v[0] != '\0') ? v : fallback;
+}
+
+static int parse_range(const char *name, const char *text, long min, long max,
+		       long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "nmc-edge: %s must be an integer in %ld..%ld (got \"%s\")\n",
+			name, min, max, text);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The start line and error messages should show where files really come
+ * from, independent of the working directory the edge was launched in. */
+static char *absolute_dir(const char *dir)
+{
+	char *resolved = realpath(dir, NULL);
+	if (resolved != NULL)
+		return resolved;
+	if (dir[0] == '/')
+		return strdup(dir);
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return strdup(dir);
+	size_t len = strlen(cwd) + 1 + strlen(dir) + 1;
+	char *joined = malloc(len);
+	if (joined != NULL)
+		snprintf(joined, len, "%s/%s", cwd, dir);
+	return joined;
+}
+
+int config_load(struct edge_config *cfg)
+{
+	long v;
+	memset(cfg, 0, sizeof *cfg);
+
+	const char *port = getenv("NMC_HTTP_PORT");
+	if (port != NULL && port[0] != '\0') {
+		if (parse_range("NMC_HTTP_PORT", port, 1, 65535, &v) != 0)
+			return -1;
+		cfg->http_port = (unsigned short)v;
+	} else {
+		cfg->http_port = DEFAULT_PORT;
+	}
+
+	const char *threads = getenv("NMC_EDGE_THREADS");
+	if (threads != NULL && threads[0] != '\0') {
+		if (parse_range("NMC_EDGE_THREADS", threads, 1, MAX_THREADS, &v) != 0)
+			return -1;
+		cfg->threads = (unsigned int)v;
+	} else {
+		cfg->threads = DEFAULT_THREADS;
+	}
+
+	cfg->db_conninfo = strdup(env_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
+	cfg->dashboard_dir = absolute_dir(env_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
+	if (cfg->db_conninfo == NULL || cfg->dashboard_dir == NULL) {
+		fprintf(stderr, "nmc-edge: out of memory reading configuration\n");
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct edge_config *cfg)
+{
+	free(cfg->db_conninfo);
+	free(cfg->dashboard_dir);
+	cfg->db_conninfo = NULL;
+	cfg->dashboard_dir = NULL;
+}

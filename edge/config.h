@@ -1,0 +1,17 @@
+/* Runtime configuration of the edge, read once from the environment at
+ * start. Every setting has a default so the edge runs with no setup. */
+#ifndef NMC_CONFIG_H
+#define NMC_CONFIG_H
+
+struct edge_config {
+	unsigned short http_port;
+	unsigned int threads;      /* MHD thread pool size == DB pool size */
+	char *db_conninfo;         /* owned */
+	char *dashboard_dir;       /* owned, absolute when it can be resolved */
+};
+
+/* Returns 0 on success; on a bad value prints why to stderr and returns -1. */
+int config_load(struct edge_config *cfg);
+void config_free(struct edge_config *cfg);
+
+#endif

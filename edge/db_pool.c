@@ -1,0 +1,193 @@
+/* libpq connection pool: checkout/checkin under a mutex and condition
+ * variable, lazy connect, reset-and-retry-once on a broken connection.
+ * It also decides which failures mean "database unavailable" (503) as
+ * opposed to "the statement is wrong" (500). */
+#include "db_pool.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct db_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t slot_freed;
+	unsigned int size;
+	PGconn **conns;      /* NULL until first use of the slot */
+	bool *in_use;
+	bool reachable;      /* last known state, only to log transitions */
+	char *conninfo;
+};
+
+struct db_pool *db_pool_create(const char *conninfo, unsigned int size)
+{
+	struct db_pool *pool = calloc(1, sizeof *pool);
+	if (pool == NULL)
+		return NULL;
+	pool->size = size;
+	pool->reachable = true;
+	pool->conns = calloc(size, sizeof *pool->conns);
+	pool->in_use = calloc(size, sizeof *pool->in_use);
+	pool->conninfo = strdup(conninfo);
+	if (pool->conns == NULL || pool->in_use == NULL || pool->conninfo == NULL) {
+		free(pool->conns);
+		free(pool->in_use);
+		free(pool->conninfo);
+		free(pool);
+		return NULL;
+	}
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->slot_freed, NULL);
+	return pool;
+}
+
+void db_pool_destroy(struct db_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	for (unsigned int i = 0; i < pool->size; i++)
+		if (pool->conns[i] != NULL)
+			PQfinish(pool->conns[i]);
+	pthread_cond_destroy(&pool->slot_freed);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool->conns);
+	free(pool->in_use);
+	free(pool->conninfo);
+	free(pool);
+}
+
+static unsigned int checkout(struct db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		for (unsigned int i = 0; i < pool->size; i++) {
+			if (!pool->in_use[i]) {
+				pool->in_use[i] = true;
+				pthread_mutex_unlock(&pool->lock);
+				return i;
+			}
+		}
+		pthread_cond_wait(&pool->slot_freed, &pool->lock);
+	}
+}
+
+static void checkin(struct db_pool *pool, unsigned int slot)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->in_use[slot] = false;
+	pthread_cond_signal(&pool->slot_freed);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+/* Logs only when reachability changes, so an outage produces two lines
+ * instead of one per request. */
+static void note_reachability(struct db_pool *pool, bool reachable, PGconn *conn)
+{
+	pthread_mutex_lock(&pool->lock);
+	bool changed = pool->reachable != reachable;
+	pool->reachable = reachable;
+	pthread_mutex_unlock(&pool->lock);
+	if (!changed)
+		return;
+	if (reachable) {
+		fprintf(stderr, "nmc-edge: database reachable again\n");
+	} else {
+		const char *why = conn ? PQerrorMessage(conn) : "out of memory\n";
+		fprintf(stderr, "nmc-edge: database unavailable: %s%s", why,
+			(why[0] && why[strlen(why) - 1] == '\n') ? "" : "\n");
+	}
+}
+
+static PGconn *open_connection(const char *conninfo)
+{
+	/* expand_dbname lets the configured conninfo override these defaults;
+	 * connect_timeout keeps a dead TCP peer from pinning an HTTP thread. */
+	static const char *const keys[] = {
+		"connect_timeout", "fallback_application_name", "dbname", NULL
+	};
+	const char *values[] = { "5", "nmc-edge", conninfo, NULL };
+	return PQconnectdbParams(keys, values, 1);
+}
+
+/* Makes the slot's connection usable if at all possible. A connection left
+ * inside a transaction cannot be trusted either, so it is reset too. */
+static bool ensure_connected(struct db_pool *pool, unsigned int slot)
+{
+	PGconn *conn = pool->conns[slot];
+	if (conn == NULL) {
+		conn = pool->conns[slot] = open_connection(pool->conninfo);
+		if (conn == NULL)
+			return false;
+	} else if (PQstatus(conn) != CONNECTION_OK ||
+		   PQtransactionStatus(conn) != PQTRANS_IDLE) {
+		PQreset(conn);
+	}
+	return PQstatus(conn) == CONNECTION_OK;
+}
+
+static bool sqlstate_means_unavailable(const char *state)
+{
+	if (state == NULL)
+		return false;
+	return strncmp(state, "08", 2) == 0 ||      /* connection exception */
+	       strcmp(state, "57P01") == 0 ||       /* admin_shutdown */
+	       strcmp(state, "57P02") == 0 ||       /* crash_shutdown */
+	       strcmp(state, "57P03") == 0;         /* cannot_connect_now */
+}
+
+static bool result_ok(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+static bool connection_broken(PGconn *conn, const PGresult *res)
+{
+	if (res == NULL || PQstatus(conn) != CONNECTION_OK)
+		return true;
+	return !result_ok(res) &&
+	       sqlstate_means_unavailable(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+}
+
+enum db_outcome db_pool_exec(struct db_pool *pool, const char *sql, int nparams,
+			     const Oid *param_types,
+			     const char *const *param_values,
+			     PGresult **result)
+{
+	*result = NULL;
+	unsigned int slot = checkout(pool);
+	enum db_outcome outcome = DB_UNAVAILABLE;
+	PGresult *res = NULL;
+
+	if (!ensure_connected(pool, slot))
+		goto done;
+	PGconn *conn = pool->conns[slot];
+
+	res = PQexecParams(conn, sql, nparams, param_types, param_values,
+			   NULL, NULL, 0);
+	if (connection_broken(conn, res)) {
+		/* The pooled connection died since its last use (most often a
+		 * PostgreSQL restart). One fresh attempt hides that from the
+		 * client; a second failure means the database really is down. */
+		PQclear(res);
+		res = NULL;
+		PQreset(conn);
+		if (PQstatus(conn) != CONNECTION_OK)
+			goto done;
+		res = PQexecParams(conn, sql, nparams, param_types, param_values,
+				   NULL, NULL, 0);
+		if (connection_broken(conn, res)) {
+			PQclear(res);
+			res = NULL;
+			goto done;
+		}
+	}
+	outcome = result_ok(res) ? DB_OK : DB_QUERY_ERROR;
+	*result = res;
+
+done:
+	note_reachability(pool, outcome != DB_UNAVAILABLE, pool->conns[slot]);
+	checkin(pool, slot);
+	return outcome;
+}

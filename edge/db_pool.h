@@ -1,0 +1,28 @@
+/* A fixed-size pool of libpq connections shared by the HTTP threads.
+ * Connections are opened lazily and repaired on use, so the edge starts and
+ * keeps running while PostgreSQL is down or restarting. */
+#ifndef NMC_DB_POOL_H
+#define NMC_DB_POOL_H
+
+#include <libpq-fe.h>
+
+struct db_pool;
+
+enum db_outcome {
+	DB_OK,            /* *result holds the rows */
+	DB_UNAVAILABLE,   /* the database could not be reached; no result */
+	DB_QUERY_ERROR,   /* the statement failed; *result holds the error */
+};
+
+struct db_pool *db_pool_create(const char *conninfo, unsigned int size);
+void db_pool_destroy(struct db_pool *pool);
+
+/* Runs one parameterised statement (text parameters, text results) on a
+ * pooled connection. A connection found broken is reset and the statement
+ * retried once. The caller PQclears *result when it is non-NULL. */
+enum db_outcome db_pool_exec(struct db_pool *pool, const char *sql, int nparams,
+			     const Oid *param_types,
+			     const char *const *param_values,
+			     PGresult **result);
+
+#endif

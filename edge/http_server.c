@@ -1,0 +1,219 @@
+/* MHD integration. MHD calls the access handler once when headers are in,
+ * once per body chunk, and once more when the body is complete; the edge
+ * only routes on that last call, when the whole body is buffered. */
+#include "http_server.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api_proxy.h"
+#include "health_check.h"
+#include "http_response.h"
+#include "request_state.h"
+#include "static_files.h"
+
+#define DRAIN_TIMEOUT_MS 5000
+#define DRAIN_POLL_MS 20
+#define IDLE_CONNECTION_TIMEOUT_S 60
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	const struct edge_config *cfg;
+	struct db_pool *pool;
+	atomic_uint in_flight;  /* requests between request line and completion */
+};
+
+static void *on_request_line(void *cls, const char *uri,
+			     struct MHD_Connection *conn)
+{
+	struct http_server *srv = cls;
+	(void)conn;
+	/* NULL is tolerated: the access handler then refuses the request. */
+	struct request_state *rs = request_state_new(uri);
+	if (rs != NULL)
+		atomic_fetch_add(&srv->in_flight, 1);
+	return rs;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	(void)conn;
+	(void)toe;
+	if (*req_cls == NULL)
+		return;
+	request_state_finish(*req_cls);
+	*req_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+/* MHD's own diagnostics (malformed requests, socket errors) go to stderr
+ * with the same prefix as the edge's messages, one line each. */
+static void log_mhd_message(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t len = strlen(msg);
+	while (len > 0 && msg[len - 1] == '\n')
+		msg[--len] = '\0';
+	fprintf(stderr, "nmc-edge: http: %s\n", msg);
+}
+
+static bool declared_length_too_large(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl == NULL)
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(cl, &end, 10);
+	/* A malformed value is MHD's to reject; only a well-formed oversize
+	 * one is ours to answer early. */
+	if (end == cl)
+		return false;
+	return errno == ERANGE || n > REQUEST_BODY_LIMIT;
+}
+
+static enum MHD_Result reply_too_large(struct MHD_Connection *conn,
+				       struct request_state *rs)
+{
+	return http_reply_error(conn, rs, MHD_HTTP_CONTENT_TOO_LARGE,
+				"payload_too_large",
+				"request body exceeds the 1 MiB limit");
+}
+
+static bool is_api_path(const char *path)
+{
+	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
+}
+
+static enum MHD_Result route(struct http_server *srv, struct MHD_Connection *conn,
+			     struct request_state *rs, const char *method,
+			     const char *path)
+{
+	if (rs->raw_path_has_nul)
+		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_path",
+					"the request path is not allowed");
+	if (strcmp(path, "/healthz") == 0 &&
+	    (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	     strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
+		return health_check_handle(conn, rs, srv->pool);
+	if (is_api_path(path))
+		return api_proxy_handle(conn, rs, srv->pool, method, path);
+	return static_files_handle(conn, rs, srv->cfg->dashboard_dir, method, path);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	struct http_server *srv = cls;
+	struct request_state *rs = *req_cls;
+	(void)version;
+
+	if (rs == NULL)
+		return MHD_NO;
+
+	if (!rs->headers_seen) {
+		if (!request_state_begin(rs, method, url))
+			return MHD_NO;
+		/* Answering now, before any body is read, means MHD never sends
+		 * "100 Continue" and closes the connection instead of reading
+		 * the oversize upload. */
+		if (declared_length_too_large(conn)) {
+			rs->body_too_large = true;
+			return reply_too_large(conn, rs);
+		}
+		return MHD_YES;
+	}
+
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (rs->status == 0 && !request_state_append_body(rs, upload_data, n))
+			return MHD_NO;
+		return MHD_YES;
+	}
+
+	if (rs->status != 0)
+		return MHD_YES;
+	if (rs->body_too_large)
+		return reply_too_large(conn, rs);
+	return route(srv, conn, rs, method, url);
+}
+
+struct http_server *http_server_start(const struct edge_config *cfg,
+				      struct db_pool *pool)
+{
+	struct http_server *srv = calloc(1, sizeof *srv);
+	if (srv == NULL)
+		return NULL;
+	srv->cfg = cfg;
+	srv->pool = pool;
+	atomic_init(&srv->in_flight, 0);
+
+	/* MHD_USE_ITC is what makes MHD_quiesce_daemon possible with an
+	 * internal thread pool. */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	srv->daemon = MHD_start_daemon(
+		flags, cfg->http_port, NULL, NULL, on_request, srv,
+		/* First, or MHD logs option-parsing problems its own way. */
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd_message, (void *)srv,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, (void *)srv,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_CONNECTION_TIMEOUT_S,
+		MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		fprintf(stderr, "nmc-edge: cannot start HTTP server on port %u\n",
+			(unsigned int)cfg->http_port);
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+static unsigned int open_connections(struct MHD_Daemon *daemon)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return info ? info->num_connections : 0;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon);
+
+	/* Waiting ends when no connection is left or, earlier, when the only
+	 * ones left are idle keep-alives: browsers hold those open for minutes
+	 * and closing them loses nothing. */
+	const struct timespec pause = { 0, DRAIN_POLL_MS * 1000000L };
+	for (int waited = 0;
+	     waited < DRAIN_TIMEOUT_MS && open_connections(srv->daemon) > 0 &&
+	     atomic_load(&srv->in_flight) > 0;
+	     waited += DRAIN_POLL_MS)
+		nanosleep(&pause, NULL);
+
+	MHD_stop_daemon(srv->daemon);
+	/* MHD hands the quiesced socket to us, but threads may still touch it
+	 * until the daemon is stopped. */
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	free(srv);
+}

@@ -1,0 +1,78 @@
+/* Lifetime of per-request state, from request line to completion. The
+ * access log is written here because completion is the only moment when
+ * both the final status and the full duration are known. */
+#include "request_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access_log.h"
+
+/* MHD hands the access handler a decoded path in which "%00" has become a
+ * terminator, silently cutting the path short; only the raw URI shows it. */
+static bool raw_path_contains_nul(const char *raw_uri)
+{
+	if (raw_uri == NULL)
+		return false;
+	for (const char *p = raw_uri; *p != '\0' && *p != '?'; p++)
+		if (p[0] == '%' && p[1] == '0' && p[2] == '0')
+			return true;
+	return false;
+}
+
+struct request_state *request_state_new(const char *raw_uri)
+{
+	struct request_state *rs = calloc(1, sizeof *rs);
+	if (rs == NULL)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &rs->started_mono);
+	clock_gettime(CLOCK_REALTIME, &rs->started_wall);
+	rs->raw_path_has_nul = raw_path_contains_nul(raw_uri);
+	string_buffer_init(&rs->body);
+	return rs;
+}
+
+bool request_state_begin(struct request_state *rs, const char *method,
+			 const char *path)
+{
+	rs->headers_seen = true;
+	snprintf(rs->method, sizeof rs->method, "%s", method ? method : "-");
+	rs->path = strdup(path ? path : "-");
+	return rs->path != NULL;
+}
+
+bool request_state_append_body(struct request_state *rs, const char *data,
+			       size_t n)
+{
+	if (rs->body_too_large)
+		return true;
+	if (n > REQUEST_BODY_LIMIT - rs->body.len) {
+		rs->body_too_large = true;
+		string_buffer_free(&rs->body);
+		return true;
+	}
+	if (!string_buffer_append(&rs->body, data, n))
+		return false;
+	return true;
+}
+
+void request_state_finish(struct request_state *rs)
+{
+	if (rs == NULL)
+		return;
+	/* A connection that never produced a request (client vanished while
+	 * sending headers, malformed header block answered by MHD itself) has
+	 * no method or status worth logging. */
+	if (rs->headers_seen) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double ms = (double)(now.tv_sec - rs->started_mono.tv_sec) * 1000.0 +
+			    (double)(now.tv_nsec - rs->started_mono.tv_nsec) / 1e6;
+		access_log_write(&rs->started_wall, rs->method, rs->path,
+				 rs->status, ms);
+	}
+	free(rs->path);
+	string_buffer_free(&rs->body);
+	free(rs);
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# stack.sh — sets up and runs the whole NeverMissCall stack on this machine:
+# Debian packages, build, a project-local Postgres cluster (run as postgres),
+# the extension, settings from the NMC_* environment, and the edge daemon.
+# Used by `make run`, `make stop`, `make logs` and scripts/test.sh.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGBIN=/usr/lib/postgresql/15/bin
+
+NMC_PG_PORT=${NMC_PG_PORT:-54330}
+NMC_HTTP_PORT=${NMC_HTTP_PORT:-8080}
+NMC_DB=${NMC_DB:-nevermisscall}
+NMC_PUBLIC_URL=${NMC_PUBLIC_URL:-http://localhost:$NMC_HTTP_PORT}
+NMC_EDGE_THREADS=${NMC_EDGE_THREADS:-4}
+NMC_DASHBOARD_DIR=${NMC_DASHBOARD_DIR:-$ROOT/dashboard/out}
+
+PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
+libtap-parser-sourcehandler-pgtap-perl libcurl4-openssl-dev libmicrohttpd-dev
+libwebsockets-dev libpq-dev libssl-dev make gcc pkg-config curl valgrind"
+
+say() { printf '==> %s\n' "$*"; }
+
+# The cluster lives in the checkout when the postgres user can reach it,
+# else under /var/lib/nevermisscall (a checkout under /root is unreachable).
+state_dir() {
+    if [ -n "${NMC_STATE_DIR:-}" ]; then
+        echo "$NMC_STATE_DIR"
+    elif id postgres >/dev/null 2>&1 && runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
+        echo "$ROOT/.nmc/$NMC_PG_PORT"
+    else
+        echo "/var/lib/nevermisscall/$NMC_PG_PORT"
+    fi
+}
+
+init_paths() {
+    STATE=$(state_dir)
+    DATA=$STATE/data
+    SOCK=$STATE/run
+    LOGDIR=$STATE/log
+    EDGE_PID=$STATE/edge.pid
+}
+
+as_pg() { runuser -u postgres -- "$@"; }
+psql_su() { psql -X -q -v ON_ERROR_STOP=1 -h "$SOCK" -p "$NMC_PG_PORT" -U postgres "$@"; }
+
+cmd_deps() {
+    local missing=""
+    for p in $PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+    done
+    if [ -z "$missing" ]; then
+        say "Debian packages: all present"
+        return
+    fi
+    say "installing Debian packages:$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    # The packaged default cluster is not ours; keep it from holding port 5432 for nothing.
+    pg_ctlcluster 15 main stop 2>/dev/null || true
+}
+
+cmd_build() {
+    say "building the extension and the edge"
+    make -s -C "$ROOT/extension" >/dev/null
+    make -s -C "$ROOT/extension" install >/dev/null
+    make -s -C "$ROOT/edge" >/dev/null
+    mkdir -p "$ROOT/dashboard/out"
+    cp -r "$ROOT/dashboard/placeholder/." "$ROOT/dashboard/out/"
+}
+
+write_conf() {
+    cat > "$1" <<CONF
+# Written by scripts/stack.sh on every start; edit the script, not this file.
+port = $NMC_PG_PORT
+listen_addresses = ''
+unix_socket_directories = '$SOCK'
+shared_preload_libraries = 'pg_cron,nevermisscall'
+cron.database_name = '$NMC_DB'
+cron.use_background_workers = on
+max_worker_processes = 16
+log_line_prefix = '%m [%p] %q%u@%d '
+${NMC_PG_EXTRA_CONF:-}
+CONF
+}
+
+pg_running() { as_pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
+
+start_cluster() {
+    mkdir -p "$STATE" "$LOGDIR"
+    chown postgres: "$STATE"
+    if [ ! -f "$DATA/PG_VERSION" ]; then
+        say "creating the cluster in $DATA"
+        install -d -o postgres -g postgres -m 700 "$DATA"
+        as_pg "$PGBIN/initdb" -D "$DATA" --auth-local=trust --auth-host=scram-sha-256 \
+            -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+        echo "include 'nevermisscall.conf'" >> "$DATA/postgresql.conf"
+    fi
+    install -d -o postgres -g postgres -m 755 "$SOCK"
+    touch "$LOGDIR/postgres.log" && chown postgres: "$LOGDIR/postgres.log"
+    write_conf "$STATE/nevermisscall.conf.new"
+    install -o postgres -g postgres -m 600 "$STATE/nevermisscall.conf.new" "$DATA/nevermisscall.conf"
+    rm -f "$STATE/nevermisscall.conf.new"
+
+    # The preloaded library and postmaster settings are read at start only.
+    local stamp
+    stamp=$(cat "$(pg_config --pkglibdir)/nevermisscall.so" "$DATA/nevermisscall.conf" | md5sum | cut -d' ' -f1)
+    if pg_running; then
+        if [ "$(cat "$STATE/started.md5" 2>/dev/null)" != "$stamp" ]; then
+            say "restarting Postgres: the extension library or its settings changed"
+            as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOGDIR/postgres.log" -w -t 60 restart -m fast >/dev/null
+        fi
+    else
+        say "starting Postgres on port $NMC_PG_PORT"
+        as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOGDIR/postgres.log" -w -t 60 start >/dev/null
+    fi
+    echo "$stamp" > "$STATE/started.md5"
+}
+
+setup_database() {
+    if [ -z "$(psql_su -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$NMC_DB'")" ]; then
+        say "creating database $NMC_DB"
+        psql_su -d postgres -c "CREATE DATABASE \"$NMC_DB\""
+    fi
+    psql_su -d "$NMC_DB" -c "SET client_min_messages = warning" \
+        -c "CREATE EXTENSION IF NOT EXISTS nevermisscall CASCADE" \
+        -c "ALTER EXTENSION nevermisscall UPDATE"
+    psql_su -d "$NMC_DB" \
+        -v public_url="$NMC_PUBLIC_URL" \
+        -v twilio_account_sid="${NMC_TWILIO_ACCOUNT_SID:-}" \
+        -v twilio_auth_token="${NMC_TWILIO_AUTH_TOKEN:-}" \
+        -v twilio_api_base="${NMC_TWILIO_API_BASE:-https://api.twilio.com}" \
+        -v openai_api_key="${NMC_OPENAI_API_KEY:-}" \
+        -v openai_api_base="${NMC_OPENAI_API_BASE:-https://api.openai.com/v1}" \
+        -v openai_model="${NMC_OPENAI_MODEL:-gpt-4o-mini}" \
+        -v maps_api_key="${NMC_MAPS_API_KEY:-}" \
+        -v maps_api_base="${NMC_MAPS_API_BASE:-https://maps.googleapis.com}" \
+        -v bcrypt_cost="${NMC_BCRYPT_COST:-12}" -o /dev/null <<'SQL'
+SELECT nmc.configure(jsonb_build_object(
+    'public_url', :'public_url',
+    'twilio_account_sid', :'twilio_account_sid',
+    'twilio_auth_token', :'twilio_auth_token',
+    'twilio_api_base', :'twilio_api_base',
+    'openai_api_key', :'openai_api_key',
+    'openai_api_base', :'openai_api_base',
+    'openai_model', :'openai_model',
+    'maps_api_key', :'maps_api_key',
+    'maps_api_base', :'maps_api_base',
+    'bcrypt_cost', :'bcrypt_cost'));
+SQL
+}
+
+edge_running() { [ -f "$EDGE_PID" ] && kill -0 "$(cat "$EDGE_PID")" 2>/dev/null; }
+
+stop_edge() {
+    if edge_running; then
+        local pid
+        pid=$(cat "$EDGE_PID")
+        kill -TERM "$pid"
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$EDGE_PID"
+}
+
+start_edge() {
+    stop_edge
+    say "starting the edge on port $NMC_HTTP_PORT"
+    NMC_HTTP_PORT=$NMC_HTTP_PORT NMC_EDGE_THREADS=$NMC_EDGE_THREADS NMC_DASHBOARD_DIR=$NMC_DASHBOARD_DIR \
+    NMC_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge application_name=nmc-edge" \
+        setsid "$ROOT/edge/nmc-edge" >> "$LOGDIR/edge.log" 2>&1 < /dev/null &
+    echo $! > "$EDGE_PID"
+    for _ in $(seq 1 100); do
+        if curl -fsS -o /dev/null "http://127.0.0.1:$NMC_HTTP_PORT/healthz" 2>/dev/null; then
+            return 0
+        fi
+        edge_running || { echo "the edge exited; see $LOGDIR/edge.log" >&2; tail -5 "$LOGDIR/edge.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "the edge did not answer /healthz within 10 s; see $LOGDIR/edge.log" >&2
+    exit 1
+}
+
+cmd_up() {
+    init_paths
+    start_cluster
+    setup_database
+    start_edge
+}
+
+cmd_stop() {
+    init_paths
+    stop_edge
+    if [ -f "$DATA/PG_VERSION" ] && pg_running; then
+        as_pg "$PGBIN/pg_ctl" -D "$DATA" -w -t 60 stop -m fast >/dev/null
+    fi
+    say "stopped (data kept in $DATA)"
+}
+
+cmd_print() {
+    init_paths
+    local sandbox
+    sandbox=$(psql_su -d "$NMC_DB" -tAc "SELECT nmc.sandbox_mode()")
+    echo
+    echo "NeverMissCall is running."
+    echo "  Dashboard:  http://localhost:$NMC_HTTP_PORT/"
+    echo "  API:        http://localhost:$NMC_HTTP_PORT/api/  (health: /healthz)"
+    echo "  Database:   psql -h $SOCK -p $NMC_PG_PORT -U postgres $NMC_DB"
+    echo "  Data:       $DATA"
+    echo "  Logs:       $LOGDIR/edge.log, $LOGDIR/postgres.log  (make logs follows them)"
+    echo "  Stop:       make stop"
+    if [ "$sandbox" = "t" ]; then
+        echo
+        echo "  SANDBOX MODE: no Twilio credentials (NMC_TWILIO_ACCOUNT_SID / NMC_TWILIO_AUTH_TOKEN)."
+        echo "  Texts are recorded and simulated, never sent."
+    fi
+}
+
+cmd_logs() {
+    init_paths
+    exec tail -n 50 -F "$LOGDIR/edge.log" "$LOGDIR/postgres.log"
+}
+
+case "${1:-}" in
+    deps) cmd_deps ;;
+    build) cmd_build ;;
+    up) cmd_up ;;
+    print) cmd_print ;;
+    stop) cmd_stop ;;
+    logs) cmd_logs ;;
+    state-dir) init_paths; echo "$STATE" ;;
+    pg-stop) init_paths; as_pg "$PGBIN/pg_ctl" -D "$DATA" -w -t 60 stop -m fast >/dev/null ;;
+    pg-start) init_paths; start_cluster ;;
+    psql) shift; init_paths; psql_su -d "$NMC_DB" "$@" ;;
+    *) echo "usage: $0 deps|build|up|print|stop|logs|state-dir|psql|pg-stop|pg-start" >&2; exit 2 ;;
+esac

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# test.sh — `make test`: a throwaway cluster and edge on their own ports, then
+# every test: pgTAP through pg_prove, then the edge's HTTP tests through prove.
+# Stops and deletes everything it started on exit, pass or fail.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export NMC_PG_PORT=${NMC_TEST_PG_PORT:-54340}
+export NMC_HTTP_PORT=${NMC_TEST_HTTP_PORT:-18080}
+export NMC_DB=nmc_test
+export NMC_BCRYPT_COST=4
+export NMC_PUBLIC_URL=http://localhost:$NMC_HTTP_PORT
+# Throwaway data: durability buys nothing here and costs seconds.
+export NMC_PG_EXTRA_CONF="fsync = off
+synchronous_commit = off
+full_page_writes = off"
+# Tests run in sandbox mode unless they configure providers themselves.
+unset NMC_TWILIO_ACCOUNT_SID NMC_TWILIO_AUTH_TOKEN NMC_OPENAI_API_KEY NMC_MAPS_API_KEY
+
+STACK=$ROOT/scripts/stack.sh
+STATE=$("$STACK" state-dir)
+
+cleanup() {
+    "$STACK" stop >/dev/null 2>&1 || true
+    rm -rf "$STATE"
+}
+trap cleanup EXIT
+
+cleanup
+"$STACK" up
+"$STACK" psql -c "CREATE EXTENSION IF NOT EXISTS pgtap" -f "$ROOT/test/sql/helpers.sql"
+
+SOCK=$STATE/run
+echo "==> pgTAP"
+pg_prove -h "$SOCK" -p "$NMC_PG_PORT" -U postgres -d "$NMC_DB" --ext .sql -r "$ROOT/test/pgtap"
+
+echo "==> edge HTTP tests"
+export NMC_TEST_BASE_URL=http://127.0.0.1:$NMC_HTTP_PORT
+export NMC_TEST_STATE=$STATE
+export NMC_TEST_STACK=$STACK
+export NMC_TEST_EDGE_BIN=$ROOT/edge/nmc-edge
+export NMC_TEST_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge"
+prove -r "$ROOT/test/edge"

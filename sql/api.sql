@@ -1,0 +1,155 @@
+-- api.sql — the HTTP API: a route table and nmc_api.handle, the one function
+-- the edge calls for every /api request. handle finds the route, parses the
+-- body, authenticates when the route needs it, runs the handler and maps
+-- NMxxx errors to HTTP responses (PostgREST-style: one place for that table).
+CREATE TABLE nmc.api_routes (
+    route_method text NOT NULL CHECK (route_method IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')),
+    route_path   text NOT NULL CHECK (route_path ~ '^/api/'),
+    handler      text NOT NULL,
+    needs_auth   boolean NOT NULL,
+    summary      text NOT NULL,
+    PRIMARY KEY (route_method, route_path)
+);
+COMMENT ON TABLE nmc.api_routes IS 'Every API route: method, path pattern ({name} matches one path segment), handler function nmc.<handler>(req jsonb) → nmc.http_response, and whether it needs a JWT.';
+
+-- Handlers receive req = {method, path, params, query, headers, client_addr, body}.
+CREATE FUNCTION nmc.api_trade_types(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.respond(200, jsonb_build_object('trade_types',
+        (SELECT jsonb_agg(jsonb_build_object('code', code, 'label', label) ORDER BY label) FROM nmc.trade_types)))
+$$;
+COMMENT ON FUNCTION nmc.api_trade_types(jsonb) IS 'GET /api/trade-types: the trades a business can choose.';
+
+CREATE FUNCTION nmc.api_auth_register(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql
+AS $$ SELECT nmc.register(req -> 'body') $$;
+COMMENT ON FUNCTION nmc.api_auth_register(jsonb) IS 'POST /api/auth/register: see nmc.register.';
+
+CREATE FUNCTION nmc.api_auth_login(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql
+AS $$ SELECT nmc.login(req -> 'body', req ->> 'client_addr') $$;
+COMMENT ON FUNCTION nmc.api_auth_login(jsonb) IS 'POST /api/auth/login: see nmc.login.';
+
+CREATE FUNCTION nmc.api_me_get(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.respond(200, jsonb_build_object('user', nmc.user_json(u)))
+      FROM nmc.users u WHERE u.id = nmc.current_user_id()
+$$;
+COMMENT ON FUNCTION nmc.api_me_get(jsonb) IS 'GET /api/me: the logged-in user.';
+
+CREATE FUNCTION nmc.api_me_patch(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql
+AS $$ SELECT nmc.respond(200, jsonb_build_object('user', nmc.user_json(nmc.user_update(req -> 'body')))) $$;
+COMMENT ON FUNCTION nmc.api_me_patch(jsonb) IS 'PATCH /api/me: change name and/or preferences.';
+
+CREATE FUNCTION nmc.api_business_get(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.respond(200, jsonb_build_object('business', nmc.business_json(b)))
+      FROM nmc.businesses b WHERE b.id = nmc.current_business_id()
+$$;
+COMMENT ON FUNCTION nmc.api_business_get(jsonb) IS 'GET /api/business: the profile of the logged-in user''s business.';
+
+CREATE FUNCTION nmc.api_business_patch(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql
+AS $$ SELECT nmc.respond(200, jsonb_build_object('business', nmc.business_json(nmc.business_update(req -> 'body')))) $$;
+COMMENT ON FUNCTION nmc.api_business_patch(jsonb) IS 'PATCH /api/business: partial update of the business profile.';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, needs_auth, summary) VALUES
+    ('GET', '/api/trade-types', 'api_trade_types', false, 'List the trades a business can choose'),
+    ('POST', '/api/auth/register', 'api_auth_register', false, 'Create a user and their business; returns a session token'),
+    ('POST', '/api/auth/login', 'api_auth_login', false, 'Log in; returns a session token'),
+    ('GET', '/api/me', 'api_me_get', true, 'The logged-in user'),
+    ('PATCH', '/api/me', 'api_me_patch', true, 'Update the logged-in user''s name and preferences'),
+    ('GET', '/api/business', 'api_business_get', true, 'The business profile'),
+    ('PATCH', '/api/business', 'api_business_patch', true, 'Update the business profile');
+
+CREATE FUNCTION nmc.route_regex(route_path text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT '^' || regexp_replace(route_path, '\{[a-z_]+\}', '([^/]+)', 'g') || '$' $$;
+COMMENT ON FUNCTION nmc.route_regex(text) IS 'The anchored regular expression a route path pattern matches.';
+
+CREATE FUNCTION nmc_api.handle(method text, path text, query jsonb, request_headers jsonb,
+                               client_addr text, request_body text)
+RETURNS TABLE (status int, content_type text, headers text, body text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$
+DECLARE
+    route nmc.api_routes;
+    params text[];
+    allowed text;
+    parsed jsonb;
+    resp nmc.http_response;
+    err_state text;
+    err_message text;
+    err_code text;
+    err_field text;
+BEGIN
+    -- Never inherit a tenant from an earlier call in the same transaction.
+    PERFORM set_config('nmc.business_id', '', true), set_config('nmc.user_id', '', true);
+    SELECT r.* INTO route FROM nmc.api_routes r
+     WHERE r.route_method = upper(handle.method) AND handle.path ~ nmc.route_regex(r.route_path)
+     ORDER BY r.route_path ~ '\{' LIMIT 1;
+    IF route.handler IS NULL THEN
+        SELECT string_agg(DISTINCT r.route_method, ', ') INTO allowed
+          FROM nmc.api_routes r WHERE handle.path ~ nmc.route_regex(r.route_path);
+        IF allowed IS NULL THEN
+            resp := nmc.respond(404, nmc.error_body('not_found', format('no API route %s', handle.path)));
+        ELSE
+            resp := nmc.respond(405, nmc.error_body('method_not_allowed',
+                        format('%s does not accept %s; allowed: %s', handle.path, upper(handle.method), allowed)),
+                        'Allow: ' || allowed);
+        END IF;
+        RETURN QUERY SELECT resp.status, 'application/json'::text, resp.headers, resp.body::text;
+        RETURN;
+    END IF;
+
+    params := regexp_match(handle.path, nmc.route_regex(route.route_path));
+    -- Everything below runs in one subtransaction: an error leaves no trace.
+    BEGIN
+        IF coalesce(request_body, '') <> '' THEN
+            BEGIN
+                parsed := request_body::jsonb;
+            EXCEPTION WHEN invalid_text_representation THEN
+                PERFORM nmc.raise_api_error(400, 'malformed_json', 'the request body is not valid JSON');
+            END;
+        END IF;
+        IF route.needs_auth THEN
+            PERFORM nmc.authenticate(coalesce(request_headers, '{}'));
+        END IF;
+        EXECUTE format('SELECT * FROM nmc.%I($1)', route.handler)
+           INTO resp
+          USING jsonb_build_object(
+                'method', upper(handle.method), 'path', handle.path, 'params', to_jsonb(params),
+                'query', coalesce(query, '{}'), 'headers', coalesce(request_headers, '{}'),
+                'client_addr', client_addr, 'body', parsed);
+        IF resp.status IS NULL THEN
+            PERFORM nmc.raise_api_error(404, 'not_found', 'not found');
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT,
+                                err_code = PG_EXCEPTION_DETAIL, err_field = PG_EXCEPTION_HINT;
+        IF err_state ~ '^NM[0-9]{3}$' THEN
+            resp := nmc.respond(substr(err_state, 3)::int, nmc.error_body(err_code, err_message, err_field));
+        ELSE
+            RAISE LOG 'nmc_api.handle % %: unexpected error % %', upper(handle.method), handle.path, err_state, err_message;
+            resp := nmc.respond(500, nmc.error_body('internal_error', 'internal error'));
+        END IF;
+    END;
+    RETURN QUERY SELECT resp.status, 'application/json'::text, resp.headers, resp.body::text;
+END
+$$;
+COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text) IS
+    'The edge''s one entry point for /api: (method, path, query args, lower-cased request headers, client address, raw body) → (status, content type, extra header lines, body). Errors are JSON {"error":{"code","message"[,"field"]}}.';

@@ -1,0 +1,221 @@
+-- auth.sql — registration, login with rate limiting, session tokens, and
+-- authenticating an API call (which scopes the transaction to one business).
+CREATE TABLE nmc.login_failures (
+    scope     text NOT NULL CHECK (scope IN ('email', 'source')),
+    key       text NOT NULL,
+    failed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE nmc.login_failures IS 'One row per failed login, by email and by client address; counted over login_failure_window_seconds for rate limiting.';
+CREATE INDEX login_failures_lookup ON nmc.login_failures (scope, key, failed_at);
+
+CREATE FUNCTION nmc.input_email(body jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    e text := lower(nmc.input_text(body, 'email', true, 254));
+BEGIN
+    IF e !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:].]+$' THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'email must be an address like name@example.com', 'email');
+    END IF;
+    RETURN e;
+END
+$$;
+COMMENT ON FUNCTION nmc.input_email(jsonb) IS 'The lower-cased body->email, checked for shape; raises NM400 otherwise.';
+
+CREATE FUNCTION nmc.input_password(body jsonb, min_bytes int)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v jsonb := body -> 'password';
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        PERFORM nmc.raise_api_error(400, 'missing_field', 'password is required', 'password');
+    END IF;
+    IF jsonb_typeof(v) <> 'string' THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'password must be a string', 'password');
+    END IF;
+    -- bcrypt only uses the first 72 bytes: refuse longer ones rather than ignore a suffix.
+    IF octet_length(v #>> '{}') < min_bytes OR octet_length(v #>> '{}') > 72 THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field',
+            format('password must be %s to 72 bytes long', min_bytes), 'password');
+    END IF;
+    RETURN v #>> '{}';
+END
+$$;
+COMMENT ON FUNCTION nmc.input_password(jsonb, int) IS 'body->password as given (not trimmed), min_bytes to 72 bytes; raises NM400 otherwise.';
+
+CREATE FUNCTION nmc.issue_token(u nmc.users)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.jwt_sign(jsonb_build_object(
+        'sub', u.id,
+        'business_id', u.business_id,
+        'iat', floor(extract(epoch FROM now()))::bigint,
+        'exp', floor(extract(epoch FROM now()))::bigint + nmc.setting_int('jwt_ttl_seconds')),
+        nmc.setting('jwt_secret'))
+$$;
+COMMENT ON FUNCTION nmc.issue_token(nmc.users) IS 'A session JWT for u: sub, business_id, iat, exp (jwt_ttl_seconds from now).';
+
+CREATE FUNCTION nmc.register(body jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_email text;
+    v_password text;
+    v_name text;
+    v_business_name text;
+    v_trade text;
+    v_timezone text;
+    b nmc.businesses;
+    u nmc.users;
+BEGIN
+    PERFORM nmc.input_object(body);
+    PERFORM nmc.input_allowed_fields(body, ARRAY['email', 'password', 'name', 'business_name', 'trade_type', 'timezone']);
+    v_email := nmc.input_email(body);
+    v_password := nmc.input_password(body, 8);
+    v_name := nmc.input_text(body, 'name', true, 200);
+    v_business_name := nmc.input_text(body, 'business_name', true, 200);
+    v_trade := nmc.input_trade_type(nmc.input_text(body, 'trade_type', true, 50));
+    v_timezone := nmc.input_timezone(coalesce(nmc.input_text(body, 'timezone', false, 64), 'UTC'));
+
+    -- The new rows belong to the new business: scope the transaction to it
+    -- so row-level security checks the inserts like any other write.
+    b.id := gen_random_uuid();
+    PERFORM set_config('nmc.business_id', b.id::text, true);
+    BEGIN
+        INSERT INTO nmc.businesses (id, name, trade_type, timezone)
+        VALUES (b.id, v_business_name, v_trade, v_timezone)
+        RETURNING * INTO b;
+        INSERT INTO nmc.users (business_id, email, password_hash, name)
+        VALUES (b.id, v_email, crypt(v_password, gen_salt('bf', nmc.setting_int('bcrypt_cost')::int)), v_name)
+        RETURNING * INTO u;
+    EXCEPTION WHEN unique_violation THEN
+        PERFORM nmc.raise_api_error(409, 'email_taken', 'an account with this email already exists; log in instead', 'email');
+    END;
+    PERFORM set_config('nmc.user_id', u.id::text, true);
+    RETURN nmc.respond(201, jsonb_build_object(
+        'token', nmc.issue_token(u),
+        'user', nmc.user_json(u),
+        'business', nmc.business_json(b)));
+END
+$$;
+COMMENT ON FUNCTION nmc.register(jsonb) IS
+    'Creates a business and its first user in one transaction from {email, password, name, business_name, trade_type[, timezone]}; answers 201 {token, user, business} or 400/409.';
+
+CREATE FUNCTION nmc.login_rate_limited(v_email text, client_addr text)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    win interval := make_interval(secs => nmc.setting_int('login_failure_window_seconds'));
+    scope_name text;
+    scope_key text;
+    max_failures bigint;
+    n bigint;
+    oldest timestamptz;
+    retry_after int;
+BEGIN
+    FOR scope_name, scope_key, max_failures IN
+        VALUES ('email', v_email, nmc.setting_int('login_max_failures_per_email')),
+               ('source', coalesce(client_addr, ''), nmc.setting_int('login_max_failures_per_source'))
+    LOOP
+        -- The oldest failure that still counts decides when one more try is allowed.
+        SELECT count(*), min(failed_at) INTO n, oldest
+          FROM (SELECT failed_at FROM nmc.login_failures
+                 WHERE scope = scope_name AND key = scope_key AND failed_at > now() - win
+                 ORDER BY failed_at DESC LIMIT max_failures) recent;
+        IF n >= max_failures THEN
+            retry_after := greatest(1, ceil(extract(epoch FROM oldest + win - now())))::int;
+            RETURN nmc.respond(429,
+                nmc.error_body('rate_limited', format('too many failed logins; try again in %s seconds', retry_after)),
+                'Retry-After: ' || retry_after);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION nmc.login_rate_limited(text, text) IS 'A 429 response when the email or client address has too many recent failed logins, else NULL.';
+
+CREATE FUNCTION nmc.login(body jsonb, client_addr text)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$
+DECLARE
+    v_email text;
+    v_password text;
+    limited nmc.http_response;
+    u nmc.users;
+    attempt text;
+BEGIN
+    PERFORM nmc.input_object(body);
+    PERFORM nmc.input_allowed_fields(body, ARRAY['email', 'password']);
+    v_email := lower(nmc.input_text(body, 'email', true, 254));
+    v_password := nmc.input_password(body, 1);
+
+    -- Serialise attempts on one email so concurrent guesses are all counted.
+    PERFORM pg_advisory_xact_lock(hashtextextended('nmc.login:' || v_email, 0));
+    limited := nmc.login_rate_limited(v_email, client_addr);
+    IF limited IS NOT NULL THEN
+        RETURN limited;
+    END IF;
+
+    SELECT * INTO u FROM nmc.users WHERE email = v_email;
+    -- An unknown email still pays one hash so timing does not reveal which emails exist.
+    attempt := crypt(v_password, coalesce(u.password_hash, gen_salt('bf', nmc.setting_int('bcrypt_cost')::int)));
+    IF u.id IS NULL OR attempt IS DISTINCT FROM u.password_hash THEN
+        INSERT INTO nmc.login_failures (scope, key) VALUES ('email', v_email), ('source', coalesce(client_addr, ''));
+        RETURN nmc.respond(401, nmc.error_body('invalid_credentials', 'email or password is wrong'));
+    END IF;
+
+    DELETE FROM nmc.login_failures WHERE scope = 'email' AND key = v_email;
+    PERFORM set_config('nmc.business_id', u.business_id::text, true);
+    PERFORM set_config('nmc.user_id', u.id::text, true);
+    RETURN nmc.respond(200, jsonb_build_object('token', nmc.issue_token(u), 'user', nmc.user_json(u)));
+END
+$$;
+COMMENT ON FUNCTION nmc.login(jsonb, text) IS
+    'Checks {email, password}; 200 {token, user}, 401 invalid_credentials (counted), or 429 rate_limited with Retry-After. Failures are returned, not raised, so they are recorded. Runs as nmc_auth to find the user before the tenant is known.';
+
+CREATE FUNCTION nmc.authenticate(headers jsonb)
+RETURNS nmc.users
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    auth text := headers ->> 'authorization';
+    claims jsonb;
+    u nmc.users;
+BEGIN
+    IF auth IS NULL OR auth = '' THEN
+        PERFORM nmc.raise_api_error(401, 'missing_token', 'send Authorization: Bearer <token> (log in to get one)');
+    END IF;
+    IF auth !~* '^Bearer [^ ]+$' THEN
+        PERFORM nmc.raise_api_error(401, 'jwt_malformed', 'the Authorization header must be "Bearer <token>"');
+    END IF;
+    BEGIN
+        claims := nmc.jwt_verify(substr(auth, 8), nmc.setting('jwt_secret'));
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE LIKE 'NMJ%' THEN
+            PERFORM nmc.raise_api_error(401, split_part(SQLERRM, ':', 1), btrim(split_part(SQLERRM, ':', 2)));
+        END IF;
+        RAISE;
+    END;
+    IF coalesce(claims ->> 'business_id', '') !~ '^[0-9a-f-]{36}$' OR coalesce(claims ->> 'sub', '') !~ '^[0-9a-f-]{36}$' THEN
+        PERFORM nmc.raise_api_error(401, 'jwt_malformed', 'the token lacks sub or business_id');
+    END IF;
+    PERFORM set_config('nmc.business_id', claims ->> 'business_id', true);
+    PERFORM set_config('nmc.user_id', claims ->> 'sub', true);
+    SELECT * INTO u FROM nmc.users WHERE id = (claims ->> 'sub')::uuid;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(401, 'unknown_user', 'the account of this token no longer exists');
+    END IF;
+    RETURN u;
+END
+$$;
+COMMENT ON FUNCTION nmc.authenticate(jsonb) IS
+    'Verifies the Bearer JWT in headers, scopes the transaction to its business and user (nmc.business_id, nmc.user_id) and returns the user; raises NM401 with the reason code otherwise.';

@@ -1,0 +1,149 @@
+-- businesses.sql — the tenant: a business, its trade and profile.
+-- Every other tenant table hangs off nmc.businesses.id as business_id.
+CREATE TABLE nmc.trade_types (
+    code  text PRIMARY KEY CHECK (code ~ '^[a-z_]+$'),
+    label text NOT NULL
+);
+COMMENT ON TABLE nmc.trade_types IS 'The fixed list of trades a business can be; referenced by nmc.businesses.trade_type.';
+INSERT INTO nmc.trade_types (code, label) VALUES
+    ('plumbing', 'Plumbing'),
+    ('electrical', 'Electrical'),
+    ('hvac', 'Heating & air conditioning'),
+    ('roofing', 'Roofing'),
+    ('locksmith', 'Locksmith'),
+    ('appliance_repair', 'Appliance repair'),
+    ('garage_door', 'Garage doors'),
+    ('pest_control', 'Pest control'),
+    ('landscaping', 'Landscaping'),
+    ('cleaning', 'Cleaning'),
+    ('handyman', 'Handyman'),
+    ('general_contractor', 'General contractor'),
+    ('other', 'Other trade');
+
+CREATE TABLE nmc.businesses (
+    id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name             text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    trade_type       text NOT NULL REFERENCES nmc.trade_types (code),
+    address_line1    text CHECK (length(address_line1) <= 200),
+    address_line2    text CHECK (length(address_line2) <= 200),
+    city             text CHECK (length(city) <= 100),
+    region           text CHECK (length(region) <= 100),
+    postal_code      text CHECK (length(postal_code) <= 20),
+    country          text NOT NULL DEFAULT 'US' CHECK (country ~ '^[A-Z]{2}$'),
+    timezone         text NOT NULL DEFAULT 'UTC',
+    forward_to_phone nmc.e164,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE nmc.businesses IS 'One row per business (tenant): profile, trade, address, time zone and the phone missed calls were forwarded to.';
+CREATE TRIGGER businesses_touch BEFORE UPDATE ON nmc.businesses
+    FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
+
+ALTER TABLE nmc.businesses ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.businesses FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.businesses
+    USING (id = nmc.current_business_id())
+    WITH CHECK (id = nmc.current_business_id());
+
+CREATE FUNCTION nmc.business_json(b nmc.businesses)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'id', b.id,
+        'name', b.name,
+        'trade_type', b.trade_type,
+        'address_line1', b.address_line1,
+        'address_line2', b.address_line2,
+        'city', b.city,
+        'region', b.region,
+        'postal_code', b.postal_code,
+        'country', b.country,
+        'timezone', b.timezone,
+        'forward_to_phone', b.forward_to_phone,
+        'created_at', b.created_at,
+        'updated_at', b.updated_at)
+$$;
+COMMENT ON FUNCTION nmc.business_json(nmc.businesses) IS 'The API representation of a business.';
+
+CREATE FUNCTION nmc.input_trade_type(code text, field text DEFAULT 'trade_type')
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF code IS NULL OR NOT EXISTS (SELECT 1 FROM nmc.trade_types t WHERE t.code = input_trade_type.code) THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_trade_type',
+            format('%s must be one of: %s', field,
+                   (SELECT string_agg(t.code, ', ' ORDER BY t.code) FROM nmc.trade_types t)), field);
+    END IF;
+    RETURN code;
+END
+$$;
+COMMENT ON FUNCTION nmc.input_trade_type(text, text) IS 'Returns code if it is a known trade type, else raises NM400 invalid_trade_type listing the choices.';
+
+CREATE FUNCTION nmc.business_update(patch jsonb)
+RETURNS nmc.businesses
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    b nmc.businesses;
+    v text;
+BEGIN
+    PERFORM nmc.input_object(patch);
+    PERFORM nmc.input_allowed_fields(patch, ARRAY['name', 'trade_type', 'address_line1', 'address_line2',
+        'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone']);
+
+    SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'business not found');
+    END IF;
+
+    IF patch ? 'name' THEN
+        b.name := nmc.input_text(patch, 'name', true, 200);
+    END IF;
+    IF patch ? 'trade_type' THEN
+        b.trade_type := nmc.input_trade_type(nmc.input_text(patch, 'trade_type', true, 50));
+    END IF;
+    IF patch ? 'address_line1' THEN
+        b.address_line1 := nmc.input_text(patch, 'address_line1', false, 200, 0);
+    END IF;
+    IF patch ? 'address_line2' THEN
+        b.address_line2 := nmc.input_text(patch, 'address_line2', false, 200, 0);
+    END IF;
+    IF patch ? 'city' THEN
+        b.city := nmc.input_text(patch, 'city', false, 100, 0);
+    END IF;
+    IF patch ? 'region' THEN
+        b.region := nmc.input_text(patch, 'region', false, 100, 0);
+    END IF;
+    IF patch ? 'postal_code' THEN
+        b.postal_code := nmc.input_text(patch, 'postal_code', false, 20, 0);
+    END IF;
+    IF patch ? 'country' THEN
+        v := upper(nmc.input_text(patch, 'country', true, 2, 2));
+        IF v !~ '^[A-Z]{2}$' THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'country must be a two-letter ISO 3166 code such as US', 'country');
+        END IF;
+        b.country := v;
+    END IF;
+    IF patch ? 'timezone' THEN
+        b.timezone := nmc.input_timezone(nmc.input_text(patch, 'timezone', true, 64));
+    END IF;
+    IF patch ? 'forward_to_phone' THEN
+        v := nmc.input_text(patch, 'forward_to_phone', false, 32, 0);
+        b.forward_to_phone := CASE WHEN coalesce(v, '') = '' THEN NULL
+                                   ELSE nmc.normalize_phone(v, 'forward_to_phone') END;
+    END IF;
+
+    UPDATE nmc.businesses SET
+        name = b.name, trade_type = b.trade_type,
+        address_line1 = nullif(b.address_line1, ''), address_line2 = nullif(b.address_line2, ''),
+        city = nullif(b.city, ''), region = nullif(b.region, ''), postal_code = nullif(b.postal_code, ''),
+        country = b.country, timezone = b.timezone, forward_to_phone = b.forward_to_phone
+     WHERE id = b.id
+    RETURNING * INTO b;
+    RETURN b;
+END
+$$;
+COMMENT ON FUNCTION nmc.business_update(jsonb) IS
+    'Applies a partial profile update to the current business (RLS-scoped); validates every field and refuses unknown ones. Empty optional strings clear the field.';

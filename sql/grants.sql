@@ -1,0 +1,32 @@
+-- grants.sql — ownership and privileges, applied last (and again by every
+-- upgrade script): tables belong to nmc_owner under forced row-level
+-- security, API functions run as nmc_api (login as nmc_auth), and nmc_edge
+-- can execute nmc_api and nothing else.
+DO $own$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR rel IN SELECT c.oid::regclass FROM pg_class c
+                WHERE c.relnamespace = 'nmc'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+    LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO nmc_owner', rel);
+    END LOOP;
+END
+$own$;
+
+GRANT USAGE ON SCHEMA nmc TO nmc_owner, nmc_api, nmc_auth;
+GRANT USAGE ON SCHEMA nmc_api TO nmc_api, nmc_edge;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA nmc TO nmc_api;
+GRANT SELECT ON nmc.settings, nmc.users, nmc.businesses TO nmc_auth;
+GRANT SELECT, INSERT, DELETE ON nmc.login_failures TO nmc_auth;
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_api FROM PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc TO nmc_api, nmc_auth;
+-- Policies call these as whoever queries the table, the owner included.
+GRANT EXECUTE ON FUNCTION nmc.current_business_id(), nmc.current_user_id() TO nmc_owner;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_api TO nmc_edge;
+
+ALTER FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text) OWNER TO nmc_api;
+ALTER FUNCTION nmc.login(jsonb, text) OWNER TO nmc_auth;

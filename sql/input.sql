@@ -1,0 +1,72 @@
+-- input.sql — validation of JSON request bodies, shared by every API handler:
+-- each refusal is an NM400 error with a stable code naming the field.
+CREATE FUNCTION nmc.input_object(body jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF body IS NULL OR jsonb_typeof(body) <> 'object' THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_body', 'the request body must be a JSON object');
+    END IF;
+    RETURN body;
+END
+$$;
+COMMENT ON FUNCTION nmc.input_object(jsonb) IS 'Returns body if it is a JSON object, else raises NM400 invalid_body.';
+
+CREATE FUNCTION nmc.input_allowed_fields(body jsonb, allowed text[])
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    k text;
+BEGIN
+    SELECT key INTO k FROM jsonb_object_keys(body) AS key WHERE key <> ALL (allowed) ORDER BY key LIMIT 1;
+    IF k IS NOT NULL THEN
+        PERFORM nmc.raise_api_error(400, 'unknown_field',
+            format('%s is not a field here; allowed: %s', k, array_to_string(allowed, ', ')), k);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.input_allowed_fields(jsonb, text[]) IS 'Raises NM400 unknown_field naming the first field of body that is not in allowed.';
+
+CREATE FUNCTION nmc.input_text(body jsonb, field text, required boolean, max_length int, min_length int DEFAULT 1)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v jsonb := body -> field;
+    s text;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        IF required THEN
+            PERFORM nmc.raise_api_error(400, 'missing_field', field || ' is required', field);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(v) <> 'string' THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', field || ' must be a string', field);
+    END IF;
+    s := btrim(v #>> '{}');
+    IF length(s) < min_length OR length(s) > max_length THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field',
+            format('%s must be %s to %s characters', field, min_length, max_length), field);
+    END IF;
+    RETURN s;
+END
+$$;
+COMMENT ON FUNCTION nmc.input_text(jsonb, text, boolean, int, int) IS
+    'The trimmed string body->field, checked for presence, type and length; NULL if absent and not required. Raises NM400 missing_field / invalid_field.';
+
+CREATE FUNCTION nmc.input_timezone(tz text, field text DEFAULT 'timezone')
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF tz IS NULL OR NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = tz) THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_timezone',
+            field || ' must be an IANA time zone name such as America/Chicago', field);
+    END IF;
+    RETURN tz;
+END
+$$;
+COMMENT ON FUNCTION nmc.input_timezone(text, text) IS 'Returns tz if it names a known IANA time zone, else raises NM400 invalid_timezone.';

@@ -1,0 +1,94 @@
+-- settings.sql — nmc.settings, the one source of truth for configuration.
+-- The start scripts copy the NMC_* environment into it (nmc.configure); DBAs
+-- read it through nmc.settings_redacted. Secrets are readable only by the
+-- superuser and the API's definer functions, never by the edge role.
+CREATE TABLE nmc.settings (
+    name        text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]*$'),
+    value       text NOT NULL DEFAULT '',
+    is_secret   boolean NOT NULL DEFAULT false,
+    description text NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE nmc.settings IS 'Configuration, one row per setting. Empty value means "not configured". Secrets: see nmc.settings_redacted.';
+
+INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
+    ('public_url', 'http://localhost:8080', false, 'URL Twilio reaches the edge at (NMC_PUBLIC_URL).'),
+    ('twilio_account_sid', '', false, 'Twilio account SID (NMC_TWILIO_ACCOUNT_SID). Empty: sandbox mode.'),
+    ('twilio_auth_token', '', true, 'Twilio auth token (NMC_TWILIO_AUTH_TOKEN). Empty: sandbox mode.'),
+    ('twilio_api_base', 'https://api.twilio.com', false, 'Base URL of the Twilio REST API (NMC_TWILIO_API_BASE).'),
+    ('openai_api_key', '', true, 'OpenAI API key (NMC_OPENAI_API_KEY). Empty: the built-in intake engine answers.'),
+    ('openai_api_base', 'https://api.openai.com/v1', false, 'Base URL of an OpenAI-compatible API (NMC_OPENAI_API_BASE).'),
+    ('openai_model', 'gpt-4o-mini', false, 'Chat model name (NMC_OPENAI_MODEL).'),
+    ('maps_api_key', '', true, 'Google Maps API key (NMC_MAPS_API_KEY).'),
+    ('maps_api_base', 'https://maps.googleapis.com', false, 'Base URL of the Google Maps APIs (NMC_MAPS_API_BASE).'),
+    ('jwt_secret', encode(gen_random_bytes(32), 'hex'), true, 'HS256 key for session tokens; generated at install.'),
+    ('jwt_ttl_seconds', '604800', false, 'Lifetime of a session token in seconds.'),
+    ('bcrypt_cost', '12', false, 'bcrypt cost for new password hashes (NMC_BCRYPT_COST); each hash keeps its own cost.'),
+    ('login_failure_window_seconds', '900', false, 'Window over which failed logins are counted.'),
+    ('login_max_failures_per_email', '5', false, 'Failed logins for one email within the window before 429.'),
+    ('login_max_failures_per_source', '30', false, 'Failed logins from one client address within the window before 429.');
+
+CREATE FUNCTION nmc.setting(setting_name text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    v text;
+BEGIN
+    SELECT value INTO v FROM nmc.settings WHERE name = setting_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown setting "%"', setting_name
+            USING ERRCODE = 'undefined_object', HINT = 'See SELECT * FROM nmc.settings_redacted.';
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION nmc.setting(text) IS 'Value of a setting; raises undefined_object for an unknown name.';
+
+CREATE FUNCTION nmc.setting_int(setting_name text)
+RETURNS bigint
+LANGUAGE sql STABLE
+AS $$ SELECT nmc.setting(setting_name)::bigint $$;
+COMMENT ON FUNCTION nmc.setting_int(text) IS 'Value of an integer setting.';
+
+CREATE FUNCTION nmc.configure(new_values jsonb)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    k text;
+    v text;
+BEGIN
+    IF jsonb_typeof(new_values) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'nmc.configure expects a JSON object of setting names to string values'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k, v IN SELECT key, value #>> '{}' FROM jsonb_each(new_values) LOOP
+        UPDATE nmc.settings SET value = coalesce(v, ''), updated_at = now()
+         WHERE name = k AND value IS DISTINCT FROM coalesce(v, '');
+        IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM nmc.settings WHERE name = k) THEN
+            RAISE EXCEPTION 'unknown setting "%"', k USING ERRCODE = 'undefined_object';
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION nmc.configure(jsonb) IS
+    'Sets several settings at once from {"name": "value", ...}; unknown names are refused. Called by make run with the NMC_* environment.';
+
+CREATE FUNCTION nmc.sandbox_mode()
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.setting('twilio_account_sid') = '' OR nmc.setting('twilio_auth_token') = ''
+$$;
+COMMENT ON FUNCTION nmc.sandbox_mode() IS
+    'True when Twilio credentials are not configured: texts are recorded and simulated, never sent.';
+
+CREATE VIEW nmc.settings_redacted AS
+SELECT name,
+       CASE WHEN is_secret AND value <> '' THEN '(set, hidden)'
+            WHEN is_secret THEN '(not set)'
+            ELSE value END AS value,
+       is_secret, description, updated_at
+  FROM nmc.settings;
+COMMENT ON VIEW nmc.settings_redacted IS 'Settings with secret values hidden: safe to show on a status page or in a support ticket.';

@@ -1,0 +1,68 @@
+# 02_valgrind_clean.t — a second edge under valgrind serves every kind of
+# request, then drains on SIGTERM and exits 0 with no leaks or invalid accesses.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use POSIX ':sys_wait_h';
+use Time::HiRes qw(sleep);
+use EdgeTest qw(api unique_email http post_big_body);
+
+my $port = ($ENV{NMC_HTTP_PORT} // 18080) + 1;
+my $base = "http://127.0.0.1:$port";
+my $log = "$ENV{NMC_TEST_STATE}/log/edge-valgrind.log";
+
+my $pid = fork // die "fork: $!";
+if ($pid == 0) {
+    $ENV{NMC_HTTP_PORT} = $port;
+    $ENV{NMC_EDGE_DB} = $ENV{NMC_TEST_EDGE_DB};
+    $ENV{NMC_EDGE_THREADS} = 2;
+    open STDOUT, '>', $log or die;
+    open STDERR, '>&', \*STDOUT or die;
+    exec 'valgrind', '--leak-check=full', '--errors-for-leak-kinds=definite,indirect',
+        '--error-exitcode=99', $ENV{NMC_TEST_EDGE_BIN};
+    die "exec valgrind: $!";
+}
+
+my $up = 0;
+for (1 .. 300) {
+    my $res = http()->get("$base/healthz");
+    if ($res->{status} == 200) { $up = 1; last }
+    sleep 0.1;
+}
+ok $up, 'the edge under valgrind answers /healthz';
+
+my $email = unique_email('valgrind');
+my ($status, $body) = api(POST => '/api/auth/register', {
+    email => $email, password => 'correct horse battery', name => 'V', business_name => 'V Co', trade_type => 'roofing' },
+    undef, $base);
+is $status, 201, 'register';
+my $token = $body->{token};
+($status) = api(GET => '/api/me', undef, $token, $base);
+is $status, 200, 'an authenticated call';
+($status) = api(PATCH => '/api/business', { city => 'Boise' }, $token, $base);
+is $status, 200, 'a PATCH with a body';
+($status) = api(POST => '/api/auth/login', '{"bad json', undef, $base);
+is $status, 400, 'malformed JSON';
+($status) = post_big_body('/api/auth/login', 1024 * 1024 + 10, base => $base);
+is $status, 413, 'an oversized body';
+is http()->get("$base/")->{status}, 200, 'a static file';
+is http()->get("$base/nope.css")->{status}, 404, 'a missing static file';
+is http()->get("$base/settings")->{status}, 200, 'an index fallback';
+
+kill TERM => $pid;
+my $waited = 0;
+while (waitpid($pid, WNOHANG) == 0 && $waited < 600) { sleep 0.1; $waited++ }
+my $code = $? >> 8;
+is $code, 0, 'SIGTERM: clean exit, no valgrind errors (exit 99 would mean errors or leaks)';
+
+open my $fh, '<', $log or die;
+my $text = do { local $/; <$fh> };
+like $text, qr/Memcheck, a memory error detector/, 'the edge really ran under valgrind';
+like $text, qr/ERROR SUMMARY: 0 errors/, 'valgrind reports 0 errors';
+like $text, qr/nmc-edge stopped/, 'the edge drained and said so';
+unlike $text, qr/definitely lost: [1-9]/, 'no memory definitely lost';
+diag "valgrind log: $log" if $code != 0;
+
+done_testing;

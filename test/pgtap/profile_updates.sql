@@ -1,0 +1,42 @@
+-- profile_updates.sql — GET/PATCH /api/me and /api/business: partial updates,
+-- phone normalisation on the forward-to number, and named-field errors that
+-- change nothing.
+BEGIN;
+SELECT plan(16);
+SET LOCAL ROLE nmc_edge;
+CREATE TEMP TABLE s AS SELECT nmc_test.register('pat@example.com', 'Pat HVAC') ->> 'token' AS token;
+
+CREATE FUNCTION pg_temp.call(method text, path text, body jsonb DEFAULT NULL)
+RETURNS TABLE (status int, body jsonb, headers text) LANGUAGE sql AS $$
+    SELECT x.* FROM s, LATERAL nmc_test.api(method, path, body, s.token) x $$;
+CREATE FUNCTION pg_temp.err(method text, path text, body jsonb) RETURNS text LANGUAGE sql AS $$
+    SELECT status || ' ' || (body #>> '{error,code}') || ' ' || coalesce(body #>> '{error,field}', '-') FROM pg_temp.call(method, path, body) $$;
+
+SELECT is((SELECT body #>> '{user,email}' FROM pg_temp.call('GET', '/api/me')), 'pat@example.com', 'GET /api/me');
+SELECT is((SELECT body -> 'user' -> 'preferences' FROM pg_temp.call('PATCH', '/api/me', '{"preferences":{"sound":false}}')),
+          '{"sound": false}'::jsonb, 'PATCH /api/me sets a preference');
+SELECT is((SELECT body -> 'user' -> 'preferences' FROM pg_temp.call('PATCH', '/api/me', '{"name":"Pat Q","preferences":{"browser_notifications":true}}')),
+          '{"sound": false, "browser_notifications": true}'::jsonb, 'preferences merge: other keys are kept');
+SELECT is((SELECT body #>> '{user,name}' FROM pg_temp.call('GET', '/api/me')), 'Pat Q', 'the name change persisted');
+SELECT is(pg_temp.err('PATCH', '/api/me', '{"preferences":[1]}'), '400 invalid_field preferences', 'preferences must be an object');
+SELECT is(pg_temp.err('PATCH', '/api/me', '{"email":"x@example.com"}'), '400 unknown_field email', 'email cannot be changed here');
+
+SELECT is((SELECT body #>> '{business,trade_type}' FROM pg_temp.call('GET', '/api/business')), 'plumbing', 'GET /api/business');
+SELECT is((SELECT body -> 'business' FROM pg_temp.call('PATCH', '/api/business',
+             '{"trade_type":"hvac","address_line1":"1 Main St","city":"Austin","region":"TX","postal_code":"78701","forward_to_phone":"(512) 555-0143","timezone":"America/Chicago"}'))
+          - ARRAY['id', 'name', 'created_at', 'updated_at', 'address_line2', 'country'],
+          '{"trade_type":"hvac","address_line1":"1 Main St","city":"Austin","region":"TX","postal_code":"78701","forward_to_phone":"+15125550143","timezone":"America/Chicago"}'::jsonb,
+          'PATCH /api/business updates the profile and normalises the phone to E.164');
+SELECT is(pg_temp.err('PATCH', '/api/business', '{"forward_to_phone":"555-0143"}'), '400 invalid_phone forward_to_phone', 'invalid forward-to phone names the field');
+SELECT is(pg_temp.err('PATCH', '/api/business', '{"timezone":"Central"}'), '400 invalid_timezone timezone', 'unknown time zone');
+SELECT is(pg_temp.err('PATCH', '/api/business', '{"trade_type":"wizardry"}'), '400 invalid_trade_type trade_type', 'unknown trade');
+SELECT is(pg_temp.err('PATCH', '/api/business', '{"name":""}'), '400 invalid_field name', 'empty business name');
+SELECT is(pg_temp.err('PATCH', '/api/business', '{"country":"USA"}'), '400 invalid_field country', 'country must be two letters');
+SELECT is(pg_temp.err('PATCH', '/api/business', '{"city":"Dallas","forward_to_phone":"bad"}'), '400 invalid_phone forward_to_phone',
+          'one bad field refuses the whole update');
+SELECT is((SELECT body #>> '{business,city}' FROM pg_temp.call('GET', '/api/business')), 'Austin', '… and nothing of it was written');
+SELECT is((SELECT body #>> '{business,forward_to_phone}' FROM pg_temp.call('PATCH', '/api/business', '{"forward_to_phone":"","address_line1":""}')),
+          NULL, 'an empty optional field clears it');
+
+SELECT * FROM finish();
+ROLLBACK;
