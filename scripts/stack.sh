@@ -41,7 +41,7 @@ init_paths() {
     EDGE_PID=$STATE/edge.pid
 }
 
-as_pg() { runuser -u postgres -- "$@"; }
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
 psql_su() { psql -X -q -v ON_ERROR_STOP=1 -h "$SOCK" -p "$NMC_PG_PORT" -U postgres "$@"; }
 
 cmd_deps() {
