@@ -77,6 +77,7 @@ listen_addresses = ''
 unix_socket_directories = '$SOCK'
 shared_preload_libraries = 'pg_cron,nevermisscall'
 cron.database_name = '$NMC_DB'
+nmc.database = '$NMC_DB'
 cron.use_background_workers = on
 max_worker_processes = 16
 log_line_prefix = '%m [%p] %q%u@%d '

@@ -7,7 +7,7 @@ DECLARE
     rel regclass;
 BEGIN
     FOR rel IN SELECT c.oid::regclass FROM pg_class c
-                WHERE c.relnamespace = 'nmc'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+                WHERE c.relnamespace = 'nmc'::regnamespace AND c.relkind IN ('r', 'v')
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO nmc_owner', rel);
     END LOOP;

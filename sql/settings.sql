@@ -26,7 +26,16 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('bcrypt_cost', '12', false, 'bcrypt cost for new password hashes (NMC_BCRYPT_COST); each hash keeps its own cost.'),
     ('login_failure_window_seconds', '900', false, 'Window over which failed logins are counted.'),
     ('login_max_failures_per_email', '5', false, 'Failed logins for one email within the window before 429.'),
-    ('login_max_failures_per_source', '30', false, 'Failed logins from one client address within the window before 429.');
+    ('login_max_failures_per_source', '30', false, 'Failed logins from one client address within the window before 429.'),
+    ('dispatcher_max_concurrency', '64', false, 'Most HTTP requests the dispatcher runs at once.'),
+    ('dispatcher_claim_batch', '100', false, 'Most jobs claimed in one transaction.'),
+    ('dispatcher_idle_poll_ms', '60000', false, 'Longest the dispatcher sleeps without a wake-up before looking at the queue anyway.'),
+    ('dispatcher_lease_margin_ms', '5000', false, 'A claimed job''s lease is its kind''s total timeout plus this.'),
+    ('job_backoff_base_ms', '1000', false, 'First retry delay of a job; doubles per attempt (with jitter).'),
+    ('job_backoff_max_ms', '300000', false, 'Longest retry delay computed by backoff.'),
+    ('job_retry_after_max_ms', '3600000', false, 'Longest delay a provider''s Retry-After may impose.'),
+    ('job_retention_hours', '168', false, 'Finished jobs, attempts and fired timers are deleted after this.'),
+    ('backstop_grace_ms', '5000', false, 'The pg_cron backstop fires a timer only when it is overdue by this much.');
 
 CREATE FUNCTION nmc.setting(setting_name text)
 RETURNS text

@@ -1,12 +1,17 @@
 /*
  * nevermisscall.c — module entry point of the nevermisscall extension.
- * Owns _PG_init: declares the per-transaction tenancy settings (nmc.*) that
- * row-level security policies read, and reserves the nmc prefix.
+ * Owns _PG_init: declares the nmc.* settings (the per-transaction tenancy
+ * settings that row-level security reads, and the dispatcher's database),
+ * and, when preloaded, sets up the dispatcher's shared memory and worker.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
+
+#include "dispatcher.h"
+#include "dispatcher_shmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -38,5 +43,21 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	DefineCustomStringVariable("nmc.database",
+							   "Database the nevermisscall dispatcher works in.",
+							   "The database where CREATE EXTENSION nevermisscall was run.",
+							   &nmc_dispatcher_database,
+							   "nevermisscall",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("nmc");
+
+	dispatcher_wake_install_callback();
+	if (process_shared_preload_libraries_in_progress)
+	{
+		dispatcher_shmem_install_hooks();
+		dispatcher_register_worker();
+	}
 }

@@ -1,0 +1,190 @@
+/*
+ * dispatcher_shmem.c — shared state between backends and the dispatcher,
+ * and wake-at-commit: nmc.dispatcher_wake() only marks the transaction; the
+ * commit callback sets the worker's latch, and an abort forgets it, so work
+ * inserted by a rolled-back transaction never wakes anyone.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/timestamp.h"
+
+#include "dispatcher_shmem.h"
+
+typedef struct DispatcherShared
+{
+	slock_t		mutex;
+	Latch	   *latch;
+	int			pid;
+	TimestampTz started_at;
+	TimestampTz heartbeat_at;
+} DispatcherShared;
+
+bool		am_dispatcher = false;
+
+static DispatcherShared *shared = NULL;
+static bool wake_pending = false;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+PG_FUNCTION_INFO_V1(nmc_dispatcher_wake);
+PG_FUNCTION_INFO_V1(nmc_dispatcher_process);
+
+static void
+request_shmem(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(DispatcherShared)));
+}
+
+static void
+startup_shmem(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("nevermisscall dispatcher", sizeof(DispatcherShared), &found);
+	if (!found)
+	{
+		memset(shared, 0, sizeof(DispatcherShared));
+		SpinLockInit(&shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+dispatcher_shmem_install_hooks(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = request_shmem;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = startup_shmem;
+}
+
+static void
+wake_on_commit(XactEvent event, void *arg)
+{
+	Latch	   *latch = NULL;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_pending && shared != NULL)
+			{
+				SpinLockAcquire(&shared->mutex);
+				latch = shared->latch;
+				SpinLockRelease(&shared->mutex);
+				if (latch != NULL)
+					SetLatch(latch);
+			}
+			wake_pending = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			wake_pending = false;
+			break;
+		default:
+			break;
+	}
+}
+
+void
+dispatcher_wake_install_callback(void)
+{
+	RegisterXactCallback(wake_on_commit, NULL);
+}
+
+static void
+detach_worker(int code, Datum arg)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->latch = NULL;
+	shared->pid = 0;
+	SpinLockRelease(&shared->mutex);
+}
+
+void
+dispatcher_shmem_attach_worker(void)
+{
+	if (shared == NULL)
+		ereport(FATAL,
+				(errmsg("nevermisscall dispatcher needs shared memory"),
+				 errhint("Add nevermisscall to shared_preload_libraries.")));
+	am_dispatcher = true;
+	SpinLockAcquire(&shared->mutex);
+	shared->latch = MyLatch;
+	shared->pid = MyProcPid;
+	shared->started_at = GetCurrentTimestamp();
+	shared->heartbeat_at = shared->started_at;
+	SpinLockRelease(&shared->mutex);
+	on_shmem_exit(detach_worker, (Datum) 0);
+}
+
+void
+dispatcher_shmem_heartbeat(void)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->heartbeat_at = GetCurrentTimestamp();
+	SpinLockRelease(&shared->mutex);
+}
+
+Datum
+nmc_dispatcher_wake(PG_FUNCTION_ARGS)
+{
+	/* The dispatcher's own writes never need to wake it: it re-plans anyway. */
+	if (!am_dispatcher)
+		wake_pending = true;
+	PG_RETURN_VOID();
+}
+
+Datum
+nmc_dispatcher_process(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {true, true, true};
+	int			pid = 0;
+	TimestampTz heartbeat_at = 0;
+	TimestampTz started_at = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "nmc.dispatcher_process must return a record");
+	if (shared != NULL)
+	{
+		SpinLockAcquire(&shared->mutex);
+		pid = shared->pid;
+		heartbeat_at = shared->heartbeat_at;
+		started_at = shared->started_at;
+		SpinLockRelease(&shared->mutex);
+	}
+	if (pid != 0)
+	{
+		values[0] = Int32GetDatum(pid);
+		nulls[0] = false;
+	}
+	if (heartbeat_at != 0)
+	{
+		values[1] = TimestampTzGetDatum(heartbeat_at);
+		nulls[1] = false;
+	}
+	if (started_at != 0 && pid != 0)
+	{
+		values[2] = TimestampTzGetDatum(started_at);
+		nulls[2] = false;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}

@@ -1,0 +1,223 @@
+-- dispatcher.sql — the SQL side of the dispatcher background worker
+-- (extension/src/dispatcher*.c): waking it at commit, what it claims and how
+-- it completes, its plan for sleeping, and what DBAs watch.
+CREATE FUNCTION nmc.dispatcher_wake()
+RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'nmc_dispatcher_wake';
+COMMENT ON FUNCTION nmc.dispatcher_wake() IS 'Wakes the dispatcher when the current transaction commits (nothing happens if it rolls back).';
+
+CREATE FUNCTION nmc.dispatcher_process(OUT pid int, OUT heartbeat_at timestamptz, OUT started_at timestamptz)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'nmc_dispatcher_process';
+COMMENT ON FUNCTION nmc.dispatcher_process() IS 'The dispatcher worker''s pid (NULL if not running), last heartbeat and start time, from shared memory.';
+
+CREATE FUNCTION nmc.dispatcher_wake_trigger()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.dispatcher_wake();
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION nmc.dispatcher_wake_trigger() IS 'Statement trigger on jobs and timers: new or changed work wakes the dispatcher at commit.';
+CREATE TRIGGER jobs_wake AFTER INSERT OR UPDATE OF status, next_attempt_at ON nmc.jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION nmc.dispatcher_wake_trigger();
+CREATE TRIGGER timers_wake AFTER INSERT OR UPDATE OF due_at, cancelled_at ON nmc.timers
+    FOR EACH STATEMENT EXECUTE FUNCTION nmc.dispatcher_wake_trigger();
+
+CREATE FUNCTION nmc.dispatcher_claim(max_jobs int)
+RETURNS TABLE (job_id bigint, attempt int, method text, url text, headers text[], body text,
+               basic_user text, basic_password text, connect_timeout_ms int, total_timeout_ms int)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    j nmc.jobs;
+    k nmc.job_kinds;
+    req nmc.http_request;
+    sandbox boolean := nmc.sandbox_mode();
+    simulated jsonb;
+BEGIN
+    IF max_jobs <= 0 THEN
+        RETURN;
+    END IF;
+    FOR j IN
+        UPDATE nmc.jobs SET status = 'in_flight', attempts = jobs.attempts + 1, updated_at = now(),
+               lease_expires_at = now() + make_interval(secs => (kk.total_timeout_ms + nmc.setting_int('dispatcher_lease_margin_ms')) / 1000.0)
+          FROM nmc.job_kinds kk,
+               (SELECT d.id FROM (SELECT q.id FROM nmc.jobs q
+                                   WHERE q.status = 'queued' AND q.next_attempt_at <= now()
+                                   ORDER BY q.next_attempt_at LIMIT max_jobs FOR UPDATE SKIP LOCKED) d
+                UNION ALL
+                SELECT e.id FROM (SELECT x.id FROM nmc.jobs x
+                                   WHERE x.status = 'in_flight' AND x.lease_expires_at <= now()
+                                   ORDER BY x.lease_expires_at LIMIT max_jobs FOR UPDATE SKIP LOCKED) e
+                LIMIT max_jobs) due
+         WHERE jobs.id = due.id AND kk.kind = jobs.kind
+        RETURNING jobs.*
+    LOOP
+        SELECT * INTO k FROM nmc.job_kinds WHERE kind = j.kind;
+        BEGIN
+            IF j.attempts > k.max_attempts THEN
+                -- Only a lease that kept expiring gets here (crashes mid-flight).
+                PERFORM nmc.job_fail_permanently(j, k, j.last_http_status, 'lease_expired',
+                    format('gave up after %s attempts whose outcome was never recorded', j.attempts - 1));
+                CONTINUE;
+            END IF;
+            IF sandbox AND k.provider = 'twilio' AND k.simulate_fn IS NOT NULL THEN
+                EXECUTE format('SELECT nmc.%I($1)', k.simulate_fn) INTO simulated USING j;
+                INSERT INTO nmc.job_attempts (job_id, business_id, attempt, outcome, http_status, duration_ms)
+                VALUES (j.id, j.business_id, j.attempts, 'done', 201, 0);
+                PERFORM nmc.job_apply_success(j, k, 201, simulated, true);
+                CONTINUE;
+            END IF;
+            EXECUTE format('SELECT (nmc.%I($1)).*', k.build_fn) INTO req USING j;
+            job_id := j.id;
+            attempt := j.attempts;
+            method := req.method;
+            url := req.url;
+            headers := req.headers;
+            body := req.body;
+            basic_user := req.basic_user;
+            basic_password := req.basic_password;
+            connect_timeout_ms := k.connect_timeout_ms;
+            total_timeout_ms := k.total_timeout_ms;
+            RETURN NEXT;
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM nmc.job_finish(j, 'failed', NULL, NULL, 'could not build the request: ' || SQLERRM, 'build_error');
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION nmc.dispatcher_claim(int) IS
+    'Dispatcher: claims up to max_jobs due jobs (queued and due, or in flight with an expired lease) with SKIP LOCKED, leases them, and returns their HTTP requests. Sandbox-mode Twilio jobs complete here, simulated. A job whose request cannot be built fails alone.';
+
+CREATE FUNCTION nmc.dispatcher_complete(p_job_id bigint, p_attempt int, p_http_status int, p_retry_after text,
+                                        p_body text, p_transport_error text, p_duration_ms double precision)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    j nmc.jobs;
+    k nmc.job_kinds;
+    parsed jsonb;
+    outcome text;
+    err_code text;
+    err_message text;
+BEGIN
+    SELECT * INTO j FROM nmc.jobs WHERE id = p_job_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'gone';
+    END IF;
+    IF j.status <> 'in_flight' OR j.attempts <> p_attempt THEN
+        -- Cancelled meanwhile, or its lease expired and another attempt owns it.
+        INSERT INTO nmc.job_attempts (job_id, business_id, attempt, outcome, http_status, error, duration_ms)
+        VALUES (j.id, j.business_id, p_attempt, 'stale', nullif(p_http_status, 0), nmc.redact_secrets(p_transport_error), p_duration_ms);
+        RETURN 'stale';
+    END IF;
+    SELECT * INTO k FROM nmc.job_kinds WHERE kind = j.kind;
+
+    IF p_transport_error IS NOT NULL AND coalesce(p_http_status, 0) = 0 THEN
+        outcome := nmc.job_retry_or_fail(j, k, NULL, 'transport_error', p_transport_error, NULL);
+    ELSIF p_http_status IN (408, 429) OR p_http_status >= 500 THEN
+        SELECT * INTO err_code, err_message FROM nmc.job_provider_error(k.provider, p_http_status, p_body);
+        outcome := nmc.job_retry_or_fail(j, k, p_http_status, err_code, err_message, p_retry_after);
+    ELSIF p_http_status BETWEEN 200 AND 299 THEN
+        BEGIN
+            parsed := p_body::jsonb;
+            IF p_transport_error IS NOT NULL THEN
+                RAISE EXCEPTION USING ERRCODE = 'NMR02', MESSAGE = p_transport_error, DETAIL = 'invalid_response';
+            END IF;
+            PERFORM nmc.job_apply_success(j, k, p_http_status, parsed, false);
+            outcome := 'done';
+        EXCEPTION
+            WHEN SQLSTATE 'NMR01' THEN
+                GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT, err_code = PG_EXCEPTION_DETAIL;
+                outcome := nmc.job_retry_or_fail(j, k, p_http_status, nullif(err_code, ''), err_message, p_retry_after);
+            WHEN SQLSTATE 'NMR02' OR invalid_text_representation THEN
+                GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT, err_code = PG_EXCEPTION_DETAIL;
+                PERFORM nmc.job_fail_permanently(j, k, p_http_status, coalesce(nullif(err_code, ''), 'invalid_response'), err_message);
+                outcome := 'failed';
+        END;
+    ELSE
+        SELECT * INTO err_code, err_message FROM nmc.job_provider_error(k.provider, p_http_status, p_body);
+        PERFORM nmc.job_fail_permanently(j, k, p_http_status, err_code, err_message);
+        outcome := 'failed';
+    END IF;
+
+    INSERT INTO nmc.job_attempts (job_id, business_id, attempt, outcome, http_status, error, duration_ms)
+    VALUES (j.id, j.business_id, p_attempt, outcome, nullif(p_http_status, 0),
+            nmc.redact_secrets(coalesce(p_transport_error, err_message)), p_duration_ms);
+    RETURN outcome;
+END
+$$;
+COMMENT ON FUNCTION nmc.dispatcher_complete(bigint, int, int, text, text, text, double precision) IS
+    'Dispatcher: records one HTTP attempt and moves the job on: 2xx → apply to the domain and done; transport error, 408, 429, 5xx → retry with backoff (Retry-After honoured) until max_attempts; other 4xx → failed with the provider''s code. Returns the outcome.';
+
+CREATE FUNCTION nmc.dispatcher_fail(p_job_id bigint, p_attempt int, p_error text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    j nmc.jobs;
+BEGIN
+    SELECT * INTO j FROM nmc.jobs WHERE id = p_job_id AND status = 'in_flight' AND attempts = p_attempt FOR UPDATE;
+    IF FOUND THEN
+        PERFORM nmc.job_finish(j, 'failed', NULL, NULL, 'internal error applying the response: ' || p_error, 'internal_error');
+        INSERT INTO nmc.job_attempts (job_id, business_id, attempt, outcome, error)
+        VALUES (j.id, j.business_id, p_attempt, 'failed', nmc.redact_secrets(p_error));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.dispatcher_fail(bigint, int, text) IS 'Dispatcher: marks a job failed when completing it raised an unexpected error, so one poison job never stops the others.';
+
+CREATE FUNCTION nmc.dispatcher_due_timers(max_timers int)
+RETURNS SETOF bigint
+LANGUAGE sql STABLE
+AS $$
+    SELECT id FROM nmc.timers
+     WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()
+     ORDER BY due_at LIMIT max_timers
+$$;
+COMMENT ON FUNCTION nmc.dispatcher_due_timers(int) IS 'Dispatcher: ids of timers that are due now, earliest first.';
+
+CREATE FUNCTION nmc.dispatcher_plan(OUT next_job_due_ms bigint, OUT next_timer_due_ms bigint, OUT idle_poll_ms int,
+                                    OUT max_concurrency int, OUT claim_batch int)
+LANGUAGE sql STABLE
+AS $$
+    SELECT (SELECT greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint
+              FROM (SELECT min(next_attempt_at) AS t FROM nmc.jobs WHERE status = 'queued'
+                    UNION ALL SELECT min(lease_expires_at) FROM nmc.jobs WHERE status = 'in_flight') s),
+           (SELECT greatest(0, ceil(extract(epoch FROM (min(due_at) - clock_timestamp())) * 1000))::bigint
+              FROM nmc.timers WHERE fired_at IS NULL AND cancelled_at IS NULL),
+           nmc.setting_int('dispatcher_idle_poll_ms')::int,
+           nmc.setting_int('dispatcher_max_concurrency')::int,
+           nmc.setting_int('dispatcher_claim_batch')::int
+$$;
+COMMENT ON FUNCTION nmc.dispatcher_plan() IS 'Dispatcher: milliseconds until the next job (or lease expiry) and the next timer are due (NULL if none), and its tunables from nmc.settings.';
+
+CREATE VIEW nmc.job_queue AS
+SELECT kind, status, count(*) AS jobs,
+       count(*) FILTER (WHERE status = 'queued' AND next_attempt_at <= now()) AS due,
+       max(now() - next_attempt_at) FILTER (WHERE status = 'queued' AND next_attempt_at <= now()) AS oldest_due_age
+  FROM nmc.jobs
+ GROUP BY kind, status;
+COMMENT ON VIEW nmc.job_queue IS 'DBA: jobs by kind and status, how many are due and how long the oldest due one has waited.';
+
+CREATE FUNCTION nmc.dispatcher_health(
+    OUT worker_pid int, OUT heartbeat_age interval, OUT queued bigint, OUT due bigint, OUT in_flight bigint,
+    OUT oldest_due_age interval, OUT retries_5m bigint, OUT failures_5m bigint, OUT done_5m bigint)
+LANGUAGE sql STABLE
+AS $$
+    SELECT p.pid, greatest(interval '0', clock_timestamp() - p.heartbeat_at),
+           (SELECT count(*) FROM nmc.jobs WHERE status = 'queued'),
+           (SELECT count(*) FROM nmc.jobs WHERE status = 'queued' AND next_attempt_at <= now()),
+           (SELECT count(*) FROM nmc.jobs WHERE status = 'in_flight'),
+           (SELECT now() - min(next_attempt_at) FROM nmc.jobs WHERE status = 'queued' AND next_attempt_at <= now()),
+           (SELECT count(*) FROM nmc.job_attempts WHERE outcome = 'retry' AND finished_at > now() - interval '5 minutes'),
+           (SELECT count(*) FROM nmc.job_attempts WHERE outcome = 'failed' AND finished_at > now() - interval '5 minutes'),
+           (SELECT count(*) FROM nmc.job_attempts WHERE outcome = 'done' AND finished_at > now() - interval '5 minutes')
+      FROM nmc.dispatcher_process() p
+$$;
+COMMENT ON FUNCTION nmc.dispatcher_health() IS 'DBA and status page: worker pid and heartbeat age, queue depth, in flight, oldest due job age, and retries / failures / successes over the last 5 minutes.';

@@ -1,0 +1,301 @@
+-- jobs.sql — the outbox: every call to the outside world is a row here that
+-- the dispatcher worker claims, sends over libcurl and completes. This file
+-- owns the job life cycle (queued → in_flight → done | failed | cancelled,
+-- with retries back to queued), its kinds, attempts, and DBA functions.
+CREATE TABLE nmc.job_kinds (
+    kind               text PRIMARY KEY,
+    provider           text NOT NULL CHECK (provider IN ('twilio', 'openai', 'maps')),
+    max_attempts       int NOT NULL CHECK (max_attempts BETWEEN 1 AND 100),
+    connect_timeout_ms int NOT NULL CHECK (connect_timeout_ms > 0),
+    total_timeout_ms   int NOT NULL CHECK (total_timeout_ms > 0),
+    build_fn           text NOT NULL,
+    apply_fn           text NOT NULL,
+    fail_fn            text,
+    simulate_fn        text,
+    description        text NOT NULL
+);
+COMMENT ON TABLE nmc.job_kinds IS 'What the dispatcher knows per job kind: retry limit, timeouts, and the nmc functions that build the HTTP request, apply a success, react to a permanent failure, and simulate the call in sandbox mode.';
+
+CREATE TABLE nmc.jobs (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    business_id      uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    kind             text NOT NULL REFERENCES nmc.job_kinds (kind),
+    payload          jsonb NOT NULL DEFAULT '{}',
+    status           text NOT NULL DEFAULT 'queued'
+                     CHECK (status IN ('queued', 'in_flight', 'done', 'failed', 'cancelled')),
+    attempts         int NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    lease_expires_at timestamptz,
+    last_http_status int,
+    last_error       text,
+    error_code       text,
+    result           jsonb,
+    simulated        boolean NOT NULL DEFAULT false,
+    idempotency_key  text,
+    parent_id        bigint REFERENCES nmc.jobs (id) ON DELETE SET NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    finished_at      timestamptz,
+    UNIQUE (business_id, id)
+) WITH (fillfactor = 70);
+COMMENT ON TABLE nmc.jobs IS 'The outbox. Never holds a secret: requests are built from payload + settings at send time. error_code is the provider''s (Twilio code, OpenAI error.type, Maps status).';
+CREATE UNIQUE INDEX jobs_idempotency_key ON nmc.jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX jobs_due ON nmc.jobs (next_attempt_at) WHERE status = 'queued';
+CREATE INDEX jobs_leased ON nmc.jobs (lease_expires_at) WHERE status = 'in_flight';
+CREATE INDEX jobs_finished ON nmc.jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX jobs_parent ON nmc.jobs (parent_id) WHERE parent_id IS NOT NULL;
+ALTER TABLE nmc.jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.jobs FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.jobs
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+CREATE TABLE nmc.job_attempts (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_id      bigint NOT NULL REFERENCES nmc.jobs (id) ON DELETE CASCADE,
+    business_id uuid NOT NULL,
+    attempt     int NOT NULL,
+    outcome     text NOT NULL CHECK (outcome IN ('done', 'retry', 'failed', 'stale')),
+    http_status int,
+    error       text,
+    duration_ms double precision,
+    finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    UNIQUE (business_id, id)
+);
+COMMENT ON TABLE nmc.job_attempts IS 'One row per HTTP attempt of a job: outcome (done, retry, failed, or stale = completed after the lease had passed to another attempt), status, error, duration.';
+CREATE INDEX job_attempts_recent ON nmc.job_attempts (finished_at);
+CREATE INDEX job_attempts_job ON nmc.job_attempts (job_id);
+ALTER TABLE nmc.job_attempts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.job_attempts FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.job_attempts
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+-- The dispatcher's HTTP request for one job, as a kind's build_fn returns it.
+CREATE TYPE nmc.http_request AS (
+    method         text,
+    url            text,
+    headers        text[],
+    body           text,
+    basic_user     text,
+    basic_password text
+);
+COMMENT ON TYPE nmc.http_request IS 'An outbound HTTP request built by a job kind''s build_fn; lives only in the dispatcher''s memory (it may carry credentials).';
+
+-- Raised by apply functions that find a 2xx answer is really a failure
+-- (Google Maps answers errors with HTTP 200 and a status field).
+CREATE FUNCTION nmc.job_transient_error(message text, code text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'NMR01', MESSAGE = message, DETAIL = coalesce(code, '');
+END $$;
+COMMENT ON FUNCTION nmc.job_transient_error(text, text) IS 'For apply functions: this response is a transient failure; the job is retried with backoff.';
+
+CREATE FUNCTION nmc.job_permanent_error(message text, code text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'NMR02', MESSAGE = message, DETAIL = coalesce(code, '');
+END $$;
+COMMENT ON FUNCTION nmc.job_permanent_error(text, text) IS 'For apply functions: this response is a permanent failure; the job is marked failed.';
+
+CREATE FUNCTION nmc.job_enqueue(p_kind text, p_business_id uuid, p_payload jsonb,
+                                p_idempotency_key text DEFAULT NULL, p_parent_id bigint DEFAULT NULL,
+                                p_not_before timestamptz DEFAULT now())
+RETURNS nmc.jobs
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    j nmc.jobs;
+BEGIN
+    INSERT INTO nmc.jobs (kind, business_id, payload, idempotency_key, parent_id, next_attempt_at)
+    VALUES (p_kind, p_business_id, p_payload, p_idempotency_key, p_parent_id, p_not_before)
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING * INTO j;
+    IF NOT FOUND THEN
+        SELECT * INTO j FROM nmc.jobs WHERE idempotency_key = p_idempotency_key;
+    END IF;
+    RETURN j;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_enqueue(text, uuid, jsonb, text, bigint, timestamptz) IS
+    'Queues a job (the dispatcher is woken when the transaction commits, never before). With an idempotency key already used, returns the existing job instead.';
+
+CREATE FUNCTION nmc.job_backoff(attempt int, retry_after text)
+RETURNS interval
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    base_ms double precision := nmc.setting_int('job_backoff_base_ms');
+    max_ms double precision := nmc.setting_int('job_backoff_max_ms');
+    ms double precision;
+    hinted double precision;
+BEGIN
+    -- Full exponential step, then jitter down to half of it, so retries of
+    -- many jobs failing together spread out.
+    ms := least(max_ms, base_ms * power(2, greatest(attempt - 1, 0)));
+    ms := ms * (0.5 + random() * 0.5);
+    IF retry_after ~ '^\s*[0-9]+\s*$' THEN
+        hinted := btrim(retry_after)::double precision * 1000;
+    ELSIF retry_after IS NOT NULL AND btrim(retry_after) <> '' THEN
+        BEGIN
+            hinted := extract(epoch FROM (btrim(retry_after)::timestamptz - now())) * 1000;
+        EXCEPTION WHEN OTHERS THEN
+            hinted := NULL;
+        END;
+    END IF;
+    IF hinted IS NOT NULL THEN
+        -- The provider said when; never sooner, and never absurdly later.
+        ms := least(greatest(hinted, 0), nmc.setting_int('job_retry_after_max_ms'));
+    END IF;
+    RETURN make_interval(secs => ms / 1000.0);
+END
+$$;
+COMMENT ON FUNCTION nmc.job_backoff(int, text) IS
+    'Delay before retry number `attempt`: exponential from job_backoff_base_ms to job_backoff_max_ms with jitter; a Retry-After value (seconds or HTTP date) takes precedence, capped at job_retry_after_max_ms.';
+
+CREATE FUNCTION nmc.job_provider_error(provider text, http_status int, response_body text, OUT code text, OUT message text)
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    b jsonb;
+BEGIN
+    BEGIN
+        b := response_body::jsonb;
+    EXCEPTION WHEN OTHERS THEN
+        b := NULL;
+    END;
+    IF provider = 'twilio' THEN
+        code := b ->> 'code';
+        message := b ->> 'message';
+    ELSIF provider = 'openai' THEN
+        code := coalesce(b #>> '{error,type}', b #>> '{error,code}');
+        message := b #>> '{error,message}';
+    ELSIF provider = 'maps' THEN
+        code := b ->> 'status';
+        message := b ->> 'error_message';
+    END IF;
+    code := coalesce(code, 'http_' || http_status);
+    message := coalesce(message, 'HTTP ' || http_status || ' from ' || provider);
+END
+$$;
+COMMENT ON FUNCTION nmc.job_provider_error(text, int, text) IS 'The provider''s error code and message from an error response body (Twilio code, OpenAI error.type, Maps status).';
+
+CREATE FUNCTION nmc.redact_secrets(t text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    s text;
+BEGIN
+    IF t IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR s IN SELECT value FROM nmc.settings WHERE is_secret AND length(value) >= 4 LOOP
+        t := replace(t, s, '[redacted]');
+    END LOOP;
+    RETURN left(t, 2000);
+END
+$$;
+COMMENT ON FUNCTION nmc.redact_secrets(text) IS 'Replaces every configured secret value in t with [redacted] (and caps its length): applied to every error text stored from the outside world.';
+
+CREATE FUNCTION nmc.job_finish(j nmc.jobs, p_status text, p_result jsonb, p_http_status int,
+                               p_error text, p_error_code text, p_simulated boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    UPDATE nmc.jobs SET status = p_status, result = p_result, last_http_status = p_http_status,
+           last_error = nmc.redact_secrets(p_error), error_code = p_error_code,
+           simulated = simulated OR p_simulated, lease_expires_at = NULL,
+           finished_at = now(), updated_at = now()
+     WHERE id = j.id;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_finish(nmc.jobs, text, jsonb, int, text, text, boolean) IS 'Marks a job done or failed with its outcome (errors redacted).';
+
+CREATE FUNCTION nmc.job_fail_permanently(j nmc.jobs, k nmc.job_kinds, p_http_status int, p_code text, p_message text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.job_finish(j, 'failed', NULL, p_http_status, p_message, p_code);
+    IF k.fail_fn IS NOT NULL THEN
+        EXECUTE format('SELECT nmc.%I($1, $2, $3)', k.fail_fn) USING j, p_code, nmc.redact_secrets(p_message);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_fail_permanently(nmc.jobs, nmc.job_kinds, int, text, text) IS 'Marks a job failed and lets its kind apply the domain effects of the failure (fail_fn).';
+
+CREATE FUNCTION nmc.job_apply_success(j nmc.jobs, k nmc.job_kinds, p_http_status int, p_body jsonb, p_simulated boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    r jsonb;
+BEGIN
+    EXECUTE format('SELECT nmc.%I($1, $2)', k.apply_fn) INTO r USING j, p_body;
+    PERFORM nmc.job_finish(j, 'done', coalesce(r, p_body), p_http_status, NULL, NULL, p_simulated);
+END
+$$;
+COMMENT ON FUNCTION nmc.job_apply_success(nmc.jobs, nmc.job_kinds, int, jsonb, boolean) IS 'Applies a successful response to the domain (the kind''s apply_fn) and marks the job done, in the caller''s transaction.';
+
+CREATE FUNCTION nmc.job_retry_or_fail(j nmc.jobs, k nmc.job_kinds, p_http_status int, p_code text,
+                                      p_error text, p_retry_after text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF j.attempts >= k.max_attempts THEN
+        PERFORM nmc.job_fail_permanently(j, k, p_http_status, p_code,
+            format('gave up after %s attempts: %s', j.attempts, p_error));
+        RETURN 'failed';
+    END IF;
+    UPDATE nmc.jobs SET status = 'queued', lease_expires_at = NULL,
+           next_attempt_at = now() + nmc.job_backoff(j.attempts, p_retry_after),
+           last_http_status = p_http_status, last_error = nmc.redact_secrets(p_error),
+           error_code = p_code, updated_at = now()
+     WHERE id = j.id;
+    RETURN 'retry';
+END
+$$;
+COMMENT ON FUNCTION nmc.job_retry_or_fail(nmc.jobs, nmc.job_kinds, int, text, text, text) IS 'After a transient failure: back to queued with backoff, or failed once max_attempts is reached.';
+
+CREATE FUNCTION nmc.job_retry(p_job_id bigint)
+RETURNS nmc.jobs
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    j nmc.jobs;
+BEGIN
+    UPDATE nmc.jobs SET status = 'queued', attempts = 0, next_attempt_at = now(), lease_expires_at = NULL,
+           finished_at = NULL, updated_at = now()
+     WHERE id = p_job_id AND status IN ('failed', 'cancelled', 'queued')
+    RETURNING * INTO j;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'job % cannot be retried', p_job_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Only failed, cancelled or queued jobs can be retried; see nmc.jobs.status.';
+    END IF;
+    RETURN j;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_retry(bigint) IS 'DBA: runs a failed, cancelled or waiting job again now, with a fresh attempt budget (its attempt history is kept).';
+
+CREATE FUNCTION nmc.job_cancel(p_job_id bigint)
+RETURNS nmc.jobs
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    j nmc.jobs;
+BEGIN
+    UPDATE nmc.jobs SET status = 'cancelled', lease_expires_at = NULL, finished_at = now(), updated_at = now()
+     WHERE id = p_job_id AND status IN ('queued', 'in_flight')
+    RETURNING * INTO j;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'job % is not queued or in flight', p_job_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RETURN j;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_cancel(bigint) IS 'DBA: cancels a queued or in-flight job. A response that arrives for it later is recorded as a stale attempt and applied to nothing.';

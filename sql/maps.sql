@@ -1,0 +1,57 @@
+-- maps.sql — the maps.geocode job kind: Google Maps Geocoding for the
+-- service-area check (key from nmc.settings, never stored in the job), with
+-- Google's HTTP-200 error statuses sorted into retry and failure.
+CREATE FUNCTION nmc.maps_geocode_build(j nmc.jobs)
+RETURNS nmc.http_request
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF nmc.setting('maps_api_key') = '' THEN
+        RAISE EXCEPTION 'Google Maps is not configured (NMC_MAPS_API_KEY is empty)';
+    END IF;
+    IF coalesce(j.payload ->> 'address', '') = '' THEN
+        RAISE EXCEPTION 'maps.geocode payload needs address';
+    END IF;
+    RETURN ROW('GET', rtrim(nmc.setting('maps_api_base'), '/') || '/maps/api/geocode/json?'
+                   || nmc.form_encode(jsonb_strip_nulls(jsonb_build_object(
+                          'address', j.payload ->> 'address',
+                          'components', CASE WHEN j.payload ? 'country' THEN 'country:' || (j.payload ->> 'country') END,
+                          'key', nmc.setting('maps_api_key')))),
+               ARRAY['Accept: application/json'], NULL, NULL, NULL)::nmc.http_request;
+END
+$$;
+COMMENT ON FUNCTION nmc.maps_geocode_build(nmc.jobs) IS 'maps.geocode: GET {maps_api_base}/maps/api/geocode/json?address=…&key=…';
+
+CREATE FUNCTION nmc.maps_geocode_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    st text := response ->> 'status';
+    r jsonb := response #> '{results,0}';
+BEGIN
+    IF st = 'ZERO_RESULTS' THEN
+        RETURN jsonb_build_object('found', false);
+    ELSIF st IN ('OVER_QUERY_LIMIT', 'UNKNOWN_ERROR') THEN
+        PERFORM nmc.job_transient_error(coalesce(response ->> 'error_message', 'Google Maps answered ' || st), st);
+    ELSIF st IS DISTINCT FROM 'OK' OR r IS NULL THEN
+        PERFORM nmc.job_permanent_error(coalesce(response ->> 'error_message', 'Google Maps answered ' || coalesce(st, 'no status')),
+                                        coalesce(st, 'invalid_response'));
+    END IF;
+    RETURN jsonb_build_object(
+        'found', true,
+        'formatted_address', r ->> 'formatted_address',
+        'lat', (r #>> '{geometry,location,lat}')::double precision,
+        'lng', (r #>> '{geometry,location,lng}')::double precision,
+        'location_type', r #>> '{geometry,location_type}',
+        'partial_match', coalesce((r ->> 'partial_match')::boolean, false),
+        'postal_code', (SELECT c ->> 'short_name' FROM jsonb_array_elements(r -> 'address_components') c
+                         WHERE c -> 'types' ? 'postal_code' LIMIT 1));
+END
+$$;
+COMMENT ON FUNCTION nmc.maps_geocode_apply(nmc.jobs, jsonb) IS 'maps.geocode success: the best match (address, point, precision, postal code) or found=false; OVER_QUERY_LIMIT/UNKNOWN_ERROR retry, other statuses fail.';
+
+INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms,
+                           build_fn, apply_fn, fail_fn, simulate_fn, description) VALUES
+    ('maps.geocode', 'maps', 4, 3000, 10000, 'maps_geocode_build', 'maps_geocode_apply', NULL, NULL,
+     'Geocode an address for the service-area check');

@@ -1,0 +1,62 @@
+-- messages.sql — every SMS in or out of a business, and sending one: the
+-- message row and its twilio.sms.send job are written in one transaction,
+-- and the dispatcher sends it at commit.
+CREATE TABLE nmc.messages (
+    id             uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    business_id    uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    customer_id    uuid NOT NULL,
+    direction      text NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    author         text NOT NULL CHECK (author IN ('customer', 'ai', 'owner', 'system')),
+    from_phone     nmc.e164 NOT NULL,
+    to_phone       nmc.e164 NOT NULL,
+    body           text NOT NULL CHECK (length(body) BETWEEN 1 AND 1600),
+    status         text NOT NULL CHECK (status IN ('pending', 'queued', 'sending', 'sent', 'delivered',
+                                                   'undelivered', 'failed', 'received', 'simulated')),
+    twilio_sid     text UNIQUE,
+    error_code     int,
+    error_message  text,
+    simulated      boolean NOT NULL DEFAULT false,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (business_id, id),
+    FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE nmc.messages IS 'SMS in and out. Outbound: pending until Twilio accepts it (then its status and SID), or simulated in sandbox mode; failed with error_code/error_message when Twilio refuses it.';
+CREATE INDEX messages_customer ON nmc.messages (business_id, customer_id, created_at);
+CREATE TRIGGER messages_touch BEFORE UPDATE ON nmc.messages
+    FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
+ALTER TABLE nmc.messages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.messages FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.messages
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+CREATE FUNCTION nmc.sms_send(p_business_id uuid, p_customer_id uuid, p_from text, p_body text,
+                             p_author text DEFAULT 'system')
+RETURNS nmc.messages
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c nmc.customers;
+    m nmc.messages;
+BEGIN
+    SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND id = p_customer_id;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'customer not found');
+    END IF;
+    IF c.opted_out_at IS NOT NULL THEN
+        PERFORM nmc.raise_api_error(409, 'customer_opted_out', 'this customer replied STOP; texts to them are blocked until they reply START');
+    END IF;
+    IF c.sms_unreachable_at IS NOT NULL THEN
+        PERFORM nmc.raise_api_error(409, 'customer_unreachable', 'this number cannot receive texts: ' || coalesce(c.sms_unreachable_reason, 'unknown reason'));
+    END IF;
+    INSERT INTO nmc.messages (business_id, customer_id, direction, author, from_phone, to_phone, body, status)
+    VALUES (p_business_id, p_customer_id, 'outbound', p_author, nmc.normalize_phone(p_from, 'from'), c.phone, p_body, 'pending')
+    RETURNING * INTO m;
+    PERFORM nmc.job_enqueue('twilio.sms.send', p_business_id, jsonb_build_object('message_id', m.id),
+                            'sms:' || m.id);
+    RETURN m;
+END
+$$;
+COMMENT ON FUNCTION nmc.sms_send(uuid, uuid, text, text, text) IS
+    'Records an outbound SMS (status pending) and enqueues its twilio.sms.send job in the same transaction; refuses opted-out and unreachable customers (NM409).';

@@ -1,0 +1,242 @@
+-- twilio.sql — the Twilio job kinds: building REST requests (form-encoded,
+-- HTTP Basic with the account SID and auth token from nmc.settings),
+-- applying responses to messages and phone numbers, reacting to permanent
+-- errors, and realistic simulations for sandbox mode.
+CREATE FUNCTION nmc.url_encode(t text)
+RETURNS text
+LANGUAGE c IMMUTABLE STRICT
+AS 'MODULE_PATHNAME', 'nmc_url_encode';
+COMMENT ON FUNCTION nmc.url_encode(text) IS 'Percent-encodes UTF-8 text for a URL query or a form body (RFC 3986 unreserved characters kept).';
+
+CREATE FUNCTION nmc.form_encode(fields jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT coalesce(string_agg(nmc.url_encode(key) || '=' || nmc.url_encode(value), '&' ORDER BY key), '')
+      FROM jsonb_each_text(fields) WHERE value IS NOT NULL
+$$;
+COMMENT ON FUNCTION nmc.form_encode(jsonb) IS 'application/x-www-form-urlencoded body from a flat JSON object (null values left out).';
+
+CREATE FUNCTION nmc.twilio_request(method text, resource text, form jsonb DEFAULT NULL, query jsonb DEFAULT NULL)
+RETURNS nmc.http_request
+LANGUAGE sql STABLE
+AS $$
+    SELECT ROW(method,
+               rtrim(nmc.setting('twilio_api_base'), '/') || '/2010-04-01/Accounts/'
+                   || nmc.url_encode(nmc.setting('twilio_account_sid')) || '/' || resource
+                   || CASE WHEN query IS NULL THEN '' ELSE '?' || nmc.form_encode(query) END,
+               CASE WHEN form IS NULL THEN ARRAY['Accept: application/json']
+                    ELSE ARRAY['Accept: application/json', 'Content-Type: application/x-www-form-urlencoded'] END,
+               CASE WHEN form IS NULL THEN NULL ELSE nmc.form_encode(form) END,
+               nmc.setting('twilio_account_sid'),
+               nmc.setting('twilio_auth_token'))::nmc.http_request
+$$;
+COMMENT ON FUNCTION nmc.twilio_request(text, text, jsonb, jsonb) IS 'A Twilio REST request for a resource under the configured account (e.g. Messages.json), authenticated with HTTP Basic.';
+
+CREATE FUNCTION nmc.twilio_webhook_url(path text)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT rtrim(nmc.setting('public_url'), '/') || path $$;
+COMMENT ON FUNCTION nmc.twilio_webhook_url(text) IS 'Absolute URL of one of our webhooks under public_url, as Twilio must call it.';
+
+CREATE FUNCTION nmc.twilio_random_sid(prefix text)
+RETURNS text
+LANGUAGE sql VOLATILE
+AS $$ SELECT prefix || encode(gen_random_bytes(16), 'hex') $$;
+COMMENT ON FUNCTION nmc.twilio_random_sid(text) IS 'A random Twilio-shaped SID (2-letter prefix + 32 hex) for sandbox simulations.';
+
+CREATE FUNCTION nmc.twilio_date(t timestamptz)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'Dy, DD Mon YYYY HH24:MI:SS') || ' +0000' $$;
+COMMENT ON FUNCTION nmc.twilio_date(timestamptz) IS 'RFC 2822 date as Twilio writes it in REST JSON.';
+
+-- twilio.sms.send ---------------------------------------------------------
+CREATE FUNCTION nmc.twilio_sms_send_build(j nmc.jobs)
+RETURNS nmc.http_request
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    m nmc.messages;
+BEGIN
+    SELECT * INTO m FROM nmc.messages WHERE id = (j.payload ->> 'message_id')::uuid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'message % no longer exists', j.payload ->> 'message_id';
+    END IF;
+    RETURN nmc.twilio_request('POST', 'Messages.json', jsonb_build_object(
+        'To', m.to_phone, 'From', m.from_phone, 'Body', m.body,
+        'StatusCallback', nmc.twilio_webhook_url('/webhooks/twilio/sms/status')));
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_sms_send_build(nmc.jobs) IS 'twilio.sms.send: POST Messages.json with To, From, Body and our status callback.';
+
+CREATE FUNCTION nmc.twilio_sms_send_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF coalesce(response ->> 'sid', '') !~ '^(SM|MM)[0-9a-f]{32}$' THEN
+        PERFORM nmc.job_permanent_error('Twilio accepted the message but returned no message SID', 'invalid_response');
+    END IF;
+    UPDATE nmc.messages
+       SET twilio_sid = response ->> 'sid',
+           status = CASE WHEN coalesce((response ->> 'nmc_simulated')::boolean, false) THEN 'simulated'
+                         WHEN response ->> 'status' IN ('queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed')
+                              AND status IN ('pending', 'queued') THEN response ->> 'status'
+                         ELSE status END,
+           simulated = coalesce((response ->> 'nmc_simulated')::boolean, false)
+     WHERE id = (j.payload ->> 'message_id')::uuid;
+    RETURN response - 'nmc_simulated';
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_sms_send_apply(nmc.jobs, jsonb) IS 'twilio.sms.send success: stores the message SID and Twilio''s status on the message row (simulated in sandbox mode).';
+
+CREATE FUNCTION nmc.twilio_sms_send_failed(j nmc.jobs, code text, message text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    m nmc.messages;
+BEGIN
+    UPDATE nmc.messages SET status = 'failed', error_code = CASE WHEN code ~ '^[0-9]+$' THEN code::int END,
+           error_message = message
+     WHERE id = (j.payload ->> 'message_id')::uuid
+    RETURNING * INTO m;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF code = '21610' THEN
+        UPDATE nmc.customers SET opted_out_at = coalesce(opted_out_at, now())
+         WHERE business_id = m.business_id AND id = m.customer_id;
+    ELSIF code IN ('21211', '21614') THEN
+        UPDATE nmc.customers SET sms_unreachable_at = coalesce(sms_unreachable_at, now()),
+               sms_unreachable_reason = CASE code WHEN '21211' THEN 'not a valid phone number (Twilio 21211)'
+                                                  ELSE 'cannot receive text messages, e.g. a landline (Twilio 21614)' END
+         WHERE business_id = m.business_id AND id = m.customer_id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_sms_send_failed(nmc.jobs, text, text) IS
+    'twilio.sms.send permanent failure: the message is failed with Twilio''s code; 21610 marks the customer opted out, 21211/21614 mark the number unable to receive texts.';
+
+CREATE FUNCTION nmc.twilio_sms_send_simulate(j nmc.jobs)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    m nmc.messages;
+    sid text := nmc.twilio_random_sid('SM');
+    acct text := coalesce(nullif(nmc.setting('twilio_account_sid'), ''), 'AC' || repeat('0', 32));
+BEGIN
+    SELECT * INTO m FROM nmc.messages WHERE id = (j.payload ->> 'message_id')::uuid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'message % no longer exists', j.payload ->> 'message_id';
+    END IF;
+    RETURN jsonb_build_object(
+        'account_sid', acct, 'api_version', '2010-04-01', 'body', m.body,
+        'date_created', nmc.twilio_date(now()), 'date_sent', NULL, 'date_updated', nmc.twilio_date(now()),
+        'direction', 'outbound-api', 'error_code', NULL, 'error_message', NULL,
+        'from', m.from_phone, 'messaging_service_sid', NULL, 'num_media', '0',
+        'num_segments', (nmc.sms_segments(m.body)).segments::text, 'price', NULL, 'price_unit', 'USD',
+        'sid', sid, 'status', 'queued', 'to', m.to_phone,
+        'uri', '/2010-04-01/Accounts/' || acct || '/Messages/' || sid || '.json',
+        'nmc_simulated', true);
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_sms_send_simulate(nmc.jobs) IS 'Sandbox mode: the response Twilio would give to twilio.sms.send, with a fresh SID; nothing is sent.';
+
+-- twilio.numbers.search ---------------------------------------------------
+CREATE FUNCTION nmc.twilio_numbers_search_build(j nmc.jobs)
+RETURNS nmc.http_request
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.twilio_request('GET',
+        'AvailablePhoneNumbers/' || coalesce(j.payload ->> 'country', 'US') || '/Local.json', NULL,
+        jsonb_strip_nulls(jsonb_build_object('AreaCode', j.payload ->> 'area_code', 'SmsEnabled', 'true',
+                                             'VoiceEnabled', 'true', 'PageSize', coalesce(j.payload ->> 'limit', '20'))))
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_search_build(nmc.jobs) IS 'twilio.numbers.search: GET AvailablePhoneNumbers/{country}/Local.json by area code, SMS and voice capable.';
+
+CREATE FUNCTION nmc.twilio_numbers_search_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object('numbers', coalesce(jsonb_agg(jsonb_build_object(
+               'phone_number', n ->> 'phone_number', 'friendly_name', n ->> 'friendly_name',
+               'locality', n ->> 'locality', 'region', n ->> 'region', 'postal_code', n ->> 'postal_code')), '[]'))
+      FROM jsonb_array_elements(coalesce(response -> 'available_phone_numbers', '[]')) n
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_search_apply(nmc.jobs, jsonb) IS 'twilio.numbers.search success: the job result lists the numbers offered (polled by the API).';
+
+CREATE FUNCTION nmc.twilio_numbers_search_simulate(j nmc.jobs)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+AS $$
+    -- 555-01XX is reserved for fiction in the NANP: plausible, never real.
+    SELECT jsonb_build_object('available_phone_numbers', jsonb_agg(jsonb_build_object(
+               'friendly_name', format('(%s) 555-01%s', ac, lpad(i::text, 2, '0')),
+               'phone_number', format('+1%s55501%s', ac, lpad(i::text, 2, '0')),
+               'locality', 'Sandbox', 'region', NULL, 'postal_code', NULL, 'iso_country', 'US',
+               'capabilities', jsonb_build_object('voice', true, 'SMS', true, 'MMS', true)) ORDER BY i),
+           'nmc_simulated', true)
+      FROM (SELECT coalesce(nullif(j.payload ->> 'area_code', ''), '555') AS ac) a,
+           generate_series(10, 19) i
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_search_simulate(nmc.jobs) IS 'Sandbox mode: ten plausible numbers in the requested area code from the fictional 555-01XX range.';
+
+-- twilio.numbers.buy ------------------------------------------------------
+CREATE FUNCTION nmc.twilio_numbers_buy_build(j nmc.jobs)
+RETURNS nmc.http_request
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.twilio_request('POST', 'IncomingPhoneNumbers.json', jsonb_build_object(
+        'PhoneNumber', j.payload ->> 'phone_number',
+        'FriendlyName', left(coalesce(j.payload ->> 'friendly_name', j.payload ->> 'phone_number'), 64),
+        'VoiceUrl', nmc.twilio_webhook_url('/webhooks/twilio/voice'), 'VoiceMethod', 'POST',
+        'SmsUrl', nmc.twilio_webhook_url('/webhooks/twilio/sms'), 'SmsMethod', 'POST',
+        'StatusCallback', nmc.twilio_webhook_url('/webhooks/twilio/voice/status'), 'StatusCallbackMethod', 'POST'))
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_buy_build(nmc.jobs) IS 'twilio.numbers.buy: POST IncomingPhoneNumbers.json with our voice, SMS and status webhook URLs under public_url.';
+
+CREATE FUNCTION nmc.twilio_numbers_buy_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pn nmc.phone_numbers;
+    is_simulated boolean := coalesce((response ->> 'nmc_simulated')::boolean, false);
+BEGIN
+    IF coalesce(response ->> 'sid', '') !~ '^PN[0-9a-f]{32}$' OR response ->> 'phone_number' IS NULL THEN
+        PERFORM nmc.job_permanent_error('Twilio bought the number but returned no SID', 'invalid_response');
+    END IF;
+    INSERT INTO nmc.phone_numbers (business_id, phone, twilio_sid, friendly_name, simulated)
+    VALUES (j.business_id, response ->> 'phone_number', response ->> 'sid', response ->> 'friendly_name', is_simulated)
+    ON CONFLICT (twilio_sid) DO UPDATE SET friendly_name = EXCLUDED.friendly_name
+    RETURNING * INTO pn;
+    RETURN jsonb_build_object('phone_number_id', pn.id, 'phone_number', pn.phone, 'twilio_sid', pn.twilio_sid,
+                              'simulated', is_simulated);
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_buy_apply(nmc.jobs, jsonb) IS 'twilio.numbers.buy success: the number now belongs to the business (nmc.phone_numbers).';
+
+CREATE FUNCTION nmc.twilio_numbers_buy_simulate(j nmc.jobs)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT jsonb_build_object('sid', nmc.twilio_random_sid('PN'), 'phone_number', j.payload ->> 'phone_number',
+                              'friendly_name', coalesce(j.payload ->> 'friendly_name', j.payload ->> 'phone_number'),
+                              'status', 'in-use', 'voice_url', nmc.twilio_webhook_url('/webhooks/twilio/voice'),
+                              'sms_url', nmc.twilio_webhook_url('/webhooks/twilio/sms'),
+                              'status_callback', nmc.twilio_webhook_url('/webhooks/twilio/voice/status'),
+                              'nmc_simulated', true)
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_buy_simulate(nmc.jobs) IS 'Sandbox mode: a simulated purchase; the number is recorded as simulated.';
+
+INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms,
+                           build_fn, apply_fn, fail_fn, simulate_fn, description) VALUES
+    ('twilio.sms.send', 'twilio', 8, 3000, 15000, 'twilio_sms_send_build', 'twilio_sms_send_apply',
+     'twilio_sms_send_failed', 'twilio_sms_send_simulate', 'Send one SMS through Twilio Messages.json'),
+    ('twilio.numbers.search', 'twilio', 3, 3000, 15000, 'twilio_numbers_search_build', 'twilio_numbers_search_apply',
+     NULL, 'twilio_numbers_search_simulate', 'Search available local numbers by area code'),
+    ('twilio.numbers.buy', 'twilio', 3, 3000, 30000, 'twilio_numbers_buy_build', 'twilio_numbers_buy_apply',
+     NULL, 'twilio_numbers_buy_simulate', 'Buy a number and point its webhooks at us');
