@@ -19,16 +19,31 @@ unset NMC_TWILIO_ACCOUNT_SID NMC_TWILIO_AUTH_TOKEN NMC_OPENAI_API_KEY NMC_MAPS_A
 
 STACK=$ROOT/scripts/stack.sh
 STATE=$("$STACK" state-dir)
+FAKE_PORT=${NMC_TEST_FAKE_PORT:-18999}
+FAKE_PID=
 
 cleanup() {
+    [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null
     "$STACK" stop >/dev/null 2>&1 || true
     rm -rf "$STATE"
 }
 trap cleanup EXIT
 
 cleanup
+make -s -C "$ROOT/test/fakes" >/dev/null
 "$STACK" up
 "$STACK" psql -c "CREATE EXTENSION IF NOT EXISTS pgtap" -f "$ROOT/test/sql/helpers.sql"
+# Only a commit can wake the dispatcher promptly: see test/dispatcher/03_wake_at_commit.t.
+"$STACK" psql -o /dev/null -c "SELECT nmc.configure('{\"dispatcher_idle_poll_ms\":\"3600000\"}')"
+
+# The fake Twilio, OpenAI and Google Maps (test/fakes), on loopback.
+FAKE_PORT=$FAKE_PORT setsid "$ROOT/test/fakes/nmc-fake-providers" > "$STATE/log/fake-providers.log" 2>&1 < /dev/null &
+FAKE_PID=$!
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$FAKE_PORT/_fake/health" 2>/dev/null && break
+    sleep 0.05
+done
+export NMC_TEST_FAKE_URL=http://127.0.0.1:$FAKE_PORT
 
 SOCK=$STATE/run
 echo "==> pgTAP"
@@ -41,3 +56,6 @@ export NMC_TEST_STACK=$STACK
 export NMC_TEST_EDGE_BIN=$ROOT/edge/nmc-edge
 export NMC_TEST_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge"
 prove -r "$ROOT/test/edge"
+
+echo "==> dispatcher tests (real HTTP to the fake providers)"
+prove "$ROOT"/test/dispatcher/*.t

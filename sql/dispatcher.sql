@@ -197,7 +197,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_plan() IS 'Dispatcher: milliseconds until the next job (or lease expiry) and the next timer are due (NULL if none), and its tunables from nmc.settings.';
 
-CREATE VIEW nmc.job_queue AS
+CREATE VIEW nmc.job_queue WITH (security_invoker = true) AS
 SELECT kind, status, count(*) AS jobs,
        count(*) FILTER (WHERE status = 'queued' AND next_attempt_at <= now()) AS due,
        max(now() - next_attempt_at) FILTER (WHERE status = 'queued' AND next_attempt_at <= now()) AS oldest_due_age

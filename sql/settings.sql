@@ -93,7 +93,7 @@ $$;
 COMMENT ON FUNCTION nmc.sandbox_mode() IS
     'True when Twilio credentials are not configured: texts are recorded and simulated, never sent.';
 
-CREATE VIEW nmc.settings_redacted AS
+CREATE VIEW nmc.settings_redacted WITH (security_invoker = true) AS
 SELECT name,
        CASE WHEN is_secret AND value <> '' THEN '(set, hidden)'
             WHEN is_secret THEN '(not set)'
