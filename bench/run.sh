@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh — `make bench`: starts a throwaway stack on its own ports with
 # production settings (fsync and synchronous_commit on, bcrypt cost 12) and
-# prints figures for the edge + API path. Never part of pass/fail.
+# the fake providers, and prints figures for the edge + API path and for the
+# dispatcher (bench/dispatcher.pl). Never part of pass/fail.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,10 +18,19 @@ dpkg-query -W -f='${Status}' wrk 2>/dev/null | grep -q 'install ok installed' \
 
 STACK=$ROOT/scripts/stack.sh
 STATE=$("$STACK" state-dir)
-cleanup() { "$STACK" stop >/dev/null 2>&1 || true; rm -rf "$STATE"; }
+FAKE_PORT=${NMC_BENCH_FAKE_PORT:-18998}
+FAKE_PID=
+cleanup() {
+    [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null
+    "$STACK" stop >/dev/null 2>&1 || true
+    rm -rf "$STATE"
+}
 trap cleanup EXIT
 cleanup
+make -s -C "$ROOT/test/fakes" >/dev/null
 "$STACK" up >/dev/null
+FAKE_PORT=$FAKE_PORT setsid "$ROOT/test/fakes/nmc-fake-providers" > "$STATE/log/fake-providers.log" 2>&1 < /dev/null &
+FAKE_PID=$!
 
 BASE=http://127.0.0.1:$NMC_HTTP_PORT
 EMAIL=bench-$$@example.com
@@ -59,3 +69,6 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 run "POST /api/auth/login, bcrypt $NMC_BCRYPT_COST (2 connections)" -t 2 -c 2 -d "${DURATION}s" -s "$STATE/login.lua" "$BASE/api/auth/login"
 run "GET / static file (4 connections)" -t 2 -c 4 -d "${DURATION}s" "$BASE/"
+
+echo
+NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/dispatcher.pl"

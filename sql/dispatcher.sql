@@ -21,10 +21,10 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION nmc.dispatcher_wake_trigger() IS 'Statement trigger on jobs and timers: new or changed work wakes the dispatcher at commit.';
-CREATE TRIGGER jobs_wake AFTER INSERT OR UPDATE OF status, next_attempt_at ON nmc.jobs
+COMMENT ON FUNCTION nmc.dispatcher_wake_trigger() IS 'Statement trigger on jobs and timers: new work wakes the dispatcher at commit. (Functions that change the schedule of existing work call nmc.dispatcher_wake themselves.)';
+CREATE TRIGGER jobs_wake AFTER INSERT ON nmc.jobs
     FOR EACH STATEMENT EXECUTE FUNCTION nmc.dispatcher_wake_trigger();
-CREATE TRIGGER timers_wake AFTER INSERT OR UPDATE OF due_at, cancelled_at ON nmc.timers
+CREATE TRIGGER timers_wake AFTER INSERT ON nmc.timers
     FOR EACH STATEMENT EXECUTE FUNCTION nmc.dispatcher_wake_trigger();
 
 CREATE FUNCTION nmc.dispatcher_claim(max_jobs int)
@@ -42,6 +42,9 @@ BEGIN
     IF max_jobs <= 0 THEN
         RETURN;
     END IF;
+    -- The claim need not wait for its WAL flush: if a crash loses it, the
+    -- job is simply still queued, and delivery is at-least-once anyway.
+    PERFORM set_config('synchronous_commit', 'off', true);
     FOR j IN
         UPDATE nmc.jobs SET status = 'in_flight', attempts = jobs.attempts + 1, updated_at = now(),
                lease_expires_at = now() + make_interval(secs => (kk.total_timeout_ms + nmc.setting_int('dispatcher_lease_margin_ms')) / 1000.0)
@@ -65,14 +68,14 @@ BEGIN
                     format('gave up after %s attempts whose outcome was never recorded', j.attempts - 1));
                 CONTINUE;
             END IF;
-            IF sandbox AND k.provider = 'twilio' AND k.simulate_fn IS NOT NULL THEN
-                EXECUTE format('SELECT nmc.%I($1)', k.simulate_fn) INTO simulated USING j;
+            simulated := CASE WHEN sandbox AND k.provider = 'twilio' THEN nmc.job_simulate(j) END;
+            IF simulated IS NOT NULL THEN
                 INSERT INTO nmc.job_attempts (job_id, business_id, attempt, outcome, http_status, duration_ms)
                 VALUES (j.id, j.business_id, j.attempts, 'done', 201, 0);
                 PERFORM nmc.job_apply_success(j, k, 201, simulated, true);
                 CONTINUE;
             END IF;
-            EXECUTE format('SELECT (nmc.%I($1)).*', k.build_fn) INTO req USING j;
+            req := nmc.job_build_request(j);
             job_id := j.id;
             attempt := j.attempts;
             method := req.method;
@@ -186,10 +189,13 @@ CREATE FUNCTION nmc.dispatcher_plan(OUT next_job_due_ms bigint, OUT next_timer_d
                                     OUT max_concurrency int, OUT claim_batch int)
 LANGUAGE sql STABLE
 AS $$
-    SELECT (SELECT greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint
+    -- greatest() ignores NULLs, so "nothing pending" must stay NULL explicitly.
+    SELECT (SELECT CASE WHEN min(t) IS NOT NULL
+                        THEN greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint END
               FROM (SELECT min(next_attempt_at) AS t FROM nmc.jobs WHERE status = 'queued'
                     UNION ALL SELECT min(lease_expires_at) FROM nmc.jobs WHERE status = 'in_flight') s),
-           (SELECT greatest(0, ceil(extract(epoch FROM (min(due_at) - clock_timestamp())) * 1000))::bigint
+           (SELECT CASE WHEN min(due_at) IS NOT NULL
+                        THEN greatest(0, ceil(extract(epoch FROM (min(due_at) - clock_timestamp())) * 1000))::bigint END
               FROM nmc.timers WHERE fired_at IS NULL AND cancelled_at IS NULL),
            nmc.setting_int('dispatcher_idle_poll_ms')::int,
            nmc.setting_int('dispatcher_max_concurrency')::int,

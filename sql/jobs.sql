@@ -8,13 +8,9 @@ CREATE TABLE nmc.job_kinds (
     max_attempts       int NOT NULL CHECK (max_attempts BETWEEN 1 AND 100),
     connect_timeout_ms int NOT NULL CHECK (connect_timeout_ms > 0),
     total_timeout_ms   int NOT NULL CHECK (total_timeout_ms > 0),
-    build_fn           text NOT NULL,
-    apply_fn           text NOT NULL,
-    fail_fn            text,
-    simulate_fn        text,
     description        text NOT NULL
 );
-COMMENT ON TABLE nmc.job_kinds IS 'What the dispatcher knows per job kind: retry limit, timeouts, and the nmc functions that build the HTTP request, apply a success, react to a permanent failure, and simulate the call in sandbox mode.';
+COMMENT ON TABLE nmc.job_kinds IS 'Job kinds and their tunables: retry limit and timeouts. Which functions build, apply, fail and simulate each kind: sql/job_dispatch.sql.';
 
 CREATE TABLE nmc.jobs (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -219,25 +215,22 @@ LANGUAGE plpgsql
 AS $$
 BEGIN
     PERFORM nmc.job_finish(j, 'failed', NULL, p_http_status, p_message, p_code);
-    IF k.fail_fn IS NOT NULL THEN
-        EXECUTE format('SELECT nmc.%I($1, $2, $3)', k.fail_fn) USING j, p_code, nmc.redact_secrets(p_message);
-    END IF;
+    PERFORM nmc.job_on_failure(j, p_code, nmc.redact_secrets(p_message));
 END
 $$;
-COMMENT ON FUNCTION nmc.job_fail_permanently(nmc.jobs, nmc.job_kinds, int, text, text) IS 'Marks a job failed and lets its kind apply the domain effects of the failure (fail_fn).';
+COMMENT ON FUNCTION nmc.job_fail_permanently(nmc.jobs, nmc.job_kinds, int, text, text) IS 'Marks a job failed and lets its kind apply the domain effects of the failure (nmc.job_on_failure).';
 
 CREATE FUNCTION nmc.job_apply_success(j nmc.jobs, k nmc.job_kinds, p_http_status int, p_body jsonb, p_simulated boolean)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    r jsonb;
+    r jsonb := nmc.job_apply(j, p_body);
 BEGIN
-    EXECUTE format('SELECT nmc.%I($1, $2)', k.apply_fn) INTO r USING j, p_body;
     PERFORM nmc.job_finish(j, 'done', coalesce(r, p_body), p_http_status, NULL, NULL, p_simulated);
 END
 $$;
-COMMENT ON FUNCTION nmc.job_apply_success(nmc.jobs, nmc.job_kinds, int, jsonb, boolean) IS 'Applies a successful response to the domain (the kind''s apply_fn) and marks the job done, in the caller''s transaction.';
+COMMENT ON FUNCTION nmc.job_apply_success(nmc.jobs, nmc.job_kinds, int, jsonb, boolean) IS 'Applies a successful response to the domain (nmc.job_apply) and marks the job done, in the caller''s transaction.';
 
 CREATE FUNCTION nmc.job_retry_or_fail(j nmc.jobs, k nmc.job_kinds, p_http_status int, p_code text,
                                       p_error text, p_retry_after text)
@@ -276,6 +269,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Only failed, cancelled or queued jobs can be retried; see nmc.jobs.status.';
     END IF;
+    PERFORM nmc.dispatcher_wake();
     RETURN j;
 END
 $$;

@@ -50,8 +50,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.maps_geocode_apply(nmc.jobs, jsonb) IS 'maps.geocode success: the best match (address, point, precision, postal code) or found=false; OVER_QUERY_LIMIT/UNKNOWN_ERROR retry, other statuses fail.';
-
-INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms,
-                           build_fn, apply_fn, fail_fn, simulate_fn, description) VALUES
-    ('maps.geocode', 'maps', 4, 3000, 10000, 'maps_geocode_build', 'maps_geocode_apply', NULL, NULL,
-     'Geocode an address for the service-area check');

@@ -37,8 +37,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.openai_chat_apply(nmc.jobs, jsonb) IS 'openai.chat success: the job result keeps the assistant message, finish reason and usage.';
-
-INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms,
-                           build_fn, apply_fn, fail_fn, simulate_fn, description) VALUES
-    ('openai.chat', 'openai', 3, 5000, 60000, 'openai_chat_build', 'openai_chat_apply', NULL, NULL,
-     'One chat completion for an AI turn');

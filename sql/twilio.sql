@@ -10,10 +10,18 @@ COMMENT ON FUNCTION nmc.url_encode(text) IS 'Percent-encodes UTF-8 text for a UR
 
 CREATE FUNCTION nmc.form_encode(fields jsonb)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
-    SELECT coalesce(string_agg(nmc.url_encode(key) || '=' || nmc.url_encode(value), '&' ORDER BY key), '')
-      FROM jsonb_each_text(fields) WHERE value IS NOT NULL
+DECLARE
+    f record;
+    body text := '';
+BEGIN
+    -- PL/pgSQL rather than SQL: its plan is cached, and this runs for every request.
+    FOR f IN SELECT key, value FROM jsonb_each_text(fields) WHERE value IS NOT NULL ORDER BY key LOOP
+        body := body || CASE WHEN body = '' THEN '' ELSE '&' END || nmc.url_encode(f.key) || '=' || nmc.url_encode(f.value);
+    END LOOP;
+    RETURN body;
+END
 $$;
 COMMENT ON FUNCTION nmc.form_encode(jsonb) IS 'application/x-www-form-urlencoded body from a flat JSON object (null values left out).';
 
@@ -231,12 +239,3 @@ AS $$
                               'nmc_simulated', true)
 $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_buy_simulate(nmc.jobs) IS 'Sandbox mode: a simulated purchase; the number is recorded as simulated.';
-
-INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms,
-                           build_fn, apply_fn, fail_fn, simulate_fn, description) VALUES
-    ('twilio.sms.send', 'twilio', 8, 3000, 15000, 'twilio_sms_send_build', 'twilio_sms_send_apply',
-     'twilio_sms_send_failed', 'twilio_sms_send_simulate', 'Send one SMS through Twilio Messages.json'),
-    ('twilio.numbers.search', 'twilio', 3, 3000, 15000, 'twilio_numbers_search_build', 'twilio_numbers_search_apply',
-     NULL, 'twilio_numbers_search_simulate', 'Search available local numbers by area code'),
-    ('twilio.numbers.buy', 'twilio', 3, 3000, 30000, 'twilio_numbers_buy_build', 'twilio_numbers_buy_apply',
-     NULL, 'twilio_numbers_buy_simulate', 'Buy a number and point its webhooks at us');

@@ -3,7 +3,7 @@
 -- overdue timers and expired leases; housekeeping keeps tables bounded; DBA
 -- retry/cancel; idempotency keys; backoff arithmetic; SMS text rules.
 BEGIN;
-SELECT plan(27);
+SELECT plan(29);
 
 INSERT INTO nmc.businesses (id, name, trade_type) VALUES ('b0000000-0000-0000-0000-000000000003', 'Cool Air', 'hvac');
 CREATE TABLE nmc_test.fired (timer_id bigint, payload jsonb);
@@ -58,6 +58,15 @@ SELECT ok((SELECT bool_and(nmc.job_backoff(5, NULL) BETWEEN interval '4 s' AND i
 SELECT is(nmc.job_backoff(1, to_char(now() AT TIME ZONE 'GMT' + interval '30 s', 'Dy, DD Mon YYYY HH24:MI:SS') || ' GMT') > interval '28 s', true,
           'Retry-After as an HTTP date is honoured');
 SELECT is(nmc.job_backoff(1, '86400'), interval '60 s', 'a huge Retry-After is capped');
+
+-- The dispatcher's sleep plan: nothing pending means no deadline (it would
+-- otherwise spin), a pending timer means its distance.
+UPDATE nmc.timers SET cancelled_at = now() WHERE fired_at IS NULL AND cancelled_at IS NULL;
+UPDATE nmc.jobs SET status = 'cancelled' WHERE status IN ('queued', 'in_flight');
+SELECT is((SELECT ARRAY[next_job_due_ms, next_timer_due_ms] FROM nmc.dispatcher_plan()), ARRAY[NULL, NULL]::bigint[],
+          'with nothing pending the plan has no deadline');
+SELECT nmc.timer_set('b0000000-0000-0000-0000-000000000003', 'test.record', NULL, clock_timestamp() + interval '10 s') IS NULL;
+SELECT ok((SELECT next_timer_due_ms BETWEEN 9000 AND 10000 FROM nmc.dispatcher_plan()), 'a timer 10 s away is planned 10 s away');
 
 -- SMS text rules.
 SELECT is((SELECT encoding || ' ' || segments FROM nmc.sms_segments(repeat('a', 160))), 'GSM-7 1', '160 GSM characters: one segment');

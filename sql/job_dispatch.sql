@@ -1,0 +1,68 @@
+-- job_dispatch.sql — the one place that maps each job kind to its functions
+-- (request builder, success applier, failure effects, sandbox simulation)
+-- and registers the kinds with their limits. Static dispatch, not EXECUTE:
+-- PL/pgSQL caches these plans, which keeps the dispatcher's per-job cost low.
+CREATE FUNCTION nmc.job_build_request(j nmc.jobs)
+RETURNS nmc.http_request
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    CASE j.kind
+        WHEN 'twilio.sms.send' THEN RETURN nmc.twilio_sms_send_build(j);
+        WHEN 'twilio.numbers.search' THEN RETURN nmc.twilio_numbers_search_build(j);
+        WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_build(j);
+        WHEN 'openai.chat' THEN RETURN nmc.openai_chat_build(j);
+        WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_build(j);
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_build_request(nmc.jobs) IS 'The HTTP request for a job, by kind (raises for an unknown kind: the job then fails alone).';
+
+CREATE FUNCTION nmc.job_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    CASE j.kind
+        WHEN 'twilio.sms.send' THEN RETURN nmc.twilio_sms_send_apply(j, response);
+        WHEN 'twilio.numbers.search' THEN RETURN nmc.twilio_numbers_search_apply(j, response);
+        WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_apply(j, response);
+        WHEN 'openai.chat' THEN RETURN nmc.openai_chat_apply(j, response);
+        WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_apply(j, response);
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_apply(nmc.jobs, jsonb) IS 'Applies a successful response to the domain, by kind; returns what to keep as the job result.';
+
+CREATE FUNCTION nmc.job_on_failure(j nmc.jobs, code text, message text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF j.kind = 'twilio.sms.send' THEN
+        PERFORM nmc.twilio_sms_send_failed(j, code, message);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind (a failed text marks the message, and may mark the customer).';
+
+CREATE FUNCTION nmc.job_simulate(j nmc.jobs)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN CASE j.kind
+        WHEN 'twilio.sms.send' THEN nmc.twilio_sms_send_simulate(j)
+        WHEN 'twilio.numbers.search' THEN nmc.twilio_numbers_search_simulate(j)
+        WHEN 'twilio.numbers.buy' THEN nmc.twilio_numbers_buy_simulate(j)
+    END;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_simulate(nmc.jobs) IS 'Sandbox mode: the response the provider would give, by kind, or NULL for kinds that are never simulated.';
+
+INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms, description) VALUES
+    ('twilio.sms.send', 'twilio', 8, 3000, 15000, 'Send one SMS through Twilio Messages.json'),
+    ('twilio.numbers.search', 'twilio', 3, 3000, 15000, 'Search available local numbers by area code'),
+    ('twilio.numbers.buy', 'twilio', 3, 3000, 30000, 'Buy a number and point its webhooks at us'),
+    ('openai.chat', 'openai', 3, 5000, 60000, 'One chat completion for an AI turn'),
+    ('maps.geocode', 'maps', 4, 3000, 10000, 'Geocode an address for the service-area check');
