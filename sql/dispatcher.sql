@@ -37,6 +37,8 @@ DECLARE
     k nmc.job_kinds;
     req nmc.http_request;
     sandbox boolean := nmc.sandbox_mode();
+    lease_margin_ms bigint := nmc.setting_int('dispatcher_lease_margin_ms');
+    cfg jsonb := nmc.settings_json();
     simulated jsonb;
 BEGIN
     IF max_jobs <= 0 THEN
@@ -47,7 +49,7 @@ BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     FOR j IN
         UPDATE nmc.jobs SET status = 'in_flight', attempts = jobs.attempts + 1, updated_at = now(),
-               lease_expires_at = now() + make_interval(secs => (kk.total_timeout_ms + nmc.setting_int('dispatcher_lease_margin_ms')) / 1000.0)
+               lease_expires_at = now() + make_interval(secs => (kk.total_timeout_ms + lease_margin_ms) / 1000.0)
           FROM nmc.job_kinds kk,
                (SELECT d.id FROM (SELECT q.id FROM nmc.jobs q
                                    WHERE q.status = 'queued' AND q.next_attempt_at <= now()
@@ -75,7 +77,7 @@ BEGIN
                 PERFORM nmc.job_apply_success(j, k, 201, simulated, true);
                 CONTINUE;
             END IF;
-            req := nmc.job_build_request(j);
+            req := nmc.job_build_request(j, cfg);
             job_id := j.id;
             attempt := j.attempts;
             method := req.method;
@@ -127,22 +129,19 @@ BEGIN
         SELECT * INTO err_code, err_message FROM nmc.job_provider_error(k.provider, p_http_status, p_body);
         outcome := nmc.job_retry_or_fail(j, k, p_http_status, err_code, err_message, p_retry_after);
     ELSIF p_http_status BETWEEN 200 AND 299 THEN
+        -- An apply function that finds the answer unusable raises NMR01
+        -- (retry) or NMR02 (fail); nmc.dispatcher_complete_batch rolls this
+        -- job back and calls nmc.dispatcher_reject for it.
+        IF p_transport_error IS NOT NULL THEN
+            PERFORM nmc.job_permanent_error(p_transport_error, 'invalid_response');
+        END IF;
         BEGIN
             parsed := p_body::jsonb;
-            IF p_transport_error IS NOT NULL THEN
-                RAISE EXCEPTION USING ERRCODE = 'NMR02', MESSAGE = p_transport_error, DETAIL = 'invalid_response';
-            END IF;
-            PERFORM nmc.job_apply_success(j, k, p_http_status, parsed, false);
-            outcome := 'done';
-        EXCEPTION
-            WHEN SQLSTATE 'NMR01' THEN
-                GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT, err_code = PG_EXCEPTION_DETAIL;
-                outcome := nmc.job_retry_or_fail(j, k, p_http_status, nullif(err_code, ''), err_message, p_retry_after);
-            WHEN SQLSTATE 'NMR02' OR invalid_text_representation THEN
-                GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT, err_code = PG_EXCEPTION_DETAIL;
-                PERFORM nmc.job_fail_permanently(j, k, p_http_status, coalesce(nullif(err_code, ''), 'invalid_response'), err_message);
-                outcome := 'failed';
+        EXCEPTION WHEN invalid_text_representation THEN
+            PERFORM nmc.job_permanent_error('the provider answered with something that is not JSON', 'invalid_response');
         END;
+        PERFORM nmc.job_apply_success(j, k, p_http_status, parsed, false);
+        outcome := 'done';
     ELSE
         SELECT * INTO err_code, err_message FROM nmc.job_provider_error(k.provider, p_http_status, p_body);
         PERFORM nmc.job_fail_permanently(j, k, p_http_status, err_code, err_message);
@@ -157,6 +156,35 @@ END
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_complete(bigint, int, int, text, text, text, double precision) IS
     'Dispatcher: records one HTTP attempt and moves the job on: 2xx → apply to the domain and done; transport error, 408, 429, 5xx → retry with backoff (Retry-After honoured) until max_attempts; other 4xx → failed with the provider''s code. Returns the outcome.';
+
+CREATE FUNCTION nmc.dispatcher_reject(p_job_id bigint, p_attempt int, p_http_status int, p_retry_after text,
+                                      p_duration_ms double precision, p_transient boolean, p_code text, p_error text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    j nmc.jobs;
+    k nmc.job_kinds;
+    outcome text;
+BEGIN
+    SELECT * INTO j FROM nmc.jobs WHERE id = p_job_id AND status = 'in_flight' AND attempts = p_attempt FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'stale';
+    END IF;
+    SELECT * INTO k FROM nmc.job_kinds WHERE kind = j.kind;
+    IF p_transient THEN
+        outcome := nmc.job_retry_or_fail(j, k, p_http_status, p_code, p_error, p_retry_after);
+    ELSE
+        PERFORM nmc.job_fail_permanently(j, k, p_http_status, coalesce(p_code, 'invalid_response'), p_error);
+        outcome := 'failed';
+    END IF;
+    INSERT INTO nmc.job_attempts (job_id, business_id, attempt, outcome, http_status, error, duration_ms)
+    VALUES (j.id, j.business_id, p_attempt, outcome, nullif(p_http_status, 0), nmc.redact_secrets(p_error), p_duration_ms);
+    RETURN outcome;
+END
+$$;
+COMMENT ON FUNCTION nmc.dispatcher_reject(bigint, int, int, text, double precision, boolean, text, text) IS
+    'Dispatcher: a 2xx answer its apply function found unusable (NMR01 → retry, NMR02 → failed), recorded after that apply was rolled back.';
 
 CREATE FUNCTION nmc.dispatcher_fail(p_job_id bigint, p_attempt int, p_error text)
 RETURNS void
@@ -175,20 +203,54 @@ END
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_fail(bigint, int, text) IS 'Dispatcher: marks a job failed when completing it raised an unexpected error, so one poison job never stops the others.';
 
+CREATE FUNCTION nmc.dispatcher_complete_batch(job_ids bigint[], attempts int[], http_statuses int[], retry_afters text[],
+                                              bodies text[], transport_errors text[], durations_ms double precision[])
+RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    i int;
+    err_code text;
+    err_message text;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(job_ids, 1), 0) LOOP
+        BEGIN
+            PERFORM nmc.dispatcher_complete(job_ids[i], attempts[i], http_statuses[i], retry_afters[i],
+                                            bodies[i], transport_errors[i], durations_ms[i]);
+        EXCEPTION
+            WHEN SQLSTATE 'NMR01' OR SQLSTATE 'NMR02' THEN
+                GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT, err_code = PG_EXCEPTION_DETAIL;
+                PERFORM nmc.dispatcher_reject(job_ids[i], attempts[i], http_statuses[i], retry_afters[i],
+                                              durations_ms[i], SQLSTATE = 'NMR01', nullif(err_code, ''), err_message);
+            WHEN OTHERS THEN
+                -- A poison job: fail it alone, keep going with the rest.
+                RAISE WARNING 'nevermisscall dispatcher: completing job % failed: %', job_ids[i], SQLERRM;
+                PERFORM nmc.dispatcher_fail(job_ids[i], attempts[i], SQLERRM);
+        END;
+    END LOOP;
+    RETURN coalesce(array_length(job_ids, 1), 0);
+END
+$$;
+COMMENT ON FUNCTION nmc.dispatcher_complete_batch(bigint[], int[], int[], text[], text[], text[], double precision[]) IS
+    'Dispatcher: completes a batch of finished requests in one transaction (one call, one commit), each in its own subtransaction so a poison job is failed alone.';
+
 CREATE FUNCTION nmc.dispatcher_due_timers(max_timers int)
 RETURNS SETOF bigint
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT id FROM nmc.timers
-     WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()
-     ORDER BY due_at LIMIT max_timers
+BEGIN
+    RETURN QUERY SELECT id FROM nmc.timers
+                  WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()
+                  ORDER BY due_at LIMIT max_timers;
+END
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_due_timers(int) IS 'Dispatcher: ids of timers that are due now, earliest first.';
 
 CREATE FUNCTION nmc.dispatcher_plan(OUT next_job_due_ms bigint, OUT next_timer_due_ms bigint, OUT idle_poll_ms int,
                                     OUT max_concurrency int, OUT claim_batch int)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
     -- greatest() ignores NULLs, so "nothing pending" must stay NULL explicitly.
     SELECT (SELECT CASE WHEN min(t) IS NOT NULL
                         THEN greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint END
@@ -196,10 +258,12 @@ AS $$
                     UNION ALL SELECT min(lease_expires_at) FROM nmc.jobs WHERE status = 'in_flight') s),
            (SELECT CASE WHEN min(due_at) IS NOT NULL
                         THEN greatest(0, ceil(extract(epoch FROM (min(due_at) - clock_timestamp())) * 1000))::bigint END
-              FROM nmc.timers WHERE fired_at IS NULL AND cancelled_at IS NULL),
+              FROM nmc.timers t WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL),
            nmc.setting_int('dispatcher_idle_poll_ms')::int,
            nmc.setting_int('dispatcher_max_concurrency')::int,
            nmc.setting_int('dispatcher_claim_batch')::int
+      INTO next_job_due_ms, next_timer_due_ms, idle_poll_ms, max_concurrency, claim_batch;
+END
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_plan() IS 'Dispatcher: milliseconds until the next job (or lease expiry) and the next timer are due (NULL if none), and its tunables from nmc.settings.';
 

@@ -37,10 +37,9 @@ AS $$
 DECLARE
     keep interval := make_interval(hours => nmc.setting_int('job_retention_hours')::int);
 BEGIN
-    WITH d AS (DELETE FROM nmc.job_attempts WHERE finished_at < now() - keep RETURNING 1)
-    SELECT count(*) INTO attempts_deleted FROM d;
-    WITH d AS (DELETE FROM nmc.jobs WHERE status IN ('done', 'failed', 'cancelled') AND finished_at < now() - keep RETURNING 1)
-    SELECT count(*) INTO jobs_deleted FROM d;
+    WITH d AS (DELETE FROM nmc.jobs WHERE status IN ('done', 'failed', 'cancelled') AND finished_at < now() - keep RETURNING id),
+         a AS (DELETE FROM nmc.job_attempts WHERE job_id IN (SELECT id FROM d) OR finished_at < now() - keep RETURNING 1)
+    SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM a) INTO jobs_deleted, attempts_deleted;
     WITH d AS (DELETE FROM nmc.timers WHERE (fired_at < now() - keep) OR (cancelled_at < now() - keep) RETURNING 1)
     SELECT count(*) INTO timers_deleted FROM d;
     WITH d AS (DELETE FROM nmc.login_failures

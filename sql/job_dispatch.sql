@@ -2,21 +2,21 @@
 -- (request builder, success applier, failure effects, sandbox simulation)
 -- and registers the kinds with their limits. Static dispatch, not EXECUTE:
 -- PL/pgSQL caches these plans, which keeps the dispatcher's per-job cost low.
-CREATE FUNCTION nmc.job_build_request(j nmc.jobs)
+CREATE FUNCTION nmc.job_build_request(j nmc.jobs, cfg jsonb)
 RETURNS nmc.http_request
 LANGUAGE plpgsql
 AS $$
 BEGIN
     CASE j.kind
-        WHEN 'twilio.sms.send' THEN RETURN nmc.twilio_sms_send_build(j);
-        WHEN 'twilio.numbers.search' THEN RETURN nmc.twilio_numbers_search_build(j);
-        WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_build(j);
-        WHEN 'openai.chat' THEN RETURN nmc.openai_chat_build(j);
-        WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_build(j);
+        WHEN 'twilio.sms.send' THEN RETURN nmc.twilio_sms_send_build(j, cfg);
+        WHEN 'twilio.numbers.search' THEN RETURN nmc.twilio_numbers_search_build(j, cfg);
+        WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_build(j, cfg);
+        WHEN 'openai.chat' THEN RETURN nmc.openai_chat_build(j, cfg);
+        WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_build(j, cfg);
     END CASE;
 END
 $$;
-COMMENT ON FUNCTION nmc.job_build_request(nmc.jobs) IS 'The HTTP request for a job, by kind (raises for an unknown kind: the job then fails alone).';
+COMMENT ON FUNCTION nmc.job_build_request(nmc.jobs, jsonb) IS 'The HTTP request for a job, by kind, from the settings in cfg (raises for an unknown kind: the job then fails alone).';
 
 CREATE FUNCTION nmc.job_apply(j nmc.jobs, response jsonb)
 RETURNS jsonb

@@ -48,7 +48,9 @@ CREATE POLICY tenant_isolation ON nmc.jobs
 
 CREATE TABLE nmc.job_attempts (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    job_id      bigint NOT NULL REFERENCES nmc.jobs (id) ON DELETE CASCADE,
+    -- No foreign key: an attempt row is history written once per request on
+    -- the dispatcher's hot path; housekeeping deletes it with its job.
+    job_id      bigint NOT NULL,
     business_id uuid NOT NULL,
     attempt     int NOT NULL,
     outcome     text NOT NULL CHECK (outcome IN ('done', 'retry', 'failed', 'stale')),

@@ -1,26 +1,26 @@
 -- maps.sql — the maps.geocode job kind: Google Maps Geocoding for the
 -- service-area check (key from nmc.settings, never stored in the job), with
 -- Google's HTTP-200 error statuses sorted into retry and failure.
-CREATE FUNCTION nmc.maps_geocode_build(j nmc.jobs)
+CREATE FUNCTION nmc.maps_geocode_build(j nmc.jobs, cfg jsonb)
 RETURNS nmc.http_request
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    IF nmc.setting('maps_api_key') = '' THEN
+    IF coalesce(cfg ->> 'maps_api_key', '') = '' THEN
         RAISE EXCEPTION 'Google Maps is not configured (NMC_MAPS_API_KEY is empty)';
     END IF;
     IF coalesce(j.payload ->> 'address', '') = '' THEN
         RAISE EXCEPTION 'maps.geocode payload needs address';
     END IF;
-    RETURN ROW('GET', rtrim(nmc.setting('maps_api_base'), '/') || '/maps/api/geocode/json?'
+    RETURN ROW('GET', rtrim(cfg ->> 'maps_api_base', '/') || '/maps/api/geocode/json?'
                    || nmc.form_encode(jsonb_strip_nulls(jsonb_build_object(
                           'address', j.payload ->> 'address',
                           'components', CASE WHEN j.payload ? 'country' THEN 'country:' || (j.payload ->> 'country') END,
-                          'key', nmc.setting('maps_api_key')))),
+                          'key', cfg ->> 'maps_api_key'))),
                ARRAY['Accept: application/json'], NULL, NULL, NULL)::nmc.http_request;
 END
 $$;
-COMMENT ON FUNCTION nmc.maps_geocode_build(nmc.jobs) IS 'maps.geocode: GET {maps_api_base}/maps/api/geocode/json?address=…&key=…';
+COMMENT ON FUNCTION nmc.maps_geocode_build(nmc.jobs, jsonb) IS 'maps.geocode: GET {maps_api_base}/maps/api/geocode/json?address=…&key=…';
 
 CREATE FUNCTION nmc.maps_geocode_apply(j nmc.jobs, response jsonb)
 RETURNS jsonb

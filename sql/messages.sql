@@ -20,7 +20,9 @@ CREATE TABLE nmc.messages (
     updated_at     timestamptz NOT NULL DEFAULT now(),
     UNIQUE (business_id, id),
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE
-);
+) WITH (fillfactor = 80);
+-- fillfactor 80: delivery status changes several times per message; room on
+-- the page keeps those updates HOT.
 COMMENT ON TABLE nmc.messages IS 'SMS in and out. Outbound: pending until Twilio accepts it (then its status and SID), or simulated in sandbox mode; failed with error_code/error_message when Twilio refuses it.';
 CREATE INDEX messages_customer ON nmc.messages (business_id, customer_id, created_at);
 CREATE TRIGGER messages_touch BEFORE UPDATE ON nmc.messages

@@ -2,26 +2,26 @@
 -- OpenAI-compatible endpoint (base URL and model from nmc.settings, bearer
 -- key never stored in the job). The conversation engine builds the request
 -- body and consumes the result.
-CREATE FUNCTION nmc.openai_chat_build(j nmc.jobs)
+CREATE FUNCTION nmc.openai_chat_build(j nmc.jobs, cfg jsonb)
 RETURNS nmc.http_request
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    IF nmc.setting('openai_api_key') = '' THEN
+    IF coalesce(cfg ->> 'openai_api_key', '') = '' THEN
         RAISE EXCEPTION 'OpenAI is not configured (NMC_OPENAI_API_KEY is empty)';
     END IF;
     IF jsonb_typeof(j.payload -> 'request') IS DISTINCT FROM 'object'
        OR jsonb_typeof(j.payload #> '{request,messages}') IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'openai.chat payload needs request.messages';
     END IF;
-    RETURN ROW('POST', rtrim(nmc.setting('openai_api_base'), '/') || '/chat/completions',
+    RETURN ROW('POST', rtrim(cfg ->> 'openai_api_base', '/') || '/chat/completions',
                ARRAY['Content-Type: application/json', 'Accept: application/json',
-                     'Authorization: Bearer ' || nmc.setting('openai_api_key')],
-               (jsonb_build_object('model', nmc.setting('openai_model')) || (j.payload -> 'request'))::text,
+                     'Authorization: Bearer ' || (cfg ->> 'openai_api_key')],
+               (jsonb_build_object('model', cfg ->> 'openai_model') || (j.payload -> 'request'))::text,
                NULL, NULL)::nmc.http_request;
 END
 $$;
-COMMENT ON FUNCTION nmc.openai_chat_build(nmc.jobs) IS 'openai.chat: POST {openai_api_base}/chat/completions with payload.request plus the configured model.';
+COMMENT ON FUNCTION nmc.openai_chat_build(nmc.jobs, jsonb) IS 'openai.chat: POST {openai_api_base}/chat/completions with payload.request plus the configured model.';
 
 CREATE FUNCTION nmc.openai_chat_apply(j nmc.jobs, response jsonb)
 RETURNS jsonb

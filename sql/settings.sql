@@ -1,4 +1,6 @@
 -- settings.sql — nmc.settings, the one source of truth for configuration.
+-- (Functions on the dispatcher's path are PL/pgSQL, not SQL: SQL functions
+-- that cannot be inlined are parsed and planned again on every call.)
 -- The start scripts copy the NMC_* environment into it (nmc.configure); DBAs
 -- read it through nmc.settings_redacted. Secrets are readable only by the
 -- superuser and the API's definer functions, never by the edge role.
@@ -56,9 +58,15 @@ COMMENT ON FUNCTION nmc.setting(text) IS 'Value of a setting; raises undefined_o
 
 CREATE FUNCTION nmc.setting_int(setting_name text)
 RETURNS bigint
-LANGUAGE sql STABLE
-AS $$ SELECT nmc.setting(setting_name)::bigint $$;
+LANGUAGE plpgsql STABLE
+AS $$ BEGIN RETURN nmc.setting(setting_name)::bigint; END $$;
 COMMENT ON FUNCTION nmc.setting_int(text) IS 'Value of an integer setting.';
+
+CREATE FUNCTION nmc.settings_json()
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$ BEGIN RETURN (SELECT jsonb_object_agg(name, value) FROM nmc.settings); END $$;
+COMMENT ON FUNCTION nmc.settings_json() IS 'All settings as one JSON object (secrets included): read once per batch by the dispatcher''s request builders.';
 
 CREATE FUNCTION nmc.configure(new_values jsonb)
 RETURNS void
@@ -86,9 +94,11 @@ COMMENT ON FUNCTION nmc.configure(jsonb) IS
 
 CREATE FUNCTION nmc.sandbox_mode()
 RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT nmc.setting('twilio_account_sid') = '' OR nmc.setting('twilio_auth_token') = ''
+BEGIN
+    RETURN nmc.setting('twilio_account_sid') = '' OR nmc.setting('twilio_auth_token') = '';
+END
 $$;
 COMMENT ON FUNCTION nmc.sandbox_mode() IS
     'True when Twilio credentials are not configured: texts are recorded and simulated, never sent.';

@@ -33,11 +33,16 @@ CREATE POLICY tenant_isolation ON nmc.timers
 CREATE FUNCTION nmc.timer_set(p_business_id uuid, p_kind text, p_subject_id uuid, p_due_at timestamptz,
                               p_payload jsonb DEFAULT '{}')
 RETURNS nmc.timers
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
+DECLARE
+    t nmc.timers;
+BEGIN
     INSERT INTO nmc.timers (business_id, kind, subject_id, due_at, payload)
     VALUES (p_business_id, p_kind, p_subject_id, p_due_at, p_payload)
-    RETURNING *
+    RETURNING * INTO t;
+    RETURN t;
+END
 $$;
 COMMENT ON FUNCTION nmc.timer_set(uuid, text, uuid, timestamptz, jsonb) IS 'Sets a timer; the dispatcher learns of it when the transaction commits.';
 

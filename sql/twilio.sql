@@ -25,27 +25,29 @@ END
 $$;
 COMMENT ON FUNCTION nmc.form_encode(jsonb) IS 'application/x-www-form-urlencoded body from a flat JSON object (null values left out).';
 
-CREATE FUNCTION nmc.twilio_request(method text, resource text, form jsonb DEFAULT NULL, query jsonb DEFAULT NULL)
+CREATE FUNCTION nmc.twilio_request(cfg jsonb, method text, resource text, form jsonb DEFAULT NULL, query jsonb DEFAULT NULL)
 RETURNS nmc.http_request
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT ROW(method,
-               rtrim(nmc.setting('twilio_api_base'), '/') || '/2010-04-01/Accounts/'
-                   || nmc.url_encode(nmc.setting('twilio_account_sid')) || '/' || resource
+BEGIN
+    RETURN ROW(method,
+               rtrim(cfg ->> 'twilio_api_base', '/') || '/2010-04-01/Accounts/'
+                   || nmc.url_encode(cfg ->> 'twilio_account_sid') || '/' || resource
                    || CASE WHEN query IS NULL THEN '' ELSE '?' || nmc.form_encode(query) END,
                CASE WHEN form IS NULL THEN ARRAY['Accept: application/json']
                     ELSE ARRAY['Accept: application/json', 'Content-Type: application/x-www-form-urlencoded'] END,
                CASE WHEN form IS NULL THEN NULL ELSE nmc.form_encode(form) END,
-               nmc.setting('twilio_account_sid'),
-               nmc.setting('twilio_auth_token'))::nmc.http_request
+               cfg ->> 'twilio_account_sid',
+               cfg ->> 'twilio_auth_token')::nmc.http_request;
+END
 $$;
-COMMENT ON FUNCTION nmc.twilio_request(text, text, jsonb, jsonb) IS 'A Twilio REST request for a resource under the configured account (e.g. Messages.json), authenticated with HTTP Basic.';
+COMMENT ON FUNCTION nmc.twilio_request(jsonb, text, text, jsonb, jsonb) IS 'A Twilio REST request for a resource under the configured account (e.g. Messages.json), authenticated with HTTP Basic.';
 
-CREATE FUNCTION nmc.twilio_webhook_url(path text)
+CREATE FUNCTION nmc.twilio_webhook_url(cfg jsonb, path text)
 RETURNS text
-LANGUAGE sql STABLE
-AS $$ SELECT rtrim(nmc.setting('public_url'), '/') || path $$;
-COMMENT ON FUNCTION nmc.twilio_webhook_url(text) IS 'Absolute URL of one of our webhooks under public_url, as Twilio must call it.';
+LANGUAGE plpgsql IMMUTABLE
+AS $$ BEGIN RETURN rtrim(cfg ->> 'public_url', '/') || path; END $$;
+COMMENT ON FUNCTION nmc.twilio_webhook_url(jsonb, text) IS 'Absolute URL of one of our webhooks under public_url, as Twilio must call it.';
 
 CREATE FUNCTION nmc.twilio_random_sid(prefix text)
 RETURNS text
@@ -60,7 +62,7 @@ AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'Dy, DD Mon YYYY HH24:MI:SS') || ' +0
 COMMENT ON FUNCTION nmc.twilio_date(timestamptz) IS 'RFC 2822 date as Twilio writes it in REST JSON.';
 
 -- twilio.sms.send ---------------------------------------------------------
-CREATE FUNCTION nmc.twilio_sms_send_build(j nmc.jobs)
+CREATE FUNCTION nmc.twilio_sms_send_build(j nmc.jobs, cfg jsonb)
 RETURNS nmc.http_request
 LANGUAGE plpgsql STABLE
 AS $$
@@ -71,12 +73,12 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'message % no longer exists', j.payload ->> 'message_id';
     END IF;
-    RETURN nmc.twilio_request('POST', 'Messages.json', jsonb_build_object(
+    RETURN nmc.twilio_request(cfg, 'POST', 'Messages.json', jsonb_build_object(
         'To', m.to_phone, 'From', m.from_phone, 'Body', m.body,
-        'StatusCallback', nmc.twilio_webhook_url('/webhooks/twilio/sms/status')));
+        'StatusCallback', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/sms/status')));
 END
 $$;
-COMMENT ON FUNCTION nmc.twilio_sms_send_build(nmc.jobs) IS 'twilio.sms.send: POST Messages.json with To, From, Body and our status callback.';
+COMMENT ON FUNCTION nmc.twilio_sms_send_build(nmc.jobs, jsonb) IS 'twilio.sms.send: POST Messages.json with To, From, Body and our status callback.';
 
 CREATE FUNCTION nmc.twilio_sms_send_apply(j nmc.jobs, response jsonb)
 RETURNS jsonb
@@ -154,16 +156,16 @@ $$;
 COMMENT ON FUNCTION nmc.twilio_sms_send_simulate(nmc.jobs) IS 'Sandbox mode: the response Twilio would give to twilio.sms.send, with a fresh SID; nothing is sent.';
 
 -- twilio.numbers.search ---------------------------------------------------
-CREATE FUNCTION nmc.twilio_numbers_search_build(j nmc.jobs)
+CREATE FUNCTION nmc.twilio_numbers_search_build(j nmc.jobs, cfg jsonb)
 RETURNS nmc.http_request
 LANGUAGE sql STABLE
 AS $$
-    SELECT nmc.twilio_request('GET',
+    SELECT nmc.twilio_request(cfg, 'GET',
         'AvailablePhoneNumbers/' || coalesce(j.payload ->> 'country', 'US') || '/Local.json', NULL,
         jsonb_strip_nulls(jsonb_build_object('AreaCode', j.payload ->> 'area_code', 'SmsEnabled', 'true',
                                              'VoiceEnabled', 'true', 'PageSize', coalesce(j.payload ->> 'limit', '20'))))
 $$;
-COMMENT ON FUNCTION nmc.twilio_numbers_search_build(nmc.jobs) IS 'twilio.numbers.search: GET AvailablePhoneNumbers/{country}/Local.json by area code, SMS and voice capable.';
+COMMENT ON FUNCTION nmc.twilio_numbers_search_build(nmc.jobs, jsonb) IS 'twilio.numbers.search: GET AvailablePhoneNumbers/{country}/Local.json by area code, SMS and voice capable.';
 
 CREATE FUNCTION nmc.twilio_numbers_search_apply(j nmc.jobs, response jsonb)
 RETURNS jsonb
@@ -193,18 +195,18 @@ $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_search_simulate(nmc.jobs) IS 'Sandbox mode: ten plausible numbers in the requested area code from the fictional 555-01XX range.';
 
 -- twilio.numbers.buy ------------------------------------------------------
-CREATE FUNCTION nmc.twilio_numbers_buy_build(j nmc.jobs)
+CREATE FUNCTION nmc.twilio_numbers_buy_build(j nmc.jobs, cfg jsonb)
 RETURNS nmc.http_request
 LANGUAGE sql STABLE
 AS $$
-    SELECT nmc.twilio_request('POST', 'IncomingPhoneNumbers.json', jsonb_build_object(
+    SELECT nmc.twilio_request(cfg, 'POST', 'IncomingPhoneNumbers.json', jsonb_build_object(
         'PhoneNumber', j.payload ->> 'phone_number',
         'FriendlyName', left(coalesce(j.payload ->> 'friendly_name', j.payload ->> 'phone_number'), 64),
-        'VoiceUrl', nmc.twilio_webhook_url('/webhooks/twilio/voice'), 'VoiceMethod', 'POST',
-        'SmsUrl', nmc.twilio_webhook_url('/webhooks/twilio/sms'), 'SmsMethod', 'POST',
-        'StatusCallback', nmc.twilio_webhook_url('/webhooks/twilio/voice/status'), 'StatusCallbackMethod', 'POST'))
+        'VoiceUrl', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/voice'), 'VoiceMethod', 'POST',
+        'SmsUrl', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/sms'), 'SmsMethod', 'POST',
+        'StatusCallback', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/voice/status'), 'StatusCallbackMethod', 'POST'))
 $$;
-COMMENT ON FUNCTION nmc.twilio_numbers_buy_build(nmc.jobs) IS 'twilio.numbers.buy: POST IncomingPhoneNumbers.json with our voice, SMS and status webhook URLs under public_url.';
+COMMENT ON FUNCTION nmc.twilio_numbers_buy_build(nmc.jobs, jsonb) IS 'twilio.numbers.buy: POST IncomingPhoneNumbers.json with our voice, SMS and status webhook URLs under public_url.';
 
 CREATE FUNCTION nmc.twilio_numbers_buy_apply(j nmc.jobs, response jsonb)
 RETURNS jsonb
@@ -233,9 +235,9 @@ LANGUAGE sql VOLATILE
 AS $$
     SELECT jsonb_build_object('sid', nmc.twilio_random_sid('PN'), 'phone_number', j.payload ->> 'phone_number',
                               'friendly_name', coalesce(j.payload ->> 'friendly_name', j.payload ->> 'phone_number'),
-                              'status', 'in-use', 'voice_url', nmc.twilio_webhook_url('/webhooks/twilio/voice'),
-                              'sms_url', nmc.twilio_webhook_url('/webhooks/twilio/sms'),
-                              'status_callback', nmc.twilio_webhook_url('/webhooks/twilio/voice/status'),
+                              'status', 'in-use', 'voice_url', nmc.twilio_webhook_url(nmc.settings_json(), '/webhooks/twilio/voice'),
+                              'sms_url', nmc.twilio_webhook_url(nmc.settings_json(), '/webhooks/twilio/sms'),
+                              'status_callback', nmc.twilio_webhook_url(nmc.settings_json(), '/webhooks/twilio/voice/status'),
                               'nmc_simulated', true)
 $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_buy_simulate(nmc.jobs) IS 'Sandbox mode: a simulated purchase; the number is recorded as simulated.';

@@ -145,11 +145,33 @@ release_transfers(HttpTransfer *list)
 	}
 }
 
-/* Completes what finished, fires due timers, claims what is due. */
+/*
+ * Claims what is due and starts it first (a new text should not wait for
+ * bookkeeping), then records what finished, then fires due timers.
+ */
 static void
 do_database_work(DispatchPlan *plan, bool claim)
 {
-	HttpTransfer *claimed;
+	if (claim)
+	{
+		HttpTransfer *claimed = dispatcher_claim_jobs(Min(plan->claim_batch, plan->max_concurrency - http_client_running()), plan);
+
+		while (claimed != NULL)
+		{
+			HttpTransfer *next = claimed->next;
+
+			if (!http_client_start(claimed))
+			{
+				/* Not recorded as an attempt: the lease brings it back. */
+				ereport(WARNING, (errmsg("nevermisscall dispatcher: could not start a request for job " INT64_FORMAT, claimed->job_id)));
+				dispatcher_free_transfer(claimed);
+			}
+			claimed = next;
+		}
+		/* Let libcurl send what was just added before the bookkeeping below. */
+		if (http_client_running() > 0)
+			http_client_timeout_expired();
+	}
 
 	completing = http_client_take_finished();
 	if (completing != NULL)
@@ -158,24 +180,9 @@ do_database_work(DispatchPlan *plan, bool claim)
 		release_transfers(completing);
 		completing = NULL;
 	}
-	if (!claim)
-		return;
 
-	dispatcher_fire_due_timers();
-
-	claimed = dispatcher_claim_jobs(Min(plan->claim_batch, plan->max_concurrency - http_client_running()), plan);
-	while (claimed != NULL)
-	{
-		HttpTransfer *next = claimed->next;
-
-		if (!http_client_start(claimed))
-		{
-			/* Not recorded as an attempt: the lease brings it back. */
-			ereport(WARNING, (errmsg("nevermisscall dispatcher: could not start a request for job " INT64_FORMAT, claimed->job_id)));
-			dispatcher_free_transfer(claimed);
-		}
-		claimed = next;
-	}
+	if (claim)
+		dispatcher_fire_timers(plan);
 }
 
 /* When the database work is next due, from what the plan says is pending. */
@@ -239,7 +246,7 @@ wait_for_extension(void)
 void
 nmc_dispatcher_main(Datum arg)
 {
-	DispatchPlan plan = {0, -1, 60000, 64, 100};
+	static DispatchPlan plan = {0, -1, 60000, 64, 100, 0, {0}};
 	bool		db_work_due = true;
 	TimestampTz next_db_work_at = 0;
 	TimestampTz shutdown_deadline = 0;

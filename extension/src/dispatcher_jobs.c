@@ -1,7 +1,7 @@
 /*
  * dispatcher_jobs.c — the dispatcher's database side: claim due jobs and
- * turn them into HTTP transfers, complete finished transfers (each in its
- * own subtransaction, so one poison job is failed alone), and fire due
+ * turn them into HTTP transfers, complete finished transfers (one call per
+ * batch; SQL isolates each job so one poison job is failed alone), and fire due
  * timers (each in its own transaction). Business rules live in the SQL
  * functions called here (sql/dispatcher.sql), not in C.
  */
@@ -14,13 +14,12 @@
 #include "pgstat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
 #include "dispatcher_jobs.h"
 
-#define MAX_TIMERS_PER_PASS 500
 
 static void
 begin_tx(const char *activity)
@@ -121,6 +120,7 @@ dispatcher_free_transfer(HttpTransfer *t)
 	MemoryContextDelete(GetMemoryChunkContext(t));
 }
 
+/* Claims due jobs and, in the same short transaction, notes due timers and the plan. */
 HttpTransfer *
 dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 {
@@ -141,6 +141,11 @@ dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 			claimed = t;
 		}
 	}
+	if (SPI_execute("SELECT nmc.dispatcher_due_timers(" CppAsString2(MAX_TIMERS_PER_PASS) ")", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "nmc.dispatcher_due_timers failed");
+	plan->ndue_timers = 0;
+	for (uint64 i = 0; i < SPI_processed && plan->ndue_timers < MAX_TIMERS_PER_PASS; i++)
+		plan->due_timers[plan->ndue_timers++] = int_column(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, 0);
 	if (SPI_execute("SELECT * FROM nmc.dispatcher_plan()", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "nmc.dispatcher_plan failed");
 	plan->next_job_due_ms = int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, -1);
@@ -152,117 +157,93 @@ dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 	return claimed;
 }
 
-/* Runs one SQL call in a subtransaction; on error, logs it and returns false. */
-static bool
-run_in_subxact(const char *sql, int nargs, Oid *argtypes, Datum *args, const char *nulls, char **error_out)
+/* What a finished transfer reports to SQL as a transport error, if anything. */
+static const char *
+transport_error_of(HttpTransfer *t)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		ereport(WARNING,
-				(errmsg("nevermisscall dispatcher: %s", edata->message)));
-		if (error_out != NULL)
-			*error_out = pstrdup(edata->message);
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	if (t->result != CURLE_OK)
+		return t->errbuf;
+	if (t->response_truncated)
+		return "the response was larger than the dispatcher accepts";
+	if (t->response != NULL &&
+		(strlen(t->response) != t->response_len ||
+		 !pg_verifymbstr(t->response, (int) t->response_len, true)))
+		return "the response body is not UTF-8 text";
+	return NULL;
 }
 
+static Datum
+array_of(Datum *values, bool *nulls, int n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, typlen, typbyval, typalign));
+}
+
+/* One SPI call and one commit for the whole batch (see nmc.dispatcher_complete_batch). */
 void
 dispatcher_complete_jobs(HttpTransfer *finished)
 {
-	static Oid	complete_types[7] = {INT8OID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID};
-	static Oid	fail_types[3] = {INT8OID, INT4OID, TEXTOID};
+	static Oid	types[7] = {INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID};
+	static const Oid elem[7] = {INT8OID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID};
+	int			n = 0;
+	Datum	   *cols[7];
+	bool	   *nulls[7];
+	Datum		args[7];
+	int			i = 0;
 
-	begin_tx("nevermisscall: completing jobs");
 	for (HttpTransfer *t = finished; t != NULL; t = t->next)
+		n++;
+	begin_tx("nevermisscall: completing jobs");
+	for (int c = 0; c < 7; c++)
 	{
-		Datum		args[7];
-		char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-		const char *transport_error = NULL;
-		char	   *error = NULL;
-
-		if (t->result != CURLE_OK)
-			transport_error = t->errbuf;
-		else if (t->response_truncated)
-			transport_error = "the response was larger than the dispatcher accepts";
-		else if (t->response != NULL &&
-				 (strlen(t->response) != t->response_len ||
-				  !pg_verifymbstr(t->response, (int) t->response_len, true)))
-			transport_error = "the response body is not UTF-8 text";
-
-		args[0] = Int64GetDatum(t->job_id);
-		args[1] = Int32GetDatum(t->attempt);
-		args[2] = Int32GetDatum((int32) t->http_status);
-		args[3] = CStringGetTextDatum(t->retry_after);
-		if (t->retry_after[0] == '\0')
-			nulls[3] = 'n';
-		if (t->response != NULL && transport_error == NULL)
-			args[4] = CStringGetTextDatum(t->response);
-		else
-			nulls[4] = 'n';
-		if (transport_error != NULL)
-			args[5] = CStringGetTextDatum(transport_error);
-		else
-			nulls[5] = 'n';
-		args[6] = Float8GetDatum(t->duration_ms);
-
-		if (!run_in_subxact("SELECT nmc.dispatcher_complete($1, $2, $3, $4, $5, $6, $7)",
-							7, complete_types, args, nulls, &error))
-		{
-			Datum		fail_args[3] = {args[0], args[1], CStringGetTextDatum(error)};
-
-			run_in_subxact("SELECT nmc.dispatcher_fail($1, $2, $3)", 3, fail_types, fail_args, NULL, NULL);
-		}
+		cols[c] = palloc(sizeof(Datum) * n);
+		nulls[c] = palloc0(sizeof(bool) * n);
 	}
+	for (HttpTransfer *t = finished; t != NULL; t = t->next, i++)
+	{
+		const char *transport_error = transport_error_of(t);
+
+		cols[0][i] = Int64GetDatum(t->job_id);
+		cols[1][i] = Int32GetDatum(t->attempt);
+		cols[2][i] = Int32GetDatum((int32) t->http_status);
+		if (t->retry_after[0] != '\0')
+			cols[3][i] = CStringGetTextDatum(t->retry_after);
+		else
+			nulls[3][i] = true;
+		if (t->response != NULL && transport_error == NULL)
+			cols[4][i] = CStringGetTextDatum(t->response);
+		else
+			nulls[4][i] = true;
+		if (transport_error != NULL)
+			cols[5][i] = CStringGetTextDatum(transport_error);
+		else
+			nulls[5][i] = true;
+		cols[6][i] = Float8GetDatum(t->duration_ms);
+	}
+	for (int c = 0; c < 7; c++)
+		args[c] = array_of(cols[c], nulls[c], n, elem[c]);
+	if (SPI_execute_with_args("SELECT nmc.dispatcher_complete_batch($1, $2, $3, $4, $5, $6, $7)",
+							  7, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "nmc.dispatcher_complete_batch failed");
 	commit_tx();
 }
 
-int
-dispatcher_fire_due_timers(void)
+void
+dispatcher_fire_timers(const DispatchPlan *plan)
 {
-	int64		ids[MAX_TIMERS_PER_PASS];
-	int			n = 0;
-	int			fired = 0;
-
-	begin_tx("nevermisscall: finding due timers");
-	if (SPI_execute("SELECT nmc.dispatcher_due_timers(500)", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "nmc.dispatcher_due_timers failed");
-	for (uint64 i = 0; i < SPI_processed && n < MAX_TIMERS_PER_PASS; i++)
-		ids[n++] = int_column(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, 0);
-	commit_tx();
-
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < plan->ndue_timers; i++)
 	{
 		Oid			argtypes[1] = {INT8OID};
-		Datum		args[1] = {Int64GetDatum(ids[i])};
+		Datum		args[1] = {Int64GetDatum(plan->due_timers[i])};
 
 		begin_tx("nevermisscall: firing a timer");
 		SPI_execute_with_args("SELECT nmc.timer_fire($1)", 1, argtypes, args, NULL, false, 0);
 		commit_tx();
-		fired++;
 	}
-	return fired;
 }

@@ -9,6 +9,8 @@
 
 #include "http_client.h"
 
+#define MAX_TIMERS_PER_PASS 500
+
 typedef struct DispatchPlan
 {
 	long		next_job_due_ms;	/* -1: no job pending */
@@ -16,12 +18,14 @@ typedef struct DispatchPlan
 	int			idle_poll_ms;
 	int			max_concurrency;
 	int			claim_batch;
+	int			ndue_timers;	/* timers found due by the last claim */
+	int64		due_timers[MAX_TIMERS_PER_PASS];
 } DispatchPlan;
 
 extern bool dispatcher_extension_ready(void);
 extern HttpTransfer *dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan);
 extern void dispatcher_complete_jobs(HttpTransfer *finished);
-extern int	dispatcher_fire_due_timers(void);
+extern void dispatcher_fire_timers(const DispatchPlan *plan);
 extern void dispatcher_free_transfer(HttpTransfer *t);
 
 #endif

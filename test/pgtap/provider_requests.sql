@@ -2,7 +2,7 @@
 -- reference describes, applies answers (including Google's HTTP-200 errors),
 -- and in sandbox mode Twilio kinds complete locally, marked simulated.
 BEGIN;
-SELECT plan(31);
+SELECT plan(33);
 
 INSERT INTO nmc.businesses (id, name, trade_type) VALUES ('b0000000-0000-0000-0000-000000000002', 'Sparks', 'electrical');
 UPDATE nmc.jobs SET next_attempt_at = now() + interval '1 day' WHERE status = 'queued';
@@ -65,11 +65,15 @@ SELECT is((SELECT error_code || ' / ' || last_error FROM nmc.jobs WHERE id = :oc
 SELECT is((SELECT count(*) FROM nmc.jobs WHERE (payload::text || coalesce(result::text, '') || coalesce(last_error, '')) ~ 'sk-test-key|tok_abcdef|maps-key-1'),
           0::bigint, 'no job holds a provider secret');
 
+-- Through the batch entry point, as the worker calls it: apply errors are
+-- sorted into retry and failure there. Returns the job's status afterwards.
 CREATE FUNCTION pg_temp.geocode(answer text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE id bigint := pg_temp.job('maps.geocode', '{"address":"12 Elm St, Springfield, IL"}');
+DECLARE jid bigint := pg_temp.job('maps.geocode', '{"address":"12 Elm St, Springfield, IL"}');
 BEGIN
     PERFORM nmc.dispatcher_claim(1);
-    RETURN nmc.dispatcher_complete(id, 1, 200, NULL, answer, NULL, 1);
+    PERFORM nmc.dispatcher_complete_batch(ARRAY[jid], ARRAY[1], ARRAY[200], ARRAY[NULL::text], ARRAY[answer],
+                                          ARRAY[NULL::text], ARRAY[1.0::float8]);
+    RETURN (SELECT status FROM nmc.jobs WHERE id = jid);
 END $$;
 SELECT is((SELECT url FROM (SELECT pg_temp.job('maps.geocode', '{"address":"12 Elm St"}')) x, nmc.dispatcher_claim(1)),
           'http://maps.test/maps/api/geocode/json?address=12%20Elm%20St&key=maps-key-1', 'maps.geocode: GET geocode/json with address and key');
@@ -78,9 +82,12 @@ SELECT is(pg_temp.geocode('{"status":"OK","results":[{"formatted_address":"12 El
 SELECT is((SELECT result ->> 'postal_code' || ' ' || (result ->> 'lat') FROM nmc.jobs WHERE kind = 'maps.geocode' AND status = 'done' ORDER BY id DESC LIMIT 1),
           '62701 39.8', '… with the point and postal code');
 SELECT is(pg_temp.geocode('{"status":"ZERO_RESULTS","results":[]}'), 'done', 'ZERO_RESULTS is an answer, not an error');
-SELECT is(pg_temp.geocode('{"status":"OVER_QUERY_LIMIT","results":[],"error_message":"slow down"}'), 'retry', 'OVER_QUERY_LIMIT (HTTP 200) → retry');
+SELECT is(pg_temp.geocode('{"status":"OVER_QUERY_LIMIT","results":[],"error_message":"slow down"}'), 'queued', 'OVER_QUERY_LIMIT (HTTP 200) → queued for a retry');
 SELECT is(pg_temp.geocode('{"status":"REQUEST_DENIED","results":[],"error_message":"The provided API key is invalid."}'), 'failed', 'REQUEST_DENIED (HTTP 200) → failed');
-SELECT is(pg_temp.geocode('<html>not json</html>'), 'failed', 'a 2xx that is not JSON fails as invalid_response');
+SELECT is(pg_temp.geocode('<html>not json</html>'), 'failed', 'a 2xx that is not JSON fails');
+SELECT is((SELECT error_code FROM nmc.jobs WHERE kind = 'maps.geocode' ORDER BY id DESC LIMIT 1), 'invalid_response', '… as invalid_response');
+SELECT is((SELECT error_code || ' ' || outcome FROM nmc.jobs j JOIN nmc.job_attempts a ON a.job_id = j.id
+            WHERE j.kind = 'maps.geocode' AND j.error_code = 'REQUEST_DENIED'), 'REQUEST_DENIED failed', 'the rejected attempt is recorded with the provider status');
 
 -- A request that cannot be built fails alone.
 SELECT pg_temp.job('twilio.sms.send', '{"message_id":"00000000-0000-0000-0000-000000000000"}') AS lost \gset
