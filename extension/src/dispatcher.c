@@ -176,7 +176,7 @@ do_database_work(DispatchPlan *plan, bool claim)
 	completing = http_client_take_finished();
 	if (completing != NULL)
 	{
-		dispatcher_complete_jobs(completing);
+		dispatcher_complete_jobs(completing, plan);
 		release_transfers(completing);
 		completing = NULL;
 	}

@@ -120,6 +120,20 @@ dispatcher_free_transfer(HttpTransfer *t)
 	MemoryContextDelete(GetMemoryChunkContext(t));
 }
 
+/* When the next job and timer are due, and the tunables: read after every change. */
+static void
+read_plan(DispatchPlan *plan)
+{
+	/* Not read-only: it must see what this transaction just claimed or completed. */
+	if (SPI_execute("SELECT * FROM nmc.dispatcher_plan()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "nmc.dispatcher_plan failed");
+	plan->next_job_due_ms = int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, -1);
+	plan->next_timer_due_ms = int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, -1);
+	plan->idle_poll_ms = (int) int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, 60000);
+	plan->max_concurrency = (int) int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, 64);
+	plan->claim_batch = (int) int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, 100);
+}
+
 /* Claims due jobs and, in the same short transaction, notes due timers and the plan. */
 HttpTransfer *
 dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
@@ -141,18 +155,12 @@ dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 			claimed = t;
 		}
 	}
-	if (SPI_execute("SELECT nmc.dispatcher_due_timers(" CppAsString2(MAX_TIMERS_PER_PASS) ")", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT nmc.dispatcher_due_timers(" CppAsString2(MAX_TIMERS_PER_PASS) ")", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "nmc.dispatcher_due_timers failed");
 	plan->ndue_timers = 0;
 	for (uint64 i = 0; i < SPI_processed && plan->ndue_timers < MAX_TIMERS_PER_PASS; i++)
 		plan->due_timers[plan->ndue_timers++] = int_column(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, 0);
-	if (SPI_execute("SELECT * FROM nmc.dispatcher_plan()", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "nmc.dispatcher_plan failed");
-	plan->next_job_due_ms = int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, -1);
-	plan->next_timer_due_ms = int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, -1);
-	plan->idle_poll_ms = (int) int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, 60000);
-	plan->max_concurrency = (int) int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, 64);
-	plan->claim_batch = (int) int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, 100);
+	read_plan(plan);
 	commit_tx();
 	return claimed;
 }
@@ -187,7 +195,7 @@ array_of(Datum *values, bool *nulls, int n, Oid type)
 
 /* One SPI call and one commit for the whole batch (see nmc.dispatcher_complete_batch). */
 void
-dispatcher_complete_jobs(HttpTransfer *finished)
+dispatcher_complete_jobs(HttpTransfer *finished, DispatchPlan *plan)
 {
 	static Oid	types[7] = {INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID};
 	static const Oid elem[7] = {INT8OID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID};
@@ -231,6 +239,8 @@ dispatcher_complete_jobs(HttpTransfer *finished)
 	if (SPI_execute_with_args("SELECT nmc.dispatcher_complete_batch($1, $2, $3, $4, $5, $6, $7)",
 							  7, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "nmc.dispatcher_complete_batch failed");
+	/* Retries scheduled just now change when the next job is due. */
+	read_plan(plan);
 	commit_tx();
 }
 

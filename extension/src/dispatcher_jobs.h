@@ -24,7 +24,7 @@ typedef struct DispatchPlan
 
 extern bool dispatcher_extension_ready(void);
 extern HttpTransfer *dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan);
-extern void dispatcher_complete_jobs(HttpTransfer *finished);
+extern void dispatcher_complete_jobs(HttpTransfer *finished, DispatchPlan *plan);
 extern void dispatcher_fire_timers(const DispatchPlan *plan);
 extern void dispatcher_free_transfer(HttpTransfer *t);
 
