@@ -17,13 +17,13 @@
 
 static const char handle_sql[] =
 	"SELECT status, content_type, headers, body "
-	"FROM nmc_api.handle($1, $2, $3::jsonb, $4::jsonb, $5, $6)";
+	"FROM nmc_api.handle($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7)";
 
 /* PostgreSQL's built-in OID for text (pg_type_d.h is a server header). 0
  * lets the server infer jsonb from the casts for the two JSON arguments. */
 #define TEXT_OID ((Oid)25)
-static const Oid handle_param_types[6] = {
-	TEXT_OID, TEXT_OID, 0, 0, TEXT_OID, TEXT_OID
+static const Oid handle_param_types[7] = {
+	TEXT_OID, TEXT_OID, 0, 0, TEXT_OID, TEXT_OID, TEXT_OID
 };
 
 struct json_object_builder {
@@ -191,6 +191,9 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 	if (!utf8_is_valid_text(rs->body.data, rs->body.len))
 		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "invalid_body",
 					"request body must be UTF-8 text");
+	if (rs->raw_query != NULL && !utf8_is_valid_text(rs->raw_query, strlen(rs->raw_query)))
+		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_path",
+					"the query string must be UTF-8 text");
 
 	struct string_buffer query, headers;
 	bool built = build_json_object(conn, MHD_GET_ARGUMENT_KIND, false, &query);
@@ -204,16 +207,17 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 	char addr[INET6_ADDRSTRLEN];
 	bool have_addr = client_address(conn, addr, sizeof addr);
 
-	const char *params[6] = {
+	const char *params[7] = {
 		method,
 		path,
 		query.data,
 		headers.data,
 		have_addr ? addr : NULL,
 		rs->body.len > 0 ? rs->body.data : NULL,
+		rs->raw_query,
 	};
 	PGresult *res;
-	enum db_outcome outcome = db_pool_exec(pool, handle_sql, 6,
+	enum db_outcome outcome = db_pool_exec(pool, handle_sql, 7,
 					       handle_param_types, params, &res);
 	string_buffer_free(&query);
 	string_buffer_free(&headers);

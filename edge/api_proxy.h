@@ -1,4 +1,4 @@
-/* Requests to /api and below: forwards each one, unchanged and uninterpreted, to
+/* Requests to /api and /webhooks: forwards each one, unchanged and uninterpreted, to
  * the SQL function nmc_api.handle and sends back exactly what it returns.
  * All business logic lives in the database. */
 #ifndef NMC_API_PROXY_H

@@ -94,9 +94,11 @@ static enum MHD_Result reply_too_large(struct MHD_Connection *conn,
 				"request body exceeds the 1 MiB limit");
 }
 
-static bool is_api_path(const char *path)
+/* The JSON API and Twilio's webhooks: both answered by nmc_api.handle. */
+static bool is_sql_path(const char *path)
 {
-	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
+	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
+	       strncmp(path, "/webhooks/", 10) == 0;
 }
 
 static enum MHD_Result route(struct http_server *srv, struct MHD_Connection *conn,
@@ -110,7 +112,7 @@ static enum MHD_Result route(struct http_server *srv, struct MHD_Connection *con
 	    (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	     strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
 		return health_check_handle(conn, rs, srv->pool);
-	if (is_api_path(path))
+	if (is_sql_path(path))
 		return api_proxy_handle(conn, rs, srv->pool, method, path);
 	return static_files_handle(conn, rs, srv->cfg->dashboard_dir, method, path);
 }

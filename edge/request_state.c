@@ -29,6 +29,11 @@ struct request_state *request_state_new(const char *raw_uri)
 	clock_gettime(CLOCK_MONOTONIC, &rs->started_mono);
 	clock_gettime(CLOCK_REALTIME, &rs->started_wall);
 	rs->raw_path_has_nul = raw_path_contains_nul(raw_uri);
+	const char *q = raw_uri ? strchr(raw_uri, '?') : NULL;
+	if (q != NULL && (rs->raw_query = strdup(q + 1)) == NULL) {
+		free(rs);
+		return NULL;
+	}
 	string_buffer_init(&rs->body);
 	return rs;
 }
@@ -73,6 +78,7 @@ void request_state_finish(struct request_state *rs)
 				 rs->status, ms);
 	}
 	free(rs->path);
+	free(rs->raw_query);
 	string_buffer_free(&rs->body);
 	free(rs);
 }

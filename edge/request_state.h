@@ -22,6 +22,7 @@ struct request_state {
 	unsigned int status;    /* 0 until a response is queued */
 	char method[16];
 	char *path;             /* decoded path without query, for the log */
+	char *raw_query;        /* query string exactly as sent (webhook signatures cover it), or NULL */
 	struct string_buffer body;
 };
 

@@ -4,13 +4,13 @@
 -- NMxxx errors to HTTP responses (PostgREST-style: one place for that table).
 CREATE TABLE nmc.api_routes (
     route_method text NOT NULL CHECK (route_method IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')),
-    route_path   text NOT NULL CHECK (route_path ~ '^/api/'),
+    route_path   text NOT NULL CHECK (route_path ~ '^/(api|webhooks)/'),
     handler      text NOT NULL,
-    needs_auth   boolean NOT NULL,
+    auth         text NOT NULL CHECK (auth IN ('public', 'jwt', 'twilio')),
     summary      text NOT NULL,
     PRIMARY KEY (route_method, route_path)
 );
-COMMENT ON TABLE nmc.api_routes IS 'Every API route: method, path pattern ({name} matches one path segment), handler function nmc.<handler>(req jsonb) → nmc.http_response, and whether it needs a JWT.';
+COMMENT ON TABLE nmc.api_routes IS 'Every HTTP route answered in SQL: method, path pattern ({name} matches one path segment), handler nmc.<handler>(req jsonb) → nmc.http_response, and how the caller is authenticated: public, jwt (Bearer token → tenant), twilio (X-Twilio-Signature over the form body).';
 
 -- Handlers receive req = {method, path, params, query, headers, client_addr, body}.
 CREATE FUNCTION nmc.api_trade_types(req jsonb)
@@ -64,14 +64,14 @@ LANGUAGE sql
 AS $$ SELECT nmc.respond(200, jsonb_build_object('business', nmc.business_json(nmc.business_update(req -> 'body')))) $$;
 COMMENT ON FUNCTION nmc.api_business_patch(jsonb) IS 'PATCH /api/business: partial update of the business profile.';
 
-INSERT INTO nmc.api_routes (route_method, route_path, handler, needs_auth, summary) VALUES
-    ('GET', '/api/trade-types', 'api_trade_types', false, 'List the trades a business can choose'),
-    ('POST', '/api/auth/register', 'api_auth_register', false, 'Create a user and their business; returns a session token'),
-    ('POST', '/api/auth/login', 'api_auth_login', false, 'Log in; returns a session token'),
-    ('GET', '/api/me', 'api_me_get', true, 'The logged-in user'),
-    ('PATCH', '/api/me', 'api_me_patch', true, 'Update the logged-in user''s name and preferences'),
-    ('GET', '/api/business', 'api_business_get', true, 'The business profile'),
-    ('PATCH', '/api/business', 'api_business_patch', true, 'Update the business profile');
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/trade-types', 'api_trade_types', 'public', 'List the trades a business can choose'),
+    ('POST', '/api/auth/register', 'api_auth_register', 'public', 'Create a user and their business; returns a session token'),
+    ('POST', '/api/auth/login', 'api_auth_login', 'public', 'Log in; returns a session token'),
+    ('GET', '/api/me', 'api_me_get', 'jwt', 'The logged-in user'),
+    ('PATCH', '/api/me', 'api_me_patch', 'jwt', 'Update the logged-in user''s name and preferences'),
+    ('GET', '/api/business', 'api_business_get', 'jwt', 'The business profile'),
+    ('PATCH', '/api/business', 'api_business_patch', 'jwt', 'Update the business profile');
 
 CREATE FUNCTION nmc.route_regex(route_path text)
 RETURNS text
@@ -80,7 +80,7 @@ AS $$ SELECT '^' || regexp_replace(route_path, '\{[a-z_]+\}', '([^/]+)', 'g') ||
 COMMENT ON FUNCTION nmc.route_regex(text) IS 'The anchored regular expression a route path pattern matches.';
 
 CREATE FUNCTION nmc_api.handle(method text, path text, query jsonb, request_headers jsonb,
-                               client_addr text, request_body text)
+                               client_addr text, request_body text, raw_query text DEFAULT NULL)
 RETURNS TABLE (status int, content_type text, headers text, body text)
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -91,6 +91,7 @@ DECLARE
     params text[];
     allowed text;
     parsed jsonb;
+    form_pairs text[];
     resp nmc.http_response;
     err_state text;
     err_message text;
@@ -106,7 +107,7 @@ BEGIN
         SELECT string_agg(DISTINCT r.route_method, ', ') INTO allowed
           FROM nmc.api_routes r WHERE handle.path ~ nmc.route_regex(r.route_path);
         IF allowed IS NULL THEN
-            resp := nmc.respond(404, nmc.error_body('not_found', format('no API route %s', handle.path)));
+            resp := nmc.respond(404, nmc.error_body('not_found', format('no route %s', handle.path)));
         ELSE
             resp := nmc.respond(405, nmc.error_body('method_not_allowed',
                         format('%s does not accept %s; allowed: %s', handle.path, upper(handle.method), allowed)),
@@ -119,14 +120,26 @@ BEGIN
     params := regexp_match(handle.path, nmc.route_regex(route.route_path));
     -- Everything below runs in one subtransaction: an error leaves no trace.
     BEGIN
-        IF coalesce(request_body, '') <> '' THEN
+        IF route.auth = 'twilio' THEN
+            BEGIN
+                form_pairs := nmc.form_decode(coalesce(request_body, ''));
+            EXCEPTION WHEN invalid_text_representation THEN
+                PERFORM nmc.raise_api_error(400, 'malformed_form', 'the request body is not a valid form');
+            END;
+            IF NOT nmc.twilio_request_is_signed(handle.path, raw_query, form_pairs,
+                                                request_headers ->> 'x-twilio-signature') THEN
+                PERFORM nmc.raise_api_error(403, 'invalid_signature',
+                    'X-Twilio-Signature is missing or does not match this request');
+            END IF;
+            parsed := nmc.form_object(form_pairs);
+        ELSIF coalesce(request_body, '') <> '' THEN
             BEGIN
                 parsed := request_body::jsonb;
             EXCEPTION WHEN invalid_text_representation THEN
                 PERFORM nmc.raise_api_error(400, 'malformed_json', 'the request body is not valid JSON');
             END;
         END IF;
-        IF route.needs_auth THEN
+        IF route.auth = 'jwt' THEN
             PERFORM nmc.authenticate(coalesce(request_headers, '{}'));
         END IF;
         EXECUTE format('SELECT * FROM nmc.%I($1)', route.handler)
@@ -148,8 +161,12 @@ BEGIN
             resp := nmc.respond(500, nmc.error_body('internal_error', 'internal error'));
         END IF;
     END;
-    RETURN QUERY SELECT resp.status, 'application/json'::text, resp.headers, resp.body::text;
+    IF resp.content_type IS NOT NULL THEN
+        RETURN QUERY SELECT resp.status, resp.content_type, resp.headers, resp.text_body;
+    ELSE
+        RETURN QUERY SELECT resp.status, 'application/json'::text, resp.headers, resp.body::text;
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text) IS
-    'The edge''s one entry point for /api: (method, path, query args, lower-cased request headers, client address, raw body) → (status, content type, extra header lines, body). Errors are JSON {"error":{"code","message"[,"field"]}}.';
+COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text) IS
+    'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string) → (status, content type, extra header lines, body). API errors are JSON {"error":{"code","message"[,"field"]}}; Twilio webhooks are signature-checked and answer TwiML.';

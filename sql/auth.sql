@@ -161,7 +161,7 @@ BEGIN
     -- Serialise attempts on one email so concurrent guesses are all counted.
     PERFORM pg_advisory_xact_lock(hashtextextended('nmc.login:' || v_email, 0));
     limited := nmc.login_rate_limited(v_email, client_addr);
-    IF limited IS NOT NULL THEN
+    IF limited.status IS NOT NULL THEN
         RETURN limited;
     END IF;
 

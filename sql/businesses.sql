@@ -32,6 +32,15 @@ CREATE TABLE nmc.businesses (
     country          text NOT NULL DEFAULT 'US' CHECK (country ~ '^[A-Z]{2}$'),
     timezone         text NOT NULL DEFAULT 'UTC',
     forward_to_phone nmc.e164,
+    -- Call handling and texting, tunable per business (see PATCH /api/business):
+    ring_timeout_seconds  int NOT NULL DEFAULT 20 CHECK (ring_timeout_seconds BETWEEN 5 AND 600),
+    min_ring_seconds      int NOT NULL DEFAULT 0 CHECK (min_ring_seconds BETWEEN 0 AND 600),
+    repeat_window_seconds int NOT NULL DEFAULT 600 CHECK (repeat_window_seconds BETWEEN 0 AND 86400),
+    human_window_seconds  int NOT NULL DEFAULT 60 CHECK (human_window_seconds BETWEEN 0 AND 3600),
+    max_reply_segments    int NOT NULL DEFAULT 6 CHECK (max_reply_segments BETWEEN 1 AND 10),
+    greeting_template     text CHECK (length(greeting_template) BETWEEN 1 AND 1000),
+    after_hours_message   text CHECK (length(after_hours_message) BETWEEN 1 AND 500),
+    help_text             text CHECK (length(help_text) BETWEEN 1 AND 320),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
@@ -44,6 +53,18 @@ ALTER TABLE nmc.businesses FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON nmc.businesses
     USING (id = nmc.current_business_id())
     WITH CHECK (id = nmc.current_business_id());
+
+CREATE FUNCTION nmc.default_after_hours_message(b nmc.businesses)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT format('Thanks for calling %s. We can''t take your call right now; we''ll text you in a moment.', b.name) $$;
+COMMENT ON FUNCTION nmc.default_after_hours_message(nmc.businesses) IS 'What a caller hears when the business is closed, unless the business wrote its own.';
+
+CREATE FUNCTION nmc.default_help_text(b nmc.businesses)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT format('%s: reply to this number to reach us. Reply STOP to stop texts.', b.name) $$;
+COMMENT ON FUNCTION nmc.default_help_text(nmc.businesses) IS 'The reply to HELP, unless the business wrote its own.';
 
 CREATE FUNCTION nmc.business_json(b nmc.businesses)
 RETURNS jsonb
@@ -61,6 +82,13 @@ AS $$
         'country', b.country,
         'timezone', b.timezone,
         'forward_to_phone', b.forward_to_phone,
+        'ring_timeout_seconds', b.ring_timeout_seconds,
+        'min_ring_seconds', b.min_ring_seconds,
+        'repeat_window_seconds', b.repeat_window_seconds,
+        'human_window_seconds', b.human_window_seconds,
+        'max_reply_segments', b.max_reply_segments,
+        'after_hours_message', coalesce(b.after_hours_message, nmc.default_after_hours_message(b)),
+        'help_text', coalesce(b.help_text, nmc.default_help_text(b)),
         'created_at', b.created_at,
         'updated_at', b.updated_at)
 $$;
@@ -91,7 +119,9 @@ DECLARE
 BEGIN
     PERFORM nmc.input_object(patch);
     PERFORM nmc.input_allowed_fields(patch, ARRAY['name', 'trade_type', 'address_line1', 'address_line2',
-        'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone']);
+        'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone', 'ring_timeout_seconds',
+        'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments',
+        'after_hours_message', 'help_text']);
 
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
     IF NOT FOUND THEN
@@ -135,8 +165,34 @@ BEGIN
                                    ELSE nmc.normalize_phone(v, 'forward_to_phone') END;
     END IF;
 
+    IF patch ? 'ring_timeout_seconds' THEN
+        b.ring_timeout_seconds := nmc.input_int(patch, 'ring_timeout_seconds', 5, 600);
+    END IF;
+    IF patch ? 'min_ring_seconds' THEN
+        b.min_ring_seconds := nmc.input_int(patch, 'min_ring_seconds', 0, 600);
+    END IF;
+    IF patch ? 'repeat_window_seconds' THEN
+        b.repeat_window_seconds := nmc.input_int(patch, 'repeat_window_seconds', 0, 86400);
+    END IF;
+    IF patch ? 'human_window_seconds' THEN
+        b.human_window_seconds := nmc.input_int(patch, 'human_window_seconds', 0, 3600);
+    END IF;
+    IF patch ? 'max_reply_segments' THEN
+        b.max_reply_segments := nmc.input_int(patch, 'max_reply_segments', 1, 10);
+    END IF;
+    IF patch ? 'after_hours_message' THEN
+        b.after_hours_message := nullif(nmc.input_text(patch, 'after_hours_message', false, 500, 0), '');
+    END IF;
+    IF patch ? 'help_text' THEN
+        b.help_text := nullif(nmc.input_text(patch, 'help_text', false, 320, 0), '');
+    END IF;
+
     UPDATE nmc.businesses SET
         name = b.name, trade_type = b.trade_type,
+        ring_timeout_seconds = b.ring_timeout_seconds, min_ring_seconds = b.min_ring_seconds,
+        repeat_window_seconds = b.repeat_window_seconds, human_window_seconds = b.human_window_seconds,
+        max_reply_segments = b.max_reply_segments, after_hours_message = b.after_hours_message,
+        help_text = b.help_text,
         address_line1 = nullif(b.address_line1, ''), address_line2 = nullif(b.address_line2, ''),
         city = nullif(b.city, ''), region = nullif(b.region, ''), postal_code = nullif(b.postal_code, ''),
         country = b.country, timezone = b.timezone, forward_to_phone = b.forward_to_phone

@@ -9,6 +9,7 @@ CREATE TABLE nmc.customers (
     opted_out_at             timestamptz,
     sms_unreachable_at       timestamptz,
     sms_unreachable_reason   text,
+    last_greeting_at         timestamptz,
     created_at               timestamptz NOT NULL DEFAULT now(),
     updated_at               timestamptz NOT NULL DEFAULT now(),
     UNIQUE (business_id, id),

@@ -18,7 +18,7 @@ GRANT USAGE ON SCHEMA nmc TO nmc_owner, nmc_api, nmc_auth;
 GRANT USAGE ON SCHEMA nmc_api TO nmc_api, nmc_edge;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA nmc TO nmc_api;
-GRANT SELECT ON nmc.settings, nmc.users, nmc.businesses TO nmc_auth;
+GRANT SELECT ON nmc.settings, nmc.users, nmc.businesses, nmc.phone_numbers TO nmc_auth;
 GRANT SELECT, INSERT, DELETE ON nmc.login_failures TO nmc_auth;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc FROM PUBLIC;
@@ -28,5 +28,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc TO nmc_api, nmc_auth;
 GRANT EXECUTE ON FUNCTION nmc.current_business_id(), nmc.current_user_id() TO nmc_owner;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_api TO nmc_edge;
 
-ALTER FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text) OWNER TO nmc_api;
+ALTER FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text) OWNER TO nmc_api;
 ALTER FUNCTION nmc.login(jsonb, text) OWNER TO nmc_auth;
+ALTER FUNCTION nmc.webhook_tenant(text) OWNER TO nmc_auth;
+ALTER FUNCTION nmc.phone_number_available(text) OWNER TO nmc_auth;

@@ -57,6 +57,23 @@ $$;
 COMMENT ON FUNCTION nmc.input_text(jsonb, text, boolean, int, int) IS
     'The trimmed string body->field, checked for presence, type and length; NULL if absent and not required. Raises NM400 missing_field / invalid_field.';
 
+CREATE FUNCTION nmc.input_int(body jsonb, field text, min_value int, max_value int)
+RETURNS int
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v jsonb := body -> field;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'number' OR (v #>> '{}') !~ '^-?[0-9]+$'
+       OR (v #>> '{}')::numeric NOT BETWEEN min_value AND max_value THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field',
+            format('%s must be a whole number from %s to %s', field, min_value, max_value), field);
+    END IF;
+    RETURN (v #>> '{}')::int;
+END
+$$;
+COMMENT ON FUNCTION nmc.input_int(jsonb, text, int, int) IS 'The whole number body->field within [min_value, max_value]; raises NM400 invalid_field otherwise.';
+
 CREATE FUNCTION nmc.input_timezone(tz text, field text DEFAULT 'timezone')
 RETURNS text
 LANGUAGE plpgsql STABLE

@@ -5,6 +5,7 @@ CREATE TABLE nmc.messages (
     id             uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
     business_id    uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     customer_id    uuid NOT NULL,
+    conversation_id uuid,
     direction      text NOT NULL CHECK (direction IN ('inbound', 'outbound')),
     author         text NOT NULL CHECK (author IN ('customer', 'ai', 'owner', 'system')),
     from_phone     nmc.e164 NOT NULL,
@@ -15,6 +16,8 @@ CREATE TABLE nmc.messages (
     twilio_sid     text UNIQUE,
     error_code     int,
     error_message  text,
+    sent_at        timestamptz,
+    delivered_at   timestamptz,
     simulated      boolean NOT NULL DEFAULT false,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
@@ -33,8 +36,16 @@ CREATE POLICY tenant_isolation ON nmc.messages
     USING (business_id = nmc.current_business_id())
     WITH CHECK (business_id = nmc.current_business_id());
 
+CREATE FUNCTION nmc.message_json(m nmc.messages)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$ SELECT jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'customer_id', m.customer_id,
+                                'direction', m.direction, 'author', m.author, 'body', m.body, 'status', m.status,
+                                'error_code', m.error_code, 'simulated', m.simulated, 'created_at', m.created_at) $$;
+COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status).';
+
 CREATE FUNCTION nmc.sms_send(p_business_id uuid, p_customer_id uuid, p_from text, p_body text,
-                             p_author text DEFAULT 'system')
+                             p_author text DEFAULT 'system', p_conversation_id uuid DEFAULT NULL)
 RETURNS nmc.messages
 LANGUAGE plpgsql
 AS $$
@@ -52,13 +63,17 @@ BEGIN
     IF c.sms_unreachable_at IS NOT NULL THEN
         PERFORM nmc.raise_api_error(409, 'customer_unreachable', 'this number cannot receive texts: ' || coalesce(c.sms_unreachable_reason, 'unknown reason'));
     END IF;
-    INSERT INTO nmc.messages (business_id, customer_id, direction, author, from_phone, to_phone, body, status)
-    VALUES (p_business_id, p_customer_id, 'outbound', p_author, nmc.normalize_phone(p_from, 'from'), c.phone, p_body, 'pending')
+    INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status)
+    VALUES (p_business_id, p_customer_id, p_conversation_id, 'outbound', p_author, nmc.normalize_phone(p_from, 'from'), c.phone, p_body, 'pending')
     RETURNING * INTO m;
     PERFORM nmc.job_enqueue('twilio.sms.send', p_business_id, jsonb_build_object('message_id', m.id),
                             'sms:' || m.id);
+    IF p_conversation_id IS NOT NULL THEN
+        UPDATE nmc.conversations SET last_message_at = m.created_at WHERE id = p_conversation_id;
+    END IF;
+    PERFORM nmc.emit_event(p_business_id, 'message.created', nmc.message_json(m) - 'body');
     RETURN m;
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_send(uuid, uuid, text, text, text) IS
+COMMENT ON FUNCTION nmc.sms_send(uuid, uuid, text, text, text, uuid) IS
     'Records an outbound SMS (status pending) and enqueues its twilio.sms.send job in the same transaction; refuses opted-out and unreachable customers (NM409).';

@@ -24,6 +24,7 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('maps_api_key', '', true, 'Google Maps API key (NMC_MAPS_API_KEY).'),
     ('maps_api_base', 'https://maps.googleapis.com', false, 'Base URL of the Google Maps APIs (NMC_MAPS_API_BASE).'),
     ('jwt_secret', encode(gen_random_bytes(32), 'hex'), true, 'HS256 key for session tokens; generated at install.'),
+    ('sandbox_webhook_token', encode(gen_random_bytes(16), 'hex'), true, 'Sandbox mode only: the key webhooks are signed with when there is no Twilio auth token (the simulator uses it).'),
     ('jwt_ttl_seconds', '604800', false, 'Lifetime of a session token in seconds.'),
     ('bcrypt_cost', '12', false, 'bcrypt cost for new password hashes (NMC_BCRYPT_COST); each hash keeps its own cost.'),
     ('login_failure_window_seconds', '900', false, 'Window over which failed logins are counted.'),

@@ -2,7 +2,7 @@
 -- phone normalisation on the forward-to number, and named-field errors that
 -- change nothing.
 BEGIN;
-SELECT plan(16);
+SELECT plan(19);
 SET LOCAL ROLE nmc_edge;
 CREATE TEMP TABLE s AS SELECT nmc_test.register('pat@example.com', 'Pat HVAC') ->> 'token' AS token;
 
@@ -24,7 +24,8 @@ SELECT is(pg_temp.err('PATCH', '/api/me', '{"email":"x@example.com"}'), '400 unk
 SELECT is((SELECT body #>> '{business,trade_type}' FROM pg_temp.call('GET', '/api/business')), 'plumbing', 'GET /api/business');
 SELECT is((SELECT body -> 'business' FROM pg_temp.call('PATCH', '/api/business',
              '{"trade_type":"hvac","address_line1":"1 Main St","city":"Austin","region":"TX","postal_code":"78701","forward_to_phone":"(512) 555-0143","timezone":"America/Chicago"}'))
-          - ARRAY['id', 'name', 'created_at', 'updated_at', 'address_line2', 'country'],
+          - ARRAY['id', 'name', 'created_at', 'updated_at', 'address_line2', 'country', 'ring_timeout_seconds', 'min_ring_seconds',
+                  'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'after_hours_message', 'help_text'],
           '{"trade_type":"hvac","address_line1":"1 Main St","city":"Austin","region":"TX","postal_code":"78701","forward_to_phone":"+15125550143","timezone":"America/Chicago"}'::jsonb,
           'PATCH /api/business updates the profile and normalises the phone to E.164');
 SELECT is(pg_temp.err('PATCH', '/api/business', '{"forward_to_phone":"555-0143"}'), '400 invalid_phone forward_to_phone', 'invalid forward-to phone names the field');
@@ -37,6 +38,11 @@ SELECT is(pg_temp.err('PATCH', '/api/business', '{"city":"Dallas","forward_to_ph
 SELECT is((SELECT body #>> '{business,city}' FROM pg_temp.call('GET', '/api/business')), 'Austin', '… and nothing of it was written');
 SELECT is((SELECT body #>> '{business,forward_to_phone}' FROM pg_temp.call('PATCH', '/api/business', '{"forward_to_phone":"","address_line1":""}')),
           NULL, 'an empty optional field clears it');
+SELECT is((SELECT (body #>> '{business,ring_timeout_seconds}') || '/' || (body #>> '{business,min_ring_seconds}') || '/' || (body #>> '{business,human_window_seconds}')
+             FROM pg_temp.call('PATCH', '/api/business', '{"ring_timeout_seconds":25,"min_ring_seconds":3,"human_window_seconds":90}')),
+          '25/3/90', 'call handling settings are part of the profile');
+SELECT is(pg_temp.err('PATCH', '/api/business', '{"ring_timeout_seconds":2}'), '400 invalid_field ring_timeout_seconds', 'Twilio rings at least 5 s');
+SELECT is(pg_temp.err('PATCH', '/api/business', '{"human_window_seconds":"60"}'), '400 invalid_field human_window_seconds', 'numbers must be numbers');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -23,7 +23,7 @@ SELECT r.route_method, r.route_path, x.status, x.body
   FROM routes r, t,
        LATERAL nmc_test.api(r.route_method, replace(r.route_path, '{id}', t.b #>> '{business,id}'),
                             jsonb_build_object('name', 'Hijacked'), t.a ->> 'token') x
- WHERE r.needs_auth;
+ WHERE r.auth = 'jwt';
 SELECT ok((SELECT count(*) FROM responses) >= 4, 'every authenticated route was called with A''s token');
 SELECT is((SELECT count(*) FROM responses, t
             WHERE body::text LIKE '%' || (t.b #>> '{business,id}') || '%'

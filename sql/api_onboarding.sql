@@ -1,0 +1,277 @@
+-- api_onboarding.sql — the JSON API for setting a business up: hours and
+-- closures, greeting (with preview), block list, phone numbers (search and
+-- purchase run as dispatcher jobs the client polls), and owner replies.
+CREATE FUNCTION nmc.api_hours_get(req jsonb)
+RETURNS nmc.http_response LANGUAGE sql STABLE
+AS $$ SELECT nmc.respond(200, nmc.hours_json(nmc.current_business_id())) $$;
+COMMENT ON FUNCTION nmc.api_hours_get(jsonb) IS 'GET /api/business/hours: weekly hours, upcoming closures, open now.';
+
+CREATE FUNCTION nmc.api_hours_put(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.input_object(req -> 'body');
+    PERFORM nmc.input_allowed_fields(req -> 'body', ARRAY['hours']);
+    PERFORM nmc.hours_replace(nmc.current_business_id(), req #> '{body,hours}');
+    RETURN nmc.respond(200, nmc.hours_json(nmc.current_business_id()));
+END $$;
+COMMENT ON FUNCTION nmc.api_hours_put(jsonb) IS 'PUT /api/business/hours {hours: [{weekday, opens_at, closes_at}]}: replaces the weekly hours.';
+
+CREATE FUNCTION nmc.api_closures_post(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    d text := nmc.input_text(nmc.input_object(req -> 'body'), 'date', true, 10, 10);
+    c nmc.business_closures;
+BEGIN
+    PERFORM nmc.input_allowed_fields(req -> 'body', ARRAY['date', 'reason']);
+    IF d !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' OR to_char(to_date(d, 'YYYY-MM-DD'), 'YYYY-MM-DD') <> d THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'date must be a calendar date YYYY-MM-DD', 'date');
+    END IF;
+    INSERT INTO nmc.business_closures (business_id, closed_on, reason)
+    VALUES (nmc.current_business_id(), d::date, nmc.input_text(req -> 'body', 'reason', false, 200, 0))
+    ON CONFLICT (business_id, closed_on) DO UPDATE SET reason = EXCLUDED.reason
+    RETURNING * INTO c;
+    RETURN nmc.respond(201, jsonb_build_object('closure', jsonb_build_object('id', c.id, 'date', c.closed_on, 'reason', c.reason)));
+END $$;
+COMMENT ON FUNCTION nmc.api_closures_post(jsonb) IS 'POST /api/business/closures {date, reason}: a day the business is closed.';
+
+CREATE FUNCTION nmc.input_uuid(v text, field text DEFAULT 'id')
+RETURNS uuid LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF v !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such ' || field);
+    END IF;
+    RETURN v::uuid;
+END $$;
+COMMENT ON FUNCTION nmc.input_uuid(text, text) IS 'A path id as a uuid; anything else is a 404 (it names nothing).';
+
+CREATE FUNCTION nmc.api_closures_delete(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+BEGIN
+    DELETE FROM nmc.business_closures WHERE id = nmc.input_uuid(req #>> '{params,0}', 'closure');
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such closure');
+    END IF;
+    RETURN nmc.respond(200, jsonb_build_object('deleted', true));
+END $$;
+COMMENT ON FUNCTION nmc.api_closures_delete(jsonb) IS 'DELETE /api/business/closures/{id}.';
+
+CREATE FUNCTION nmc.greeting_json(p_business_id uuid)
+RETURNS jsonb LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object('template', nmc.greeting_template_of(b.id), 'is_default', b.greeting_template IS NULL,
+                              'default_template', (SELECT template FROM nmc.greeting_defaults WHERE trade_type = b.trade_type),
+                              'variables', to_jsonb(nmc.greeting_variables()),
+                              'preview', nmc.greeting_preview(b.id, nmc.greeting_template_of(b.id)))
+      FROM nmc.businesses b WHERE b.id = p_business_id
+$$;
+COMMENT ON FUNCTION nmc.greeting_json(uuid) IS 'A business''s greeting as the API shows it, with the trade default and a preview.';
+
+CREATE FUNCTION nmc.api_greeting_get(req jsonb)
+RETURNS nmc.http_response LANGUAGE sql STABLE
+AS $$ SELECT nmc.respond(200, nmc.greeting_json(nmc.current_business_id())) $$;
+COMMENT ON FUNCTION nmc.api_greeting_get(jsonb) IS 'GET /api/business/greeting.';
+
+CREATE FUNCTION nmc.api_greeting_put(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.input_object(req -> 'body');
+    PERFORM nmc.input_allowed_fields(req -> 'body', ARRAY['template']);
+    IF NOT (req -> 'body') ? 'template' THEN
+        PERFORM nmc.raise_api_error(400, 'missing_field', 'template is required (null restores the default)', 'template');
+    END IF;
+    UPDATE nmc.businesses SET greeting_template =
+        CASE WHEN jsonb_typeof(req #> '{body,template}') = 'null' THEN NULL
+             ELSE nmc.greeting_validate(nmc.input_text(req -> 'body', 'template', true, 1000)) END
+     WHERE id = nmc.current_business_id();
+    RETURN nmc.respond(200, nmc.greeting_json(nmc.current_business_id()));
+END $$;
+COMMENT ON FUNCTION nmc.api_greeting_put(jsonb) IS 'PUT /api/business/greeting {template}: a validated template, or null for the trade default.';
+
+CREATE FUNCTION nmc.api_greeting_preview(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['template']);
+    RETURN nmc.respond(200, nmc.greeting_preview(nmc.current_business_id(), nmc.input_text(req -> 'body', 'template', true, 1000)));
+END $$;
+COMMENT ON FUNCTION nmc.api_greeting_preview(jsonb) IS 'POST /api/business/greeting/preview {template}: the rendered text, encoding (GSM-7/UCS-2) and segments, or why the template is refused.';
+
+CREATE FUNCTION nmc.api_blocked_list(req jsonb)
+RETURNS nmc.http_response LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.respond(200, jsonb_build_object('blocked_numbers', coalesce(jsonb_agg(jsonb_build_object(
+               'id', id, 'phone', phone, 'reason', reason, 'created_at', created_at) ORDER BY created_at), '[]')))
+      FROM nmc.blocked_numbers WHERE business_id = nmc.current_business_id()
+$$;
+COMMENT ON FUNCTION nmc.api_blocked_list(jsonb) IS 'GET /api/business/blocked-numbers.';
+
+CREATE FUNCTION nmc.api_blocked_add(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    r nmc.blocked_numbers;
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['phone', 'reason']);
+    INSERT INTO nmc.blocked_numbers (business_id, phone, reason)
+    VALUES (nmc.current_business_id(), nmc.normalize_phone(nmc.input_text(req -> 'body', 'phone', true, 32), 'phone'),
+            nmc.input_text(req -> 'body', 'reason', false, 200, 0))
+    ON CONFLICT (business_id, phone) DO UPDATE SET reason = EXCLUDED.reason
+    RETURNING * INTO r;
+    RETURN nmc.respond(201, jsonb_build_object('blocked_number', jsonb_build_object('id', r.id, 'phone', r.phone, 'reason', r.reason)));
+END $$;
+COMMENT ON FUNCTION nmc.api_blocked_add(jsonb) IS 'POST /api/business/blocked-numbers {phone, reason}.';
+
+CREATE FUNCTION nmc.api_blocked_delete(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+BEGIN
+    DELETE FROM nmc.blocked_numbers WHERE id = nmc.input_uuid(req #>> '{params,0}', 'blocked number');
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such blocked number');
+    END IF;
+    RETURN nmc.respond(200, jsonb_build_object('deleted', true));
+END $$;
+COMMENT ON FUNCTION nmc.api_blocked_delete(jsonb) IS 'DELETE /api/business/blocked-numbers/{id}.';
+
+CREATE FUNCTION nmc.job_json(j nmc.jobs)
+RETURNS jsonb LANGUAGE sql STABLE
+AS $$ SELECT jsonb_build_object('id', j.id, 'kind', j.kind, 'status', j.status, 'attempts', j.attempts, 'simulated', j.simulated,
+                                'result', j.result, 'error_code', j.error_code, 'error', j.last_error, 'created_at', j.created_at,
+                                'finished_at', j.finished_at) $$;
+COMMENT ON FUNCTION nmc.job_json(nmc.jobs) IS 'A job as the API shows it to the business that started it.';
+
+CREATE FUNCTION nmc.api_job_get(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    j nmc.jobs;
+BEGIN
+    SELECT * INTO j FROM nmc.jobs WHERE id = CASE WHEN req #>> '{params,0}' ~ '^[0-9]{1,18}$' THEN (req #>> '{params,0}')::bigint END;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such job');
+    END IF;
+    RETURN nmc.respond(200, jsonb_build_object('job', nmc.job_json(j)));
+END $$;
+COMMENT ON FUNCTION nmc.api_job_get(jsonb) IS 'GET /api/jobs/{id}: poll a number search or purchase.';
+
+CREATE FUNCTION nmc.api_phone_numbers_list(req jsonb)
+RETURNS nmc.http_response LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.respond(200, jsonb_build_object('phone_numbers', coalesce(jsonb_agg(jsonb_build_object(
+               'id', id, 'phone', phone, 'friendly_name', friendly_name, 'simulated', simulated, 'created_at', created_at) ORDER BY created_at), '[]')))
+      FROM nmc.phone_numbers WHERE business_id = nmc.current_business_id()
+$$;
+COMMENT ON FUNCTION nmc.api_phone_numbers_list(jsonb) IS 'GET /api/phone-numbers: the business''s numbers.';
+
+CREATE FUNCTION nmc.api_phone_numbers_search(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    ac text;
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['area_code']);
+    ac := nmc.input_text(req -> 'body', 'area_code', true, 3, 3);
+    IF ac !~ '^[2-9][0-9][0-9]$' THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'area_code must be a 3-digit North American area code', 'area_code');
+    END IF;
+    RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(
+        nmc.job_enqueue('twilio.numbers.search', nmc.current_business_id(), jsonb_build_object('area_code', ac, 'country', 'US')))));
+END $$;
+COMMENT ON FUNCTION nmc.api_phone_numbers_search(jsonb) IS 'POST /api/phone-numbers/search {area_code}: starts a search; 202 with the job to poll (GET /api/jobs/{id}), whose result lists the numbers.';
+
+CREATE FUNCTION nmc.api_phone_numbers_buy(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    phone text;
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['phone_number']);
+    phone := nmc.normalize_phone(nmc.input_text(req -> 'body', 'phone_number', true, 32), 'phone_number');
+    PERFORM nmc.phone_number_available(phone);
+    RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(
+        nmc.job_enqueue('twilio.numbers.buy', nmc.current_business_id(), jsonb_build_object('phone_number', phone),
+                        'buy:' || phone || ':' || nmc.current_business_id()))));
+END $$;
+COMMENT ON FUNCTION nmc.api_phone_numbers_buy(jsonb) IS 'POST /api/phone-numbers {phone_number}: buys a number for the business and points its webhooks at us; 202 with the job to poll. The same request twice is one purchase.';
+
+CREATE FUNCTION nmc.api_conversation_reply(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    conv nmc.conversations;
+    b nmc.businesses;
+    body text;
+    m nmc.messages;
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['body']);
+    body := nmc.input_text(req -> 'body', 'body', true, 1600);
+    SELECT * INTO conv FROM nmc.conversations WHERE id = nmc.input_uuid(req #>> '{params,0}', 'conversation') FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such conversation');
+    END IF;
+    IF conv.state <> 'open' THEN
+        PERFORM nmc.raise_api_error(409, 'conversation_closed', 'this conversation is closed');
+    END IF;
+    SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
+    IF (nmc.sms_segments(body)).segments > b.max_reply_segments THEN
+        PERFORM nmc.raise_api_error(400, 'message_too_long',
+            format('this message would be %s SMS segments; the limit is %s (max_reply_segments)', (nmc.sms_segments(body)).segments, b.max_reply_segments),
+            'body');
+    END IF;
+    m := nmc.sms_send(b.id, conv.customer_id, (SELECT phone FROM nmc.phone_numbers WHERE id = conv.phone_number_id),
+                      body, 'owner', conv.id);
+    -- A human answered: the window closes and no one else will answer for the business.
+    IF conv.mode = 'human_window' THEN
+        PERFORM nmc.conversation_set_mode(conv, 'waiting');
+    END IF;
+    RETURN nmc.respond(201, jsonb_build_object('message', nmc.message_json(m)));
+END $$;
+COMMENT ON FUNCTION nmc.api_conversation_reply(jsonb) IS 'POST /api/conversations/{id}/messages {body}: the owner texts the customer from the business number; refused if longer than max_reply_segments (never cut) or if the customer opted out. Closes the human window.';
+
+CREATE FUNCTION nmc.api_conversation_get(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    conv nmc.conversations;
+BEGIN
+    SELECT * INTO conv FROM nmc.conversations WHERE id = nmc.input_uuid(req #>> '{params,0}', 'conversation');
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such conversation');
+    END IF;
+    RETURN nmc.respond(200, jsonb_build_object('conversation', nmc.conversation_json(conv),
+        'messages', coalesce((SELECT jsonb_agg(nmc.message_json(m) ORDER BY m.created_at, m.id)
+                                FROM nmc.messages m WHERE m.business_id = conv.business_id AND m.conversation_id = conv.id), '[]')));
+END $$;
+COMMENT ON FUNCTION nmc.api_conversation_get(jsonb) IS 'GET /api/conversations/{id}: the conversation and its messages.';
+
+CREATE FUNCTION nmc.api_calls_list(req jsonb)
+RETURNS nmc.http_response LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.respond(200, jsonb_build_object('calls', coalesce(jsonb_agg(nmc.call_json(c) ORDER BY c.created_at DESC), '[]')))
+      FROM (SELECT * FROM nmc.calls WHERE business_id = nmc.current_business_id() ORDER BY created_at DESC LIMIT 100) c
+$$;
+COMMENT ON FUNCTION nmc.api_calls_list(jsonb) IS 'GET /api/calls: the latest 100 calls with their text decision.';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/business/hours', 'api_hours_get', 'jwt', 'Weekly hours, upcoming closures, open now'),
+    ('PUT', '/api/business/hours', 'api_hours_put', 'jwt', 'Replace the weekly hours'),
+    ('POST', '/api/business/closures', 'api_closures_post', 'jwt', 'Add a closed day'),
+    ('DELETE', '/api/business/closures/{id}', 'api_closures_delete', 'jwt', 'Remove a closed day'),
+    ('GET', '/api/business/greeting', 'api_greeting_get', 'jwt', 'The greeting template, its default and a preview'),
+    ('PUT', '/api/business/greeting', 'api_greeting_put', 'jwt', 'Set (or reset) the greeting template'),
+    ('POST', '/api/business/greeting/preview', 'api_greeting_preview', 'jwt', 'Render a template with encoding and segments'),
+    ('GET', '/api/business/blocked-numbers', 'api_blocked_list', 'jwt', 'The block list'),
+    ('POST', '/api/business/blocked-numbers', 'api_blocked_add', 'jwt', 'Block a number from missed-call texts'),
+    ('DELETE', '/api/business/blocked-numbers/{id}', 'api_blocked_delete', 'jwt', 'Unblock a number'),
+    ('GET', '/api/phone-numbers', 'api_phone_numbers_list', 'jwt', 'The business''s Twilio numbers'),
+    ('POST', '/api/phone-numbers/search', 'api_phone_numbers_search', 'jwt', 'Search numbers by area code (a job)'),
+    ('POST', '/api/phone-numbers', 'api_phone_numbers_buy', 'jwt', 'Buy a number (a job)'),
+    ('GET', '/api/jobs/{id}', 'api_job_get', 'jwt', 'Poll a job'),
+    ('GET', '/api/calls', 'api_calls_list', 'jwt', 'Latest calls with their text decision'),
+    ('GET', '/api/conversations/{id}', 'api_conversation_get', 'jwt', 'A conversation and its messages'),
+    ('POST', '/api/conversations/{id}/messages', 'api_conversation_reply', 'jwt', 'Send a text as the business');

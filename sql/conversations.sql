@@ -1,0 +1,145 @@
+-- conversations.sql — the SMS thread between a business number and a
+-- customer: at most one open conversation per (business number, customer),
+-- its mode (waiting for the customer, human window open, AI, human) and the
+-- human response window timer. Transitions live in nmc.conversation_set_mode.
+CREATE TABLE nmc.conversations (
+    id                    uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    business_id           uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    customer_id           uuid NOT NULL,
+    phone_number_id       uuid NOT NULL,
+    lead_id               uuid,
+    state                 text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+    mode                  text NOT NULL DEFAULT 'waiting' CHECK (mode IN ('waiting', 'human_window', 'ai', 'human')),
+    human_window_deadline timestamptz,
+    human_window_timer_id bigint,
+    last_message_at       timestamptz,
+    created_at            timestamptz NOT NULL DEFAULT now(),
+    updated_at            timestamptz NOT NULL DEFAULT now(),
+    closed_at             timestamptz,
+    UNIQUE (business_id, id),
+    FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (business_id, phone_number_id) REFERENCES nmc.phone_numbers (business_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (business_id, lead_id) REFERENCES nmc.leads (business_id, id) ON DELETE SET NULL (lead_id)
+);
+COMMENT ON TABLE nmc.conversations IS 'SMS threads. mode: waiting (for the customer), human_window (the customer wrote; the business has until human_window_deadline), ai, human (taken over).';
+CREATE UNIQUE INDEX conversations_one_open ON nmc.conversations (business_id, phone_number_id, customer_id) WHERE state = 'open';
+CREATE TRIGGER conversations_touch BEFORE UPDATE ON nmc.conversations FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
+ALTER TABLE nmc.conversations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.conversations FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.conversations
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+ALTER TABLE nmc.messages ADD FOREIGN KEY (business_id, conversation_id) REFERENCES nmc.conversations (business_id, id) ON DELETE CASCADE;
+CREATE INDEX messages_conversation ON nmc.messages (business_id, conversation_id, created_at);
+
+CREATE FUNCTION nmc.conversation_json(c nmc.conversations)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$ SELECT jsonb_build_object('id', c.id, 'customer_id', c.customer_id, 'phone_number_id', c.phone_number_id, 'lead_id', c.lead_id,
+                                'state', c.state, 'mode', c.mode, 'human_window_deadline', c.human_window_deadline,
+                                'last_message_at', c.last_message_at, 'created_at', c.created_at) $$;
+COMMENT ON FUNCTION nmc.conversation_json(nmc.conversations) IS 'The API and event representation of a conversation (never its messages).';
+
+CREATE FUNCTION nmc.conversation_open(p_business_id uuid, p_customer_id uuid, p_phone_number_id uuid, p_lead_id uuid DEFAULT NULL)
+RETURNS nmc.conversations
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c nmc.conversations;
+BEGIN
+    SELECT * INTO c FROM nmc.conversations
+     WHERE business_id = p_business_id AND phone_number_id = p_phone_number_id AND customer_id = p_customer_id AND state = 'open'
+     FOR UPDATE;
+    IF FOUND THEN
+        IF p_lead_id IS NOT NULL AND c.lead_id IS DISTINCT FROM p_lead_id THEN
+            UPDATE nmc.conversations SET lead_id = p_lead_id WHERE id = c.id RETURNING * INTO c;
+        END IF;
+        RETURN c;
+    END IF;
+    INSERT INTO nmc.conversations (business_id, customer_id, phone_number_id, lead_id)
+    VALUES (p_business_id, p_customer_id, p_phone_number_id,
+            coalesce(p_lead_id, (SELECT id FROM nmc.leads WHERE business_id = p_business_id AND customer_id = p_customer_id
+                                   AND status IN ('new', 'contacted', 'qualified', 'appointment_scheduled'))))
+    ON CONFLICT (business_id, phone_number_id, customer_id) WHERE state = 'open' DO NOTHING
+    RETURNING * INTO c;
+    IF NOT FOUND THEN
+        -- A concurrent delivery opened it first: use theirs.
+        SELECT * INTO c FROM nmc.conversations
+         WHERE business_id = p_business_id AND phone_number_id = p_phone_number_id AND customer_id = p_customer_id AND state = 'open'
+         FOR UPDATE;
+        RETURN c;
+    END IF;
+    PERFORM nmc.emit_event(p_business_id, 'conversation.created', nmc.conversation_json(c));
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION nmc.conversation_open(uuid, uuid, uuid, uuid) IS 'The open conversation between a business number and a customer (locked), or a new one (emits conversation.created).';
+
+CREATE FUNCTION nmc.conversation_set_mode(c nmc.conversations, p_mode text, p_deadline timestamptz DEFAULT NULL)
+RETURNS nmc.conversations
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    allowed boolean;
+BEGIN
+    -- The one place conversation modes change. Issue-6 transitions (ai, human) extend this table.
+    allowed := (c.mode, p_mode) IN (('waiting', 'human_window'), ('human_window', 'waiting'), ('human_window', 'human_window'),
+                                    ('waiting', 'waiting'), ('ai', 'human_window'), ('human', 'human'));
+    IF NOT allowed THEN
+        PERFORM nmc.raise_api_error(409, 'invalid_transition', format('a conversation cannot go from %s to %s', c.mode, p_mode));
+    END IF;
+    IF c.human_window_timer_id IS NOT NULL AND p_mode <> 'human_window' THEN
+        PERFORM nmc.timer_cancel(c.human_window_timer_id);
+    END IF;
+    UPDATE nmc.conversations SET mode = p_mode,
+           human_window_deadline = CASE WHEN p_mode = 'human_window' THEN p_deadline END,
+           human_window_timer_id = CASE WHEN p_mode = 'human_window' THEN human_window_timer_id END
+     WHERE id = c.id RETURNING * INTO c;
+    PERFORM nmc.emit_event(c.business_id, 'conversation.updated',
+        jsonb_build_object('id', c.id, 'mode', c.mode, 'state', c.state, 'human_window_deadline', c.human_window_deadline));
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION nmc.conversation_set_mode(nmc.conversations, text, timestamptz) IS 'Changes a conversation''s mode if the transition is allowed (else NM409 invalid_transition), cancelling a pending human-window timer when leaving that mode; emits conversation.updated.';
+
+CREATE FUNCTION nmc.conversation_customer_wrote(c nmc.conversations)
+RETURNS nmc.conversations
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    b nmc.businesses;
+    t nmc.timers;
+BEGIN
+    IF c.mode IN ('human', 'human_window') THEN
+        -- Taken over, or already counting down: the first unanswered message sets the deadline.
+        RETURN c;
+    END IF;
+    SELECT * INTO b FROM nmc.businesses WHERE id = c.business_id;
+    t := nmc.timer_set(c.business_id, 'conversation.human_window', c.id, now() + make_interval(secs => b.human_window_seconds));
+    UPDATE nmc.conversations SET human_window_timer_id = t.id WHERE id = c.id RETURNING * INTO c;
+    RETURN nmc.conversation_set_mode(c, 'human_window', t.due_at);
+END
+$$;
+COMMENT ON FUNCTION nmc.conversation_customer_wrote(nmc.conversations) IS 'A customer message opens the human response window: a conversation.human_window timer for the business''s human_window_seconds, mode human_window with its deadline.';
+
+CREATE FUNCTION nmc.conversation_human_window_expired(t nmc.timers)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c nmc.conversations;
+BEGIN
+    SELECT * INTO c FROM nmc.conversations WHERE id = t.subject_id FOR UPDATE;
+    IF NOT FOUND OR c.mode <> 'human_window' OR c.human_window_timer_id IS DISTINCT FROM t.id THEN
+        RETURN;
+    END IF;
+    -- Nobody answered in time. Handing over to the AI is the conversation
+    -- engine's (docs: issue 6); until then the thread waits, and says so.
+    UPDATE nmc.conversations SET human_window_timer_id = NULL WHERE id = c.id RETURNING * INTO c;
+    PERFORM nmc.conversation_set_mode(c, 'waiting');
+END
+$$;
+COMMENT ON FUNCTION nmc.conversation_human_window_expired(nmc.timers) IS 'Timer handler: the human window ran out with no reply from the business.';
+INSERT INTO nmc.timer_kinds (kind, handler, description) VALUES
+    ('conversation.human_window', 'conversation_human_window_expired', 'The business''s time to answer a customer by hand has run out');

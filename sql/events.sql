@@ -1,0 +1,48 @@
+-- events.sql — the append-only feed of what happened, numbered per business
+-- in commit order (a counter row per business, updated in the same
+-- transaction, serialises a business's commits), notified at commit. The
+-- dashboard replays it after the last number it saw.
+CREATE TABLE nmc.event_counters (
+    business_id uuid PRIMARY KEY REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    last_seq    bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE nmc.event_counters IS 'The last event number of each business.';
+ALTER TABLE nmc.event_counters ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.event_counters FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.event_counters
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+CREATE TABLE nmc.events (
+    business_id uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    seq         bigint NOT NULL,
+    type        text NOT NULL CHECK (type ~ '^[a-z_]+\.[a-z_]+$'),
+    body        jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (business_id, seq)
+);
+COMMENT ON TABLE nmc.events IS 'What happened, per business, numbered 1, 2, 3… in commit order. Bodies are small: ids and changed fields, never whole threads.';
+CREATE INDEX events_created ON nmc.events (created_at);
+ALTER TABLE nmc.events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.events FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.events
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+CREATE FUNCTION nmc.emit_event(p_business_id uuid, p_type text, p_body jsonb)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    INSERT INTO nmc.event_counters AS c (business_id, last_seq) VALUES (p_business_id, 1)
+    ON CONFLICT (business_id) DO UPDATE SET last_seq = c.last_seq + 1
+    RETURNING last_seq INTO n;
+    INSERT INTO nmc.events (business_id, seq, type, body) VALUES (p_business_id, n, p_type, p_body);
+    -- One notification per business per transaction: Postgres folds equal payloads.
+    PERFORM pg_notify('nmc_events', p_business_id::text);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION nmc.emit_event(uuid, text, jsonb) IS 'Appends an event for a business in the current transaction and notifies channel nmc_events (payload: the business id) at commit. Returns its number.';

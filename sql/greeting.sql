@@ -1,0 +1,107 @@
+-- greeting.sql — the text a caller gets after a missed call: a template per
+-- business with variables, validated on save, a default per trade so a new
+-- business is useful at once, and a preview with encoding and segments.
+-- The one place that renders templates (docs/greetings.md lists the variables).
+CREATE TABLE nmc.greeting_defaults (
+    trade_type text PRIMARY KEY REFERENCES nmc.trade_types (code),
+    template   text NOT NULL
+);
+COMMENT ON TABLE nmc.greeting_defaults IS 'The greeting a business of each trade sends until it writes its own.';
+INSERT INTO nmc.greeting_defaults (trade_type, template)
+SELECT code, CASE code
+    WHEN 'plumbing' THEN 'Sorry we missed your call! This is {{business_name}}. Leak, clog or no hot water? Reply with what''s going on and your address and we''ll get right back to you. {{callback_line}}'
+    WHEN 'electrical' THEN 'Sorry we missed your call! This is {{business_name}}. Tell us what''s going on with your electrical and your address, and we''ll get right back to you. {{callback_line}}'
+    WHEN 'hvac' THEN 'Sorry we missed your call! This is {{business_name}}. Heating or cooling trouble? Reply with what''s happening and your address and we''ll get right back to you. {{callback_line}}'
+    WHEN 'locksmith' THEN 'Sorry we missed your call! This is {{business_name}}. Locked out or need a lock changed? Reply with your address and we''ll get right back to you. {{callback_line}}'
+    ELSE 'Sorry we missed your call! This is {{business_name}}, your local {{trade}} team. How can we help? Reply here and we''ll get right back to you. {{callback_line}}'
+  END
+  FROM nmc.trade_types;
+
+CREATE FUNCTION nmc.greeting_variables()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ARRAY['business_name', 'trade', 'hours_today', 'callback_line'] $$;
+COMMENT ON FUNCTION nmc.greeting_variables() IS 'The variables a greeting template may use, as {{name}}.';
+
+CREATE FUNCTION nmc.greeting_validate(template text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v text;
+BEGIN
+    IF template IS NULL OR length(btrim(template)) = 0 OR length(template) > 1000 THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'the greeting must be 1 to 1000 characters', 'greeting_template');
+    END IF;
+    SELECT m[1] INTO v FROM regexp_matches(template, '\{\{\s*([^}]*?)\s*\}\}', 'g') m
+     WHERE m[1] <> ALL (nmc.greeting_variables()) LIMIT 1;
+    IF FOUND THEN
+        PERFORM nmc.raise_api_error(400, 'unknown_variable',
+            format('{{%s}} is not a greeting variable; use %s', v,
+                   (SELECT string_agg('{{' || x || '}}', ', ') FROM unnest(nmc.greeting_variables()) x)), 'greeting_template');
+    END IF;
+    IF regexp_replace(template, '\{\{[^{}]*\}\}', '', 'g') ~ '\{\{|\}\}' THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_template', 'a {{ has no matching }} in the greeting', 'greeting_template');
+    END IF;
+    -- Carriers filter texts with links, and a first text should not carry one.
+    IF template ~* '(https?://|www\.|\m[a-z0-9-]+\.(com|net|org|io|co|us|biz|info)\M)' THEN
+        PERFORM nmc.raise_api_error(400, 'links_not_allowed', 'the greeting must not contain links', 'greeting_template');
+    END IF;
+    RETURN template;
+END
+$$;
+COMMENT ON FUNCTION nmc.greeting_validate(text) IS 'Returns template if it is a usable greeting: 1–1000 characters, known {{variables}} only, balanced braces, no links. Raises NM400 otherwise.';
+
+CREATE FUNCTION nmc.format_phone(phone text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN phone ~ '^\+1[0-9]{10}$'
+                THEN format('(%s) %s-%s', substr(phone, 3, 3), substr(phone, 6, 3), substr(phone, 9, 4))
+                ELSE phone END
+$$;
+COMMENT ON FUNCTION nmc.format_phone(text) IS 'A phone number as people write it: (512) 555-0143 for North American numbers, E.164 otherwise.';
+
+CREATE FUNCTION nmc.greeting_render(p_business_id uuid, template text, business_phone text, at timestamptz DEFAULT now())
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    b nmc.businesses;
+    t text := template;
+BEGIN
+    SELECT * INTO b FROM nmc.businesses WHERE id = p_business_id;
+    t := regexp_replace(t, '\{\{\s*business_name\s*\}\}', replace(b.name, '\', '\\'), 'g');
+    t := regexp_replace(t, '\{\{\s*trade\s*\}\}', (SELECT lower(label) FROM nmc.trade_types WHERE code = b.trade_type), 'g');
+    t := regexp_replace(t, '\{\{\s*hours_today\s*\}\}', nmc.business_hours_text(b.id, (at AT TIME ZONE b.timezone)::date), 'g');
+    t := regexp_replace(t, '\{\{\s*callback_line\s*\}\}',
+                        CASE WHEN business_phone IS NULL THEN ''
+                             ELSE 'You can also call us back at ' || nmc.format_phone(business_phone) || '.' END, 'g');
+    RETURN btrim(regexp_replace(t, '[ \t]{2,}', ' ', 'g'));
+END
+$$;
+COMMENT ON FUNCTION nmc.greeting_render(uuid, text, text, timestamptz) IS 'Renders a greeting template for a business: {{business_name}}, {{trade}}, {{hours_today}} (its local day at `at`), {{callback_line}} (a call-back sentence with the number that was called, no link).';
+
+CREATE FUNCTION nmc.greeting_template_of(p_business_id uuid)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT coalesce(b.greeting_template, d.template)
+      FROM nmc.businesses b LEFT JOIN nmc.greeting_defaults d ON d.trade_type = b.trade_type
+     WHERE b.id = p_business_id
+$$;
+COMMENT ON FUNCTION nmc.greeting_template_of(uuid) IS 'The template a business''s greetings use: its own, or its trade''s default.';
+
+CREATE FUNCTION nmc.greeting_preview(p_business_id uuid, template text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    phone text := (SELECT p.phone FROM nmc.phone_numbers p WHERE p.business_id = p_business_id ORDER BY p.created_at LIMIT 1);
+    rendered text := nmc.greeting_render(p_business_id, nmc.greeting_validate(template), coalesce(phone, '+15555550100'));
+    seg record := nmc.sms_segments(rendered);
+BEGIN
+    RETURN jsonb_build_object('text', rendered, 'encoding', seg.encoding, 'segments', seg.segments, 'characters', seg.units);
+END
+$$;
+COMMENT ON FUNCTION nmc.greeting_preview(uuid, text) IS 'What a template renders to for this business now, with its SMS encoding (GSM-7 or UCS-2) and segment count. Validates the template first.';

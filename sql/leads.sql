@@ -1,0 +1,80 @@
+-- leads.sql — every missed call becomes a tracked lead: one active lead per
+-- customer at a time, touched by repeat calls, moved along its statuses in
+-- one function.
+CREATE TABLE nmc.leads (
+    id               uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    business_id      uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    customer_id      uuid NOT NULL,
+    status           text NOT NULL DEFAULT 'new'
+                     CHECK (status IN ('new', 'contacted', 'qualified', 'appointment_scheduled', 'won', 'lost', 'out_of_area')),
+    calls_count      int NOT NULL DEFAULT 1,
+    delivery_error   text,
+    last_activity_at timestamptz NOT NULL DEFAULT now(),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (business_id, id),
+    FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE nmc.leads IS 'A prospective job from a missed call. Active while new, contacted, qualified or appointment_scheduled; delivery_error shows when our text could not be delivered.';
+CREATE UNIQUE INDEX leads_one_active_per_customer ON nmc.leads (business_id, customer_id)
+    WHERE status IN ('new', 'contacted', 'qualified', 'appointment_scheduled');
+CREATE TRIGGER leads_touch BEFORE UPDATE ON nmc.leads FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
+ALTER TABLE nmc.leads ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.leads FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.leads
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+CREATE FUNCTION nmc.lead_json(l nmc.leads)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$ SELECT jsonb_build_object('id', l.id, 'customer_id', l.customer_id, 'status', l.status, 'calls_count', l.calls_count,
+                                'delivery_error', l.delivery_error, 'last_activity_at', l.last_activity_at, 'created_at', l.created_at) $$;
+COMMENT ON FUNCTION nmc.lead_json(nmc.leads) IS 'The API and event representation of a lead.';
+
+CREATE FUNCTION nmc.lead_for_call(p_business_id uuid, p_customer_id uuid)
+RETURNS nmc.leads
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    l nmc.leads;
+BEGIN
+    UPDATE nmc.leads SET calls_count = calls_count + 1, last_activity_at = now()
+     WHERE business_id = p_business_id AND customer_id = p_customer_id
+       AND status IN ('new', 'contacted', 'qualified', 'appointment_scheduled')
+    RETURNING * INTO l;
+    IF NOT FOUND THEN
+        INSERT INTO nmc.leads (business_id, customer_id) VALUES (p_business_id, p_customer_id) RETURNING * INTO l;
+    END IF;
+    PERFORM nmc.emit_event(p_business_id, 'lead.updated', nmc.lead_json(l));
+    RETURN l;
+END
+$$;
+COMMENT ON FUNCTION nmc.lead_for_call(uuid, uuid) IS 'The customer''s active lead, touched (calls_count, last activity), or a new lead (status new); emits lead.updated.';
+
+CREATE FUNCTION nmc.lead_transition(p_lead_id uuid, p_status text)
+RETURNS nmc.leads
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    l nmc.leads;
+    order_of text[] := ARRAY['new', 'contacted', 'qualified', 'appointment_scheduled'];
+BEGIN
+    SELECT * INTO l FROM nmc.leads WHERE id = p_lead_id FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'lead not found');
+    END IF;
+    IF p_status NOT IN ('new', 'contacted', 'qualified', 'appointment_scheduled', 'won', 'lost', 'out_of_area') THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_status', 'unknown lead status ' || p_status, 'status');
+    END IF;
+    -- Automatic progress only moves forward; won/lost/out_of_area are the owner's (or the AI's) call.
+    IF p_status = ANY (order_of) AND l.status = ANY (order_of)
+       AND array_position(order_of, p_status) <= array_position(order_of, l.status) THEN
+        RETURN l;
+    END IF;
+    UPDATE nmc.leads SET status = p_status, last_activity_at = now() WHERE id = l.id RETURNING * INTO l;
+    PERFORM nmc.emit_event(l.business_id, 'lead.updated', nmc.lead_json(l));
+    RETURN l;
+END
+$$;
+COMMENT ON FUNCTION nmc.lead_transition(uuid, text) IS 'Moves a lead: new → contacted → qualified → appointment_scheduled only forward; won, lost, out_of_area from any state. Emits lead.updated.';
