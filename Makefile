@@ -1,6 +1,6 @@
 # NeverMissCall — the two commands (make run, make test) and their helpers.
 # scripts/stack.sh does the work; see README.md for the configuration table.
-.PHONY: run test stop logs deps build bench clean
+.PHONY: run test stop logs deps build bench clean simulate
 
 run:
 	@scripts/stack.sh deps
@@ -18,6 +18,10 @@ stop:
 
 logs:
 	@scripts/stack.sh logs
+
+# make simulate [ARGS='sms --body "Can you come today?"']: signed Twilio webhooks to the running stack.
+simulate:
+	@scripts/simulate.pl $(or $(ARGS),missed-call)
 
 deps:
 	@scripts/stack.sh deps

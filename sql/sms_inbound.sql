@@ -60,6 +60,10 @@ BEGIN
     kw := nmc.sms_keyword(body);
     IF kw = 'opt_out' THEN
         UPDATE nmc.customers SET opted_out_at = now() WHERE id = cust.id;
+        -- Nobody may text them now, so nobody is waited for.
+        IF conv.mode = 'human_window' THEN
+            PERFORM nmc.conversation_set_mode(conv, 'waiting');
+        END IF;
     ELSIF kw = 'opt_in' THEN
         UPDATE nmc.customers SET opted_out_at = NULL WHERE id = cust.id;
     ELSIF kw = 'help' THEN

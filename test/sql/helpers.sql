@@ -35,3 +35,41 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_test TO PUBLIC;
+
+-- Posts a Twilio webhook through nmc_api.handle, signed as Twilio would sign
+-- it (or with the given signature). Run as the superuser: signing needs the key.
+CREATE OR REPLACE FUNCTION nmc_test.twilio_post(path text, params jsonb, signature text DEFAULT NULL)
+RETURNS TABLE (status int, content_type text, body text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pairs text[];
+    sig text;
+BEGIN
+    SELECT coalesce(array_agg(x), '{}') INTO pairs FROM (SELECT unnest(ARRAY[key, value]) x FROM jsonb_each_text(params)) s;
+    sig := coalesce(signature, nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || path, pairs, nmc.webhook_signing_token()));
+    RETURN QUERY SELECT h.status, h.content_type, h.body
+                   FROM nmc_api.handle('POST', path, '{}', jsonb_build_object('x-twilio-signature', sig), '127.0.0.1',
+                                       nmc.form_encode(params), NULL) h;
+END
+$$;
+
+-- A business with a number, open around the clock unless told otherwise; returns its id.
+CREATE OR REPLACE FUNCTION nmc_test.business_with_number(number text, forward_to text DEFAULT '+15125550199',
+                                                         always_open boolean DEFAULT true, tz text DEFAULT 'America/Chicago')
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    b uuid;
+BEGIN
+    INSERT INTO nmc.businesses (name, trade_type, timezone, forward_to_phone)
+    VALUES ('Test Plumbing ' || number, 'plumbing', tz, forward_to) RETURNING id INTO b;
+    INSERT INTO nmc.phone_numbers (business_id, phone) VALUES (b, number);
+    IF always_open THEN
+        PERFORM nmc.hours_replace(b, (SELECT jsonb_agg(jsonb_build_object('weekday', d, 'opens_at', '00:00', 'closes_at', '24:00'))
+                                        FROM generate_series(0, 6) d));
+    END IF;
+    RETURN b;
+END
+$$;
