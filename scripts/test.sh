@@ -57,5 +57,5 @@ export NMC_TEST_EDGE_BIN=$ROOT/edge/nmc-edge
 export NMC_TEST_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge"
 prove -r "$ROOT/test/edge"
 
-echo "==> dispatcher tests (real HTTP to the fake providers)"
-prove "$ROOT"/test/dispatcher/*.t
+echo "==> dispatcher and webhook tests (real HTTP to the fake providers)"
+prove "$ROOT"/test/dispatcher/*.t "$ROOT"/test/webhooks/*.t
