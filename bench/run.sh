@@ -72,3 +72,6 @@ run "GET / static file (4 connections)" -t 2 -c 4 -d "${DURATION}s" "$BASE/"
 
 echo
 NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/dispatcher.pl"
+
+echo
+NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/webhooks.pl"

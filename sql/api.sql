@@ -100,9 +100,14 @@ DECLARE
 BEGIN
     -- Never inherit a tenant from an earlier call in the same transaction.
     PERFORM set_config('nmc.business_id', '', true), set_config('nmc.user_id', '', true);
+    -- Exact paths first (an index lookup); patterns with {params} only if none.
     SELECT r.* INTO route FROM nmc.api_routes r
-     WHERE r.route_method = upper(handle.method) AND handle.path ~ nmc.route_regex(r.route_path)
-     ORDER BY r.route_path ~ '\{' LIMIT 1;
+     WHERE r.route_method = upper(handle.method) AND r.route_path = handle.path;
+    IF route.handler IS NULL THEN
+        SELECT r.* INTO route FROM nmc.api_routes r
+         WHERE r.route_method = upper(handle.method) AND r.route_path ~ '\{' AND handle.path ~ nmc.route_regex(r.route_path)
+         LIMIT 1;
+    END IF;
     IF route.handler IS NULL THEN
         SELECT string_agg(DISTINCT r.route_method, ', ') INTO allowed
           FROM nmc.api_routes r WHERE handle.path ~ nmc.route_regex(r.route_path);

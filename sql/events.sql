@@ -36,9 +36,13 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
-    INSERT INTO nmc.event_counters AS c (business_id, last_seq) VALUES (p_business_id, 1)
-    ON CONFLICT (business_id) DO UPDATE SET last_seq = c.last_seq + 1
-    RETURNING last_seq INTO n;
+    -- UPDATE first: the counter row exists for all but a business's first event.
+    UPDATE nmc.event_counters SET last_seq = last_seq + 1 WHERE business_id = p_business_id RETURNING last_seq INTO n;
+    IF NOT FOUND THEN
+        INSERT INTO nmc.event_counters AS c (business_id, last_seq) VALUES (p_business_id, 1)
+        ON CONFLICT (business_id) DO UPDATE SET last_seq = c.last_seq + 1
+        RETURNING last_seq INTO n;
+    END IF;
     INSERT INTO nmc.events (business_id, seq, type, body) VALUES (p_business_id, n, p_type, p_body);
     -- One notification per business per transaction: Postgres folds equal payloads.
     PERFORM pg_notify('nmc_events', p_business_id::text);

@@ -71,12 +71,20 @@ DECLARE
     t text := template;
 BEGIN
     SELECT * INTO b FROM nmc.businesses WHERE id = p_business_id;
-    t := regexp_replace(t, '\{\{\s*business_name\s*\}\}', replace(b.name, '\', '\\'), 'g');
-    t := regexp_replace(t, '\{\{\s*trade\s*\}\}', (SELECT lower(label) FROM nmc.trade_types WHERE code = b.trade_type), 'g');
-    t := regexp_replace(t, '\{\{\s*hours_today\s*\}\}', nmc.business_hours_text(b.id, (at AT TIME ZONE b.timezone)::date), 'g');
-    t := regexp_replace(t, '\{\{\s*callback_line\s*\}\}',
-                        CASE WHEN business_phone IS NULL THEN ''
-                             ELSE 'You can also call us back at ' || nmc.format_phone(business_phone) || '.' END, 'g');
+    -- One regular expression to normalise {{ name }}, then plain replacements:
+    -- this runs for every missed call.
+    IF t ~ '\{\{\s|\s\}\}' THEN
+        t := regexp_replace(t, '\{\{\s*([a-z_]+)\s*\}\}', '{{\1}}', 'g');
+    END IF;
+    t := replace(t, '{{business_name}}', b.name);
+    IF position('{{trade}}' IN t) > 0 THEN
+        t := replace(t, '{{trade}}', (SELECT lower(label) FROM nmc.trade_types WHERE code = b.trade_type));
+    END IF;
+    IF position('{{hours_today}}' IN t) > 0 THEN
+        t := replace(t, '{{hours_today}}', nmc.business_hours_text(b.id, (at AT TIME ZONE b.timezone)::date));
+    END IF;
+    t := replace(t, '{{callback_line}}', CASE WHEN business_phone IS NULL THEN ''
+                                               ELSE 'You can also call us back at ' || nmc.format_phone(business_phone) || '.' END);
     RETURN btrim(regexp_replace(t, '[ \t]{2,}', ' ', 'g'));
 END
 $$;
