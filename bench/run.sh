@@ -2,7 +2,8 @@
 # bench/run.sh — `make bench`: starts a throwaway stack on its own ports with
 # production settings (fsync and synchronous_commit on, bcrypt cost 12) and
 # the fake providers, and prints figures for the edge + API path and for the
-# dispatcher (bench/dispatcher.pl). Never part of pass/fail.
+# dispatcher (bench/dispatcher.pl) and missed calls (bench/webhooks.pl).
+# NMC_BENCH_ONLY=dispatcher|webhooks runs just one part. Never part of pass/fail.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,6 +53,7 @@ run() {
         "$(awk '$1 == "99%" {print $2}' <<<"$out")"
 }
 
+if [ -z "${NMC_BENCH_ONLY:-}" ]; then
 run "GET /healthz (4 connections)" -t 2 -c 4 -d "${DURATION}s" "$BASE/healthz"
 run "GET /api/me, JWT verified (1 connection)" -t 1 -c 1 -d "${DURATION}s" -H "Authorization: Bearer $TOKEN" "$BASE/api/me"
 run "GET /api/me, JWT verified (4 connections)" -t 2 -c 4 -d "${DURATION}s" -H "Authorization: Bearer $TOKEN" "$BASE/api/me"
@@ -69,9 +71,14 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 run "POST /api/auth/login, bcrypt $NMC_BCRYPT_COST (2 connections)" -t 2 -c 2 -d "${DURATION}s" -s "$STATE/login.lua" "$BASE/api/auth/login"
 run "GET / static file (4 connections)" -t 2 -c 4 -d "${DURATION}s" "$BASE/"
+fi
 
 echo
+if [ -z "${NMC_BENCH_ONLY:-}" ] || [ "$NMC_BENCH_ONLY" = dispatcher ]; then
 NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/dispatcher.pl"
+fi
 
 echo
+if [ -z "${NMC_BENCH_ONLY:-}" ] || [ "$NMC_BENCH_ONLY" = webhooks ]; then
 NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/webhooks.pl"
+fi

@@ -108,12 +108,12 @@ for my $rate (10, 100, 200, 500) {
     # Count distinct recipients: a text retried after a transient failure is one text.
     while (time < $deadline) {
         $reqs = decode_json($http->get("$fake/_fake/requests?path=Messages.json")->{content});
-        my %to = map { ($_->{body} =~ /To=%2B(\d+)/)[0] // '' => 1 } grep { $_->{status} == 201 } @$reqs;
+        my %to = map { ($_->{body} =~ /To=%2B(\d+)/)[0] // '' => 1 } @$reqs;
         last if keys(%to) >= $count;
         sleep 0.2;
     }
     my %first;
-    $reqs = [ grep { $_->{status} == 201 && !$first{$_->{body}}++ } @$reqs ];
+    $reqs = [ grep { !$first{$_->{body}}++ } @$reqs ];
     my @lat;
     for my $q (@$reqs) {
         my ($to) = $q->{body} =~ /To=%2B(\d+)/ or next;
@@ -121,8 +121,11 @@ for my $rate (10, 100, 200, 500) {
     }
     @lat = sort { $a <=> $b } @lat;
     @resp = sort { $a <=> $b } @resp;
-    printf "%-40s response p50 %6.2f ms p99 %7.2f ms | to Twilio p50 %6.2f ms p99 %7.2f ms max %7.2f ms (%d/%d texts%s)\n",
+    printf "%-40s response p50 %6.2f ms p99 %7.2f ms | to Twilio p50 %6.2f ms p99 %7.2f ms max %7.2f ms (%d/%d texts matched in the fake's log%s)\n",
         "missed calls at $rate/s offered", pct(50, @resp), pct(99, @resp), pct(50, @lat), pct(99, @lat), $lat[-1] // 0,
-        scalar @lat, $count, $bad ? ", $bad webhook errors" : '';
+        scalar @lat, $count, $bad ? ", $bad webhook errors" : "";
+    my $jobs = join ', ', sql("SELECT status || ' ' || count(*) FROM nmc.jobs WHERE kind = 'twilio.sms.send' GROUP BY status ORDER BY status");
+    my $decisions = join ', ', sql("SELECT d || ' ' || count(*) FROM (SELECT coalesce(decision, status) AS d FROM nmc.calls) x GROUP BY d ORDER BY d");
+    print "    (so far — calls: $decisions; text jobs: $jobs)\n";
     $seq += $count;
 }
