@@ -31,7 +31,7 @@ COMMENT ON FUNCTION nmc.dispatcher_backstop() IS
     'pg_cron, every minute: fires timers overdue by more than backstop_grace_ms and re-queues in-flight jobs whose lease expired — what the dispatcher does itself unless it is stuck or down.';
 
 CREATE FUNCTION nmc.housekeeping(OUT jobs_deleted bigint, OUT attempts_deleted bigint, OUT timers_deleted bigint,
-                                 OUT login_failures_deleted bigint)
+                                 OUT login_failures_deleted bigint, OUT events_deleted bigint)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -45,10 +45,13 @@ BEGIN
     WITH d AS (DELETE FROM nmc.login_failures
                 WHERE failed_at < now() - make_interval(secs => nmc.setting_int('login_failure_window_seconds')) RETURNING 1)
     SELECT count(*) INTO login_failures_deleted FROM d;
+    -- Event numbers live on in nmc.event_counters, so deleting old events never reuses one.
+    WITH d AS (DELETE FROM nmc.events WHERE created_at < now() - make_interval(hours => nmc.setting_int('event_retention_hours')::int) RETURNING 1)
+    SELECT count(*) INTO events_deleted FROM d;
 END
 $$;
 COMMENT ON FUNCTION nmc.housekeeping() IS
-    'pg_cron, every 10 minutes: deletes finished jobs, their attempts and past timers older than job_retention_hours, and login failures older than the rate-limit window.';
+    'pg_cron, every 10 minutes: deletes finished jobs, their attempts and past timers older than job_retention_hours, events older than event_retention_hours, and login failures older than the rate-limit window.';
 
 -- pg_cron runs in cron.database_name, which make run sets to this database.
 SELECT cron.schedule('nevermisscall-backstop', '* * * * *', 'SELECT nmc.dispatcher_backstop()');

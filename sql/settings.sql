@@ -38,6 +38,7 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('job_backoff_max_ms', '300000', false, 'Longest retry delay computed by backoff.'),
     ('job_retry_after_max_ms', '3600000', false, 'Longest delay a provider''s Retry-After may impose.'),
     ('job_retention_hours', '168', false, 'Finished jobs, attempts and fired timers are deleted after this.'),
+    ('event_retention_hours', '720', false, 'Events older than this are deleted (a dashboard away longer than this reloads instead of replaying).'),
     ('backstop_grace_ms', '5000', false, 'The pg_cron backstop fires a timer only when it is overdue by this much.');
 
 CREATE FUNCTION nmc.setting(setting_name text)
