@@ -9,6 +9,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export NMC_PG_PORT=${NMC_BENCH_PG_PORT:-54360}
 export NMC_HTTP_PORT=${NMC_BENCH_HTTP_PORT:-18090}
+export NMC_WS_PORT=${NMC_BENCH_WS_PORT:-18091}
 export NMC_DB=nmc_bench
 export NMC_BCRYPT_COST=${NMC_BCRYPT_COST:-12}
 DURATION=${NMC_BENCH_SECONDS:-10}

@@ -12,6 +12,8 @@ NMC_PG_PORT=${NMC_PG_PORT:-54330}
 NMC_HTTP_PORT=${NMC_HTTP_PORT:-8080}
 NMC_DB=${NMC_DB:-nevermisscall}
 NMC_PUBLIC_URL=${NMC_PUBLIC_URL:-http://localhost:$NMC_HTTP_PORT}
+NMC_WS_PORT=${NMC_WS_PORT:-$((NMC_HTTP_PORT + 1))}
+NMC_PUBLIC_WS_URL=${NMC_PUBLIC_WS_URL:-ws://localhost:$NMC_WS_PORT/ws}
 NMC_EDGE_THREADS=${NMC_EDGE_THREADS:-4}
 NMC_DASHBOARD_DIR=${NMC_DASHBOARD_DIR:-$ROOT/dashboard/out}
 
@@ -128,6 +130,7 @@ setup_database() {
         -c "ALTER EXTENSION nevermisscall UPDATE"
     psql_su -d "$NMC_DB" \
         -v public_url="$NMC_PUBLIC_URL" \
+        -v public_ws_url="$NMC_PUBLIC_WS_URL" \
         -v twilio_account_sid="${NMC_TWILIO_ACCOUNT_SID:-}" \
         -v twilio_auth_token="${NMC_TWILIO_AUTH_TOKEN:-}" \
         -v twilio_api_base="${NMC_TWILIO_API_BASE:-https://api.twilio.com}" \
@@ -139,6 +142,7 @@ setup_database() {
         -v bcrypt_cost="${NMC_BCRYPT_COST:-12}" -o /dev/null <<'SQL'
 SELECT nmc.configure(jsonb_build_object(
     'public_url', :'public_url',
+    'public_ws_url', :'public_ws_url',
     'twilio_account_sid', :'twilio_account_sid',
     'twilio_auth_token', :'twilio_auth_token',
     'twilio_api_base', :'twilio_api_base',
@@ -167,7 +171,7 @@ stop_edge() {
 start_edge() {
     stop_edge
     say "starting the edge on port $NMC_HTTP_PORT"
-    NMC_HTTP_PORT=$NMC_HTTP_PORT NMC_EDGE_THREADS=$NMC_EDGE_THREADS NMC_DASHBOARD_DIR=$NMC_DASHBOARD_DIR \
+    NMC_HTTP_PORT=$NMC_HTTP_PORT NMC_WS_PORT=$NMC_WS_PORT NMC_EDGE_THREADS=$NMC_EDGE_THREADS NMC_DASHBOARD_DIR=$NMC_DASHBOARD_DIR \
     NMC_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge application_name=nmc-edge" \
         setsid "$ROOT/edge/nmc-edge" >> "$LOGDIR/edge.log" 2>&1 < /dev/null &
     echo $! > "$EDGE_PID"

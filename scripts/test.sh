@@ -7,6 +7,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export NMC_PG_PORT=${NMC_TEST_PG_PORT:-54340}
 export NMC_HTTP_PORT=${NMC_TEST_HTTP_PORT:-18080}
+# 18081 is the valgrind edge's HTTP port (test/edge/02_valgrind_clean.t), 18083 its WebSocket port.
+export NMC_WS_PORT=${NMC_TEST_WS_PORT:-18082}
 export NMC_DB=nmc_test
 export NMC_BCRYPT_COST=4
 export NMC_PUBLIC_URL=http://localhost:$NMC_HTTP_PORT

@@ -15,6 +15,7 @@ COMMENT ON TABLE nmc.settings IS 'Configuration, one row per setting. Empty valu
 
 INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('public_url', 'http://localhost:8080', false, 'URL Twilio reaches the edge at (NMC_PUBLIC_URL).'),
+    ('public_ws_url', 'ws://localhost:8081/ws', false, 'URL browsers reach the live feed''s WebSocket at (NMC_PUBLIC_WS_URL).'),
     ('twilio_account_sid', '', false, 'Twilio account SID (NMC_TWILIO_ACCOUNT_SID). Empty: sandbox mode.'),
     ('twilio_auth_token', '', true, 'Twilio auth token (NMC_TWILIO_AUTH_TOKEN). Empty: sandbox mode.'),
     ('twilio_api_base', 'https://api.twilio.com', false, 'Base URL of the Twilio REST API (NMC_TWILIO_API_BASE).'),

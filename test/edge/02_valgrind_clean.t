@@ -16,6 +16,7 @@ my $log = "$ENV{NMC_TEST_STATE}/log/edge-valgrind.log";
 my $pid = fork // die "fork: $!";
 if ($pid == 0) {
     $ENV{NMC_HTTP_PORT} = $port;
+    $ENV{NMC_WS_PORT} = $port + 2;
     $ENV{NMC_EDGE_DB} = $ENV{NMC_TEST_EDGE_DB};
     $ENV{NMC_EDGE_THREADS} = 2;
     open STDOUT, '>', $log or die;

@@ -1,0 +1,48 @@
+-- event_feed.sql — the feed as the WebSocket relay and the API read it:
+-- numbered per business in order, read after an id, a hello that checks the
+-- token and the resume point (resync when the missed events are gone), and
+-- no event of another business.
+BEGIN;
+SELECT plan(14);
+
+SET LOCAL ROLE nmc_edge;
+CREATE TEMP TABLE t AS SELECT nmc_test.register('feed-a@example.com', 'Feed A') AS a, nmc_test.register('feed-b@example.com', 'Feed B') AS b;
+RESET ROLE;
+GRANT SELECT ON t TO PUBLIC;
+SELECT nmc.emit_event((a #>> '{business,id}')::uuid, 'test.one', '{"n":1}') IS NULL FROM t;
+SELECT nmc.emit_event((a #>> '{business,id}')::uuid, 'test.two', '{"n":2}') IS NULL FROM t;
+SELECT nmc.emit_event((b #>> '{business,id}')::uuid, 'test.other', '{"n":99}') IS NULL FROM t;
+SELECT is((SELECT array_agg(seq ORDER BY seq) FROM nmc.events WHERE business_id = (SELECT (a #>> '{business,id}')::uuid FROM t)),
+          ARRAY[1, 2]::bigint[], 'events are numbered 1, 2, … per business');
+SELECT is((SELECT array_agg(seq) FROM nmc.events WHERE business_id = (SELECT (b #>> '{business,id}')::uuid FROM t)),
+          ARRAY[1]::bigint[], 'another business has its own numbers');
+
+SET LOCAL ROLE nmc_edge;
+SELECT is((SELECT resume_after FROM t, LATERAL nmc_api.ws_hello(jsonb_build_object('token', a ->> 'token')::text)), 2::bigint,
+          'a hello without last_event_id resumes after the latest');
+SELECT is((SELECT business_id::text FROM t, LATERAL nmc_api.ws_hello(jsonb_build_object('token', a ->> 'token', 'last_event_id', 0)::text)),
+          (SELECT a #>> '{business,id}' FROM t), 'the hello names the token''s business');
+SELECT is((SELECT resume_after FROM t, LATERAL nmc_api.ws_hello(jsonb_build_object('token', a ->> 'token', 'last_event_id', 1)::text)), 1::bigint,
+          'a hello with last_event_id resumes after it');
+SELECT is((SELECT error_code FROM nmc_api.ws_hello('{"token":"nope"}')), 'jwt_malformed', 'a bad token is refused with its code');
+SELECT is((SELECT error_code FROM nmc_api.ws_hello('hello')), 'bad_hello', 'a hello that is not JSON is refused');
+SELECT is((SELECT error_code FROM t, LATERAL nmc_api.ws_hello(jsonb_build_object('token', a ->> 'token', 'last_event_id', 7)::text)), 'resync',
+          'an id the business never reached: resync');
+SELECT is((SELECT array_agg(seq ORDER BY seq) FROM t, LATERAL nmc_api.ws_events((a #>> '{business,id}')::uuid, 0, 100)), ARRAY[1, 2]::bigint[],
+          'ws_events replays in order');
+SELECT is((SELECT frame::jsonb - 'created_at' FROM t, LATERAL nmc_api.ws_events((a #>> '{business,id}')::uuid, 1, 100)),
+          '{"id": 2, "type": "test.two", "data": {"n": 2}}'::jsonb, 'frames are {id, type, created_at, data}');
+SELECT is((SELECT count(*) FROM t, LATERAL nmc_api.ws_events((a #>> '{business,id}')::uuid, 0, 100) e WHERE e.frame LIKE '%99%'), 0::bigint,
+          'no event of another business');
+SELECT is((SELECT jsonb_array_length(body -> 'events') || '/' || (body ->> 'last_event_id') FROM t, LATERAL nmc_test.api('GET', '/api/events', NULL, a ->> 'token')),
+          '2/2', 'GET /api/events (no after): everything, with the latest id');
+RESET ROLE;
+SELECT is((SELECT x.body #>> '{events,0,id}' FROM t, LATERAL nmc_api.handle('GET', '/api/events', '{"after":"1"}',
+              jsonb_build_object('authorization', 'Bearer ' || (a ->> 'token')), NULL, NULL, NULL) h, LATERAL (SELECT h.body::jsonb AS body) x),
+          '2', 'GET /api/events?after=1 returns what came after');
+DELETE FROM nmc.events WHERE business_id = (SELECT (a #>> '{business,id}')::uuid FROM t) AND seq = 1;
+SELECT is((SELECT error_code FROM t, LATERAL nmc_api.ws_hello(jsonb_build_object('token', a ->> 'token', 'last_event_id', 0)::text)), 'resync',
+          'resuming from before the retention window: resync');
+
+SELECT * FROM finish();
+ROLLBACK;
