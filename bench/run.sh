@@ -3,7 +3,7 @@
 # production settings (fsync and synchronous_commit on, bcrypt cost 12) and
 # the fake providers, and prints figures for the edge + API path and for the
 # dispatcher (bench/dispatcher.pl) and missed calls (bench/webhooks.pl).
-# NMC_BENCH_ONLY=dispatcher|webhooks runs just one part. Never part of pass/fail.
+# and the live feed (bench/feed.pl). NMC_BENCH_ONLY=dispatcher|webhooks|feed runs one part. Never part of pass/fail.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +30,7 @@ cleanup() {
 trap cleanup EXIT
 cleanup
 make -s -C "$ROOT/test/fakes" >/dev/null
+make -s -C "$ROOT/bench" ws_clients >/dev/null
 "$STACK" up >/dev/null
 FAKE_PORT=$FAKE_PORT setsid "$ROOT/test/fakes/nmc-fake-providers" > "$STATE/log/fake-providers.log" 2>&1 < /dev/null &
 FAKE_PID=$!
@@ -82,4 +83,9 @@ fi
 echo
 if [ -z "${NMC_BENCH_ONLY:-}" ] || [ "$NMC_BENCH_ONLY" = webhooks ]; then
 NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/webhooks.pl"
+fi
+
+echo
+if [ -z "${NMC_BENCH_ONLY:-}" ] || [ "$NMC_BENCH_ONLY" = feed ]; then
+NMC_BENCH_STATE=$STATE "$ROOT/bench/feed.pl"
 fi

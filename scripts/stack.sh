@@ -170,10 +170,10 @@ stop_edge() {
 
 start_edge() {
     stop_edge
-    say "starting the edge on port $NMC_HTTP_PORT"
+    say "starting the edge on port $NMC_HTTP_PORT (live feed WebSocket on $NMC_WS_PORT)"
     NMC_HTTP_PORT=$NMC_HTTP_PORT NMC_WS_PORT=$NMC_WS_PORT NMC_EDGE_THREADS=$NMC_EDGE_THREADS NMC_DASHBOARD_DIR=$NMC_DASHBOARD_DIR \
     NMC_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge application_name=nmc-edge" \
-        setsid "$ROOT/edge/nmc-edge" >> "$LOGDIR/edge.log" 2>&1 < /dev/null &
+        setsid bash -c 'ulimit -n 65536 2>/dev/null; exec "$0"' "$ROOT/edge/nmc-edge" >> "$LOGDIR/edge.log" 2>&1 < /dev/null &
     echo $! > "$EDGE_PID"
     for _ in $(seq 1 100); do
         if curl -fsS -o /dev/null "http://127.0.0.1:$NMC_HTTP_PORT/healthz" 2>/dev/null; then
@@ -210,6 +210,7 @@ cmd_print() {
     echo "NeverMissCall is running."
     echo "  Dashboard:  http://localhost:$NMC_HTTP_PORT/"
     echo "  API:        http://localhost:$NMC_HTTP_PORT/api/  (health: /healthz)"
+    echo "  Live feed:  ws://localhost:$NMC_WS_PORT/ws  (WebSocket; GET /api/realtime)"
     echo "  Database:   psql -h $SOCK -p $NMC_PG_PORT -U postgres $NMC_DB"
     echo "  Data:       $DATA"
     echo "  Logs:       $LOGDIR/edge.log, $LOGDIR/postgres.log  (make logs follows them)"

@@ -1,0 +1,92 @@
+#!/usr/bin/env perl
+# bench/feed.pl — the live feed under load: N WebSocket clients (100, 1,000,
+# 5,000; bench/ws_clients) over 100 businesses while signed inbound-SMS
+# webhooks arrive at a fixed rate; prints event-commit → frame-received
+# latency (p50/p99/max), then the webhook throughput the edge sustains flat
+# out. Called by bench/run.sh; never part of pass/fail.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../scripts/lib", "$FindBin::Bin/lib";
+use Time::HiRes qw(time sleep);
+use FastHttp qw(http_post_fast form_encode);
+use TwilioWebhook qw(sign_twilio random_sid);
+
+my $state = $ENV{NMC_BENCH_STATE} or die "run through make bench\n";
+my @psql = ('psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', "$state/run", '-p', $ENV{NMC_PG_PORT}, '-U', 'postgres', '-d', $ENV{NMC_DB});
+sub sql { open my $fh, '-|', @psql, '-c', shift or die; my @l = map { chomp; $_ } <$fh>; close $fh or die "psql failed\n"; wantarray ? @l : $l[0] }
+
+my $rate = $ENV{NMC_BENCH_FEED_RATE} // 200;
+my $seconds = $ENV{NMC_BENCH_RATE_SECONDS} // 5;
+my @sizes = split /,/, ($ENV{NMC_BENCH_WS_CLIENTS} // '100,1000,5000');
+
+sql(q{WITH b AS (INSERT INTO nmc.businesses (name, trade_type) SELECT 'Feed ' || g, 'hvac' FROM generate_series(1, 100) g RETURNING id, name),
+           p AS (INSERT INTO nmc.phone_numbers (business_id, phone) SELECT id, format('+1737%s', 3000000 + substr(name, 6)::int) FROM b RETURNING business_id)
+      INSERT INTO nmc.users (business_id, email, password_hash, name) SELECT business_id, business_id || '@bench.example.com', 'not a login', 'Bench' FROM p});
+my @tokens = sql(q{SELECT nmc.jwt_sign(jsonb_build_object('sub', id, 'business_id', business_id, 'exp', extract(epoch FROM now())::bigint + 86400),
+                                       nmc.setting('jwt_secret')) FROM nmc.users WHERE email LIKE '%@bench.example.com' ORDER BY email});
+my $tokens_file = "$state/bench-tokens.txt";
+open my $tf, '>', $tokens_file or die; print $tf "$_\n" for @tokens; close $tf;
+my @numbers = sql(q{SELECT p.phone FROM nmc.phone_numbers p JOIN nmc.users u ON u.business_id = p.business_id
+                     WHERE u.email LIKE '%@bench.example.com' ORDER BY u.email});
+my $public = sql("SELECT nmc.setting('public_url')");
+my $token = sql("SELECT nmc.webhook_signing_token()");
+my $port = $ENV{NMC_HTTP_PORT};
+
+sub send_webhooks {
+    my ($per_second, $duration, $workers, $offset, $out) = @_;
+    my $start = time + 0.1;
+    my @pids;
+    for my $k (0 .. $workers - 1) {
+        my $pid = fork // die;
+        if ($pid == 0) {
+            my ($sock, $sent, $bad) = (undef, 0, 0);
+            for (my $i = $k; ; $i += $workers) {
+                if ($per_second) {
+                    my $due = $start + $i / $per_second;
+                    last if $due > $start + $duration;
+                    my $now = time;
+                    sleep($due - $now) if $due > $now;
+                } else {
+                    last if time > $start + $duration;
+                }
+                my %p = (MessageSid => random_sid('SM'), From => sprintf('+1512%07d', 3000000 + ($offset + $i) % 5000),
+                         To => $numbers[$i % @numbers], Body => "bench message $i", NumMedia => '0');
+                my $st = http_post_fast(\$sock, '127.0.0.1', $port, '/webhooks/twilio/sms',
+                    { 'Content-Type' => 'application/x-www-form-urlencoded',
+                      'X-Twilio-Signature' => sign_twilio("$public/webhooks/twilio/sms", \%p, $token) }, form_encode(\%p));
+                $st == 200 ? $sent++ : $bad++;
+            }
+            print {$out} "$sent $bad\n" if $out;
+            exit 0;
+        }
+        push @pids, $pid;
+    }
+    return @pids;
+}
+
+my $offset = 0;
+for my $n (@sizes) {
+    my $pid = open(my $clients, '-|', "$FindBin::Bin/ws_clients", '127.0.0.1', $ENV{NMC_WS_PORT}, $n, $tokens_file) or die "ws_clients: $!\n";
+    my $line = <$clients> // '';
+    my ($ready, $errors) = $line =~ /^READY (\d+) (\d+)/ or die "ws_clients did not start: $line\n";
+    my @w = send_webhooks($rate, $seconds, 4, $offset, undef);
+    waitpid $_, 0 for @w;
+    sleep 1.5;
+    kill 'TERM', $pid;
+    my $result = join '', <$clients>;
+    close $clients;
+    my %r = $result =~ /(\w+)=([\d.]+)/g;
+    printf "%-44s p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms  (%d/%d clients ready, %d errors, %d frames)\n",
+        "feed latency, $n clients, $rate SMS/s", @r{qw(p50 p99 max)}, $ready, $n, $r{errors} // $errors, $r{frames} // 0;
+    $offset += $rate * $seconds;
+}
+
+# Flat out: how many signed inbound-SMS webhooks per second the edge takes.
+pipe(my $rd, my $wr) or die;
+my @w = send_webhooks(0, $seconds, 8, $offset, $wr);
+close $wr;
+waitpid $_, 0 for @w;
+my ($ok, $bad) = (0, 0);
+while (<$rd>) { my ($s, $b) = split; $ok += $s; $bad += $b }
+printf "%-44s %8.0f webhooks/s  (%d in %d s, %d errors)\n", 'inbound-SMS webhooks, flat out (8 connections)', $ok / $seconds, $ok, $seconds, $bad;
