@@ -83,9 +83,12 @@ AS $$
 DECLARE
     allowed boolean;
 BEGIN
-    -- The one place conversation modes change. Issue-6 transitions (ai, human) extend this table.
+    -- The one place conversation modes change: every allowed (from, to) is listed here.
     allowed := (c.mode, p_mode) IN (('waiting', 'human_window'), ('human_window', 'waiting'), ('human_window', 'human_window'),
-                                    ('waiting', 'waiting'), ('ai', 'human_window'), ('human', 'human'));
+                                    ('waiting', 'waiting'), ('human_window', 'ai'), ('ai', 'ai'),
+                                    -- Takeover, from any mode, and release back to waiting.
+                                    ('waiting', 'human'), ('human_window', 'human'), ('ai', 'human'), ('human', 'human'),
+                                    ('human', 'waiting'));
     IF NOT allowed THEN
         PERFORM nmc.raise_api_error(409, 'invalid_transition', format('a conversation cannot go from %s to %s', c.mode, p_mode));
     END IF;

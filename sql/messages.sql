@@ -12,7 +12,7 @@ CREATE TABLE nmc.messages (
     to_phone       nmc.e164 NOT NULL,
     body           text NOT NULL CHECK (length(body) BETWEEN 1 AND 1600),
     status         text NOT NULL CHECK (status IN ('pending', 'queued', 'sending', 'sent', 'delivered',
-                                                   'undelivered', 'failed', 'received', 'simulated')),
+                                                   'undelivered', 'failed', 'received', 'simulated', 'dropped')),
     twilio_sid     text UNIQUE,
     error_code     int,
     error_message  text,
@@ -26,7 +26,7 @@ CREATE TABLE nmc.messages (
 ) WITH (fillfactor = 80);
 -- fillfactor 80: delivery status changes several times per message; room on
 -- the page keeps those updates HOT.
-COMMENT ON TABLE nmc.messages IS 'SMS in and out. Outbound: pending until Twilio accepts it (then its status and SID), or simulated in sandbox mode; failed with error_code/error_message when Twilio refuses it.';
+COMMENT ON TABLE nmc.messages IS 'SMS in and out. Outbound: pending until Twilio accepts it (then its status and SID), or simulated in sandbox mode; failed with error_code/error_message when Twilio refuses it; dropped = an AI reply that arrived after a human took over, kept for audit and never sent.';
 CREATE INDEX messages_customer ON nmc.messages (business_id, customer_id, created_at);
 CREATE TRIGGER messages_touch BEFORE UPDATE ON nmc.messages
     FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
