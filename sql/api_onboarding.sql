@@ -210,13 +210,7 @@ DECLARE
 BEGIN
     PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['body']);
     body := nmc.input_text(req -> 'body', 'body', true, 1600);
-    SELECT * INTO conv FROM nmc.conversations WHERE id = nmc.input_uuid(req #>> '{params,0}', 'conversation') FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM nmc.raise_api_error(404, 'not_found', 'no such conversation');
-    END IF;
-    IF conv.state <> 'open' THEN
-        PERFORM nmc.raise_api_error(409, 'conversation_closed', 'this conversation is closed');
-    END IF;
+    conv := nmc.conversation_for_update(nmc.input_uuid(req #>> '{params,0}', 'conversation'));
     SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
     IF (nmc.sms_segments(body)).segments > b.max_reply_segments THEN
         PERFORM nmc.raise_api_error(400, 'message_too_long',

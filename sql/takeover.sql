@@ -2,7 +2,7 @@
 -- that the AI is silent once a human has taken over: an AI reply becomes a
 -- text only if the conversation is in AI mode at that instant, checked under
 -- the conversation's row lock in the transaction that would send it.
-CREATE FUNCTION nmc.conversation_takeover(p_conversation_id uuid)
+CREATE FUNCTION nmc.conversation_for_update(p_conversation_id uuid, must_be_open boolean DEFAULT true)
 RETURNS nmc.conversations
 LANGUAGE plpgsql
 AS $$
@@ -13,10 +13,20 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM nmc.raise_api_error(404, 'not_found', 'no such conversation');
     END IF;
-    IF c.state <> 'open' THEN
+    IF must_be_open AND c.state <> 'open' THEN
         PERFORM nmc.raise_api_error(409, 'conversation_closed', 'this conversation is closed');
     END IF;
-    RETURN nmc.conversation_set_mode(c, 'human');
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION nmc.conversation_for_update(uuid, boolean) IS 'A conversation of the current business, locked for the rest of the transaction; NM404 if there is none, NM409 conversation_closed if it must be open and is not.';
+
+CREATE FUNCTION nmc.conversation_takeover(p_conversation_id uuid)
+RETURNS nmc.conversations
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN nmc.conversation_set_mode(nmc.conversation_for_update(p_conversation_id), 'human');
 END
 $$;
 COMMENT ON FUNCTION nmc.conversation_takeover(uuid) IS 'The owner takes the conversation over: mode human, any human-window timer cancelled; from then on no AI reply is sent (nmc.ai_send_reply drops them).';
@@ -26,12 +36,8 @@ RETURNS nmc.conversations
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    c nmc.conversations;
+    c nmc.conversations := nmc.conversation_for_update(p_conversation_id, false);
 BEGIN
-    SELECT * INTO c FROM nmc.conversations WHERE id = p_conversation_id FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM nmc.raise_api_error(404, 'not_found', 'no such conversation');
-    END IF;
     IF c.mode <> 'human' THEN
         PERFORM nmc.raise_api_error(409, 'invalid_transition', 'only a conversation taken over can be released');
     END IF;
@@ -50,10 +56,7 @@ DECLARE
 BEGIN
     -- The lock orders this against a concurrent takeover: whichever commits
     -- first wins, and a takeover that won is seen here.
-    SELECT * INTO c FROM nmc.conversations WHERE id = p_conversation_id FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM nmc.raise_api_error(404, 'not_found', 'no such conversation');
-    END IF;
+    c := nmc.conversation_for_update(p_conversation_id, false);
     IF c.mode = 'ai' AND c.state = 'open' THEN
         RETURN nmc.sms_send(c.business_id, c.customer_id, (SELECT phone FROM nmc.phone_numbers WHERE id = c.phone_number_id),
                             p_body, 'ai', c.id);
