@@ -218,9 +218,10 @@ AS $$
 BEGIN
     PERFORM nmc.job_finish(j, 'failed', NULL, p_http_status, p_message, p_code);
     PERFORM nmc.job_on_failure(j, p_code, nmc.redact_secrets(p_message));
+    PERFORM nmc.emit_event(j.business_id, 'job.failed', jsonb_build_object('job_id', j.id, 'kind', j.kind, 'error_code', p_code));
 END
 $$;
-COMMENT ON FUNCTION nmc.job_fail_permanently(nmc.jobs, nmc.job_kinds, int, text, text) IS 'Marks a job failed and lets its kind apply the domain effects of the failure (nmc.job_on_failure).';
+COMMENT ON FUNCTION nmc.job_fail_permanently(nmc.jobs, nmc.job_kinds, int, text, text) IS 'Marks a job failed, lets its kind apply the domain effects of the failure (nmc.job_on_failure) and emits job.failed.';
 
 CREATE FUNCTION nmc.job_apply_success(j nmc.jobs, k nmc.job_kinds, p_http_status int, p_body jsonb, p_simulated boolean)
 RETURNS void

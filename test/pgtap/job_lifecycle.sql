@@ -4,7 +4,7 @@
 -- the domain, retries transient failures with backoff and Retry-After, fails
 -- permanent ones with their domain effects, and ignores stale attempts.
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 
 SELECT nmc.configure('{"twilio_account_sid":"ACffffffffffffffffffffffffffffffff","twilio_auth_token":"tok_secret_123456",
                        "twilio_api_base":"http://127.0.0.1:9/","public_url":"https://nmc.example.com",
@@ -77,6 +77,8 @@ BEGIN
         format('{"code":%s,"message":"refused","more_info":"https://www.twilio.com/docs/errors/%s","status":400}', code, code), NULL, 1);
 END $$;
 SELECT is(pg_temp.send_and_fail('+15005550004', 21610), 'failed', '400 → failed at once');
+SELECT is((SELECT body ->> 'error_code' FROM nmc.events WHERE business_id = 'b0000000-0000-0000-0000-000000000001' AND type = 'job.failed'
+            ORDER BY seq DESC LIMIT 1), '21610', 'a failed job is a job.failed event for the dashboard');
 SELECT ok((SELECT opted_out_at IS NOT NULL FROM nmc.customers WHERE phone = '+15005550004'), '21610 marks the customer opted out');
 SELECT is((SELECT status || ' ' || error_code FROM nmc.messages WHERE to_phone = '+15005550004'), 'failed 21610', 'the message is failed with the code');
 SELECT throws_ok($$ SELECT nmc.sms_send('b0000000-0000-0000-0000-000000000001',
