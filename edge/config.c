@@ -70,6 +70,25 @@ int config_load(struct edge_config *cfg)
 		cfg->http_port = DEFAULT_PORT;
 	}
 
+	/* Default next to the HTTP port so two stacks on one machine need only
+	 * one port setting each. */
+	const char *ws_port = getenv("NMC_WS_PORT");
+	if (ws_port != NULL && ws_port[0] != '\0') {
+		if (parse_range("NMC_WS_PORT", ws_port, 1, 65535, &v) != 0)
+			return -1;
+		cfg->ws_port = (unsigned short)v;
+	} else if (cfg->http_port < 65535) {
+		cfg->ws_port = (unsigned short)(cfg->http_port + 1);
+	} else {
+		fprintf(stderr, "nmc-edge: NMC_WS_PORT must be set when NMC_HTTP_PORT is 65535\n");
+		return -1;
+	}
+	if (cfg->ws_port == cfg->http_port) {
+		fprintf(stderr, "nmc-edge: NMC_WS_PORT must differ from NMC_HTTP_PORT (%u)\n",
+			(unsigned int)cfg->http_port);
+		return -1;
+	}
+
 	const char *threads = getenv("NMC_EDGE_THREADS");
 	if (threads != NULL && threads[0] != '\0') {
 		if (parse_range("NMC_EDGE_THREADS", threads, 1, MAX_THREADS, &v) != 0)

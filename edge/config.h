@@ -5,6 +5,7 @@
 
 struct edge_config {
 	unsigned short http_port;
+	unsigned short ws_port;    /* live feed; a second port, see ws_server.h */
 	unsigned int threads;      /* MHD thread pool size == DB pool size */
 	char *db_conninfo;         /* owned */
 	char *dashboard_dir;       /* owned, absolute when it can be resolved */

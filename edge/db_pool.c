@@ -99,7 +99,7 @@ static void note_reachability(struct db_pool *pool, bool reachable, PGconn *conn
 	}
 }
 
-static PGconn *open_connection(const char *conninfo)
+PGconn *db_connect(const char *conninfo)
 {
 	/* expand_dbname lets the configured conninfo override these defaults;
 	 * connect_timeout keeps a dead TCP peer from pinning an HTTP thread. */
@@ -116,7 +116,7 @@ static bool ensure_connected(struct db_pool *pool, unsigned int slot)
 {
 	PGconn *conn = pool->conns[slot];
 	if (conn == NULL) {
-		conn = pool->conns[slot] = open_connection(pool->conninfo);
+		conn = pool->conns[slot] = db_connect(pool->conninfo);
 		if (conn == NULL)
 			return false;
 	} else if (PQstatus(conn) != CONNECTION_OK ||
@@ -142,7 +142,7 @@ static bool result_ok(const PGresult *res)
 	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
 }
 
-static bool connection_broken(PGconn *conn, const PGresult *res)
+bool db_connection_broken(PGconn *conn, const PGresult *res)
 {
 	if (res == NULL || PQstatus(conn) != CONNECTION_OK)
 		return true;
@@ -166,7 +166,7 @@ enum db_outcome db_pool_exec(struct db_pool *pool, const char *sql, int nparams,
 
 	res = PQexecParams(conn, sql, nparams, param_types, param_values,
 			   NULL, NULL, 0);
-	if (connection_broken(conn, res)) {
+	if (db_connection_broken(conn, res)) {
 		/* The pooled connection died since its last use (most often a
 		 * PostgreSQL restart). One fresh attempt hides that from the
 		 * client; a second failure means the database really is down. */
@@ -177,7 +177,7 @@ enum db_outcome db_pool_exec(struct db_pool *pool, const char *sql, int nparams,
 			goto done;
 		res = PQexecParams(conn, sql, nparams, param_types, param_values,
 				   NULL, NULL, 0);
-		if (connection_broken(conn, res)) {
+		if (db_connection_broken(conn, res)) {
 			PQclear(res);
 			res = NULL;
 			goto done;

@@ -4,6 +4,8 @@
 #ifndef NMC_DB_POOL_H
 #define NMC_DB_POOL_H
 
+#include <stdbool.h>
+
 #include <libpq-fe.h>
 
 struct db_pool;
@@ -24,5 +26,11 @@ enum db_outcome db_pool_exec(struct db_pool *pool, const char *sql, int nparams,
 			     const Oid *param_types,
 			     const char *const *param_values,
 			     PGresult **result);
+
+/* Shared with the WebSocket feed, which keeps its own connections. */
+PGconn *db_connect(const char *conninfo);
+/* True when res (possibly NULL) means the connection, not the statement,
+ * failed: the caller should reconnect rather than report an error. */
+bool db_connection_broken(PGconn *conn, const PGresult *res);
 
 #endif

@@ -1,5 +1,5 @@
-/* nmc-edge entry point: reads configuration, starts the database pool and
- * the HTTP server, then waits for SIGTERM/SIGINT and shuts down in order
+/* nmc-edge entry point: reads configuration, starts the database pool, the
+ * HTTP server and the WebSocket feed, then waits for SIGTERM/SIGINT and shuts down in order
  * so in-flight requests finish and everything is released. */
 #include <pthread.h>
 #include <signal.h>
@@ -9,6 +9,7 @@
 #include "config.h"
 #include "db_pool.h"
 #include "http_server.h"
+#include "ws_server.h"
 
 int main(void)
 {
@@ -49,10 +50,20 @@ int main(void)
 	printf("nmc-edge listening on :%u (threads=%u, dashboard=%s)\n",
 	       (unsigned int)cfg.http_port, cfg.threads, cfg.dashboard_dir);
 
+	struct ws_server *feed = ws_server_start(&cfg);
+	if (feed == NULL) {
+		http_server_stop(srv);
+		db_pool_destroy(pool);
+		config_free(&cfg);
+		return EXIT_FAILURE;
+	}
+	printf("nmc-edge websocket feed on :%u/ws\n", (unsigned int)cfg.ws_port);
+
 	int sig = 0;
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
 
+	ws_server_stop(feed);
 	http_server_stop(srv);
 	db_pool_destroy(pool);
 	config_free(&cfg);

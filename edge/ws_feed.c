@@ -1,0 +1,368 @@
+/* Feed protocol. The invariant that makes resume and live delivery exact:
+ * a client's events are only ever read from the table in seq order after
+ * its last_seq, never taken from the notification itself, so a lost or
+ * merged notification can delay an event but never drop or repeat one. */
+#include "ws_feed.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_escape.h"
+#include "ws_stats.h"
+
+#define HELLO_TIMEOUT_US (10 * LWS_US_PER_SEC)
+#define HELLO_MAX_BYTES 8192
+#define REPLAY_PAGE "500"
+#define REPLAY_PAGE_ROWS 500
+#define LIVE_PAGE "1000"
+#define LIVE_PAGE_ROWS 1000
+/* How long a closing client may take to accept its close frame. */
+#define CLOSE_GRACE_SECS 10
+
+#define CLOSE_BAD_HELLO 4400
+#define CLOSE_AUTH 4401
+#define CLOSE_SLOW 4408
+#define CLOSE_RESYNC 4409
+#define CLOSE_TRY_AGAIN_LATER 1013
+
+static const char events_sql[] =
+	"SELECT seq, frame FROM nmc_api.ws_events($1::uuid, $2::bigint, $3::int)";
+static const char hello_sql[] =
+	"SELECT business_id, resume_after, error_code, error_message "
+	"FROM nmc_api.ws_hello($1)";
+
+bool ws_feed_init(struct ws_feed *feed, const char *conninfo,
+		  void (*db_lost)(struct ws_feed *feed))
+{
+	memset(feed, 0, sizeof *feed);
+	feed->db_lost = db_lost;
+	return ws_db_init(&feed->db, conninfo);
+}
+
+void ws_feed_free(struct ws_feed *feed)
+{
+	ws_registry_free(&feed->registry);
+	ws_db_free(&feed->db);
+}
+
+static void database_failed(struct ws_feed *feed)
+{
+	if (feed->db_up)
+		feed->db_lost(feed);
+}
+
+static void log_query_error(const char *what, PGresult *res)
+{
+	const char *msg = res != NULL ? PQresultErrorMessage(res) : "no result\n";
+	fprintf(stderr, "nmc-edge: websocket feed: %s failed: %s%s", what, msg,
+		(msg[0] && msg[strlen(msg) - 1] == '\n') ? "" : "\n");
+}
+
+/* Marks the client closing; the close frame goes out from its writable
+ * callback once what is queued (an error frame) has been sent. Dropping
+ * the queue is for clients that will not read it anyway. */
+static void close_client(struct ws_client *c, int status, const char *reason,
+			 bool drop_queue)
+{
+	if (c->state == WS_CLOSING && !drop_queue)
+		return;
+	lws_sul_cancel(&c->hello_timer);
+	c->state = WS_CLOSING;
+	c->close_status = status;
+	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+	if (drop_queue)
+		ws_queue_clear(&c->queue);
+	/* A peer that stopped reading may never make room for the close
+	 * frame; the keepalive would drop it only after a minute. */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_SECS);
+	lws_callback_on_writable(c->wsi);
+}
+
+static void push_frame(struct ws_client *c, const char *text, size_t len)
+{
+	if (!ws_queue_push(&c->queue, text, len)) {
+		close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out_of_memory", true);
+		return;
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+static void push_event(struct ws_client *c, long long seq, const char *frame, size_t len)
+{
+	if (c->queue.frames >= WS_QUEUE_MAX_FRAMES ||
+	    c->queue.bytes + len > WS_QUEUE_MAX_BYTES) {
+		ws_stats_client_dropped_slow();
+		close_client(c, CLOSE_SLOW, "resync", true);
+		return;
+	}
+	push_frame(c, frame, len);
+	c->last_seq = seq;
+}
+
+static void refuse(struct ws_client *c, int status, const char *code, const char *message)
+{
+	struct string_buffer sb;
+	string_buffer_init(&sb);
+	string_buffer_append_str(&sb, "{\"error\":{\"code\":");
+	json_escape_append(&sb, code);
+	string_buffer_append_str(&sb, ",\"message\":");
+	json_escape_append(&sb, message);
+	string_buffer_append_str(&sb, "}}");
+	if (!sb.failed)
+		push_frame(c, sb.data, sb.len);
+	string_buffer_free(&sb);
+	close_client(c, status, code, false);
+}
+
+/* Runs ws_events; NULL (after reporting an outage or logging) on failure. */
+static PGresult *fetch_events(struct ws_feed *feed, const char *business_id,
+			      long long after, const char *page)
+{
+	char after_text[24];
+	snprintf(after_text, sizeof after_text, "%lld", after);
+	const char *params[3] = { business_id, after_text, page };
+	PGresult *res;
+	enum db_outcome outcome = ws_db_exec(&feed->db, events_sql, 3, params, &res);
+	if (outcome == DB_OK)
+		return res;
+	if (outcome == DB_UNAVAILABLE)
+		database_failed(feed);
+	else
+		log_query_error("ws_events", res);
+	PQclear(res);
+	return NULL;
+}
+
+/* Queues the client's next page of history. Only called with an empty
+ * queue, so a replay never approaches the slow-client bound. */
+static void catch_up(struct ws_client *c)
+{
+	PGresult *res = fetch_events(c->feed, c->business_id, c->last_seq, REPLAY_PAGE);
+	if (res == NULL)
+		return;   /* still behind: resync_all or the next write retries */
+	int rows = PQntuples(res);
+	for (int i = 0; i < rows && c->state == WS_FEEDING; i++) {
+		long long seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		if (seq > c->last_seq)
+			push_event(c, seq, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+	}
+	if (rows < REPLAY_PAGE_ROWS)
+		c->behind = false;
+	PQclear(res);
+}
+
+static bool takes_live(const struct ws_client *c)
+{
+	return c->state == WS_FEEDING && !c->behind;
+}
+
+/* One read of the table serves all of the business's live clients, from
+ * the furthest-behind one on; each gets only what is past its own mark. */
+static void deliver_business(struct ws_feed *feed, struct ws_business *b)
+{
+	long long after = LLONG_MAX;
+	for (struct ws_client *c = b->clients; c; c = c->biz_next)
+		if (takes_live(c) && c->last_seq < after)
+			after = c->last_seq;
+	if (after == LLONG_MAX)
+		return;
+	for (;;) {
+		PGresult *res = fetch_events(feed, b->id, after, LIVE_PAGE);
+		if (res == NULL)
+			return;
+		int rows = PQntuples(res);
+		for (int i = 0; i < rows; i++) {
+			long long seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			const char *frame = PQgetvalue(res, i, 1);
+			size_t len = (size_t)PQgetlength(res, i, 1);
+			for (struct ws_client *c = b->clients; c; c = c->biz_next)
+				if (takes_live(c) && seq > c->last_seq)
+					push_event(c, seq, frame, len);
+			after = seq;
+		}
+		PQclear(res);
+		if (rows < LIVE_PAGE_ROWS)
+			return;
+	}
+}
+
+static void handle_hello(struct ws_client *c)
+{
+	struct ws_feed *feed = c->feed;
+	c->hello_parked = true;
+	if (!feed->db_up)
+		return;   /* ws_feed_resync_all answers it after reconnecting */
+	const char *params[1] = { c->hello.data != NULL ? c->hello.data : "" };
+	PGresult *res;
+	enum db_outcome outcome = ws_db_exec(&feed->db, hello_sql, 1, params, &res);
+	if (outcome == DB_UNAVAILABLE) {
+		database_failed(feed);
+		return;
+	}
+	c->hello_parked = false;
+	lws_sul_cancel(&c->hello_timer);
+	string_buffer_free(&c->hello);
+
+	if (outcome != DB_OK || PQntuples(res) != 1) {
+		log_query_error("ws_hello", res);
+		refuse(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal_error",
+		       "the hello could not be checked");
+	} else if (!PQgetisnull(res, 0, 2)) {
+		const char *code = PQgetvalue(res, 0, 2);
+		int status = strcmp(code, "resync") == 0 ? CLOSE_RESYNC :
+			     strcmp(code, "bad_hello") == 0 ? CLOSE_BAD_HELLO : CLOSE_AUTH;
+		refuse(c, status, code, PQgetvalue(res, 0, 3));
+	} else {
+		snprintf(c->business_id, sizeof c->business_id, "%s", PQgetvalue(res, 0, 0));
+		c->last_seq = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		char hello[128];
+		int n = snprintf(hello, sizeof hello,
+				 "{\"type\":\"hello\",\"business_id\":\"%s\",\"resume_after\":%lld}",
+				 c->business_id, c->last_seq);
+		if (!ws_registry_join(&feed->registry, c)) {
+			close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out_of_memory", true);
+		} else {
+			c->state = WS_FEEDING;
+			c->behind = true;
+			push_frame(c, hello, (size_t)n);
+			catch_up(c);
+		}
+	}
+	PQclear(res);
+}
+
+static void hello_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct ws_client *c = lws_container_of(sul, struct ws_client, hello_timer);
+	if (c->state != WS_AWAITING_HELLO)
+		return;
+	if (c->hello_parked)
+		refuse(c, CLOSE_TRY_AGAIN_LATER, "database_unavailable",
+		       "the database is unavailable; reconnect shortly");
+	else
+		close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "hello expected", true);
+}
+
+void ws_feed_client_open(struct ws_feed *feed, struct ws_client *c, struct lws *wsi)
+{
+	memset(c, 0, sizeof *c);
+	c->feed = feed;
+	c->wsi = wsi;
+	c->state = WS_AWAITING_HELLO;
+	string_buffer_init(&c->hello);
+	c->all_next = feed->clients;
+	if (feed->clients != NULL)
+		feed->clients->all_prev = c;
+	feed->clients = c;
+	lws_sul_schedule(feed->context, 0, &c->hello_timer, hello_timeout, HELLO_TIMEOUT_US);
+	ws_stats_client_opened();
+}
+
+void ws_feed_client_message(struct ws_client *c, const void *in, size_t len, bool final)
+{
+	/* The feed is one-way after the hello; later messages are ignored. */
+	if (c->state != WS_AWAITING_HELLO || c->hello_parked)
+		return;
+	if (c->hello.len + len > HELLO_MAX_BYTES) {
+		string_buffer_free(&c->hello);
+		refuse(c, CLOSE_BAD_HELLO, "bad_hello", "the first message is too long");
+		return;
+	}
+	string_buffer_append(&c->hello, in, len);
+	if (c->hello.failed) {
+		string_buffer_free(&c->hello);
+		close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out_of_memory", true);
+		return;
+	}
+	if (final)
+		handle_hello(c);
+}
+
+int ws_feed_client_writable(struct ws_client *c)
+{
+	size_t len;
+	unsigned char *text = ws_queue_peek(&c->queue, &len);
+	if (text != NULL) {
+		if (lws_write(c->wsi, text, len, LWS_WRITE_TEXT) < (int)len)
+			return -1;
+		ws_queue_pop(&c->queue);
+		if (c->queue.head == NULL && c->state == WS_FEEDING && c->behind)
+			catch_up(c);
+		/* The close frame, if due, goes out on the next callback so it
+		 * never shares a writable slot with a data frame. */
+		if (c->queue.head != NULL || c->state == WS_CLOSING)
+			lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->state == WS_CLOSING) {
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_status,
+				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		return -1;
+	}
+	return 0;
+}
+
+void ws_feed_client_closed(struct ws_client *c)
+{
+	struct ws_feed *feed = c->feed;
+	if (feed == NULL)
+		return;
+	lws_sul_cancel(&c->hello_timer);
+	ws_registry_leave(&feed->registry, c);
+	if (c->all_prev != NULL)
+		c->all_prev->all_next = c->all_next;
+	else
+		feed->clients = c->all_next;
+	if (c->all_next != NULL)
+		c->all_next->all_prev = c->all_prev;
+	ws_queue_clear(&c->queue);
+	string_buffer_free(&c->hello);
+	c->feed = NULL;
+	ws_stats_client_closed();
+}
+
+void ws_feed_notified(struct ws_feed *feed, const char *business_id)
+{
+	struct ws_business *b = ws_registry_find(&feed->registry, business_id);
+	if (b == NULL || b->pending)
+		return;
+	b->pending = true;
+	b->next_pending = feed->pending;
+	feed->pending = b;
+}
+
+void ws_feed_deliver_pending(struct ws_feed *feed)
+{
+	while (feed->pending != NULL) {
+		struct ws_business *b = feed->pending;
+		feed->pending = b->next_pending;
+		b->pending = false;
+		b->next_pending = NULL;
+		deliver_business(feed, b);
+	}
+}
+
+static void resync_business(struct ws_business *b, void *arg)
+{
+	struct ws_feed *feed = arg;
+	for (struct ws_client *c = b->clients; c; c = c->biz_next)
+		if (c->state == WS_FEEDING && c->behind && c->queue.head == NULL)
+			catch_up(c);
+	deliver_business(feed, b);
+}
+
+void ws_feed_resync_all(struct ws_feed *feed)
+{
+	for (struct ws_client *c = feed->clients; c && feed->db_up; c = c->all_next)
+		if (c->state == WS_AWAITING_HELLO && c->hello_parked)
+			handle_hello(c);
+	ws_registry_each(&feed->registry, resync_business, feed);
+}
+
+void ws_feed_close_all(struct ws_feed *feed)
+{
+	for (struct ws_client *c = feed->clients; c; c = c->all_next)
+		close_client(c, LWS_CLOSE_STATUS_GOINGAWAY, "going away", true);
+}
