@@ -17,6 +17,7 @@
 
 #include "api_proxy.h"
 #include "health_check.h"
+#include "metrics.h"
 #include "http_response.h"
 #include "request_state.h"
 #include "static_files.h"
@@ -112,6 +113,8 @@ static enum MHD_Result route(struct http_server *srv, struct MHD_Connection *con
 	    (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	     strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
 		return health_check_handle(conn, rs, srv->pool);
+	if (strcmp(path, "/metrics") == 0 && strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		return metrics_handle(conn, rs, srv->pool);
 	if (is_sql_path(path))
 		return api_proxy_handle(conn, rs, srv->pool, method, path);
 	return static_files_handle(conn, rs, srv->cfg->dashboard_dir, method, path);

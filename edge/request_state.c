@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "access_log.h"
+#include "metrics.h"
 
 /* MHD hands the access handler a decoded path in which "%00" has become a
  * terminator, silently cutting the path short; only the raw URI shows it. */
@@ -76,6 +77,7 @@ void request_state_finish(struct request_state *rs)
 			    (double)(now.tv_nsec - rs->started_mono.tv_nsec) / 1e6;
 		access_log_write(&rs->started_wall, rs->method, rs->path,
 				 rs->status, ms);
+		metrics_observe_request(rs->method, rs->path, rs->status, ms);
 	}
 	free(rs->path);
 	free(rs->raw_query);

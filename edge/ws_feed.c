@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json_escape.h"
+#include "metrics.h"
 #include "ws_stats.h"
 
 #define HELLO_TIMEOUT_US (10 * LWS_US_PER_SEC)
@@ -80,16 +81,16 @@ static void close_client(struct ws_client *c, int status, const char *reason,
 	lws_callback_on_writable(c->wsi);
 }
 
-static void push_frame(struct ws_client *c, const char *text, size_t len)
+static void push_frame(struct ws_client *c, const char *text, size_t len, double notified_ms)
 {
-	if (!ws_queue_push(&c->queue, text, len)) {
+	if (!ws_queue_push(&c->queue, text, len, notified_ms)) {
 		close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out_of_memory", true);
 		return;
 	}
 	lws_callback_on_writable(c->wsi);
 }
 
-static void push_event(struct ws_client *c, long long seq, const char *frame, size_t len)
+static void push_event(struct ws_client *c, long long seq, const char *frame, size_t len, double notified_ms)
 {
 	if (c->queue.frames >= WS_QUEUE_MAX_FRAMES ||
 	    c->queue.bytes + len > WS_QUEUE_MAX_BYTES) {
@@ -97,7 +98,7 @@ static void push_event(struct ws_client *c, long long seq, const char *frame, si
 		close_client(c, CLOSE_SLOW, "resync", true);
 		return;
 	}
-	push_frame(c, frame, len);
+	push_frame(c, frame, len, notified_ms);
 	c->last_seq = seq;
 }
 
@@ -111,7 +112,7 @@ static void refuse(struct ws_client *c, int status, const char *code, const char
 	json_escape_append(&sb, message);
 	string_buffer_append_str(&sb, "}}");
 	if (!sb.failed)
-		push_frame(c, sb.data, sb.len);
+		push_frame(c, sb.data, sb.len, 0);
 	string_buffer_free(&sb);
 	close_client(c, status, code, false);
 }
@@ -146,7 +147,7 @@ static void catch_up(struct ws_client *c)
 	for (int i = 0; i < rows && c->state == WS_FEEDING; i++) {
 		long long seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 		if (seq > c->last_seq)
-			push_event(c, seq, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+			push_event(c, seq, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1), 0);
 	}
 	if (rows < REPLAY_PAGE_ROWS)
 		c->behind = false;
@@ -179,7 +180,7 @@ static void deliver_business(struct ws_feed *feed, struct ws_business *b)
 			size_t len = (size_t)PQgetlength(res, i, 1);
 			for (struct ws_client *c = b->clients; c; c = c->biz_next)
 				if (takes_live(c) && seq > c->last_seq)
-					push_event(c, seq, frame, len);
+					push_event(c, seq, frame, len, b->notified_ms);
 			after = seq;
 		}
 		PQclear(res);
@@ -226,7 +227,7 @@ static void handle_hello(struct ws_client *c)
 		} else {
 			c->state = WS_FEEDING;
 			c->behind = true;
-			push_frame(c, hello, (size_t)n);
+			push_frame(c, hello, (size_t)n, 0);
 			catch_up(c);
 		}
 	}
@@ -285,8 +286,11 @@ int ws_feed_client_writable(struct ws_client *c)
 	size_t len;
 	unsigned char *text = ws_queue_peek(&c->queue, &len);
 	if (text != NULL) {
+		double notified_ms = ws_queue_peek_notified_ms(&c->queue);
 		if (lws_write(c->wsi, text, len, LWS_WRITE_TEXT) < (int)len)
 			return -1;
+		if (notified_ms > 0)
+			metrics_observe_notify_to_send(metrics_now_ms() - notified_ms);
 		ws_queue_pop(&c->queue);
 		if (c->queue.head == NULL && c->state == WS_FEEDING && c->behind)
 			catch_up(c);
@@ -329,6 +333,7 @@ void ws_feed_notified(struct ws_feed *feed, const char *business_id)
 	if (b == NULL || b->pending)
 		return;
 	b->pending = true;
+	b->notified_ms = metrics_now_ms();
 	b->next_pending = feed->pending;
 	feed->pending = b;
 }

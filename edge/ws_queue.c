@@ -7,13 +7,14 @@
 
 #include <libwebsockets.h>
 
-bool ws_queue_push(struct ws_queue *q, const char *text, size_t len)
+bool ws_queue_push(struct ws_queue *q, const char *text, size_t len, double notified_ms)
 {
 	struct ws_frame *f = malloc(sizeof *f + LWS_PRE + len);
 	if (f == NULL)
 		return false;
 	f->next = NULL;
 	f->len = len;
+	f->notified_ms = notified_ms;
 	memcpy(f->buf + LWS_PRE, text, len);
 	if (q->tail != NULL)
 		q->tail->next = f;
@@ -31,6 +32,11 @@ unsigned char *ws_queue_peek(const struct ws_queue *q, size_t *len)
 		return NULL;
 	*len = q->head->len;
 	return q->head->buf + LWS_PRE;
+}
+
+double ws_queue_peek_notified_ms(const struct ws_queue *q)
+{
+	return q->head != NULL ? q->head->notified_ms : 0;
 }
 
 void ws_queue_pop(struct ws_queue *q)

@@ -10,6 +10,7 @@
 struct ws_frame {
 	struct ws_frame *next;
 	size_t len;                /* text length, headroom excluded */
+	double notified_ms;        /* monotonic ms its NOTIFY arrived; 0 for replayed frames */
 	unsigned char buf[];       /* LWS_PRE bytes, then the text */
 };
 
@@ -21,9 +22,11 @@ struct ws_queue {
 };
 
 /* Appends a copy of text. Returns false when out of memory. */
-bool ws_queue_push(struct ws_queue *q, const char *text, size_t len);
+bool ws_queue_push(struct ws_queue *q, const char *text, size_t len, double notified_ms);
 /* The oldest frame's text (len in *len), or NULL when empty. */
 unsigned char *ws_queue_peek(const struct ws_queue *q, size_t *len);
+/* When the oldest frame's notification arrived (0: not from a notification). */
+double ws_queue_peek_notified_ms(const struct ws_queue *q);
 void ws_queue_pop(struct ws_queue *q);
 void ws_queue_clear(struct ws_queue *q);
 

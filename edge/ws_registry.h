@@ -15,6 +15,7 @@ struct ws_business {
 	struct ws_client *clients;
 	unsigned int count;
 	bool pending;                   /* in the current notification batch */
+	double notified_ms;             /* monotonic ms the batch's first NOTIFY arrived */
 	struct ws_business *next_pending;
 	struct ws_business *next;       /* hash chain */
 };

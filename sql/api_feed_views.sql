@@ -146,8 +146,9 @@ RETURNS nmc.http_response
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    h record := nmc.dispatcher_health();
+    h record;
 BEGIN
+    SELECT * INTO h FROM nmc.system_health();
     RETURN nmc.respond(200, jsonb_build_object(
         'database', 'ok',
         'sandbox_mode', nmc.sandbox_mode(),
@@ -155,17 +156,10 @@ BEGIN
                                          'heartbeat_age_seconds', round(extract(epoch FROM h.heartbeat_age)::numeric, 3),
                                          'queued', h.queued, 'due', h.due, 'in_flight', h.in_flight,
                                          'oldest_due_age_seconds', round(coalesce(extract(epoch FROM h.oldest_due_age), 0)::numeric, 3)),
-        'providers_5m', coalesce((SELECT jsonb_object_agg(x.provider, jsonb_build_object('done', x.done, 'retries', x.retries, 'failures', x.failures))
-                                    FROM (SELECT k.provider,
-                                                 count(*) FILTER (WHERE a.outcome = 'done') AS done,
-                                                 count(*) FILTER (WHERE a.outcome = 'retry') AS retries,
-                                                 count(*) FILTER (WHERE a.outcome = 'failed') AS failures
-                                            FROM nmc.job_attempts a JOIN nmc.jobs j ON j.id = a.job_id JOIN nmc.job_kinds k ON k.kind = j.kind
-                                           WHERE a.finished_at > now() - interval '5 minutes'
-                                           GROUP BY k.provider) x), '{}')));
+        'providers_5m', nmc.provider_stats_5m()));
 END
 $$;
-COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, dispatcher heartbeat and queue (whole system), and provider successes / retries / failures over 5 minutes.';
+COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, the dispatcher''s heartbeat and queue, and provider successes / retries / failures over 5 minutes, for the whole system. (WebSocket clients: GET /metrics.)';
 
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('GET', '/api/conversations', 'api_conversations_list', 'jwt', 'Conversations, filtered and paged'),

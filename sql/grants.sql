@@ -28,7 +28,25 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc TO nmc_api, nmc_auth;
 GRANT EXECUTE ON FUNCTION nmc.current_business_id(), nmc.current_user_id() TO nmc_owner;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_api TO nmc_edge;
 
-ALTER FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text) OWNER TO nmc_api;
+-- Every nmc_api function runs as nmc_api unless reassigned below; a definer
+-- function left to the installing superuser would bypass row-level security.
+DO $api_owner$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p WHERE p.pronamespace = 'nmc_api'::regnamespace LOOP
+        EXECUTE format('ALTER FUNCTION %s OWNER TO nmc_api', f);
+    END LOOP;
+END
+$api_owner$;
 ALTER FUNCTION nmc.login(jsonb, text) OWNER TO nmc_auth;
 ALTER FUNCTION nmc.webhook_tenant(text) OWNER TO nmc_auth;
 ALTER FUNCTION nmc.phone_number_available(text) OWNER TO nmc_auth;
+GRANT USAGE ON SCHEMA nmc TO nmc_monitor;
+GRANT SELECT ON nmc.jobs, nmc.job_attempts, nmc.job_kinds, nmc.settings TO nmc_monitor;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc TO nmc_monitor;
+ALTER FUNCTION nmc.system_health() OWNER TO nmc_monitor;
+ALTER FUNCTION nmc.provider_stats_5m() OWNER TO nmc_monitor;
+ALTER FUNCTION nmc_api.metrics() OWNER TO nmc_monitor;
+-- nmc_monitor owns nmc_api.metrics (a definer function), so it needs the schema too.
+GRANT USAGE ON SCHEMA nmc_api TO nmc_monitor;

@@ -1,5 +1,5 @@
 # 05_openapi_coverage.t — docs/openapi.yaml and the routes agree: every route
-# the API answers (nmc.api_routes, plus the edge's own /healthz) has an entry,
+# the API answers (nmc.api_routes, plus the edge's own /healthz and /metrics) has an entry,
 # every entry is a real route, and GET /api/openapi.yaml serves that file.
 use strict;
 use warnings;
@@ -28,6 +28,7 @@ ok scalar(keys %documented) > 20, 'the document lists the routes (' . scalar(key
 
 my %routes = map { $_ => 1 } sql("SELECT route_method || ' ' || route_path FROM nmc.api_routes");
 $routes{'GET /healthz'} = 1;
+$routes{'GET /metrics'} = 1;
 
 my @undocumented = sort grep { !$documented{$_} } keys %routes;
 my @phantom = sort grep { !$routes{$_} } keys %documented;

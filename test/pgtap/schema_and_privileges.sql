@@ -2,7 +2,7 @@
 -- forced row-level security and owned by nmc_owner, documented functions,
 -- least-privilege roles, and settings that keep secrets out of sight.
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 
 SELECT has_table('nmc', 'businesses', 'businesses table');
 SELECT has_table('nmc', 'users', 'users table');
@@ -44,6 +44,10 @@ SELECT is(pg_get_userbyid((SELECT proowner FROM pg_proc WHERE oid = 'nmc_api.han
 SELECT is(pg_get_userbyid((SELECT proowner FROM pg_proc WHERE oid = 'nmc.login(jsonb,text)'::regprocedure)),
           'nmc_auth', 'login runs as nmc_auth, the only role that may look users up across businesses');
 
+SELECT is((SELECT array_agg(p.oid::regprocedure::text) FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
+            WHERE p.pronamespace IN ('nmc'::regnamespace, 'nmc_api'::regnamespace) AND p.prosecdef AND (r.rolsuper OR r.rolbypassrls)), NULL,
+          'no SECURITY DEFINER function runs as a superuser');
+SELECT ok(has_function_privilege('nmc_edge', 'nmc_api.metrics()', 'EXECUTE'), 'the edge may read the metrics');
 SELECT matches(nmc.setting('jwt_secret'), '^[0-9a-f]{64}$', 'a 256-bit JWT secret was generated at install');
 SELECT is((SELECT value FROM nmc.settings_redacted WHERE name = 'jwt_secret'), '(set, hidden)', 'the redacted view hides secrets');
 SELECT throws_ok($$ SELECT nmc.configure('{"no_such_setting":"1"}') $$, '42704', NULL, 'configure refuses unknown settings');

@@ -1,0 +1,61 @@
+-- monitoring.sql — system-wide figures for GET /metrics and the status page:
+-- the job queue and the dispatcher across all businesses. These functions run
+-- as nmc_monitor, whose only cross-tenant right is reading jobs and attempts.
+CREATE POLICY monitoring ON nmc.jobs FOR SELECT TO nmc_monitor USING (true);
+CREATE POLICY monitoring ON nmc.job_attempts FOR SELECT TO nmc_monitor USING (true);
+
+CREATE FUNCTION nmc.system_health()
+RETURNS TABLE (worker_pid int, heartbeat_age interval, queued bigint, due bigint, in_flight bigint,
+               oldest_due_age interval, retries_5m bigint, failures_5m bigint, done_5m bigint)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$ BEGIN RETURN QUERY SELECT * FROM nmc.dispatcher_health(); END $$;
+COMMENT ON FUNCTION nmc.system_health() IS 'nmc.dispatcher_health() across all businesses, for the status page (runs as nmc_monitor).';
+
+CREATE FUNCTION nmc.provider_stats_5m()
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$
+BEGIN
+    RETURN coalesce((SELECT jsonb_object_agg(x.provider, jsonb_build_object('done', x.done, 'retries', x.retries, 'failures', x.failures))
+                       FROM (SELECT k.provider,
+                                    count(*) FILTER (WHERE a.outcome = 'done') AS done,
+                                    count(*) FILTER (WHERE a.outcome = 'retry') AS retries,
+                                    count(*) FILTER (WHERE a.outcome = 'failed') AS failures
+                               FROM nmc.job_attempts a JOIN nmc.jobs j ON j.id = a.job_id JOIN nmc.job_kinds k ON k.kind = j.kind
+                              WHERE a.finished_at > now() - interval '5 minutes'
+                              GROUP BY k.provider) x), '{}');
+END
+$$;
+COMMENT ON FUNCTION nmc.provider_stats_5m() IS 'Successes, retries and failures per provider over the last 5 minutes, all businesses (runs as nmc_monitor).';
+
+CREATE FUNCTION nmc_api.metrics()
+RETURNS text
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$
+DECLARE
+    h record;
+    out text := '';
+BEGIN
+    SELECT * INTO h FROM nmc.dispatcher_health();
+    out := out || E'# HELP nmc_jobs Jobs in the outbox by kind and status.\n# TYPE nmc_jobs gauge\n'
+        || coalesce((SELECT string_agg(format('nmc_jobs{kind="%s",status="%s"} %s', kind, status, n), E'\n' ORDER BY kind, status)
+                       FROM (SELECT kind, status, count(*) AS n FROM nmc.jobs GROUP BY kind, status) q) || E'\n', '');
+    out := out || E'# HELP nmc_jobs_oldest_due_seconds How long the oldest due job has waited.\n# TYPE nmc_jobs_oldest_due_seconds gauge\n'
+        || format(E'nmc_jobs_oldest_due_seconds %s\n', round(coalesce(extract(epoch FROM h.oldest_due_age), 0)::numeric, 3));
+    out := out || E'# HELP nmc_job_attempts_5m HTTP attempts of the dispatcher over the last 5 minutes by outcome.\n# TYPE nmc_job_attempts_5m gauge\n'
+        || format(E'nmc_job_attempts_5m{outcome="done"} %s\nnmc_job_attempts_5m{outcome="retry"} %s\nnmc_job_attempts_5m{outcome="failed"} %s\n',
+                  h.done_5m, h.retries_5m, h.failures_5m);
+    out := out || E'# HELP nmc_dispatcher_up Whether the dispatcher worker is running.\n# TYPE nmc_dispatcher_up gauge\n'
+        || format(E'nmc_dispatcher_up %s\n', CASE WHEN h.worker_pid IS NULL THEN 0 ELSE 1 END);
+    out := out || E'# HELP nmc_dispatcher_heartbeat_age_seconds Seconds since the dispatcher last reported.\n# TYPE nmc_dispatcher_heartbeat_age_seconds gauge\n'
+        || format(E'nmc_dispatcher_heartbeat_age_seconds %s\n', round(coalesce(extract(epoch FROM h.heartbeat_age), -1)::numeric, 3));
+    RETURN out;
+END
+$$;
+COMMENT ON FUNCTION nmc_api.metrics() IS 'The database''s part of GET /metrics (Prometheus text): jobs by kind and status, oldest due job, attempts by outcome, dispatcher up and heartbeat. Runs as nmc_monitor.';
