@@ -59,3 +59,41 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc_api.metrics() IS 'The database''s part of GET /metrics (Prometheus text): jobs by kind and status, oldest due job, attempts by outcome, dispatcher up and heartbeat. Runs as nmc_monitor.';
+
+CREATE TABLE nmc.system_state (
+    name       text PRIMARY KEY,
+    value      text NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE nmc.system_state IS 'Last reported system-wide health (dispatcher running, sandbox mode), so a system.health event is emitted only when it changes.';
+
+CREATE FUNCTION nmc.report_system_health()
+RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    h record;
+    now_state jsonb;
+    was text;
+    n int := 0;
+    b uuid;
+BEGIN
+    SELECT * INTO h FROM nmc.dispatcher_health();
+    now_state := jsonb_build_object('dispatcher_running', h.worker_pid IS NOT NULL AND h.heartbeat_age < interval '30 seconds',
+                                    'sandbox_mode', nmc.sandbox_mode());
+    SELECT value INTO was FROM nmc.system_state WHERE name = 'health' FOR UPDATE;
+    IF was IS NOT DISTINCT FROM now_state::text THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO nmc.system_state (name, value) VALUES ('health', now_state::text)
+    ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, changed_at = now();
+    -- Every dashboard shows the system's state, so every business hears of a change.
+    FOR b IN SELECT id FROM nmc.businesses LOOP
+        PERFORM nmc.emit_event(b, 'system.health', now_state);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION nmc.report_system_health() IS 'pg_cron, every minute (with the backstop): when the dispatcher''s liveness or sandbox mode changed since the last report, emits system.health to every business. Returns how many were told.';
+SELECT cron.schedule('nevermisscall-health', '* * * * *', 'SELECT nmc.report_system_health()');

@@ -3,7 +3,7 @@
 -- overdue timers and expired leases; housekeeping keeps tables bounded; DBA
 -- retry/cancel; idempotency keys; backoff arithmetic; SMS text rules.
 BEGIN;
-SELECT plan(29);
+SELECT plan(32);
 
 INSERT INTO nmc.businesses (id, name, trade_type) VALUES ('b0000000-0000-0000-0000-000000000003', 'Cool Air', 'hvac');
 CREATE TABLE nmc_test.fired (timer_id bigint, payload jsonb);
@@ -35,7 +35,13 @@ VALUES ('b0000000-0000-0000-0000-000000000003', 'twilio.sms.send', '{"message_id
 SELECT is((SELECT timers_fired || '/' || leases_requeued FROM nmc.dispatcher_backstop()), '1/1', 'the backstop fires the overdue timer and requeues the expired lease');
 SELECT is((SELECT count(*) FROM nmc_test.fired WHERE (payload ->> 'n') = '4'), 1::bigint, '… the timer''s handler ran');
 SELECT is((SELECT status FROM nmc.jobs WHERE payload ->> 'message_id' = '00000000-0000-0000-0000-000000000001'), 'queued', '… the job is queued again');
-SELECT ok((SELECT count(*) = 2 FROM cron.job WHERE jobname IN ('nevermisscall-backstop', 'nevermisscall-housekeeping')), 'pg_cron runs the backstop and housekeeping');
+SELECT ok((SELECT count(*) = 3 FROM cron.job WHERE jobname IN ('nevermisscall-backstop', 'nevermisscall-housekeeping', 'nevermisscall-health')),
+          'pg_cron runs the backstop, housekeeping and the health report');
+DELETE FROM nmc.system_state;
+SELECT ok(nmc.report_system_health() >= 1, 'a first health report tells every business');
+SELECT is((SELECT body ? 'dispatcher_running' FROM nmc.events WHERE business_id = 'b0000000-0000-0000-0000-000000000003' AND type = 'system.health'), true,
+          '… as a system.health event');
+SELECT is(nmc.report_system_health(), 0, 'an unchanged state is not reported again');
 
 -- DBA controls.
 CREATE TEMP TABLE j AS SELECT * FROM nmc.job_enqueue('maps.geocode', 'b0000000-0000-0000-0000-000000000003', '{"address":"x"}', 'geo-key-1', NULL, now() + interval '1 hour');
