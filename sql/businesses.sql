@@ -38,6 +38,7 @@ CREATE TABLE nmc.businesses (
     repeat_window_seconds int NOT NULL DEFAULT 600 CHECK (repeat_window_seconds BETWEEN 0 AND 86400),
     human_window_seconds  int NOT NULL DEFAULT 60 CHECK (human_window_seconds BETWEEN 0 AND 3600),
     max_reply_segments    int NOT NULL DEFAULT 6 CHECK (max_reply_segments BETWEEN 1 AND 10),
+    appointment_minutes   int NOT NULL DEFAULT 60 CHECK (appointment_minutes BETWEEN 15 AND 480),
     greeting_template     text CHECK (length(greeting_template) BETWEEN 1 AND 1000),
     after_hours_message   text CHECK (length(after_hours_message) BETWEEN 1 AND 500),
     help_text             text CHECK (length(help_text) BETWEEN 1 AND 320),
@@ -87,6 +88,7 @@ AS $$
         'repeat_window_seconds', b.repeat_window_seconds,
         'human_window_seconds', b.human_window_seconds,
         'max_reply_segments', b.max_reply_segments,
+        'appointment_minutes', b.appointment_minutes,
         'after_hours_message', coalesce(b.after_hours_message, nmc.default_after_hours_message(b)),
         'help_text', coalesce(b.help_text, nmc.default_help_text(b)),
         'created_at', b.created_at,
@@ -120,7 +122,7 @@ BEGIN
     PERFORM nmc.input_object(patch);
     PERFORM nmc.input_allowed_fields(patch, ARRAY['name', 'trade_type', 'address_line1', 'address_line2',
         'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone', 'ring_timeout_seconds',
-        'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments',
+        'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'appointment_minutes',
         'after_hours_message', 'help_text']);
 
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
@@ -177,6 +179,9 @@ BEGIN
     IF patch ? 'human_window_seconds' THEN
         b.human_window_seconds := nmc.input_int(patch, 'human_window_seconds', 0, 3600);
     END IF;
+    IF patch ? 'appointment_minutes' THEN
+        b.appointment_minutes := nmc.input_int(patch, 'appointment_minutes', 15, 480);
+    END IF;
     IF patch ? 'max_reply_segments' THEN
         b.max_reply_segments := nmc.input_int(patch, 'max_reply_segments', 1, 10);
     END IF;
@@ -192,6 +197,7 @@ BEGIN
         ring_timeout_seconds = b.ring_timeout_seconds, min_ring_seconds = b.min_ring_seconds,
         repeat_window_seconds = b.repeat_window_seconds, human_window_seconds = b.human_window_seconds,
         max_reply_segments = b.max_reply_segments, after_hours_message = b.after_hours_message,
+        appointment_minutes = b.appointment_minutes,
         help_text = b.help_text,
         address_line1 = nullif(b.address_line1, ''), address_line2 = nullif(b.address_line2, ''),
         city = nullif(b.city, ''), region = nullif(b.region, ''), postal_code = nullif(b.postal_code, ''),

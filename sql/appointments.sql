@@ -1,0 +1,224 @@
+-- appointments.sql — booked jobs: a time range per appointment that no two
+-- appointments of a business may share (an exclusion constraint, so double
+-- booking is impossible whoever books), open slots inside business hours and
+-- closures, booking and cancelling, and the confirmation text — written from
+-- the appointment row, never by a model.
+CREATE TABLE nmc.appointments (
+    id           uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    business_id  uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    customer_id  uuid NOT NULL,
+    lead_id      uuid,
+    during       tstzrange NOT NULL CHECK (NOT isempty(during) AND lower_inc(during) AND NOT upper_inc(during)),
+    status       text NOT NULL DEFAULT 'booked' CHECK (status IN ('booked', 'cancelled')),
+    service_address text CHECK (length(service_address) <= 300),
+    problem      text CHECK (length(problem) <= 1000),
+    booked_by    text NOT NULL CHECK (booked_by IN ('owner', 'ai')),
+    cancel_reason text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (business_id, id),
+    FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (business_id, lead_id) REFERENCES nmc.leads (business_id, id) ON DELETE SET NULL (lead_id),
+    -- Two booked appointments of one business never overlap, however they were made.
+    CONSTRAINT appointments_no_double_booking EXCLUDE USING gist (business_id WITH =, during WITH &&) WHERE (status = 'booked')
+);
+COMMENT ON TABLE nmc.appointments IS 'Booked jobs. during is [start, end); the exclusion constraint makes overlapping booked appointments of one business impossible.';
+CREATE TRIGGER appointments_touch BEFORE UPDATE ON nmc.appointments FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
+ALTER TABLE nmc.appointments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.appointments FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.appointments
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+
+CREATE FUNCTION nmc.appointment_json(a nmc.appointments)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$ SELECT jsonb_build_object('id', a.id, 'customer_id', a.customer_id, 'lead_id', a.lead_id, 'starts_at', lower(a.during),
+                                'ends_at', upper(a.during), 'status', a.status, 'service_address', a.service_address,
+                                'problem', a.problem, 'booked_by', a.booked_by, 'cancel_reason', a.cancel_reason) $$;
+COMMENT ON FUNCTION nmc.appointment_json(nmc.appointments) IS 'The API and event representation of an appointment.';
+
+CREATE FUNCTION nmc.open_slots(p_business_id uuid, p_from timestamptz, p_count int DEFAULT 3, p_minutes int DEFAULT NULL)
+RETURNS TABLE (starts_at timestamptz, ends_at timestamptz)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    b nmc.businesses;
+    len interval;
+    day date;
+    h record;
+    s timestamptz;
+    found_n int := 0;
+BEGIN
+    SELECT * INTO b FROM nmc.businesses WHERE id = p_business_id;
+    len := make_interval(mins => coalesce(p_minutes, b.appointment_minutes));
+    -- Walk local days for two weeks; slots start on the hour or half hour.
+    FOR day IN SELECT generate_series((p_from AT TIME ZONE b.timezone)::date, (p_from AT TIME ZONE b.timezone)::date + 13, interval '1 day')::date LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM nmc.business_closures c WHERE c.business_id = b.id AND c.closed_on = day);
+        FOR h IN SELECT opens_at, closes_at FROM nmc.business_hours
+                  WHERE business_id = b.id AND weekday = extract(dow FROM day) ORDER BY opens_at LOOP
+            s := (day + h.opens_at) AT TIME ZONE b.timezone;
+            WHILE s + len <= CASE WHEN h.closes_at = '24:00' THEN (day + 1) AT TIME ZONE b.timezone
+                                  ELSE (day + h.closes_at) AT TIME ZONE b.timezone END LOOP
+                IF s >= p_from AND NOT EXISTS (SELECT 1 FROM nmc.appointments a WHERE a.business_id = b.id AND a.status = 'booked'
+                                                  AND a.during && tstzrange(s, s + len, '[)')) THEN
+                    starts_at := s;
+                    ends_at := s + len;
+                    RETURN NEXT;
+                    found_n := found_n + 1;
+                    IF found_n >= p_count THEN
+                        RETURN;
+                    END IF;
+                END IF;
+                s := s + interval '30 minutes';
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION nmc.open_slots(uuid, timestamptz, int, int) IS 'The next p_count free slots of the job''s length from p_from: inside business hours (local time), not on closures, not overlapping a booked appointment; starting on the hour or half hour, up to two weeks ahead.';
+
+CREATE FUNCTION nmc.appointment_book(p_business_id uuid, p_customer_id uuid, p_starts_at timestamptz, p_booked_by text,
+                                     p_address text DEFAULT NULL, p_problem text DEFAULT NULL, p_minutes int DEFAULT NULL)
+RETURNS nmc.appointments
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    b nmc.businesses;
+    a nmc.appointments;
+    l uuid;
+BEGIN
+    SELECT * INTO b FROM nmc.businesses WHERE id = p_business_id;
+    IF NOT nmc.business_is_open(b.id, p_starts_at)
+       OR NOT nmc.business_is_open(b.id, p_starts_at + make_interval(mins => coalesce(p_minutes, b.appointment_minutes)) - interval '1 second') THEN
+        PERFORM nmc.raise_api_error(400, 'outside_business_hours', 'that time is outside the business''s hours', 'starts_at');
+    END IF;
+    SELECT id INTO l FROM nmc.leads WHERE business_id = b.id AND customer_id = p_customer_id
+       AND status IN ('new', 'contacted', 'qualified', 'appointment_scheduled');
+    BEGIN
+        INSERT INTO nmc.appointments (business_id, customer_id, lead_id, during, booked_by, service_address, problem)
+        VALUES (b.id, p_customer_id, l, tstzrange(p_starts_at, p_starts_at + make_interval(mins => coalesce(p_minutes, b.appointment_minutes)), '[)'),
+                p_booked_by, p_address, p_problem)
+        RETURNING * INTO a;
+    EXCEPTION WHEN exclusion_violation THEN
+        PERFORM nmc.raise_api_error(409, 'slot_taken', 'another appointment is booked at that time', 'starts_at');
+    END;
+    IF l IS NOT NULL THEN
+        PERFORM nmc.lead_transition(l, 'appointment_scheduled');
+    END IF;
+    PERFORM nmc.emit_event(b.id, 'appointment.created', nmc.appointment_json(a));
+    RETURN a;
+END
+$$;
+COMMENT ON FUNCTION nmc.appointment_book(uuid, uuid, timestamptz, text, text, text, int) IS 'Books a job inside business hours; NM409 slot_taken when it would overlap another (the exclusion constraint decides, even under concurrency). Moves the customer''s lead to appointment_scheduled; emits appointment.created.';
+
+CREATE FUNCTION nmc.appointment_cancel(p_appointment_id uuid, p_reason text DEFAULT NULL)
+RETURNS nmc.appointments
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    a nmc.appointments;
+BEGIN
+    UPDATE nmc.appointments SET status = 'cancelled', cancel_reason = p_reason
+     WHERE id = p_appointment_id AND status = 'booked' RETURNING * INTO a;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no booked appointment with this id');
+    END IF;
+    PERFORM nmc.emit_event(a.business_id, 'appointment.cancelled', nmc.appointment_json(a));
+    RETURN a;
+END
+$$;
+COMMENT ON FUNCTION nmc.appointment_cancel(uuid, text) IS 'Cancels a booked appointment (its time becomes free); emits appointment.cancelled.';
+
+CREATE FUNCTION nmc.appointment_confirmation(p_appointment_id uuid)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT format('You''re booked with %s on %s at %s%s. Reply here if anything changes.',
+                  b.name,
+                  to_char(lower(a.during) AT TIME ZONE b.timezone, 'FMDay, FMMonth FMDD'),
+                  nmc.format_time_of_day((lower(a.during) AT TIME ZONE b.timezone)::time),
+                  CASE WHEN a.service_address IS NOT NULL THEN ' at ' || a.service_address ELSE '' END)
+      FROM nmc.appointments a JOIN nmc.businesses b ON b.id = a.business_id
+     WHERE a.id = p_appointment_id AND a.status = 'booked'
+$$;
+COMMENT ON FUNCTION nmc.appointment_confirmation(uuid) IS 'The confirmation text of a booked appointment, written from the row in the business''s local time: a customer is never told of a booking the database does not have.';
+
+CREATE FUNCTION nmc.api_appointments_list(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    from_at timestamptz := now();
+    to_at timestamptz;
+BEGIN
+    BEGIN
+        from_at := coalesce((req #>> '{query,from}')::timestamptz, now());
+        to_at := (req #>> '{query,to}')::timestamptz;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'from and to must be timestamps (ISO 8601)', 'from');
+    END;
+    RETURN nmc.respond(200, jsonb_build_object('appointments', coalesce((
+        SELECT jsonb_agg(nmc.appointment_json(a) ORDER BY lower(a.during))
+          FROM nmc.appointments a
+         WHERE a.business_id = nmc.current_business_id() AND upper(a.during) > from_at
+           AND (to_at IS NULL OR lower(a.during) < to_at)
+           AND (req #>> '{query,status}' IS NULL OR a.status = req #>> '{query,status}')), '[]')));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_appointments_list(jsonb) IS 'GET /api/appointments?from=&to=&status=: appointments ending after from (default now), in time order — upcoming list and day/week views.';
+
+CREATE FUNCTION nmc.api_appointments_create(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    body jsonb := nmc.input_object(req -> 'body');
+    cust nmc.customers;
+    starts timestamptz;
+BEGIN
+    PERFORM nmc.input_allowed_fields(body, ARRAY['customer_phone', 'starts_at', 'minutes', 'service_address', 'problem']);
+    BEGIN
+        starts := nmc.input_text(body, 'starts_at', true, 40)::timestamptz;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'starts_at must be an ISO 8601 timestamp', 'starts_at');
+    END;
+    cust := nmc.customer_upsert(nmc.current_business_id(), nmc.input_text(body, 'customer_phone', true, 32));
+    RETURN nmc.respond(201, jsonb_build_object('appointment', nmc.appointment_json(nmc.appointment_book(
+        nmc.current_business_id(), cust.id, starts, 'owner',
+        nmc.input_text(body, 'service_address', false, 300, 0), nmc.input_text(body, 'problem', false, 1000, 0),
+        CASE WHEN body ? 'minutes' THEN nmc.input_int(body, 'minutes', 15, 480) END))));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_appointments_create(jsonb) IS 'POST /api/appointments {customer_phone, starts_at[, minutes, service_address, problem]}: the owner books by hand; 409 slot_taken on overlap.';
+
+CREATE FUNCTION nmc.api_appointments_cancel(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF req -> 'body' IS NOT NULL THEN
+        PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['reason']);
+    END IF;
+    RETURN nmc.respond(200, jsonb_build_object('appointment', nmc.appointment_json(nmc.appointment_cancel(
+        nmc.input_uuid(req #>> '{params,0}', 'appointment'), nmc.input_text(coalesce(req -> 'body', '{}'), 'reason', false, 300, 0)))));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_appointments_cancel(jsonb) IS 'POST /api/appointments/{id}/cancel {reason?}.';
+
+CREATE FUNCTION nmc.api_open_slots(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.respond(200, jsonb_build_object('slots', coalesce(jsonb_agg(jsonb_build_object('starts_at', s.starts_at, 'ends_at', s.ends_at)
+                                                                           ORDER BY s.starts_at), '[]')))
+      FROM nmc.open_slots(nmc.current_business_id(), now(), 10) s
+$$;
+COMMENT ON FUNCTION nmc.api_open_slots(jsonb) IS 'GET /api/appointments/open-slots: the next ten free slots.';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/appointments', 'api_appointments_list', 'jwt', 'Appointments in a time window'),
+    ('POST', '/api/appointments', 'api_appointments_create', 'jwt', 'Book an appointment by hand'),
+    ('POST', '/api/appointments/{id}/cancel', 'api_appointments_cancel', 'jwt', 'Cancel an appointment'),
+    ('GET', '/api/appointments/open-slots', 'api_open_slots', 'jwt', 'The next free slots');
