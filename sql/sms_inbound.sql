@@ -10,10 +10,15 @@ AS $$
         WHEN k IN ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT') THEN 'opt_out'
         WHEN k IN ('START', 'YES', 'UNSTOP') THEN 'opt_in'
         WHEN k IN ('HELP', 'INFO') THEN 'help'
+        -- Plain-language opt-outs: a person who writes this must never be texted again.
+        WHEN k ~ '^(PLEASE )?(STOP|QUIT|NO MORE) (TEXTING|MESSAGING|CONTACTING|TEXTS|MESSAGES)( ME| US)?( PLEASE)?$'
+          OR k ~ '^(PLEASE )?(DO NOT|DONT|DON''T|NEVER) (TEXT|MESSAGE|CONTACT) (ME|US|THIS NUMBER)( AGAIN| ANYMORE)?( PLEASE)?$'
+          OR k ~ '^(REMOVE|TAKE) ME (FROM|OFF) (YOUR|THE|THIS) (LIST|TEXTS)( PLEASE)?$'
+          OR k ~ '^(UNSUBSCRIBE ME|LEAVE ME ALONE)$' THEN 'opt_out'
     END
-      FROM (SELECT upper(btrim(body, E' \t\r\n.!')) AS k) x
+      FROM (SELECT regexp_replace(upper(btrim(body, E' \t\r\n.!')), '\s+', ' ', 'g') AS k) x
 $$;
-COMMENT ON FUNCTION nmc.sms_keyword(text) IS 'opt_out, opt_in or help when a text is exactly one of Twilio''s keywords (any case, surrounding spaces and punctuation ignored), else NULL.';
+COMMENT ON FUNCTION nmc.sms_keyword(text) IS 'opt_out, opt_in or help when a text is exactly one of Twilio''s keywords (any case, surrounding spaces and punctuation ignored); opt_out also for plain-language requests such as "stop texting me" or "don''t message me again"; else NULL.';
 
 CREATE FUNCTION nmc.webhook_sms(req jsonb)
 RETURNS nmc.http_response
@@ -70,13 +75,15 @@ BEGIN
         IF cust.opted_out_at IS NULL AND cust.sms_unreachable_at IS NULL THEN
             PERFORM nmc.sms_send(b.id, cust.id, pn.phone, coalesce(b.help_text, nmc.default_help_text(b)), 'system', conv.id);
         END IF;
+    ELSIF nmc.emergency_term_in(b.id, body) IS NOT NULL AND cust.opted_out_at IS NULL AND conv.mode <> 'human' THEN
+        PERFORM nmc.conversation_emergency(conv, nmc.emergency_term_in(b.id, body));
     ELSE
         PERFORM nmc.conversation_customer_wrote(conv);
     END IF;
     RETURN nmc.twiml(NULL);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_sms(jsonb) IS 'POST /webhooks/twilio/sms: an inbound text, threaded into the open conversation of (business number, customer). STOP-words opt the customer out, START-words back in, HELP gets the help text; anything else opens the human response window. Idempotent on MessageSid.';
+COMMENT ON FUNCTION nmc.webhook_sms(jsonb) IS 'POST /webhooks/twilio/sms: an inbound text, threaded into the open conversation of (business number, customer). STOP-words opt the customer out, START-words back in, HELP gets the help text; words of danger get safety advice and alert the owner at once; anything else opens the human response window. Idempotent on MessageSid.';
 
 CREATE FUNCTION nmc.message_status_rank(status text)
 RETURNS int

@@ -3,7 +3,7 @@
 -- cancelled by an owner reply), owner replies and their limit, and status
 -- callbacks that only move a message forward.
 BEGIN;
-SELECT plan(28);
+SELECT plan(30);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550100') AS id;
 UPDATE nmc.businesses SET human_window_seconds = 60 WHERE id = (SELECT id FROM b);
@@ -59,6 +59,10 @@ SELECT is(pg_temp.text_in(5, '+15125550150', 'HELP'), 200, 'HELP');
 SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550150' AND direction = 'outbound'), 'Reply STOP to stop texts',
                'gets the business''s help text');
 SELECT is(nmc.sms_keyword('Stop please'), NULL, '"Stop please" is not a keyword (only the exact word is)');
+SELECT is(ARRAY[nmc.sms_keyword('Stop texting me'), nmc.sms_keyword('please don''t message me again!'), nmc.sms_keyword('Do not text this number'),
+                nmc.sms_keyword('remove me from your list')], ARRAY['opt_out', 'opt_out', 'opt_out', 'opt_out'],
+          'plain-language opt-outs are opt-outs');
+SELECT is(nmc.sms_keyword('Can you stop by tomorrow?'), NULL, 'a sentence that merely contains "stop" is not');
 
 -- Delivery status callbacks, possibly out of order.
 UPDATE nmc.messages SET twilio_sid = 'SM' || lpad('99', 32, '0'), status = 'queued' WHERE body = 'Hi, this is Joe. I can come at 3pm.';
