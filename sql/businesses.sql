@@ -43,6 +43,7 @@ CREATE TABLE nmc.businesses (
     after_hours_message   text CHECK (length(after_hours_message) BETWEEN 1 AND 500),
     help_text             text CHECK (length(help_text) BETWEEN 1 AND 320),
     safety_advice         text CHECK (length(safety_advice) BETWEEN 1 AND 480),
+    ai_disclosure         text CHECK (length(ai_disclosure) BETWEEN 1 AND 200),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
@@ -75,6 +76,12 @@ AS $$ SELECT format('If you smell gas, see smoke or sparks, or feel unsafe, leav
 COMMENT ON FUNCTION nmc.default_safety_advice(nmc.businesses) IS 'What a customer reporting danger is told at once, unless the business wrote its own (safety_advice).';
 
 
+CREATE FUNCTION nmc.default_ai_disclosure(b nmc.businesses)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT format('Hi, this is %s''s automated assistant.', b.name) $$;
+COMMENT ON FUNCTION nmc.default_ai_disclosure(nmc.businesses) IS 'How the automated assistant introduces itself in its first message, unless the business wrote its own (ai_disclosure).';
+
 CREATE FUNCTION nmc.business_json(b nmc.businesses)
 RETURNS jsonb
 LANGUAGE sql STABLE
@@ -100,6 +107,7 @@ AS $$
         'after_hours_message', coalesce(b.after_hours_message, nmc.default_after_hours_message(b)),
         'help_text', coalesce(b.help_text, nmc.default_help_text(b)),
         'safety_advice', coalesce(b.safety_advice, nmc.default_safety_advice(b)),
+        'ai_disclosure', coalesce(b.ai_disclosure, nmc.default_ai_disclosure(b)),
         'created_at', b.created_at,
         'updated_at', b.updated_at)
 $$;
@@ -132,7 +140,7 @@ BEGIN
     PERFORM nmc.input_allowed_fields(patch, ARRAY['name', 'trade_type', 'address_line1', 'address_line2',
         'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone', 'ring_timeout_seconds',
         'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'appointment_minutes',
-        'after_hours_message', 'help_text', 'safety_advice']);
+        'after_hours_message', 'help_text', 'safety_advice', 'ai_disclosure']);
 
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
     IF NOT FOUND THEN
@@ -197,6 +205,9 @@ BEGIN
     IF patch ? 'after_hours_message' THEN
         b.after_hours_message := nullif(nmc.input_text(patch, 'after_hours_message', false, 500, 0), '');
     END IF;
+    IF patch ? 'ai_disclosure' THEN
+        b.ai_disclosure := nullif(nmc.input_text(patch, 'ai_disclosure', false, 200, 0), '');
+    END IF;
     IF patch ? 'safety_advice' THEN
         b.safety_advice := nullif(nmc.input_text(patch, 'safety_advice', false, 480, 0), '');
     END IF;
@@ -210,7 +221,7 @@ BEGIN
         repeat_window_seconds = b.repeat_window_seconds, human_window_seconds = b.human_window_seconds,
         max_reply_segments = b.max_reply_segments, after_hours_message = b.after_hours_message,
         appointment_minutes = b.appointment_minutes,
-        help_text = b.help_text, safety_advice = b.safety_advice,
+        help_text = b.help_text, safety_advice = b.safety_advice, ai_disclosure = b.ai_disclosure,
         address_line1 = nullif(b.address_line1, ''), address_line2 = nullif(b.address_line2, ''),
         city = nullif(b.city, ''), region = nullif(b.region, ''), postal_code = nullif(b.postal_code, ''),
         country = b.country, timezone = b.timezone, forward_to_phone = b.forward_to_phone

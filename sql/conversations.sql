@@ -13,6 +13,7 @@ CREATE TABLE nmc.conversations (
     human_window_deadline timestamptz,
     human_window_timer_id bigint,
     last_message_at       timestamptz,
+    intake                jsonb NOT NULL DEFAULT '{}',   -- the intake engine's gathered details (intake_engine.sql)
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now(),
     closed_at             timestamptz,
@@ -137,12 +138,12 @@ BEGIN
     IF NOT FOUND OR c.mode <> 'human_window' OR c.human_window_timer_id IS DISTINCT FROM t.id THEN
         RETURN;
     END IF;
-    -- Nobody answered in time. Handing over to the AI is the conversation
-    -- engine's (docs: issue 6); until then the thread waits, and says so.
+    -- Nobody answered in time: the assistant takes the conversation on.
     UPDATE nmc.conversations SET human_window_timer_id = NULL WHERE id = c.id RETURNING * INTO c;
-    PERFORM nmc.conversation_set_mode(c, 'waiting');
+    PERFORM nmc.conversation_set_mode(c, 'ai');
+    PERFORM nmc.intake_turn(c.id);
 END
 $$;
-COMMENT ON FUNCTION nmc.conversation_human_window_expired(nmc.timers) IS 'Timer handler: the human window ran out with no reply from the business.';
+COMMENT ON FUNCTION nmc.conversation_human_window_expired(nmc.timers) IS 'Timer handler: the human window ran out with no reply from the business; the conversation goes to AI mode and the intake engine answers.';
 INSERT INTO nmc.timer_kinds (kind, handler, description) VALUES
     ('conversation.human_window', 'conversation_human_window_expired', 'The business''s time to answer a customer by hand has run out');

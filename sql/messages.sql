@@ -19,7 +19,8 @@ CREATE TABLE nmc.messages (
     sent_at        timestamptz,
     delivered_at   timestamptz,
     simulated      boolean NOT NULL DEFAULT false,
-    created_at     timestamptz NOT NULL DEFAULT now(),
+    -- clock_timestamp: messages of one transaction still come out in order.
+    created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     UNIQUE (business_id, id),
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE

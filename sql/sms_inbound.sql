@@ -77,6 +77,9 @@ BEGIN
         END IF;
     ELSIF nmc.emergency_term_in(b.id, body) IS NOT NULL AND cust.opted_out_at IS NULL AND conv.mode <> 'human' THEN
         PERFORM nmc.conversation_emergency(conv, nmc.emergency_term_in(b.id, body));
+    ELSIF conv.mode = 'ai' THEN
+        -- The assistant has the conversation: it answers at once.
+        PERFORM nmc.intake_turn(conv.id);
     ELSE
         PERFORM nmc.conversation_customer_wrote(conv);
     END IF;

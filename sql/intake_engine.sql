@@ -1,0 +1,168 @@
+-- intake_engine.sql — the built-in intake engine: when nobody at the business
+-- answered within the human window, it carries the conversation to a booked
+-- appointment without any outside AI — asks for what is missing (problem,
+-- name, service address), offers the next open slots, books the one the
+-- customer picks ("2", "the first one"), confirms from the appointment row,
+-- and hands off to a human on anything it cannot parse twice. Every reply goes
+-- through nmc.ai_send_reply, so a takeover silences it at once.
+
+CREATE FUNCTION nmc.intake_name(t text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN n ~ '^[[:alpha:]][[:alpha:] .''-]{0,59}$' AND n !~ '[0-9]' THEN initcap(n) END
+      FROM (SELECT btrim(regexp_replace(btrim(t, E' \t\r\n.!'), '^(my name is|my name''s|this is|i am|i''m|it''s|its|name:?)\s+', '', 'i')) AS n) x
+$$;
+COMMENT ON FUNCTION nmc.intake_name(text) IS 'A person''s name from a reply such as "Jane Doe" or "my name is jane doe", or NULL if it does not look like one.';
+
+CREATE FUNCTION nmc.intake_address(t text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT CASE WHEN btrim(t) ~* '^[0-9]+[a-z]?\s+\S+.*[[:alpha:]]' AND length(btrim(t)) <= 200 THEN btrim(t, E' \t\r\n.!') END $$;
+COMMENT ON FUNCTION nmc.intake_address(text) IS 'A street address (starting with a house number) from a reply, or NULL.';
+
+CREATE FUNCTION nmc.intake_slot_choice(t text, offered int)
+RETURNS int
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN n BETWEEN 1 AND offered THEN n END
+      FROM (SELECT CASE
+                WHEN k ~ '^\(?([0-9])\)?$' THEN substring(k FROM '([0-9])')::int
+                WHEN k ~ '\m(first|1st|one)\M' THEN 1
+                WHEN k ~ '\m(second|2nd|two)\M' THEN 2
+                WHEN k ~ '\m(third|3rd|three)\M' THEN 3
+                WHEN k ~ '^(option|number|#)\s*[0-9]$' THEN right(k, 1)::int
+            END AS n
+              FROM (SELECT lower(btrim(t, E' \t\r\n.!')) AS k) x) y
+$$;
+COMMENT ON FUNCTION nmc.intake_slot_choice(text, int) IS 'Which of the offered slots a reply picks ("2", "(2)", "the second one", "option 2"), or NULL.';
+
+CREATE FUNCTION nmc.intake_reply(conv nmc.conversations, body text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    b nmc.businesses;
+BEGIN
+    SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
+    -- The first thing the assistant says discloses that it is automated.
+    IF NOT EXISTS (SELECT 1 FROM nmc.messages WHERE conversation_id = conv.id AND author = 'ai') THEN
+        body := coalesce(b.ai_disclosure, nmc.default_ai_disclosure(b)) || ' ' || body;
+    END IF;
+    PERFORM nmc.ai_send_reply(conv.id, body);
+END
+$$;
+COMMENT ON FUNCTION nmc.intake_reply(nmc.conversations, text) IS 'Sends an intake-engine reply (prefixed with the disclosure the first time), only while the conversation is in AI mode.';
+
+CREATE FUNCTION nmc.intake_turn(p_conversation_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    conv nmc.conversations := nmc.conversation_for_update(p_conversation_id);
+    b nmc.businesses;
+    last_text text;
+    i jsonb;
+    v text;
+    pick int;
+    a nmc.appointments;
+    slots jsonb;
+    understood boolean := true;
+BEGIN
+    IF conv.mode <> 'ai' THEN
+        RETURN;
+    END IF;
+    SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
+    i := conv.intake;
+    SELECT m.body INTO last_text FROM nmc.messages m
+     WHERE m.conversation_id = conv.id AND m.direction = 'inbound' ORDER BY m.created_at DESC, m.id DESC LIMIT 1;
+
+    -- Take in the customer's latest answer to what was asked.
+    IF i ->> 'awaiting' = 'name' THEN
+        v := nmc.intake_name(last_text);
+        understood := v IS NOT NULL;
+        IF understood THEN
+            i := i || jsonb_build_object('name', v);
+            UPDATE nmc.customers SET name = v WHERE id = conv.customer_id;
+        END IF;
+    ELSIF i ->> 'awaiting' = 'address' THEN
+        v := nmc.intake_address(last_text);
+        understood := v IS NOT NULL;
+        IF understood THEN
+            i := i || jsonb_build_object('address', v);
+        END IF;
+    ELSIF i ->> 'awaiting' = 'slot' THEN
+        pick := nmc.intake_slot_choice(last_text, jsonb_array_length(i -> 'offered_slots'));
+        understood := pick IS NOT NULL;
+        IF understood THEN
+            BEGIN
+                a := nmc.appointment_book(b.id, conv.customer_id, (i #>> ARRAY['offered_slots', (pick - 1)::text])::timestamptz, 'ai',
+                                          i ->> 'address', i ->> 'problem');
+            EXCEPTION WHEN SQLSTATE 'NM409' OR SQLSTATE 'NM400' THEN
+                -- Taken meanwhile: offer fresh slots.
+                i := i - 'offered_slots';
+                a := NULL;
+            END;
+            IF a.id IS NOT NULL THEN
+                PERFORM nmc.intake_reply(conv, nmc.appointment_confirmation(a.id));
+                UPDATE nmc.conversations SET intake = i || jsonb_build_object('awaiting', 'nothing', 'appointment_id', a.id),
+                       state = 'closed', closed_at = now() WHERE id = conv.id RETURNING * INTO conv;
+                PERFORM nmc.emit_event(b.id, 'conversation.updated', jsonb_build_object('id', conv.id, 'mode', conv.mode, 'state', conv.state));
+                RETURN;
+            END IF;
+        END IF;
+    ELSIF NOT i ? 'problem' AND last_text IS NOT NULL THEN
+        -- The customer's first words are usually the problem itself.
+        i := i || jsonb_build_object('problem', left(last_text, 1000));
+    END IF;
+
+    IF NOT understood THEN
+        IF coalesce((i ->> 'misunderstood')::int, 0) >= 1 THEN
+            PERFORM nmc.intake_reply(conv, format('Sorry, I didn''t catch that. I''ll have someone from %s text you shortly.', b.name));
+            UPDATE nmc.conversations SET intake = i WHERE id = conv.id RETURNING * INTO conv;
+            PERFORM nmc.emit_event(b.id, 'conversation.handoff', jsonb_build_object('id', conv.id, 'reason', 'the assistant could not understand the customer twice'));
+            PERFORM nmc.conversation_set_mode(conv, 'human');
+            RETURN;
+        END IF;
+        i := i || jsonb_build_object('misunderstood', 1);
+    ELSE
+        i := i - 'misunderstood';
+    END IF;
+
+    -- Ask for what is still missing, in order; then offer slots.
+    IF NOT i ? 'problem' THEN
+        i := i || '{"awaiting":"problem"}';
+        PERFORM nmc.intake_reply(conv, 'What can we help you with?');
+    ELSIF NOT i ? 'name' THEN
+        i := i || '{"awaiting":"name"}';
+        PERFORM nmc.intake_reply(conv, CASE WHEN understood THEN 'Thanks! What''s your name?' ELSE 'Sorry, what''s your name?' END);
+    ELSIF NOT i ? 'address' THEN
+        i := i || '{"awaiting":"address"}';
+        PERFORM nmc.intake_reply(conv, CASE WHEN understood THEN format('Thanks, %s. What''s the address for the job (street and number)?', i ->> 'name')
+                                            ELSE 'Sorry, I need the street address with the house number, like "12 Elm St".' END);
+    ELSE
+        IF NOT i ? 'offered_slots' OR NOT understood THEN
+            SELECT jsonb_agg(s.starts_at ORDER BY s.starts_at) INTO slots FROM nmc.open_slots(b.id, now() + interval '1 hour', 3) s;
+            IF slots IS NULL THEN
+                PERFORM nmc.intake_reply(conv, format('Thanks! We have no open times in the next two weeks; someone from %s will text you to find one.', b.name));
+                UPDATE nmc.conversations SET intake = i WHERE id = conv.id RETURNING * INTO conv;
+                PERFORM nmc.conversation_set_mode(conv, 'human');
+                RETURN;
+            END IF;
+            i := i || jsonb_build_object('offered_slots', slots);
+            PERFORM nmc.lead_transition((SELECT id FROM nmc.leads WHERE business_id = b.id AND customer_id = conv.customer_id
+                                          AND status IN ('new', 'contacted', 'qualified', 'appointment_scheduled')), 'qualified')
+              WHERE EXISTS (SELECT 1 FROM nmc.leads WHERE business_id = b.id AND customer_id = conv.customer_id
+                              AND status IN ('new', 'contacted', 'qualified'));
+        END IF;
+        i := i || '{"awaiting":"slot"}';
+        PERFORM nmc.intake_reply(conv, (CASE WHEN understood THEN 'I can book you in at: ' ELSE 'Sorry, which time? ' END)
+            || (SELECT string_agg(format('%s) %s', n, to_char(t::timestamptz AT TIME ZONE b.timezone, 'Dy Mon FMDD') || ' at '
+                                                       || nmc.format_time_of_day((t::timestamptz AT TIME ZONE b.timezone)::time)), ', ' ORDER BY n)
+                  FROM jsonb_array_elements_text(i -> 'offered_slots') WITH ORDINALITY AS x(t, n))
+            || '. Reply 1, 2 or 3.');
+    END IF;
+    UPDATE nmc.conversations SET intake = i WHERE id = conv.id;
+END
+$$;
+COMMENT ON FUNCTION nmc.intake_turn(uuid) IS 'One turn of the built-in intake engine for a conversation in AI mode: take in the customer''s latest answer, then ask for what is missing or offer slots; book and confirm from the row; hand off to a human after two replies it could not understand.';

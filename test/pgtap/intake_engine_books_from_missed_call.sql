@@ -1,0 +1,65 @@
+-- intake_engine_books_from_missed_call.sql — the offline journey: a missed
+-- call, the customer's reply, nobody answers in the human window, the built-in
+-- assistant discloses itself, gathers name and address, offers open slots,
+-- books the one picked and confirms from the appointment row; the
+-- conversation closes and the lead is appointment_scheduled. And a customer it
+-- cannot understand twice is handed to a human.
+BEGIN;
+SELECT plan(14);
+
+CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550800') AS id;
+CREATE FUNCTION pg_temp.say(n int, caller text, body text) RETURNS void LANGUAGE sql AS $$
+    SELECT nmc_test.twilio_post('/webhooks/twilio/sms', jsonb_build_object('MessageSid', 'SM' || lpad(n::text, 32, '0'), 'From', caller,
+                                'To', '+15125550800', 'Body', body)) IS NULL $$;
+CREATE FUNCTION pg_temp.conv(caller text) RETURNS nmc.conversations LANGUAGE sql AS $$
+    SELECT cv.* FROM nmc.conversations cv JOIN nmc.customers cu ON cu.id = cv.customer_id WHERE cu.phone = caller
+     ORDER BY cv.created_at DESC LIMIT 1 $$;
+CREATE FUNCTION pg_temp.last_ai(caller text) RETURNS text LANGUAGE sql AS $$
+    SELECT m.body FROM nmc.messages m WHERE m.conversation_id = (pg_temp.conv(caller)).id AND m.author = 'ai'
+     ORDER BY m.created_at DESC, m.id DESC LIMIT 1 $$;
+CREATE FUNCTION pg_temp.window_expires(caller text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE t bigint := (pg_temp.conv(caller)).human_window_timer_id;
+BEGIN
+    UPDATE nmc.timers SET due_at = now() - interval '1 s' WHERE id = t;
+    PERFORM nmc.timer_fire(t);
+END $$;
+
+SELECT nmc_test.twilio_post('/webhooks/twilio/voice/dial', jsonb_build_object('CallSid', 'CA' || lpad('801', 32, '0'), 'From', '+15125550801',
+                            'To', '+15125550800', 'DialCallStatus', 'no-answer')) IS NULL;
+SELECT pg_temp.say(801, '+15125550801', 'My water heater is leaking');
+SELECT pg_temp.window_expires('+15125550801');
+SELECT is((pg_temp.conv('+15125550801')).mode, 'ai', 'nobody answered in the window: the assistant takes over');
+SELECT matches(pg_temp.last_ai('+15125550801'), '^Hi, this is Test Plumbing \+15125550800''s automated assistant\. Thanks! What''s your name\?$',
+               'its first message says it is automated and asks for the name (the problem was already said)');
+SELECT is((SELECT status FROM nmc.messages WHERE body = pg_temp.last_ai('+15125550801')), 'pending', '… and is really sent');
+
+SELECT pg_temp.say(802, '+15125550801', 'my name is jane doe');
+SELECT matches(pg_temp.last_ai('+15125550801'), '^Thanks, Jane Doe\. What''s the address', 'it asks for the address');
+SELECT is((SELECT name FROM nmc.customers WHERE phone = '+15125550801'), 'Jane Doe', 'the name lands on the customer');
+SELECT pg_temp.say(803, '+15125550801', 'somewhere downtown');
+SELECT matches(pg_temp.last_ai('+15125550801'), 'house number', 'an answer that is not an address is asked again');
+SELECT pg_temp.say(804, '+15125550801', '12 Elm St, Austin');
+SELECT matches(pg_temp.last_ai('+15125550801'), '^I can book you in at: 1\) .* 2\) .* 3\) .*\. Reply 1, 2 or 3\.$', 'it offers three open slots');
+SELECT is((SELECT l.status FROM nmc.leads l JOIN nmc.customers c ON c.id = l.customer_id WHERE c.phone = '+15125550801'), 'qualified',
+          'with the details complete the lead is qualified');
+SELECT pg_temp.say(805, '+15125550801', 'the second one');
+SELECT is((SELECT count(*) FROM nmc.appointments a JOIN nmc.customers c ON c.id = a.customer_id WHERE c.phone = '+15125550801' AND a.status = 'booked'),
+          1::bigint, 'the picked slot is booked');
+SELECT is(pg_temp.last_ai('+15125550801'),
+          (SELECT nmc.appointment_confirmation(a.id) FROM nmc.appointments a JOIN nmc.customers c ON c.id = a.customer_id WHERE c.phone = '+15125550801'),
+          'the confirmation is the one written from the appointment row');
+SELECT is((SELECT service_address FROM nmc.appointments a JOIN nmc.customers c ON c.id = a.customer_id WHERE c.phone = '+15125550801'),
+          '12 Elm St, Austin', 'with the address it gathered');
+SELECT is((pg_temp.conv('+15125550801')).state || ' / ' || (SELECT l.status FROM nmc.leads l JOIN nmc.customers c ON c.id = l.customer_id WHERE c.phone = '+15125550801'),
+          'closed / appointment_scheduled', 'the conversation closes; the lead is appointment_scheduled');
+
+-- Two replies it cannot understand: a human takes it from there.
+SELECT pg_temp.say(811, '+15125550802', 'hello?');
+SELECT pg_temp.window_expires('+15125550802');
+SELECT pg_temp.say(812, '+15125550802', '???');
+SELECT pg_temp.say(813, '+15125550802', '42');
+SELECT is((pg_temp.conv('+15125550802')).mode, 'human', 'after two misunderstood replies the conversation goes to a human');
+SELECT matches(pg_temp.last_ai('+15125550802'), 'someone from Test Plumbing', '… and the customer is told so');
+
+SELECT * FROM finish();
+ROLLBACK;
