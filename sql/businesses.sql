@@ -44,6 +44,7 @@ CREATE TABLE nmc.businesses (
     help_text             text CHECK (length(help_text) BETWEEN 1 AND 320),
     safety_advice         text CHECK (length(safety_advice) BETWEEN 1 AND 480),
     ai_disclosure         text CHECK (length(ai_disclosure) BETWEEN 1 AND 200),
+    service_postal_codes  text[] CHECK (array_length(service_postal_codes, 1) <= 500),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
@@ -108,6 +109,7 @@ AS $$
         'help_text', coalesce(b.help_text, nmc.default_help_text(b)),
         'safety_advice', coalesce(b.safety_advice, nmc.default_safety_advice(b)),
         'ai_disclosure', coalesce(b.ai_disclosure, nmc.default_ai_disclosure(b)),
+        'service_postal_codes', coalesce(to_jsonb(b.service_postal_codes), '[]'),
         'created_at', b.created_at,
         'updated_at', b.updated_at)
 $$;
@@ -140,7 +142,7 @@ BEGIN
     PERFORM nmc.input_allowed_fields(patch, ARRAY['name', 'trade_type', 'address_line1', 'address_line2',
         'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone', 'ring_timeout_seconds',
         'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'appointment_minutes',
-        'after_hours_message', 'help_text', 'safety_advice', 'ai_disclosure']);
+        'after_hours_message', 'help_text', 'safety_advice', 'ai_disclosure', 'service_postal_codes']);
 
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
     IF NOT FOUND THEN
@@ -205,6 +207,16 @@ BEGIN
     IF patch ? 'after_hours_message' THEN
         b.after_hours_message := nullif(nmc.input_text(patch, 'after_hours_message', false, 500, 0), '');
     END IF;
+    IF patch ? 'service_postal_codes' THEN
+        IF jsonb_typeof(patch -> 'service_postal_codes') <> 'array'
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(patch -> 'service_postal_codes') z
+                       WHERE jsonb_typeof(z) <> 'string' OR (z #>> '{}') !~ '^[A-Za-z0-9 -]{3,10}$')
+           OR jsonb_array_length(patch -> 'service_postal_codes') > 500 THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'service_postal_codes must be a list of postal codes such as "78701" (empty: no limit)',
+                                        'service_postal_codes');
+        END IF;
+        b.service_postal_codes := nullif(ARRAY(SELECT upper(btrim(z)) FROM jsonb_array_elements_text(patch -> 'service_postal_codes') z), '{}');
+    END IF;
     IF patch ? 'ai_disclosure' THEN
         b.ai_disclosure := nullif(nmc.input_text(patch, 'ai_disclosure', false, 200, 0), '');
     END IF;
@@ -222,6 +234,7 @@ BEGIN
         max_reply_segments = b.max_reply_segments, after_hours_message = b.after_hours_message,
         appointment_minutes = b.appointment_minutes,
         help_text = b.help_text, safety_advice = b.safety_advice, ai_disclosure = b.ai_disclosure,
+        service_postal_codes = b.service_postal_codes,
         address_line1 = nullif(b.address_line1, ''), address_line2 = nullif(b.address_line2, ''),
         city = nullif(b.city, ''), region = nullif(b.region, ''), postal_code = nullif(b.postal_code, ''),
         country = b.country, timezone = b.timezone, forward_to_phone = b.forward_to_phone

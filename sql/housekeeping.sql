@@ -30,8 +30,33 @@ $$;
 COMMENT ON FUNCTION nmc.dispatcher_backstop() IS
     'pg_cron, every minute: fires timers overdue by more than backstop_grace_ms and re-queues in-flight jobs whose lease expired — what the dispatcher does itself unless it is stuck or down.';
 
+CREATE FUNCTION nmc.close_idle_conversations()
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c nmc.conversations;
+    n bigint := 0;
+BEGIN
+    FOR c IN SELECT * FROM nmc.conversations
+              WHERE state = 'open' AND coalesce(last_message_at, created_at)
+                    < now() - make_interval(hours => nmc.setting_int('conversation_idle_close_hours')::int)
+              ORDER BY coalesce(last_message_at, created_at) LIMIT 10000 FOR UPDATE SKIP LOCKED
+    LOOP
+        IF c.human_window_timer_id IS NOT NULL THEN
+            PERFORM nmc.timer_cancel(c.human_window_timer_id);
+        END IF;
+        UPDATE nmc.conversations SET state = 'closed', closed_at = now(), human_window_timer_id = NULL WHERE id = c.id;
+        PERFORM nmc.emit_event(c.business_id, 'conversation.updated', jsonb_build_object('id', c.id, 'state', 'closed', 'mode', c.mode));
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION nmc.close_idle_conversations() IS 'Closes open conversations idle for conversation_idle_close_hours (housekeeping); a new message then opens a fresh one.';
+
 CREATE FUNCTION nmc.housekeeping(OUT jobs_deleted bigint, OUT attempts_deleted bigint, OUT timers_deleted bigint,
-                                 OUT login_failures_deleted bigint, OUT events_deleted bigint)
+                                 OUT login_failures_deleted bigint, OUT events_deleted bigint, OUT conversations_closed bigint)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -45,13 +70,14 @@ BEGIN
     WITH d AS (DELETE FROM nmc.login_failures
                 WHERE failed_at < now() - make_interval(secs => nmc.setting_int('login_failure_window_seconds')) RETURNING 1)
     SELECT count(*) INTO login_failures_deleted FROM d;
+    conversations_closed := nmc.close_idle_conversations();
     -- Event numbers live on in nmc.event_counters, so deleting old events never reuses one.
     WITH d AS (DELETE FROM nmc.events WHERE created_at < now() - make_interval(hours => nmc.setting_int('event_retention_hours')::int) RETURNING 1)
     SELECT count(*) INTO events_deleted FROM d;
 END
 $$;
 COMMENT ON FUNCTION nmc.housekeeping() IS
-    'pg_cron, every 10 minutes: deletes finished jobs, their attempts and past timers older than job_retention_hours, events older than event_retention_hours, and login failures older than the rate-limit window.';
+    'pg_cron, every 10 minutes: closes conversations idle for conversation_idle_close_hours, and deletes finished jobs, their attempts and past timers older than job_retention_hours, events older than event_retention_hours, and login failures older than the rate-limit window.';
 
 -- pg_cron runs in cron.database_name, which make run sets to this database.
 SELECT cron.schedule('nevermisscall-backstop', '* * * * *', 'SELECT nmc.dispatcher_backstop()');

@@ -1,7 +1,8 @@
 -- intake_engine.sql — the built-in intake engine: when nobody at the business
 -- answered within the human window, it carries the conversation to a booked
 -- appointment without any outside AI — asks for what is missing (problem,
--- name, service address), offers the next open slots, books the one the
+-- name, service address; the ZIP code when the business limits its service
+-- area by postal codes, and declines politely outside it), offers the next open slots, books the one the
 -- customer picks ("2", "the first one"), confirms from the appointment row,
 -- and hands off to a human on anything it cannot parse twice. Every reply goes
 -- through nmc.ai_send_reply, so a takeover silences it at once.
@@ -90,6 +91,15 @@ BEGIN
         understood := v IS NOT NULL;
         IF understood THEN
             i := i || jsonb_build_object('address', v);
+            IF substring(v FROM '\m([0-9]{5})(-[0-9]{4})?\s*$') IS NOT NULL THEN
+                i := i || jsonb_build_object('zip', substring(v FROM '\m([0-9]{5})(-[0-9]{4})?\s*$'));
+            END IF;
+        END IF;
+    ELSIF i ->> 'awaiting' = 'zip' THEN
+        v := substring(last_text FROM '\m([0-9]{5})\M');
+        understood := v IS NOT NULL;
+        IF understood THEN
+            i := i || jsonb_build_object('zip', v);
         END IF;
     ELSIF i ->> 'awaiting' = 'slot' THEN
         pick := nmc.intake_slot_choice(last_text, jsonb_array_length(i -> 'offered_slots'));
@@ -140,6 +150,19 @@ BEGIN
         i := i || '{"awaiting":"address"}';
         PERFORM nmc.intake_reply(conv, CASE WHEN understood THEN format('Thanks, %s. What''s the address for the job (street and number)?', i ->> 'name')
                                             ELSE 'Sorry, I need the street address with the house number, like "12 Elm St".' END);
+    ELSIF b.service_postal_codes IS NOT NULL AND NOT i ? 'zip' THEN
+        i := i || '{"awaiting":"zip"}';
+        PERFORM nmc.intake_reply(conv, CASE WHEN understood THEN 'And the ZIP code?' ELSE 'Sorry, what''s the 5-digit ZIP code?' END);
+    ELSIF b.service_postal_codes IS NOT NULL AND NOT (i ->> 'zip') = ANY (b.service_postal_codes) THEN
+        -- Outside the service area: say so politely, mark the lead, and stop.
+        PERFORM nmc.intake_reply(conv, format('Sorry, %s doesn''t serve %s. We hope you find help quickly!', b.name, i ->> 'zip'));
+        PERFORM nmc.lead_transition(l.id, 'out_of_area')
+           FROM nmc.leads l WHERE l.business_id = b.id AND l.customer_id = conv.customer_id
+            AND l.status IN ('new', 'contacted', 'qualified', 'appointment_scheduled');
+        UPDATE nmc.conversations SET intake = i || '{"awaiting":"nothing","out_of_area":true}', state = 'closed', closed_at = now()
+         WHERE id = conv.id RETURNING * INTO conv;
+        PERFORM nmc.emit_event(b.id, 'conversation.updated', jsonb_build_object('id', conv.id, 'mode', conv.mode, 'state', conv.state));
+        RETURN;
     ELSE
         IF NOT i ? 'offered_slots' OR NOT understood THEN
             SELECT jsonb_agg(s.starts_at ORDER BY s.starts_at) INTO slots FROM nmc.open_slots(b.id, now() + interval '1 hour', 3) s;

@@ -39,6 +39,7 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('job_backoff_max_ms', '300000', false, 'Longest retry delay computed by backoff.'),
     ('job_retry_after_max_ms', '3600000', false, 'Longest delay a provider''s Retry-After may impose.'),
     ('job_retention_hours', '168', false, 'Finished jobs, attempts and fired timers are deleted after this.'),
+    ('conversation_idle_close_hours', '24', false, 'Open conversations with no message for this long are closed by housekeeping; the next text opens a fresh one.'),
     ('event_retention_hours', '720', false, 'Events older than this are deleted (a dashboard away longer than this reloads instead of replaying).'),
     ('backstop_grace_ms', '5000', false, 'The pg_cron backstop fires a timer only when it is overdue by this much.');
 

@@ -5,7 +5,7 @@
 -- conversation closes and the lead is appointment_scheduled. And a customer it
 -- cannot understand twice is handed to a human.
 BEGIN;
-SELECT plan(14);
+SELECT plan(18);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550800') AS id;
 CREATE FUNCTION pg_temp.say(n int, caller text, body text) RETURNS void LANGUAGE sql AS $$
@@ -60,6 +60,25 @@ SELECT pg_temp.say(812, '+15125550802', '???');
 SELECT pg_temp.say(813, '+15125550802', '42');
 SELECT is((pg_temp.conv('+15125550802')).mode, 'human', 'after two misunderstood replies the conversation goes to a human');
 SELECT matches(pg_temp.last_ai('+15125550802'), 'someone from Test Plumbing', '… and the customer is told so');
+
+-- A business that serves only some postal codes.
+UPDATE nmc.businesses SET service_postal_codes = ARRAY['78701'] WHERE id = (SELECT id FROM b);
+SELECT nmc_test.twilio_post('/webhooks/twilio/voice/dial', jsonb_build_object('CallSid', 'CA' || lpad('821', 32, '0'), 'From', '+15125550803',
+                            'To', '+15125550800', 'DialCallStatus', 'busy')) IS NULL;
+SELECT pg_temp.say(821, '+15125550803', 'Toilet is clogged');
+SELECT pg_temp.window_expires('+15125550803');
+SELECT pg_temp.say(822, '+15125550803', 'Sam Lee');
+SELECT pg_temp.say(823, '+15125550803', '9 Oak Ave, Austin');
+SELECT is(pg_temp.last_ai('+15125550803'), 'And the ZIP code?', 'with a postal-code service area and no ZIP in the address, it asks');
+SELECT pg_temp.say(824, '+15125550803', '78745');
+SELECT matches(pg_temp.last_ai('+15125550803'), 'doesn''t serve 78745', 'outside the area it declines politely');
+SELECT is((SELECT l.status FROM nmc.leads l JOIN nmc.customers c ON c.id = l.customer_id WHERE c.phone = '+15125550803'), 'out_of_area',
+          '… and marks the lead out of area');
+SELECT pg_temp.say(831, '+15125550804', 'No hot water');
+SELECT pg_temp.window_expires('+15125550804');
+SELECT pg_temp.say(832, '+15125550804', 'Ana Ruiz');
+SELECT pg_temp.say(833, '+15125550804', '1 Congress Ave, Austin TX 78701');
+SELECT matches(pg_temp.last_ai('+15125550804'), '^I can book you in at', 'inside the area (ZIP in the address) it offers slots');
 
 SELECT * FROM finish();
 ROLLBACK;

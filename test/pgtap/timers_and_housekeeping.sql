@@ -3,7 +3,7 @@
 -- overdue timers and expired leases; housekeeping keeps tables bounded; DBA
 -- retry/cancel; idempotency keys; backoff arithmetic; SMS text rules.
 BEGIN;
-SELECT plan(32);
+SELECT plan(34);
 
 INSERT INTO nmc.businesses (id, name, trade_type) VALUES ('b0000000-0000-0000-0000-000000000003', 'Cool Air', 'hvac');
 CREATE TABLE nmc_test.fired (timer_id bigint, payload jsonb);
@@ -59,6 +59,14 @@ UPDATE nmc.events SET created_at = now() - interval '31 days' WHERE type = 'test
 SELECT is((SELECT jobs_deleted >= 1 AND login_failures_deleted >= 1 AND events_deleted >= 1 FROM nmc.housekeeping()), true,
           'housekeeping deletes old finished jobs, login failures and events');
 SELECT is((SELECT count(*) FROM nmc.jobs WHERE id = (SELECT id FROM j)), 0::bigint, '… the job is gone');
+SELECT nmc_test.business_with_number('+15125550900') IS NULL;
+SELECT nmc_test.twilio_post('/webhooks/twilio/sms', jsonb_build_object('MessageSid', 'SM' || lpad('901', 32, '0'), 'From', '+15125550901',
+                            'To', '+15125550900', 'Body', 'hi')) IS NULL;
+UPDATE nmc.conversations SET last_message_at = now() - interval '25 hours'
+ WHERE customer_id = (SELECT id FROM nmc.customers WHERE phone = '+15125550901');
+SELECT ok((SELECT conversations_closed >= 1 FROM nmc.housekeeping()), 'housekeeping closes a conversation idle for 24 h');
+SELECT is((SELECT state FROM nmc.conversations WHERE customer_id = (SELECT id FROM nmc.customers WHERE phone = '+15125550901')), 'closed',
+          '… it is closed');
 
 -- Backoff arithmetic.
 SELECT nmc.configure('{"job_backoff_base_ms":"1000","job_backoff_max_ms":"8000","job_retry_after_max_ms":"60000"}');
