@@ -38,6 +38,7 @@ CREATE TABLE nmc.businesses (
     repeat_window_seconds int NOT NULL DEFAULT 600 CHECK (repeat_window_seconds BETWEEN 0 AND 86400),
     human_window_seconds  int NOT NULL DEFAULT 60 CHECK (human_window_seconds BETWEEN 0 AND 3600),
     max_reply_segments    int NOT NULL DEFAULT 6 CHECK (max_reply_segments BETWEEN 1 AND 10),
+    max_ai_segments       int NOT NULL DEFAULT 3 CHECK (max_ai_segments BETWEEN 1 AND 10),
     appointment_minutes   int NOT NULL DEFAULT 60 CHECK (appointment_minutes BETWEEN 15 AND 480),
     greeting_template     text CHECK (length(greeting_template) BETWEEN 1 AND 1000),
     after_hours_message   text CHECK (length(after_hours_message) BETWEEN 1 AND 500),
@@ -104,6 +105,7 @@ AS $$
         'repeat_window_seconds', b.repeat_window_seconds,
         'human_window_seconds', b.human_window_seconds,
         'max_reply_segments', b.max_reply_segments,
+        'max_ai_segments', b.max_ai_segments,
         'appointment_minutes', b.appointment_minutes,
         'after_hours_message', coalesce(b.after_hours_message, nmc.default_after_hours_message(b)),
         'help_text', coalesce(b.help_text, nmc.default_help_text(b)),
@@ -141,7 +143,7 @@ BEGIN
     PERFORM nmc.input_object(patch);
     PERFORM nmc.input_allowed_fields(patch, ARRAY['name', 'trade_type', 'address_line1', 'address_line2',
         'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone', 'ring_timeout_seconds',
-        'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'appointment_minutes',
+        'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'max_ai_segments', 'appointment_minutes',
         'after_hours_message', 'help_text', 'safety_advice', 'ai_disclosure', 'service_postal_codes']);
 
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
@@ -198,6 +200,9 @@ BEGIN
     IF patch ? 'human_window_seconds' THEN
         b.human_window_seconds := nmc.input_int(patch, 'human_window_seconds', 0, 3600);
     END IF;
+    IF patch ? 'max_ai_segments' THEN
+        b.max_ai_segments := nmc.input_int(patch, 'max_ai_segments', 1, 10);
+    END IF;
     IF patch ? 'appointment_minutes' THEN
         b.appointment_minutes := nmc.input_int(patch, 'appointment_minutes', 15, 480);
     END IF;
@@ -232,7 +237,7 @@ BEGIN
         ring_timeout_seconds = b.ring_timeout_seconds, min_ring_seconds = b.min_ring_seconds,
         repeat_window_seconds = b.repeat_window_seconds, human_window_seconds = b.human_window_seconds,
         max_reply_segments = b.max_reply_segments, after_hours_message = b.after_hours_message,
-        appointment_minutes = b.appointment_minutes,
+        appointment_minutes = b.appointment_minutes, max_ai_segments = b.max_ai_segments,
         help_text = b.help_text, safety_advice = b.safety_advice, ai_disclosure = b.ai_disclosure,
         service_postal_codes = b.service_postal_codes,
         address_line1 = nullif(b.address_line1, ''), address_line2 = nullif(b.address_line2, ''),

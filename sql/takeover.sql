@@ -58,8 +58,9 @@ BEGIN
     -- first wins, and a takeover that won is seen here.
     c := nmc.conversation_for_update(p_conversation_id, false);
     IF c.mode = 'ai' AND c.state = 'open' THEN
+        -- The assistant's replies are capped at the business's max_ai_segments.
         RETURN nmc.sms_send(c.business_id, c.customer_id, (SELECT phone FROM nmc.phone_numbers WHERE id = c.phone_number_id),
-                            p_body, 'ai', c.id);
+                            nmc.sms_fit(p_body, (SELECT max_ai_segments FROM nmc.businesses WHERE id = c.business_id)), 'ai', c.id);
     END IF;
     INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status, error_message)
     SELECT c.business_id, c.customer_id, c.id, 'outbound', 'ai', p.phone, cu.phone, left(p_body, 1600), 'dropped',

@@ -2,7 +2,7 @@
 -- silent: a reply that arrives later is kept as dropped and never queued for
 -- sending; in AI mode the same call sends; release hands the thread back.
 BEGIN;
-SELECT plan(10);
+SELECT plan(13);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550500') AS id;
 SELECT nmc_test.twilio_post('/webhooks/twilio/sms', jsonb_build_object('MessageSid', 'SM' || lpad('501', 32, '0'), 'From', '+15125550501',
@@ -15,6 +15,11 @@ SELECT is((nmc.ai_send_reply((SELECT id FROM c), 'Hi! I''m the automated assista
 SELECT is((SELECT count(*) FROM nmc.jobs j JOIN nmc.messages m ON j.payload ->> 'message_id' = m.id::text
             WHERE m.conversation_id = (SELECT id FROM c) AND m.author = 'ai'), 1::bigint, '… through a twilio.sms.send job');
 
+UPDATE nmc.businesses SET max_ai_segments = 1 WHERE id = (SELECT id FROM b);
+SELECT ok((nmc.sms_segments((nmc.ai_send_reply((SELECT id FROM c), repeat('This is a long sentence about your booking. ', 10))).body)).segments = 1,
+          'an AI reply is capped at max_ai_segments');
+SELECT is(nmc.sms_fit(repeat('Word ', 25) || 'end. ' || repeat('x', 300), 1), repeat('Word ', 25) || 'end.', 'sms_fit ends on a full sentence when that keeps most of it');
+SELECT matches(nmc.sms_fit('One. ' || repeat('x', 300), 1), '^One\. x+\.\.\.$', '… and otherwise cuts, ending with three dots (GSM-7, unlike an ellipsis)');
 SELECT is((nmc.conversation_takeover((SELECT id FROM c))).mode, 'human', 'the owner takes over');
 CREATE TEMP TABLE late AS SELECT * FROM nmc.ai_send_reply((SELECT id FROM c), 'Thanks! When would suit you?');
 SELECT is((SELECT status FROM late), 'dropped', 'an AI reply arriving after the takeover is dropped');
