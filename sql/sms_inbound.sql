@@ -33,6 +33,7 @@ DECLARE
     conv nmc.conversations;
     m nmc.messages;
     kw text;
+    danger text;
     b nmc.businesses;
 BEGIN
     IF pn.id IS NULL THEN
@@ -63,6 +64,9 @@ BEGIN
     PERFORM nmc.emit_event(b.id, 'message.created', nmc.message_json(m) - 'body');
 
     kw := nmc.sms_keyword(body);
+    IF kw IS NULL THEN
+        danger := nmc.emergency_term_in(b.id, body);
+    END IF;
     IF kw = 'opt_out' THEN
         UPDATE nmc.customers SET opted_out_at = now() WHERE id = cust.id;
         -- Nobody may text them now, so nobody is waited for.
@@ -75,8 +79,8 @@ BEGIN
         IF cust.opted_out_at IS NULL AND cust.sms_unreachable_at IS NULL THEN
             PERFORM nmc.sms_send(b.id, cust.id, pn.phone, coalesce(b.help_text, nmc.default_help_text(b)), 'system', conv.id);
         END IF;
-    ELSIF nmc.emergency_term_in(b.id, body) IS NOT NULL AND cust.opted_out_at IS NULL AND conv.mode <> 'human' THEN
-        PERFORM nmc.conversation_emergency(conv, nmc.emergency_term_in(b.id, body));
+    ELSIF danger IS NOT NULL AND cust.opted_out_at IS NULL AND conv.mode <> 'human' THEN
+        PERFORM nmc.conversation_emergency(conv, danger);
     ELSIF conv.mode = 'ai' THEN
         -- The assistant has the conversation: it answers at once.
         PERFORM nmc.intake_turn(conv.id);
