@@ -48,6 +48,9 @@ done
 export NMC_TEST_FAKE_URL=http://127.0.0.1:$FAKE_PORT
 
 SOCK=$STATE/run
+echo "==> upgrade: every released version updated to this one equals a fresh install"
+"$ROOT/test/upgrade/check.sh"
+
 echo "==> pgTAP"
 pg_prove -h "$SOCK" -p "$NMC_PG_PORT" -U postgres -d "$NMC_DB" --ext .sql -r "$ROOT/test/pgtap"
 
