@@ -1,0 +1,76 @@
+-- sandbox.sql — sandbox mode's rehearsal routes: an owner (the dashboard's
+-- "test it" step) plays an unanswered call or a customer's text to their own
+-- number, and everything after runs exactly as for Twilio's webhooks.
+CREATE FUNCTION nmc.sandbox_number()
+RETURNS nmc.phone_numbers
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pn nmc.phone_numbers;
+BEGIN
+    IF NOT nmc.sandbox_mode() THEN
+        PERFORM nmc.raise_api_error(409, 'sandbox_only',
+            'rehearsals run in sandbox mode only; with Twilio configured, call your number from a phone');
+    END IF;
+    SELECT * INTO pn FROM nmc.phone_numbers WHERE business_id = nmc.current_business_id()
+     ORDER BY created_at LIMIT 1;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(409, 'no_phone_number', 'get a phone number first');
+    END IF;
+    RETURN pn;
+END
+$$;
+COMMENT ON FUNCTION nmc.sandbox_number() IS 'The current business''s number for a rehearsal; NM409 sandbox_only outside sandbox mode, NM409 no_phone_number before it has one.';
+
+CREATE FUNCTION nmc.sandbox_caller(req jsonb)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT nmc.normalize_phone(coalesce(nullif(req #>> '{body,from}', ''), '+15125550142'), 'from') $$;
+COMMENT ON FUNCTION nmc.sandbox_caller(jsonb) IS 'The rehearsal''s customer: body.from (any phone format) or a sample caller, +1 512-555-0142.';
+
+CREATE FUNCTION nmc.api_sandbox_missed_call(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pn nmc.phone_numbers := nmc.sandbox_number();
+    caller text := nmc.sandbox_caller(req);
+    sid text := nmc.twilio_random_sid('CA');
+    c nmc.calls;
+BEGIN
+    -- The voice webhook, then (if it rang the owner) the <Dial> ending unanswered.
+    PERFORM nmc.webhook_voice(jsonb_build_object('body', jsonb_build_object(
+        'CallSid', sid, 'From', caller, 'To', pn.phone, 'CallStatus', 'ringing', 'Direction', 'inbound')));
+    SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = sid;
+    IF c.status = 'forwarded' THEN
+        PERFORM nmc.webhook_voice_dial(jsonb_build_object('body', jsonb_build_object(
+            'CallSid', sid, 'From', caller, 'To', pn.phone, 'CallStatus', 'in-progress',
+            'DialCallStatus', 'no-answer', 'DialCallDuration', '0')));
+        SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = sid;
+    END IF;
+    RETURN nmc.respond(202, jsonb_build_object('call_sid', sid, 'from', caller, 'to', pn.phone,
+                                               'call', nmc.call_json(c)));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_sandbox_missed_call(jsonb) IS 'POST /api/sandbox/missed-call {from?}: sandbox mode only — an unanswered call to the business''s number, through the same code as Twilio''s voice webhooks (greeting text, lead, conversation, events).';
+
+CREATE FUNCTION nmc.api_sandbox_customer_reply(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pn nmc.phone_numbers := nmc.sandbox_number();
+    caller text := nmc.sandbox_caller(req);
+    body text := nmc.input_text(req -> 'body', 'body', true, 1600);
+    sid text := nmc.twilio_random_sid('SM');
+BEGIN
+    PERFORM nmc.webhook_sms(jsonb_build_object('body', jsonb_build_object(
+        'MessageSid', sid, 'SmsSid', sid, 'From', caller, 'To', pn.phone, 'Body', body, 'NumSegments', '1')));
+    RETURN nmc.respond(202, jsonb_build_object('message_sid', sid, 'from', caller, 'to', pn.phone));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_sandbox_customer_reply(jsonb) IS 'POST /api/sandbox/customer-reply {from?, body}: sandbox mode only — a text from a customer to the business''s number, through the same code as Twilio''s SMS webhook.';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('POST', '/api/sandbox/missed-call', 'api_sandbox_missed_call', 'jwt', 'Sandbox: rehearse an unanswered call to your number'),
+    ('POST', '/api/sandbox/customer-reply', 'api_sandbox_customer_reply', 'jwt', 'Sandbox: rehearse a customer''s text to your number');
