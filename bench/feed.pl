@@ -90,3 +90,12 @@ waitpid $_, 0 for @w;
 my ($ok, $bad) = (0, 0);
 while (<$rd>) { my ($s, $b) = split; $ok += $s; $bad += $b }
 printf "%-44s %8.0f webhooks/s  (%d in %d s, %d errors)\n", 'inbound-SMS webhooks, flat out (8 connections)', $ok / $seconds, $ok, $seconds, $bad;
+
+# NMC_BENCH_PROFILE=1 (with track_functions = all, which bench/run.sh then sets): where
+# the database spent its time, per function, over the whole feed run.
+if ($ENV{NMC_BENCH_PROFILE}) {
+    print "\nfunctions by self time (ms total, calls, µs per call):\n";
+    print "  $_\n" for sql(q{SELECT format('%-40s %9s ms %8s calls %8s µs', schemaname || '.' || funcname, round(self_time::numeric), calls,
+                                          round((1000 * self_time / greatest(calls, 1))::numeric, 1))
+                           FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 30});
+}

@@ -18,6 +18,8 @@ unset NMC_TWILIO_ACCOUNT_SID NMC_TWILIO_AUTH_TOKEN NMC_OPENAI_API_KEY NMC_MAPS_A
 dpkg-query -W -f='${Status}' wrk 2>/dev/null | grep -q 'install ok installed' \
     || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 
+# NMC_BENCH_PROFILE=1: count time per SQL function (bench/feed.pl prints it); slows things a little.
+[ -n "${NMC_BENCH_PROFILE:-}" ] && export NMC_PG_EXTRA_CONF="track_functions = all"
 STACK=$ROOT/scripts/stack.sh
 STATE=$("$STACK" state-dir)
 FAKE_PORT=${NMC_BENCH_FAKE_PORT:-18998}

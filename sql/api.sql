@@ -147,12 +147,10 @@ BEGIN
         IF route.auth = 'jwt' THEN
             PERFORM nmc.authenticate(coalesce(request_headers, '{}'));
         END IF;
-        EXECUTE format('SELECT * FROM nmc.%I($1)', route.handler)
-           INTO resp
-          USING jsonb_build_object(
+        resp := nmc.api_dispatch(route.handler, jsonb_build_object(
                 'method', upper(handle.method), 'path', handle.path, 'params', to_jsonb(params),
                 'query', coalesce(query, '{}'), 'headers', coalesce(request_headers, '{}'),
-                'client_addr', client_addr, 'body', parsed);
+                'client_addr', client_addr, 'body', parsed));
         IF resp.status IS NULL THEN
             PERFORM nmc.raise_api_error(404, 'not_found', 'not found');
         END IF;

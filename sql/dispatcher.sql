@@ -21,11 +21,27 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION nmc.dispatcher_wake_trigger() IS 'Statement trigger on jobs and timers: new work wakes the dispatcher at commit. (Functions that change the schedule of existing work call nmc.dispatcher_wake themselves.)';
+COMMENT ON FUNCTION nmc.dispatcher_wake_trigger() IS 'Statement trigger on jobs: new work wakes the dispatcher at commit. (Functions that change the schedule of existing work call nmc.dispatcher_wake themselves.)';
+CREATE FUNCTION nmc.dispatcher_wake_at(due timestamptz)
+RETURNS void
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'nmc_dispatcher_wake_at';
+COMMENT ON FUNCTION nmc.dispatcher_wake_at(timestamptz) IS 'Wakes the dispatcher when the current transaction commits, but only if work due at this time comes before the round the dispatcher has already planned.';
+
+CREATE FUNCTION nmc.timer_wake_trigger()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.dispatcher_wake_at(NEW.due_at);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION nmc.timer_wake_trigger() IS 'Row trigger on timers: a new timer wakes the dispatcher at commit only if it is due before the dispatcher''s next planned round.';
 CREATE TRIGGER jobs_wake AFTER INSERT ON nmc.jobs
     FOR EACH STATEMENT EXECUTE FUNCTION nmc.dispatcher_wake_trigger();
 CREATE TRIGGER timers_wake AFTER INSERT ON nmc.timers
-    FOR EACH STATEMENT EXECUTE FUNCTION nmc.dispatcher_wake_trigger();
+    FOR EACH ROW EXECUTE FUNCTION nmc.timer_wake_trigger();
 
 CREATE FUNCTION nmc.dispatcher_claim(max_jobs int)
 RETURNS TABLE (job_id bigint, attempt int, method text, url text, headers text[], body text,

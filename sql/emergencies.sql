@@ -7,7 +7,7 @@ CREATE TABLE nmc.emergency_terms (
     term       text NOT NULL CHECK (term = lower(term)),
     UNIQUE (trade_type, term)
 );
-COMMENT ON TABLE nmc.emergency_terms IS 'Words of danger per trade (trade_type NULL: every trade). Matched as whole words, case-insensitively, in inbound texts.';
+COMMENT ON TABLE nmc.emergency_terms IS 'Words of danger per trade (trade_type NULL: every trade). Matched as whole words, case-insensitively, punctuation ignored, in inbound texts (terms are lower-case words separated by single spaces).';
 INSERT INTO nmc.emergency_terms (trade_type, term) VALUES
     (NULL, 'gas smell'), (NULL, 'smell gas'), (NULL, 'smells like gas'), (NULL, 'gas leak'), (NULL, 'carbon monoxide'),
     (NULL, 'co alarm'), (NULL, 'fire'), (NULL, 'smoke'),
@@ -19,14 +19,21 @@ INSERT INTO nmc.emergency_terms (trade_type, term) VALUES
 
 CREATE FUNCTION nmc.emergency_term_in(p_business_id uuid, body text)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT t.term FROM nmc.emergency_terms t JOIN nmc.businesses b ON b.id = p_business_id
-     WHERE (t.trade_type IS NULL OR t.trade_type = b.trade_type)
-       AND lower(body) ~ ('\m' || replace(t.term, ' ', '\s+') || '\M')
-     ORDER BY length(t.term) DESC LIMIT 1
+DECLARE
+    -- The text as lower-case words between single spaces: " water everywhere help ".
+    words text := ' ' || btrim(regexp_replace(lower(body), '[^[:alnum:]]+', ' ', 'g')) || ' ';
+    hit text;
+BEGIN
+    SELECT t.term INTO hit FROM nmc.emergency_terms t
+     WHERE (t.trade_type IS NULL OR t.trade_type = (SELECT b.trade_type FROM nmc.businesses b WHERE b.id = p_business_id))
+       AND strpos(words, ' ' || t.term || ' ') > 0
+     ORDER BY length(t.term) DESC LIMIT 1;
+    RETURN hit;
+END
 $$;
-COMMENT ON FUNCTION nmc.emergency_term_in(uuid, text) IS 'The word of danger for the business''s trade found in a text (whole words, any case), or NULL.';
+COMMENT ON FUNCTION nmc.emergency_term_in(uuid, text) IS 'The word of danger for the business''s trade found in a text (whole words, any case, punctuation ignored), or NULL; the longest if several.';
 
 CREATE FUNCTION nmc.conversation_emergency(conv nmc.conversations, term text)
 RETURNS nmc.conversations

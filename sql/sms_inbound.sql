@@ -4,19 +4,28 @@
 -- move a message forward.
 CREATE FUNCTION nmc.sms_keyword(body text)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
-    SELECT CASE
-        WHEN k IN ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT') THEN 'opt_out'
-        WHEN k IN ('START', 'YES', 'UNSTOP') THEN 'opt_in'
-        WHEN k IN ('HELP', 'INFO') THEN 'help'
-        -- Plain-language opt-outs: a person who writes this must never be texted again.
-        WHEN k ~ '^(PLEASE )?(STOP|QUIT|NO MORE) (TEXTING|MESSAGING|CONTACTING|TEXTS|MESSAGES)( ME| US)?( PLEASE)?$'
+DECLARE
+    k text := regexp_replace(upper(btrim(body, E' \t\r\n.!')), '\s+', ' ', 'g');
+BEGIN
+    IF k IN ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT') THEN
+        RETURN 'opt_out';
+    ELSIF k IN ('START', 'YES', 'UNSTOP') THEN
+        RETURN 'opt_in';
+    ELSIF k IN ('HELP', 'INFO') THEN
+        RETURN 'help';
+    -- Plain-language opt-outs: a person who writes this must never be texted again.
+    -- (None is longer than 48 characters; longer texts skip the patterns.)
+    ELSIF length(k) <= 60 AND (
+             k ~ '^(PLEASE )?(STOP|QUIT|NO MORE) (TEXTING|MESSAGING|CONTACTING|TEXTS|MESSAGES)( ME| US)?( PLEASE)?$'
           OR k ~ '^(PLEASE )?(DO NOT|DONT|DON''T|NEVER) (TEXT|MESSAGE|CONTACT) (ME|US|THIS NUMBER)( AGAIN| ANYMORE)?( PLEASE)?$'
           OR k ~ '^(REMOVE|TAKE) ME (FROM|OFF) (YOUR|THE|THIS) (LIST|TEXTS)( PLEASE)?$'
-          OR k ~ '^(UNSUBSCRIBE ME|LEAVE ME ALONE)$' THEN 'opt_out'
-    END
-      FROM (SELECT regexp_replace(upper(btrim(body, E' \t\r\n.!')), '\s+', ' ', 'g') AS k) x
+          OR k ~ '^(UNSUBSCRIBE ME|LEAVE ME ALONE)$') THEN
+        RETURN 'opt_out';
+    END IF;
+    RETURN NULL;
+END
 $$;
 COMMENT ON FUNCTION nmc.sms_keyword(text) IS 'opt_out, opt_in or help when a text is exactly one of Twilio''s keywords (any case, surrounding spaces and punctuation ignored); opt_out also for plain-language requests such as "stop texting me" or "don''t message me again"; else NULL.';
 

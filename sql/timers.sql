@@ -48,11 +48,13 @@ COMMENT ON FUNCTION nmc.timer_set(uuid, text, uuid, timestamptz, jsonb) IS 'Sets
 
 CREATE FUNCTION nmc.timer_cancel(p_timer_id bigint)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
-    WITH c AS (UPDATE nmc.timers SET cancelled_at = now()
-                WHERE id = p_timer_id AND fired_at IS NULL AND cancelled_at IS NULL RETURNING 1)
-    SELECT EXISTS (SELECT 1 FROM c)
+BEGIN
+    UPDATE nmc.timers SET cancelled_at = now()
+     WHERE id = p_timer_id AND fired_at IS NULL AND cancelled_at IS NULL;
+    RETURN FOUND;
+END
 $$;
 COMMENT ON FUNCTION nmc.timer_cancel(bigint) IS 'Cancels a pending timer; false if it already fired or was cancelled.';
 

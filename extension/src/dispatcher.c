@@ -277,8 +277,11 @@ nmc_dispatcher_main(Datum arg)
 
 		if (db_work_due || GetCurrentTimestamp() >= next_db_work_at)
 		{
+			/* Before any snapshot: a commit from now on wakes us (see dispatcher_shmem.c). */
+			dispatcher_shmem_publish_plan(0);
 			next_db_work_at = guarded_database_work(&plan, !shutdown_requested);
 			db_work_due = false;
+			dispatcher_shmem_publish_plan(next_db_work_at);
 		}
 		if (shutdown_requested && !http_client_has_finished() &&
 			(http_client_running() == 0 || GetCurrentTimestamp() >= shutdown_deadline))

@@ -3,6 +3,10 @@
  * and wake-at-commit: nmc.dispatcher_wake() only marks the transaction; the
  * commit callback sets the worker's latch, and an abort forgets it, so work
  * inserted by a rolled-back transaction never wakes anyone.
+ * nmc.dispatcher_wake_at(due) wakes it only if the work is due before the
+ * worker's published plan (planned_work_at; 0 while it is planning, so a commit
+ * racing with the plan always wakes it): a 60-second timer set by every inbound
+ * text does not cost the worker a round of database work each time.
  */
 #include "postgres.h"
 
@@ -28,16 +32,19 @@ typedef struct DispatcherShared
 	int			pid;
 	TimestampTz started_at;
 	TimestampTz heartbeat_at;
+	TimestampTz planned_work_at;	/* 0: planning now, wake for anything */
 } DispatcherShared;
 
 bool		am_dispatcher = false;
 
 static DispatcherShared *shared = NULL;
 static bool wake_pending = false;
+static TimestampTz wake_before = DT_NOEND;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 PG_FUNCTION_INFO_V1(nmc_dispatcher_wake);
+PG_FUNCTION_INFO_V1(nmc_dispatcher_wake_at);
 PG_FUNCTION_INFO_V1(nmc_dispatcher_process);
 
 static void
@@ -83,19 +90,22 @@ wake_on_commit(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_pending && shared != NULL)
+			if ((wake_pending || wake_before != DT_NOEND) && shared != NULL)
 			{
 				SpinLockAcquire(&shared->mutex);
-				latch = shared->latch;
+				if (wake_pending || shared->planned_work_at == 0 || wake_before < shared->planned_work_at)
+					latch = shared->latch;
 				SpinLockRelease(&shared->mutex);
 				if (latch != NULL)
 					SetLatch(latch);
 			}
 			wake_pending = false;
+			wake_before = DT_NOEND;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			wake_pending = false;
+			wake_before = DT_NOEND;
 			break;
 		default:
 			break;
@@ -149,6 +159,25 @@ nmc_dispatcher_wake(PG_FUNCTION_ARGS)
 	if (!am_dispatcher)
 		wake_pending = true;
 	PG_RETURN_VOID();
+}
+
+Datum
+nmc_dispatcher_wake_at(PG_FUNCTION_ARGS)
+{
+	TimestampTz due = PG_GETARG_TIMESTAMPTZ(0);
+
+	if (!am_dispatcher && due < wake_before)
+		wake_before = due;
+	PG_RETURN_VOID();
+}
+
+/* The worker: planning starts (0) or the next round is due at this time. */
+void
+dispatcher_shmem_publish_plan(TimestampTz planned_work_at)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->planned_work_at = planned_work_at;
+	SpinLockRelease(&shared->mutex);
 }
 
 Datum
