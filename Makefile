@@ -37,4 +37,4 @@ bench:
 clean:
 	$(MAKE) -C extension clean
 	$(MAKE) -C edge clean
-	rm -rf dashboard/out
+	rm -rf dashboard/out dashboard/.next dashboard/.test-build test/browser/screenshots

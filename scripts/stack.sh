@@ -19,7 +19,8 @@ NMC_DASHBOARD_DIR=${NMC_DASHBOARD_DIR:-$ROOT/dashboard/out}
 
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl libcurl4-openssl-dev libmicrohttpd-dev
-libwebsockets-dev libpq-dev libssl-dev make gcc pkg-config curl valgrind"
+libwebsockets-dev libpq-dev libssl-dev make gcc pkg-config curl valgrind
+chromium"
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -67,9 +68,35 @@ cmd_build() {
     make -s -C "$ROOT/extension" >/dev/null
     make -s -C "$ROOT/extension" install >/dev/null
     make -s -C "$ROOT/edge" >/dev/null
-    mkdir -p "$ROOT/dashboard/out"
-    cp -r "$ROOT/dashboard/placeholder/." "$ROOT/dashboard/out/"
+    build_dashboard
 }
+
+# --- dashboard (Next.js, exported into dashboard/out; see docs/dashboard.md) ---
+# npm ci only when the lockfile changed, next build only when a source changed.
+build_dashboard() {
+    local dash=$ROOT/dashboard lock_sum src_sum
+    command -v npm >/dev/null || { echo "Node.js 20 and npm are needed to build the dashboard" >&2; exit 1; }
+    lock_sum=$(md5sum < "$dash/package-lock.json" | cut -d' ' -f1)
+    if [ "$(cat "$dash/node_modules/.nmc-lock.md5" 2>/dev/null)" != "$lock_sum" ]; then
+        say "installing the dashboard's npm packages (npm ci)"
+        (cd "$dash" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$lock_sum" > "$dash/node_modules/.nmc-lock.md5"
+    fi
+    src_sum=$(cd "$dash" && find app components lib package.json package-lock.json next.config.mjs tsconfig.json \
+                  -type f -print0 2>/dev/null | sort -z | xargs -0 md5sum | md5sum | cut -d' ' -f1)
+    if [ -f "$dash/out/index.html" ] && [ "$(cat "$dash/node_modules/.nmc-build.md5" 2>/dev/null)" = "$src_sum" ]; then
+        say "dashboard: up to date"
+        return
+    fi
+    say "building the dashboard (next build → dashboard/out)"
+    (cd "$dash" && NEXT_TELEMETRY_DISABLED=1 npx --no-install next build > "$dash/node_modules/.nmc-build.log" 2>&1) || {
+        tail -30 "$dash/node_modules/.nmc-build.log" >&2
+        echo "the dashboard build failed; full log: dashboard/node_modules/.nmc-build.log" >&2
+        exit 1
+    }
+    echo "$src_sum" > "$dash/node_modules/.nmc-build.md5"
+}
+# --- end dashboard ---
 
 write_conf() {
     cat > "$1" <<CONF

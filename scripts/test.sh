@@ -64,3 +64,10 @@ prove -r "$ROOT/test/edge"
 
 echo "==> dispatcher and webhook tests (real HTTP to the fake providers)"
 prove "$ROOT"/test/dispatcher/*.t "$ROOT"/test/webhooks/*.t
+
+# --- dashboard: unit tests (node:test), then the owner's journey in Chromium (test/browser) ---
+echo "==> dashboard unit tests"
+(cd "$ROOT/dashboard" && npm test --silent)
+echo "==> dashboard in the browser (Chromium, playwright-core)"
+node --test "$ROOT"/test/browser/*.test.mjs
+# --- end dashboard ---

@@ -1,0 +1,28 @@
+'use client';
+// leads/page.tsx — every missed call's lead, grouped by status through a
+// filter, live from the feed (lead.updated), newest activity first.
+import { useState } from 'react';
+import { LeadCard } from '../../../../components/LeadCard';
+import { useLive } from '../../../../components/LiveProvider';
+import { LEAD_STATUS_LABEL } from '../../../../lib/format';
+import { LEAD_STATUSES, type LeadStatus } from '../../../../lib/types';
+
+export default function LeadsPage() {
+  const { state } = useLive();
+  const [status, setStatus] = useState<LeadStatus | 'all'>('all');
+  const all = Object.values(state.leads).sort((a, b) => Date.parse(b.last_activity_at) - Date.parse(a.last_activity_at));
+  const count = (s: LeadStatus) => all.filter((l) => l.status === s).length;
+  const shown = status === 'all' ? all : all.filter((l) => l.status === status);
+  return (
+    <div className="page">
+      <h1>Leads</h1>
+      <div className="segmented wrap" role="group" aria-label="Status">
+        <button type="button" aria-pressed={status === 'all'} onClick={() => setStatus('all')}>All ({all.length})</button>
+        {LEAD_STATUSES.map((s) => (
+          <button key={s} type="button" aria-pressed={status === s} onClick={() => setStatus(s)}>{LEAD_STATUS_LABEL[s]} ({count(s)})</button>
+        ))}
+      </div>
+      {shown.length === 0 ? <p className="empty">No leads here yet.</p> : <ul className="cards">{shown.map((l) => <LeadCard key={l.id} lead={l} />)}</ul>}
+    </div>
+  );
+}

@@ -1,0 +1,39 @@
+'use client';
+// settings/page.tsx — everything the wizard set, and more, in sections: profile,
+// alerts, hours, greeting, service area, block list, the assistant, the number.
+import { AssistantForm } from '../../../../components/AssistantForm';
+import { BlockListForm } from '../../../../components/BlockListForm';
+import { GreetingForm } from '../../../../components/GreetingForm';
+import { HoursForm } from '../../../../components/HoursForm';
+import { NumberPicker } from '../../../../components/NumberPicker';
+import { PreferencesForm } from '../../../../components/PreferencesForm';
+import { ProfileForm } from '../../../../components/ProfileForm';
+import { ServiceAreaForm } from '../../../../components/ServiceAreaForm';
+
+const SECTIONS = [
+  { id: 'profile', title: 'Business profile', body: <ProfileForm submitLabel="Save" /> },
+  { id: 'alerts', title: 'Alerts', body: <PreferencesForm /> },
+  { id: 'hours', title: 'Business hours', body: <HoursForm submitLabel="Save" /> },
+  { id: 'greeting', title: 'Greeting text', body: <GreetingForm submitLabel="Save" /> },
+  { id: 'area', title: 'Service area', body: <ServiceAreaForm /> },
+  { id: 'blocked', title: 'Blocked numbers', body: <BlockListForm /> },
+  { id: 'assistant', title: 'Assistant', body: <AssistantForm /> },
+  { id: 'number', title: 'Texting number', body: <NumberPicker /> },
+];
+
+export default function SettingsPage() {
+  return (
+    <div className="page settings">
+      <h1>Settings</h1>
+      <nav aria-label="Settings sections" className="toc">
+        {SECTIONS.map((s) => <a key={s.id} href={`#${s.id}`}>{s.title}</a>)}
+      </nav>
+      {SECTIONS.map((s) => (
+        <section key={s.id} id={s.id} className="card" aria-labelledby={`${s.id}-h`}>
+          <h2 id={`${s.id}-h`}>{s.title}</h2>
+          {s.body}
+        </section>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,168 @@
+'use client';
+// LiveProvider.tsx — the logged-in app's live model: loads the snapshots
+// (conversations, leads, appointments, status, the user), keeps them current
+// from the WebSocket feed through lib/liveState.ts, fills in what events leave
+// out (message text, customer) from the API, and alerts the owner to customer
+// replies in the human window. Mounted by app/(authed)/layout.tsx.
+import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { useRouter } from 'next/navigation';
+import { FeedClient, type FeedStatus } from '../lib/feed';
+import { initialLiveState, liveReducer, replyAlertFor, type LiveAction, type LiveState } from '../lib/liveState';
+import { playChime, showNotification, unlockSound } from '../lib/notify';
+import type { Business, FeedEvent, User } from '../lib/types';
+import { formatPhone } from '../lib/format';
+import { useSession } from './SessionProvider';
+
+interface LiveContext {
+  state: LiveState;
+  dispatch: React.Dispatch<LiveAction>;
+  feedStatus: FeedStatus;
+  retryInMs: number | null;
+  user: User | null;
+  setUser: (u: User) => void;
+  business: Business | null;
+  setBusiness: (b: Business) => void;
+  sandbox: boolean | null;
+  openThread: (id: string | null) => void;
+  reloadAll: () => Promise<void>;
+}
+
+const Ctx = createContext<LiveContext | null>(null);
+const REFRESH_DEBOUNCE_MS = 50;
+
+export function LiveProvider({ children }: { children: React.ReactNode }) {
+  const { session, api, logOut } = useSession();
+  const router = useRouter();
+  const [state, dispatch] = useReducer(liveReducer, initialLiveState);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const [feedStatus, setFeedStatus] = useState<FeedStatus>('idle');
+  const [retryInMs, setRetryInMs] = useState<number | null>(null);
+  const [user, setUser] = useState<User | null>(null);
+  const userRef = useRef<User | null>(null);
+  userRef.current = user;
+  const [business, setBusiness] = useState<Business | null>(null);
+  const openThreadRef = useRef<string | null>(null);
+
+  const reloadAll = useCallback(async () => {
+    const since = new Date(Date.now() - 86_400_000).toISOString();
+    const [convs, leads, appts, status, me, biz] = await Promise.all([
+      api.conversations({ limit: 100 }),
+      api.leads({ limit: 100 }),
+      api.appointments({ from: since }),
+      api.status().catch(() => null),
+      api.me(),
+      api.business(),
+    ]);
+    dispatch({ type: 'conversations/loaded', items: convs.conversations });
+    dispatch({ type: 'leads/loaded', items: leads.leads });
+    dispatch({ type: 'appointments/loaded', items: appts.appointments });
+    if (status) dispatch({ type: 'health/loaded', health: { sandbox_mode: status.sandbox_mode, dispatcher_running: status.dispatcher.running } });
+    setUser(me.user);
+    setBusiness(biz.business);
+    if (openThreadRef.current) {
+      const t = await api.conversation(openThreadRef.current).catch(() => null);
+      if (t) dispatch({ type: 'conversation/loaded', conversation: t.conversation, messages: t.messages });
+    }
+  }, [api]);
+
+  const alertOwner = useCallback((e: FeedEvent) => {
+    const hit = replyAlertFor(stateRef.current, e, api.serverNow());
+    if (!hit) return;
+    const prefs = userRef.current?.preferences ?? {};
+    const conv = stateRef.current.conversations[hit.conversationId];
+    const who = conv?.customer?.name || formatPhone(conv?.customer?.phone) || 'A customer';
+    if (prefs.sound !== false) playChime();
+    if (prefs.notify_replies !== false) {
+      showNotification(`${who} replied`, hit.deadline ? 'Answer now, before the assistant does.' : 'New text in a conversation you took over.',
+        () => router.push(`/conversations?c=${hit.conversationId}`));
+    }
+  }, [api, router]);
+
+  // The feed: connect once per session; snapshots load alongside.
+  useEffect(() => {
+    if (!session) return;
+    let feed: FeedClient | null = null;
+    let cancelled = false;
+    void reloadAll().catch(() => { /* shown as empty lists; the feed retries */ });
+    api.realtime().then(({ ws_url }) => {
+      if (cancelled) return;
+      feed = new FeedClient({
+        url: ws_url,
+        token: session.token,
+        lastEventId: () => stateRef.current.lastEventId,
+        onHello: (n) => dispatch({ type: 'feed/hello', resumeAfter: n }),
+        onEvent: (e) => { alertOwner(e); dispatch({ type: 'event', event: e }); },
+        onStatus: (s, d) => { setFeedStatus(s); setRetryInMs(d?.retryInMs ?? null); },
+        onResync: async () => { dispatch({ type: 'reset' }); await reloadAll(); },
+        onAuthFailed: () => logOut('Your session ended. Please log in again.'),
+      });
+      feed.start();
+    }).catch(() => setFeedStatus('reconnecting'));
+    const nudge = () => feed?.nudge();
+    window.addEventListener('online', nudge);
+    document.addEventListener('visibilitychange', nudge);
+    return () => {
+      cancelled = true;
+      window.removeEventListener('online', nudge);
+      document.removeEventListener('visibilitychange', nudge);
+      feed?.stop();
+    };
+  }, [session, api, reloadAll, alertOwner, logOut]);
+
+  // Events carry ids, not text: fetch what the screen needs, coalescing bursts.
+  const staleKey = Object.keys(state.stale).sort().join(',');
+  useEffect(() => {
+    if (!staleKey) return;
+    const ids = staleKey.split(',');
+    const t = setTimeout(async () => {
+      const open = openThreadRef.current;
+      const jobs: Promise<unknown>[] = [];
+      if (open && ids.includes(open)) {
+        jobs.push(api.conversation(open).then((r) => dispatch({ type: 'conversation/loaded', conversation: r.conversation, messages: r.messages })));
+      }
+      if (ids.some((id) => id !== open || !stateRef.current.conversations[id]?.customer)) {
+        jobs.push(api.conversations({ limit: 100 }).then((r) => dispatch({ type: 'conversations/loaded', items: r.conversations })));
+      }
+      await Promise.allSettled(jobs);
+      dispatch({ type: 'stale/clear', ids });
+    }, REFRESH_DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [staleKey, api]);
+
+  useEffect(() => {
+    if (!state.leadsStale) return;
+    const t = setTimeout(() => {
+      api.leads({ limit: 100 }).then((r) => dispatch({ type: 'leads/loaded', items: r.leads })).catch(() => undefined);
+    }, REFRESH_DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [state.leadsStale, api]);
+
+  // Browsers allow sound only after a gesture: the first tap anywhere unlocks the chime.
+  useEffect(() => {
+    const unlock = () => unlockSound();
+    window.addEventListener('pointerdown', unlock, { once: true });
+    window.addEventListener('keydown', unlock, { once: true });
+    return () => { window.removeEventListener('pointerdown', unlock); window.removeEventListener('keydown', unlock); };
+  }, []);
+
+  const openThread = useCallback((id: string | null) => {
+    openThreadRef.current = id;
+    if (!id) return;
+    api.conversation(id)
+      .then((r) => dispatch({ type: 'conversation/loaded', conversation: r.conversation, messages: r.messages }))
+      .catch(() => { /* the thread view shows its own error */ });
+  }, [api]);
+
+  const value = useMemo<LiveContext>(() => ({
+    state, dispatch, feedStatus, retryInMs, user, setUser, business, setBusiness,
+    sandbox: state.health?.sandbox_mode ?? null, openThread, reloadAll,
+  }), [state, feedStatus, retryInMs, user, business, openThread, reloadAll]);
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+export function useLive(): LiveContext {
+  const c = useContext(Ctx);
+  if (!c) throw new Error('useLive outside LiveProvider');
+  return c;
+}

@@ -1,0 +1,51 @@
+'use client';
+// ThreadView.tsx — one conversation: header with the customer and actions,
+// every message, and the composer. Stays scrolled to the newest message when
+// the owner is at the bottom, and keeps their place when they scrolled up.
+import Link from 'next/link';
+import { useEffect, useLayoutEffect, useRef } from 'react';
+import { formatPhone } from '../lib/format';
+import { Composer } from './Composer';
+import { useLive } from './LiveProvider';
+import { MessageBubble } from './MessageBubble';
+import { ThreadActions } from './ThreadActions';
+
+export function ThreadView({ id }: { id: string }) {
+  const { state, openThread } = useLive();
+  const conv = state.conversations[id];
+  const messages = state.threads[id];
+  const listRef = useRef<HTMLOListElement>(null);
+  const atBottom = useRef(true);
+
+  useEffect(() => {
+    openThread(id);
+    return () => openThread(null);
+  }, [id, openThread]);
+
+  useLayoutEffect(() => {
+    const el = listRef.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  }, [messages]);
+
+  if (!conv) return <section className="thread"><p className="empty">Loading the conversation…</p></section>;
+  const who = conv.customer?.name || formatPhone(conv.customer?.phone) || 'Customer';
+  return (
+    <section className="thread" aria-label={`Conversation with ${who}`}>
+      <header className="thread-head">
+        <Link href="/conversations" className="back" aria-label="Back to conversations">←</Link>
+        <div>
+          <h2>{who}</h2>
+          {conv.customer?.name && <p className="hint">{formatPhone(conv.customer.phone)}</p>}
+        </div>
+      </header>
+      <ThreadActions conversation={conv} />
+      <ol
+        className="messages" ref={listRef} aria-live="polite" aria-label="Messages"
+        onScroll={(e) => { const el = e.currentTarget; atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40; }}
+      >
+        {(messages ?? []).map((m) => <MessageBubble key={m.id} message={m} />)}
+      </ol>
+      <Composer conversationId={id} disabled={conv.state === 'closed' ? 'This conversation is closed.' : null} />
+    </section>
+  );
+}

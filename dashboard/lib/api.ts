@@ -1,0 +1,149 @@
+// api.ts — the one HTTP client of the dashboard: JSON in and out, the session's
+// Bearer token, errors as ApiError carrying the API's stable code
+// (docs/http-api.md), and the server clock offset for countdowns.
+// Used by every screen through the session context; unit-tested in test/api.test.ts.
+import type {
+  Appointment, AvailableNumber, BlockedNumber, Business, Call, Conversation, FeedEvent, Greeting,
+  GreetingPreview, Hours, HoursRange, Job, Lead, LeadStatus, Message, PhoneNumber, Preferences,
+  SystemStatus, TradeType, User,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string, public field?: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ApiOptions {
+  baseUrl?: string;
+  getToken: () => string | null;
+  /** Called on a 401 with a token: the session expired or was revoked. */
+  onUnauthorized?: (code: string) => void;
+  fetchImpl?: typeof fetch;
+  now?: () => number;
+}
+
+type Query = Record<string, string | number | undefined | null>;
+
+export function queryString(q?: Query): string {
+  if (!q) return '';
+  const parts = Object.entries(q)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/** Milliseconds to add to the local clock to get the server's (from a Date header). */
+export function clockOffset(dateHeader: string | null, sentAt: number, receivedAt: number): number | null {
+  if (!dateHeader) return null;
+  const server = Date.parse(dateHeader);
+  if (Number.isNaN(server)) return null;
+  // The header has whole seconds: the server's clock read some time in [server, server + 1 s).
+  const offset = server + 500 - (sentAt + receivedAt) / 2;
+  return Math.abs(offset) < 1500 ? 0 : offset;
+}
+
+export const TERMINAL_JOB = new Set(['done', 'failed', 'cancelled']);
+
+export function createApi(opts: ApiOptions) {
+  const base = opts.baseUrl ?? '';
+  const doFetch = opts.fetchImpl ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+  const now = opts.now ?? (() => Date.now());
+  let offset = 0;
+
+  async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    const token = opts.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const sentAt = now();
+    let res: Response;
+    try {
+      res = await doFetch(base + path + queryString(query), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, 'network_error', 'The server could not be reached. Check your connection and try again.');
+    }
+    const measured = clockOffset(res.headers.get('Date'), sentAt, now());
+    if (measured !== null) offset = measured;
+    const text = await res.text();
+    let json: unknown = null;
+    if (text) {
+      try { json = JSON.parse(text); } catch { json = null; }
+    }
+    if (!res.ok) {
+      const err = (json as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
+      const e = new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? `The server answered ${res.status}.`, err?.field);
+      if (res.status === 401 && token && opts.onUnauthorized) opts.onUnauthorized(e.code);
+      throw e;
+    }
+    return json as T;
+  }
+
+  const get = <T>(p: string, q?: Query) => request<T>('GET', p, undefined, q);
+  const post = <T>(p: string, b: unknown = {}) => request<T>('POST', p, b);
+  const patch = <T>(p: string, b: unknown) => request<T>('PATCH', p, b);
+  const put = <T>(p: string, b: unknown) => request<T>('PUT', p, b);
+  const del = <T>(p: string) => request<T>('DELETE', p);
+  const id = encodeURIComponent;
+
+  /** Polls a job until it ends; onProgress sees every state. The app polls, tests never sleep. */
+  async function waitForJob<R>(jobId: number, onProgress?: (j: Job<R>) => void, intervalMs = 250, signal?: AbortSignal): Promise<Job<R>> {
+    for (;;) {
+      const { job } = await get<{ job: Job<R> }>(`/api/jobs/${jobId}`);
+      onProgress?.(job);
+      if (TERMINAL_JOB.has(job.status)) return job;
+      if (signal?.aborted) throw new ApiError(0, 'aborted', 'Stopped waiting.');
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+
+  return {
+    serverNow: () => now() + offset,
+    request,
+    tradeTypes: () => get<{ trade_types: TradeType[] }>('/api/trade-types'),
+    register: (b: { email: string; password: string; name: string; business_name: string; trade_type: string; timezone?: string }) =>
+      post<{ token: string; user: User; business: Business }>('/api/auth/register', b),
+    login: (email: string, password: string) => post<{ token: string; user: User }>('/api/auth/login', { email, password }),
+    me: () => get<{ user: User }>('/api/me'),
+    patchMe: (b: { name?: string; preferences?: Partial<Record<keyof Preferences, unknown>> }) => patch<{ user: User }>('/api/me', b),
+    business: () => get<{ business: Business }>('/api/business'),
+    patchBusiness: (b: Partial<Record<keyof Business, unknown>>) => patch<{ business: Business }>('/api/business', b),
+    hours: () => get<Hours>('/api/business/hours'),
+    putHours: (hours: HoursRange[]) => put<Hours>('/api/business/hours', { hours }),
+    addClosure: (date: string, reason?: string) => post<{ closure: unknown }>('/api/business/closures', { date, reason }),
+    deleteClosure: (cid: string) => del<{ deleted: boolean }>(`/api/business/closures/${id(cid)}`),
+    greeting: () => get<Greeting>('/api/business/greeting'),
+    putGreeting: (template: string | null) => put<Greeting>('/api/business/greeting', { template }),
+    previewGreeting: (template: string) => post<GreetingPreview>('/api/business/greeting/preview', { template }),
+    blockedNumbers: () => get<{ blocked_numbers: BlockedNumber[] }>('/api/business/blocked-numbers'),
+    blockNumber: (phone: string, reason?: string) => post<{ blocked_number: BlockedNumber }>('/api/business/blocked-numbers', { phone, reason }),
+    unblockNumber: (bid: string) => del<{ deleted: boolean }>(`/api/business/blocked-numbers/${id(bid)}`),
+    phoneNumbers: () => get<{ phone_numbers: PhoneNumber[] }>('/api/phone-numbers'),
+    searchNumbers: (area_code: string) => post<{ job: Job<{ numbers: AvailableNumber[] }> }>('/api/phone-numbers/search', { area_code }),
+    buyNumber: (phone_number: string) => post<{ job: Job }>('/api/phone-numbers', { phone_number }),
+    waitForJob,
+    conversations: (q?: { state?: string; mode?: string; limit?: number; before?: string }) =>
+      get<{ conversations: Conversation[]; next: string | null }>('/api/conversations', q),
+    conversation: (cid: string) => get<{ conversation: Conversation; messages: Message[] }>(`/api/conversations/${id(cid)}`),
+    sendMessage: (cid: string, body: string) => post<{ message: Message }>(`/api/conversations/${id(cid)}/messages`, { body }),
+    takeover: (cid: string) => post<{ conversation: Conversation }>(`/api/conversations/${id(cid)}/takeover`),
+    release: (cid: string) => post<{ conversation: Conversation }>(`/api/conversations/${id(cid)}/release`),
+    leads: (q?: { status?: string; limit?: number; before?: string }) => get<{ leads: Lead[]; next: string | null }>('/api/leads', q),
+    setLeadStatus: (lid: string, status: LeadStatus) => patch<{ lead: Lead }>(`/api/leads/${id(lid)}`, { status }),
+    appointments: (q?: { from?: string; to?: string; status?: string }) => get<{ appointments: Appointment[] }>('/api/appointments', q),
+    cancelAppointment: (aid: string, reason?: string) => post<{ appointment: Appointment }>(`/api/appointments/${id(aid)}/cancel`, reason ? { reason } : {}),
+    calls: () => get<{ calls: Call[] }>('/api/calls'),
+    status: () => get<SystemStatus>('/api/status'),
+    realtime: () => get<{ ws_url: string }>('/api/realtime'),
+    events: (after: number, limit = 100) => get<{ events: FeedEvent[]; last_event_id: number }>('/api/events', { after, limit }),
+    sandboxMissedCall: (from?: string) => post<{ call_sid: string; from: string; to: string }>('/api/sandbox/missed-call', from ? { from } : {}),
+    sandboxCustomerReply: (from: string, body: string) => post<{ message_sid: string }>('/api/sandbox/customer-reply', { from, body }),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;

@@ -1,0 +1,231 @@
+// liveState.ts — the dashboard's live model and the reducer that applies the
+// feed's events to it (conversations, threads, leads, appointments, calls,
+// system health, alerts). Pure: no fetching here. Snapshots from the API and
+// events from the WebSocket meet in this one place; events are applied in id
+// order and a replayed id is ignored. Unit-tested in test/liveState.test.ts.
+import type { Appointment, Call, Conversation, FeedEvent, Lead, Message } from './types';
+
+export interface Alert { id: number; kind: 'emergency' | 'handoff' | 'job_failed' | 'reply'; text: string; conversationId?: string; at: string }
+export interface Health { dispatcher_running?: boolean; sandbox_mode?: boolean }
+
+export interface LiveState {
+  lastEventId: number | null;
+  conversations: Record<string, Conversation>;
+  /** Messages of the threads that have been opened, in time order. */
+  threads: Record<string, Message[]>;
+  leads: Record<string, Lead>;
+  appointments: Record<string, Appointment>;
+  calls: Record<string, Call>;
+  health: Health | null;
+  alerts: Alert[];
+  /** Conversations whose list entry lacks data only the API has (customer, last message text). */
+  stale: Record<string, true>;
+  /** A lead arrived from the feed without its customer or last call: the list needs a refetch. */
+  leadsStale: boolean;
+}
+
+export const initialLiveState: LiveState = {
+  lastEventId: null, conversations: {}, threads: {}, leads: {}, appointments: {}, calls: {}, health: null, alerts: [], stale: {}, leadsStale: false,
+};
+
+export type LiveAction =
+  | { type: 'reset' }
+  | { type: 'feed/hello'; resumeAfter: number }
+  | { type: 'event'; event: FeedEvent }
+  | { type: 'conversations/loaded'; items: Conversation[] }
+  | { type: 'conversation/loaded'; conversation: Conversation; messages: Message[] }
+  | { type: 'conversation/patched'; conversation: Partial<Conversation> & { id: string } }
+  | { type: 'message/sent'; message: Message }
+  | { type: 'leads/loaded'; items: Lead[] }
+  | { type: 'lead/patched'; lead: Lead }
+  | { type: 'appointments/loaded'; items: Appointment[] }
+  | { type: 'appointment/patched'; appointment: Appointment }
+  | { type: 'health/loaded'; health: Health }
+  | { type: 'alert/dismiss'; id: number }
+  | { type: 'stale/clear'; ids: string[] };
+
+const MAX_ALERTS = 20;
+
+function byId<T extends { id: string }>(items: T[], old: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = { ...old };
+  for (const it of items) out[it.id] = { ...old[it.id], ...it };
+  return out;
+}
+
+function later(a: string | null | undefined, b: string | null | undefined): string | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return Date.parse(a) >= Date.parse(b) ? a : b;
+}
+
+/** Inserts or updates a message, keeping time order and any body already known. */
+export function upsertMessage(list: Message[] | undefined, m: Message): Message[] {
+  const cur = list ?? [];
+  const i = cur.findIndex((x) => x.id === m.id);
+  if (i >= 0) {
+    const next = cur.slice();
+    next[i] = { ...cur[i], ...m, body: m.body ?? cur[i].body };
+    return next;
+  }
+  const next = [...cur, m];
+  next.sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
+  return next;
+}
+
+function pushAlert(s: LiveState, a: Alert): Alert[] {
+  return [a, ...s.alerts].slice(0, MAX_ALERTS);
+}
+
+function applyEvent(s: LiveState, e: FeedEvent): LiveState {
+  const d = e.data as Record<string, any>;
+  switch (e.type) {
+    case 'conversation.created':
+    case 'conversation.updated': {
+      const old = s.conversations[d.id];
+      const conv = { ...(old ?? {}), ...d } as Conversation;
+      // conversation.updated sends the deadline only when it matters; leaving human_window clears it.
+      if (!('human_window_deadline' in d) && d.mode && d.mode !== 'human_window') conv.human_window_deadline = null;
+      const stale = old?.customer ? s.stale : { ...s.stale, [d.id]: true as const };
+      return { ...s, conversations: { ...s.conversations, [d.id]: conv }, stale };
+    }
+    case 'message.created': {
+      const msg = d as Message;
+      const old = s.conversations[msg.conversation_id];
+      const conversations = old
+        ? {
+            ...s.conversations,
+            [msg.conversation_id]: {
+              ...old,
+              last_message_at: later(old.last_message_at, msg.created_at),
+              last_message: { author: msg.author, created_at: msg.created_at },
+            },
+          }
+        : s.conversations;
+      const threads = s.threads[msg.conversation_id]
+        ? { ...s.threads, [msg.conversation_id]: upsertMessage(s.threads[msg.conversation_id], msg) }
+        : s.threads;
+      return { ...s, conversations, threads, stale: { ...s.stale, [msg.conversation_id]: true } };
+    }
+    case 'message.status': {
+      const list = s.threads[d.conversation_id];
+      if (!list) return s;
+      const i = list.findIndex((m) => m.id === d.id);
+      if (i < 0) return s;
+      const next = list.slice();
+      next[i] = { ...list[i], status: d.status, error_code: d.error_code ?? list[i].error_code };
+      return { ...s, threads: { ...s.threads, [d.conversation_id]: next } };
+    }
+    case 'lead.updated': {
+      const old = s.leads[d.id];
+      return { ...s, leads: { ...s.leads, [d.id]: { ...old, ...(d as Lead) } }, leadsStale: s.leadsStale || !old?.customer };
+    }
+    case 'appointment.created':
+    case 'appointment.cancelled':
+      return { ...s, appointments: { ...s.appointments, [d.id]: { ...s.appointments[d.id], ...(d as Appointment) } } };
+    case 'call.missed':
+    case 'call.updated':
+      return { ...s, calls: { ...s.calls, [d.id]: { ...s.calls[d.id], ...(d as Call) } } };
+    case 'system.health':
+      return { ...s, health: { ...s.health, ...(d as Health) } };
+    case 'conversation.emergency':
+      return { ...s, alerts: pushAlert(s, { id: e.id, kind: 'emergency', conversationId: d.id, at: e.created_at,
+        text: `Emergency reported (“${d.term}”): safety advice was sent; call the customer now.` }) };
+    case 'conversation.handoff':
+      return { ...s, alerts: pushAlert(s, { id: e.id, kind: 'handoff', conversationId: d.id, at: e.created_at,
+        text: `The assistant handed a conversation to you: ${d.reason}.` }) };
+    case 'job.failed':
+      return { ...s, alerts: pushAlert(s, { id: e.id, kind: 'job_failed', at: e.created_at,
+        text: `A ${d.kind} request failed for good (${d.error_code ?? 'unknown error'}).` }) };
+    default:
+      return s;
+  }
+}
+
+export function liveReducer(s: LiveState, a: LiveAction): LiveState {
+  switch (a.type) {
+    case 'reset':
+      return initialLiveState;
+    case 'feed/hello':
+      return s.lastEventId === null || a.resumeAfter > s.lastEventId ? { ...s, lastEventId: a.resumeAfter } : s;
+    case 'event': {
+      if (s.lastEventId !== null && a.event.id <= s.lastEventId) return s;
+      return { ...applyEvent(s, a.event), lastEventId: a.event.id };
+    }
+    case 'conversations/loaded': {
+      const stale = { ...s.stale };
+      for (const c of a.items) delete stale[c.id];
+      return { ...s, conversations: byId(a.items, s.conversations), stale };
+    }
+    case 'conversation/loaded': {
+      const c = a.conversation;
+      const last = a.messages[a.messages.length - 1];
+      const merged: Conversation = {
+        ...s.conversations[c.id], ...c,
+        last_message: last ? { body: last.body, author: last.author, created_at: last.created_at } : s.conversations[c.id]?.last_message ?? null,
+      };
+      let thread = a.messages.slice();
+      // Keep stubs the feed delivered after the API read its rows.
+      for (const m of s.threads[c.id] ?? []) if (!thread.some((x) => x.id === m.id)) thread = upsertMessage(thread, m);
+      return { ...s, conversations: { ...s.conversations, [c.id]: merged }, threads: { ...s.threads, [c.id]: thread } };
+    }
+    case 'conversation/patched':
+      return { ...s, conversations: { ...s.conversations, [a.conversation.id]: { ...s.conversations[a.conversation.id], ...a.conversation } as Conversation } };
+    case 'message/sent': {
+      const m = a.message;
+      const old = s.conversations[m.conversation_id];
+      return {
+        ...s,
+        threads: { ...s.threads, [m.conversation_id]: upsertMessage(s.threads[m.conversation_id], m) },
+        conversations: old ? { ...s.conversations, [m.conversation_id]: { ...old, last_message_at: later(old.last_message_at, m.created_at),
+          last_message: { body: m.body, author: m.author, created_at: m.created_at } } } : s.conversations,
+      };
+    }
+    case 'leads/loaded':
+      return { ...s, leads: byId(a.items, s.leads), leadsStale: false };
+    case 'lead/patched':
+      return { ...s, leads: { ...s.leads, [a.lead.id]: { ...s.leads[a.lead.id], ...a.lead } } };
+    case 'appointments/loaded':
+      return { ...s, appointments: byId(a.items, s.appointments) };
+    case 'appointment/patched':
+      return { ...s, appointments: { ...s.appointments, [a.appointment.id]: { ...s.appointments[a.appointment.id], ...a.appointment } } };
+    case 'health/loaded':
+      return { ...s, health: { ...s.health, ...a.health } };
+    case 'stale/clear': {
+      const stale = { ...s.stale };
+      for (const id of a.ids) delete stale[id];
+      return { ...s, stale };
+    }
+    case 'alert/dismiss':
+      return { ...s, alerts: s.alerts.filter((x) => x.id !== a.id) };
+    default:
+      return s;
+  }
+}
+
+/** Conversations for the list: latest activity first. */
+export function sortedConversations(s: LiveState, filter?: (c: Conversation) => boolean): Conversation[] {
+  const all = Object.values(s.conversations).filter((c) => (filter ? filter(c) : true));
+  const key = (c: Conversation) => Date.parse(c.last_message_at ?? c.created_at);
+  return all.sort((a, b) => key(b) - key(a) || (a.id < b.id ? 1 : -1));
+}
+
+/**
+ * Whether an event is a customer reply the owner should be alerted to: the
+ * conversation enters the human window with a deadline still ahead (a new
+ * reply), or the customer writes again while it is there or taken over.
+ */
+export function replyAlertFor(prev: LiveState, e: FeedEvent, serverNow: number): { conversationId: string; deadline: string | null } | null {
+  const d = e.data as Record<string, any>;
+  if (e.type === 'conversation.updated' && d.mode === 'human_window' && d.human_window_deadline) {
+    const old = prev.conversations[d.id];
+    if (old?.mode === 'human_window' && old.human_window_deadline === d.human_window_deadline) return null;
+    if (Date.parse(d.human_window_deadline) <= serverNow) return null;
+    return { conversationId: d.id, deadline: d.human_window_deadline };
+  }
+  const mode = prev.conversations[d.conversation_id]?.mode;
+  if (e.type === 'message.created' && d.author === 'customer' && (mode === 'human' || mode === 'human_window')) {
+    if (serverNow - Date.parse(d.created_at) > 60_000) return null;
+    return { conversationId: d.conversation_id, deadline: null };
+  }
+  return null;
+}

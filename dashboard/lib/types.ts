@@ -1,0 +1,160 @@
+// types.ts — the shapes the JSON API and the live feed return (docs/http-api.md).
+// Only the fields the dashboard reads are listed; the API may send more.
+
+export type Mode = 'waiting' | 'human_window' | 'ai' | 'human';
+export type ConversationState = 'open' | 'closed';
+export type Author = 'customer' | 'ai' | 'owner' | 'system' | string;
+export type LeadStatus = 'new' | 'contacted' | 'qualified' | 'appointment_scheduled' | 'won' | 'lost' | 'out_of_area';
+
+export const LEAD_STATUSES: LeadStatus[] = ['new', 'contacted', 'qualified', 'appointment_scheduled', 'won', 'lost', 'out_of_area'];
+
+export interface User {
+  id: string;
+  business_id: string;
+  email: string;
+  name: string;
+  preferences: Preferences;
+}
+
+export interface Preferences {
+  notify_replies?: boolean;
+  sound?: boolean;
+  onboarded?: boolean;
+}
+
+export interface Business {
+  id: string;
+  name: string;
+  trade_type: string;
+  address_line1: string | null;
+  address_line2: string | null;
+  city: string | null;
+  region: string | null;
+  postal_code: string | null;
+  country: string;
+  timezone: string;
+  forward_to_phone: string | null;
+  human_window_seconds: number;
+  ai_disclosure: string;
+  safety_advice: string;
+  service_postal_codes: string[];
+  max_ai_segments: number;
+  appointment_minutes: number;
+}
+
+export interface TradeType { code: string; label: string }
+
+export interface HoursRange { weekday: number; opens_at: string; closes_at: string }
+export interface Closure { id: string; date: string; reason: string | null }
+export interface Hours { timezone: string; open_now: boolean; hours: HoursRange[]; closures: Closure[] }
+
+export interface GreetingPreview { text: string; encoding: string; segments: number; characters: number }
+export interface Greeting {
+  template: string;
+  is_default: boolean;
+  default_template: string;
+  variables: string[];
+  preview: GreetingPreview;
+}
+
+export interface BlockedNumber { id: string; phone: string; reason: string | null }
+export interface PhoneNumber { id: string; phone: string; friendly_name: string | null; simulated: boolean }
+export interface AvailableNumber { phone_number: string; friendly_name: string; locality: string | null; region: string | null }
+
+export type JobStatus = 'queued' | 'in_flight' | 'done' | 'failed' | 'cancelled';
+export interface Job<R = unknown> {
+  id: number;
+  kind: string;
+  status: JobStatus;
+  attempts: number;
+  simulated: boolean;
+  result: R | null;
+  error_code: string | null;
+  error: string | null;
+}
+
+export interface Customer { id: string; phone: string; name: string | null }
+
+export interface LastMessage { body?: string; author: Author; created_at: string }
+
+export interface Conversation {
+  id: string;
+  customer_id: string;
+  lead_id: string | null;
+  state: ConversationState;
+  mode: Mode;
+  human_window_deadline: string | null;
+  last_message_at: string | null;
+  created_at: string;
+  customer?: Customer;
+  last_message?: LastMessage | null;
+}
+
+export interface Message {
+  id: string;
+  conversation_id: string;
+  direction: 'inbound' | 'outbound';
+  author: Author;
+  body?: string;
+  status: string;
+  error_code: number | null;
+  simulated: boolean;
+  created_at: string;
+}
+
+export interface Lead {
+  id: string;
+  customer_id: string;
+  status: LeadStatus;
+  calls_count: number;
+  delivery_error: string | null;
+  last_activity_at: string;
+  created_at: string;
+  customer?: Customer;
+  last_call?: { id: string; decision: string; decision_reason: string; created_at: string } | null;
+}
+
+export interface Appointment {
+  id: string;
+  customer_id: string;
+  lead_id: string | null;
+  starts_at: string;
+  ends_at: string;
+  status: 'booked' | 'cancelled';
+  service_address: string | null;
+  problem: string | null;
+  booked_by: string;
+}
+
+export interface Call {
+  id: string;
+  from: string;
+  to: string;
+  status: string;
+  decision: string | null;
+  decision_reason: string | null;
+  conversation_id: string | null;
+  created_at: string;
+}
+
+export interface ProviderStats { done: number; retries: number; failures: number }
+export interface SystemStatus {
+  database: string;
+  sandbox_mode: boolean;
+  dispatcher: {
+    running: boolean;
+    heartbeat_age_seconds: number;
+    queued: number;
+    due: number;
+    in_flight: number;
+    oldest_due_age_seconds: number;
+  };
+  providers_5m: Record<string, ProviderStats>;
+}
+
+export interface FeedEvent<T = Record<string, unknown>> {
+  id: number;
+  type: string;
+  created_at: string;
+  data: T;
+}

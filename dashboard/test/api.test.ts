@@ -1,0 +1,106 @@
+// api.test.ts — the API client: headers, query strings, JSON errors with the
+// API's codes, 401 ends the session, network failures, clock offset, job polling.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiError, clockOffset, createApi, queryString } from '../lib/api';
+
+interface Call { url: string; init: RequestInit }
+function fakeFetch(responses: Array<{ status: number; body?: unknown; headers?: Record<string, string> }>) {
+  const calls: Call[] = [];
+  const impl = async (url: string | URL | Request, init?: RequestInit) => {
+    calls.push({ url: String(url), init: init ?? {} });
+    const r = responses.shift();
+    if (!r) throw new TypeError('network down');
+    return new Response(r.body === undefined ? '' : JSON.stringify(r.body), { status: r.status, headers: r.headers });
+  };
+  return { calls, impl: impl as typeof fetch };
+}
+
+test('sends the bearer token and JSON, returns the parsed body', async () => {
+  const f = fakeFetch([{ status: 200, body: { conversations: [], next: null } }]);
+  const api = createApi({ baseUrl: 'http://edge', getToken: () => 'T', fetchImpl: f.impl });
+  const r = await api.conversations({ state: 'open', limit: 20 });
+  assert.deepEqual(r, { conversations: [], next: null });
+  assert.equal(f.calls[0].url, 'http://edge/api/conversations?state=open&limit=20');
+  assert.equal((f.calls[0].init.headers as Record<string, string>).Authorization, 'Bearer T');
+  assert.equal(f.calls[0].init.method, 'GET');
+});
+
+test('POST bodies are JSON; ids are escaped into paths', async () => {
+  const f = fakeFetch([{ status: 201, body: { message: { id: 'm' } } }]);
+  const api = createApi({ getToken: () => null, fetchImpl: f.impl });
+  await api.sendMessage('a/b', 'hi');
+  assert.equal(f.calls[0].url, '/api/conversations/a%2Fb/messages');
+  assert.equal(f.calls[0].init.body, JSON.stringify({ body: 'hi' }));
+  assert.equal((f.calls[0].init.headers as Record<string, string>)['Content-Type'], 'application/json');
+  assert.equal((f.calls[0].init.headers as Record<string, string>).Authorization, undefined);
+});
+
+test('errors carry the stable code, message and field', async () => {
+  const f = fakeFetch([{ status: 409, body: { error: { code: 'customer_opted_out', message: 'replied STOP', field: 'body' } } }]);
+  const api = createApi({ getToken: () => 'T', fetchImpl: f.impl });
+  await assert.rejects(api.sendMessage('c', 'x'), (e: unknown) => {
+    assert.ok(e instanceof ApiError);
+    assert.equal(e.status, 409);
+    assert.equal(e.code, 'customer_opted_out');
+    assert.equal(e.message, 'replied STOP');
+    assert.equal(e.field, 'body');
+    return true;
+  });
+});
+
+test('a 401 with a token ends the session; a failed login does not', async () => {
+  const ended: string[] = [];
+  const f = fakeFetch([
+    { status: 401, body: { error: { code: 'jwt_expired', message: 'expired' } } },
+    { status: 401, body: { error: { code: 'invalid_credentials', message: 'wrong' } } },
+  ]);
+  let token: string | null = 'T';
+  const api = createApi({ getToken: () => token, fetchImpl: f.impl, onUnauthorized: (c) => ended.push(c) });
+  await assert.rejects(api.me());
+  token = null;
+  await assert.rejects(api.login('a@b.c', 'nope'));
+  assert.deepEqual(ended, ['jwt_expired']);
+});
+
+test('network failures and non-JSON errors become ApiErrors', async () => {
+  const api = createApi({ getToken: () => null, fetchImpl: fakeFetch([{ status: 502 }]).impl });
+  await assert.rejects(api.me(), (e: unknown) => e instanceof ApiError && e.code === 'http_502');
+  const down = createApi({ getToken: () => null, fetchImpl: fakeFetch([]).impl });
+  await assert.rejects(down.me(), (e: unknown) => e instanceof ApiError && e.code === 'network_error' && e.status === 0);
+});
+
+test('query strings skip empty values', () => {
+  assert.equal(queryString({ a: 1, b: undefined, c: null, d: '', e: 'x y' }), '?a=1&e=x%20y');
+  assert.equal(queryString({}), '');
+});
+
+test('the server clock offset comes from the Date header, ignoring sub-second noise', () => {
+  const sent = Date.parse('2026-11-25T12:00:00.000Z');
+  assert.equal(clockOffset('Wed, 25 Nov 2026 12:00:00 GMT', sent, sent + 100), 0);
+  assert.equal(clockOffset('Wed, 25 Nov 2026 12:00:30 GMT', sent, sent + 100), 30_450);
+  assert.equal(clockOffset(null, sent, sent), null);
+});
+
+test('serverNow follows the measured offset', async () => {
+  let now = Date.parse('2026-11-25T12:00:00.000Z');
+  const f = fakeFetch([{ status: 200, body: { user: {} }, headers: { Date: 'Wed, 25 Nov 2026 12:01:00 GMT' } }]);
+  const api = createApi({ getToken: () => 'T', fetchImpl: f.impl, now: () => now });
+  await api.me();
+  now += 1000;
+  assert.equal(api.serverNow(), Date.parse('2026-11-25T12:01:01.500Z'));
+});
+
+test('waitForJob polls until the job ends and reports each state', async () => {
+  const f = fakeFetch([
+    { status: 200, body: { job: { id: 7, status: 'queued' } } },
+    { status: 200, body: { job: { id: 7, status: 'in_flight' } } },
+    { status: 200, body: { job: { id: 7, status: 'done', result: { numbers: [] } } } },
+  ]);
+  const api = createApi({ getToken: () => 'T', fetchImpl: f.impl });
+  const seen: string[] = [];
+  const job = await api.waitForJob(7, (j) => seen.push(j.status), 1);
+  assert.equal(job.status, 'done');
+  assert.deepEqual(seen, ['queued', 'in_flight', 'done']);
+  assert.equal(f.calls.length, 3);
+});

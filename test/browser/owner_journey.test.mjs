@@ -1,0 +1,198 @@
+// owner_journey.test.mjs — the dashboard in a real browser against the real
+// edge, database and fake providers: sign up → onboarding → simulated missed
+// call → the conversation appears without reload → customer reply → countdown
+// and alert → take over → reply → the fake Twilio receives it → hand back.
+// Screenshots of each step (phone and desktop) go to test/browser/screenshots/.
+// Prints the onboarding time, the owner's action count and webhook → visible
+// latency (recorded in docs/performance.md). Waits on conditions only.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { actor, launch, screenshots } from './lib/browser.mjs';
+import { BASE_URL, fake, FAKE_URL, useFakeTwilio, useSandbox, waitFor } from './lib/env.mjs';
+
+const CALLER = '+15125550142';          // the wizard's sample caller (components/TestCall.tsx)
+const SECOND_CALLER = '+15125550177';
+const REPLY = 'On my way, be there in 30 minutes.';
+
+let browser;
+let page;
+let shot = 0;
+const figures = {};
+
+async function api(method, path, body) {
+  const token = await page.evaluate(() => localStorage.getItem('nmc.session'));
+  const res = await fetch(BASE_URL + path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+before(async () => {
+  useSandbox();
+  browser = await launch();
+  // Record notifications instead of showing them (headless has no notification centre).
+  await browser.context.addInitScript(() => {
+    window.__notifications = [];
+    window.Notification = class {
+      static permission = 'granted';
+      static requestPermission() { return Promise.resolve('granted'); }
+      constructor(title, opts) { window.__notifications.push({ title, body: opts?.body }); }
+      close() {}
+    };
+  });
+  page = browser.context.pages()[0] ?? await browser.context.newPage();
+  page.setDefaultTimeout(15_000);
+});
+
+after(async () => {
+  await browser?.close();
+  if (FAKE_URL) useSandbox();
+  if (Object.keys(figures).length) console.log(`# dashboard figures: ${JSON.stringify(figures)}`);
+});
+
+test('a new owner signs up, onboards, and handles a reply from a missed caller', async (t) => {
+  const me = actor(page);
+  const started = Date.now();
+
+  await t.test('sign up', async () => {
+    await page.goto(`${BASE_URL}/signup`);
+    await me.fill(page.getByLabel('Your name'), 'Joe Rivera');
+    await me.fill(page.getByLabel('Business name'), "Joe's Plumbing");
+    await me.fill(page.getByLabel('Email'), `joe+${Date.now()}@example.com`);
+    await me.fill(page.getByLabel('Password'), 'a good password');
+    await screenshots(page, ++shot, 'signup');
+    await me.click(page.getByRole('button', { name: 'Create account' }));
+    await page.waitForURL('**/onboarding');
+  });
+
+  await t.test('onboarding: profile', async () => {
+    await page.getByRole('heading', { name: 'Your business' }).waitFor();
+    await me.fill(page.getByLabel('Phone to forward calls to'), '(512) 555-0199');
+    await me.fill(page.getByLabel('Street address'), '100 Congress Ave');
+    await me.fill(page.getByLabel('City'), 'Austin');
+    await me.fill(page.getByLabel('State'), 'TX');
+    await me.fill(page.getByLabel('ZIP'), '78701');
+    await screenshots(page, ++shot, 'onboarding-profile');
+    await me.click(page.getByRole('button', { name: 'Save and continue' }));
+  });
+
+  await t.test('onboarding: hours (Monday to Friday 8–18 suggested)', async () => {
+    await page.getByRole('heading', { name: 'Hours' }).waitFor();
+    await screenshots(page, ++shot, 'onboarding-hours');
+    await me.click(page.getByRole('button', { name: 'Save and continue' }));
+  });
+
+  await t.test('onboarding: greeting with a live preview', async () => {
+    await page.getByRole('heading', { name: 'Greeting' }).waitFor();
+    const box = page.getByLabel('Greeting text');
+    await box.waitFor();
+    const preview = page.getByRole('region', { name: 'Preview' }).or(page.locator('.preview'));
+    await waitFor('the default greeting preview', async () => (await page.locator('.preview .bubble').textContent())?.includes("Joe's Plumbing"));
+    await me.fill(box, 'Sorry we missed you! {{business_name}} here. What do you need help with?');
+    await waitFor('the preview to follow the typing', async () => (await page.locator('.preview .bubble').textContent())?.startsWith("Sorry we missed you! Joe's Plumbing here."));
+    assert.match(await preview.first().textContent(), /1 SMS segment/);
+    await screenshots(page, ++shot, 'onboarding-greeting');
+    await me.click(page.getByRole('button', { name: 'Save and continue' }));
+  });
+
+  await t.test('onboarding: phone number search, pick, buy', async () => {
+    await page.getByRole('heading', { name: 'Phone number' }).waitFor();
+    assert.equal(await page.getByLabel('Area code').inputValue(), '512', 'the area code comes from the forwarding phone');
+    await me.click(page.getByRole('button', { name: 'Search' }));
+    await page.getByRole('radio').first().waitFor();
+    await screenshots(page, ++shot, 'onboarding-number');
+    await me.click(page.getByRole('button', { name: /^Get / }));
+  });
+
+  let conversationUrl;
+  await t.test('onboarding: test it with a simulated missed call', async () => {
+    await page.getByRole('heading', { name: 'Test it' }).waitFor();
+    await page.evaluate(() => { window.__sameDocument = true; });
+    await me.click(page.getByRole('button', { name: 'Simulate a missed call' }));
+    await page.getByText('Conversation opened').waitFor();
+    await page.getByText('Your greeting was texted back').waitFor();
+    await screenshots(page, ++shot, 'onboarding-test-call');
+    await me.click(page.getByRole('button', { name: 'Open the conversation' }));
+    await page.waitForURL('**/conversations?c=*');
+    conversationUrl = page.url();
+    figures.onboarding_seconds = Number(((Date.now() - started) / 1000).toFixed(1));
+    figures.onboarding_actions = me.count;
+  });
+
+  await t.test('the greeting shows in the thread with its author and delivery status', async () => {
+    const greeting = page.locator('.msg-system').first();
+    await greeting.waitFor();
+    assert.match(await greeting.textContent(), /Sorry we missed you! Joe's Plumbing here/);
+    await waitFor('the simulated delivery status', async () => /Simulated|Sent|Queued|Delivered/.test(await greeting.locator('.msg-status').textContent()));
+    assert.ok(await page.evaluate(() => window.__sameDocument), 'no page reload since the wizard');
+    await screenshots(page, ++shot, 'thread-greeting');
+  });
+
+  await t.test('another missed call appears in the list without a reload', async () => {
+    await page.goto(conversationUrl.replace(/\?.*$/, ''));
+    await page.locator('.conv-row').first().waitFor();
+    await page.evaluate(() => { window.__sameDocument = true; });
+    const sent = Date.now();
+    await api('POST', '/api/sandbox/missed-call', { from: SECOND_CALLER });
+    await page.locator('.conv-row', { hasText: '(512) 555-0177' }).waitFor();
+    figures.webhook_to_visible_ms = Date.now() - sent;
+    assert.ok(await page.evaluate(() => window.__sameDocument), 'the list updated in place');
+    await screenshots(page, ++shot, 'list-second-call');
+  });
+
+  await t.test('a customer reply opens the human window: countdown and alert', async () => {
+    await me.click(page.locator('.conv-row', { hasText: '(512) 555-0142' }).getByRole('link'));
+    await page.locator('.thread-actions').waitFor();
+    await api('POST', '/api/sandbox/customer-reply', { from: CALLER, body: 'My kitchen sink is leaking' });
+    await page.locator('.msg-customer', { hasText: 'My kitchen sink is leaking' }).waitFor();
+    const countdown = page.locator('.thread-actions .countdown');
+    await countdown.waitFor();
+    const first = Number(await countdown.getAttribute('data-seconds'));
+    assert.ok(first > 0 && first <= 60, `countdown starts at the window (${first} s)`);
+    await waitFor('the countdown to tick', async () => Number(await countdown.getAttribute('data-seconds')) < first, 5_000);
+    await waitFor('a browser notification', () => page.evaluate(() => window.__notifications.length > 0));
+    await screenshots(page, ++shot, 'human-window-countdown');
+  });
+
+  await t.test('take over, reply, and the fake Twilio receives the text', async () => {
+    await me.click(page.getByRole('button', { name: 'Take over' }));
+    await page.locator('.thread-actions [data-mode=human]').waitFor();
+    await page.getByRole('button', { name: 'Hand back to AI' }).waitFor();
+    assert.equal(await page.locator('.thread-actions .countdown').count(), 0, 'no countdown once taken over');
+    if (FAKE_URL) {
+      useFakeTwilio();
+      await fake('POST', '/_fake/reset');
+    }
+    await me.fill(page.getByLabel('Your reply'), REPLY);
+    await me.click(page.getByRole('button', { name: 'Send' }));
+    await page.locator('.msg-owner', { hasText: REPLY }).waitFor();
+    if (FAKE_URL) {
+      const hit = await waitFor('the text at the fake Twilio', async () => {
+        const reqs = await fake('GET', '/_fake/requests', { path: 'Messages.json' });
+        return reqs.find((r) => new URLSearchParams(r.body).get('Body') === REPLY);
+      });
+      assert.equal(new URLSearchParams(hit.body).get('To'), CALLER);
+    }
+    await screenshots(page, ++shot, 'taken-over-reply');
+  });
+
+  await t.test('hand back to the assistant', async () => {
+    await me.click(page.getByRole('button', { name: 'Hand back to AI' }));
+    await page.locator('.thread-actions [data-mode=waiting]').waitFor();
+    await page.getByRole('button', { name: 'Take over' }).waitFor();
+    await screenshots(page, ++shot, 'handed-back');
+  });
+
+  await t.test('leads, appointments, settings and status render', async () => {
+    for (const [name, heading] of [['leads', 'Leads'], ['appointments', 'Appointments'], ['settings', 'Settings'], ['status', 'System status']]) {
+      await me.click(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: heading === 'System status' ? 'Status' : heading }));
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await screenshots(page, ++shot, name);
+    }
+    await page.getByText('Sandbox mode').first().waitFor();
+  });
+});
