@@ -123,9 +123,11 @@ AS $$
 DECLARE
     l nmc.leads;
     want text;
+    reason text;
 BEGIN
-    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['status']);
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['status', 'reason']);
     want := nmc.input_text(req -> 'body', 'status', true, 30);
+    reason := nmc.input_text(req -> 'body', 'reason', false, 500);
     SELECT * INTO l FROM nmc.leads WHERE id = nmc.input_uuid(req #>> '{params,0}', 'lead') FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM nmc.raise_api_error(404, 'not_found', 'no such lead');
@@ -134,12 +136,18 @@ BEGIN
     IF want NOT IN ('new', 'contacted', 'qualified', 'appointment_scheduled', 'won', 'lost', 'out_of_area') THEN
         PERFORM nmc.raise_api_error(400, 'invalid_field', 'status must be new, contacted, qualified, appointment_scheduled, won, lost or out_of_area', 'status');
     END IF;
-    UPDATE nmc.leads SET status = want, last_activity_at = now() WHERE id = l.id RETURNING * INTO l;
+    IF want = 'lost' AND reason IS NULL THEN
+        PERFORM nmc.raise_api_error(400, 'missing_field', 'say why the lead was lost (reason), e.g. "went with another company"', 'reason');
+    END IF;
+    -- A reason belongs to won and lost; any other status clears it.
+    UPDATE nmc.leads SET status = want, last_activity_at = now(),
+           status_reason = CASE WHEN want IN ('won', 'lost') THEN reason END
+     WHERE id = l.id RETURNING * INTO l;
     PERFORM nmc.emit_event(l.business_id, 'lead.updated', nmc.lead_json(l));
     RETURN nmc.respond(200, jsonb_build_object('lead', nmc.lead_json(l)));
 END
 $$;
-COMMENT ON FUNCTION nmc.api_lead_patch(jsonb) IS 'PATCH /api/leads/{id} {status}: the owner moves a lead (emits lead.updated).';
+COMMENT ON FUNCTION nmc.api_lead_patch(jsonb) IS 'PATCH /api/leads/{id} {status, reason}: the owner moves a lead, any status (a reason is required for lost, kept for won and lost); emits lead.updated.';
 
 CREATE FUNCTION nmc.api_status(req jsonb)
 RETURNS nmc.http_response

@@ -47,7 +47,12 @@ CREATE TABLE nmc.businesses (
     ai_disclosure         text CHECK (length(ai_disclosure) BETWEEN 1 AND 200),
     service_postal_codes  text[] CHECK (array_length(service_postal_codes, 1) <= 500),
     created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now()
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    -- Since 0.2.0 (columns are added at the end: upgrades append them).
+    service_radius_km      numeric(5,1) CHECK (service_radius_km > 0 AND service_radius_km <= 500),
+    service_lat            double precision CHECK (service_lat BETWEEN -90 AND 90),
+    service_lng            double precision CHECK (service_lng BETWEEN -180 AND 180),
+    emergency_sms_to_owner boolean NOT NULL DEFAULT true
 );
 COMMENT ON TABLE nmc.businesses IS 'One row per business (tenant): profile, trade, address, time zone and the phone missed calls were forwarded to.';
 CREATE TRIGGER businesses_touch BEFORE UPDATE ON nmc.businesses
@@ -112,6 +117,9 @@ AS $$
         'safety_advice', coalesce(b.safety_advice, nmc.default_safety_advice(b)),
         'ai_disclosure', coalesce(b.ai_disclosure, nmc.default_ai_disclosure(b)),
         'service_postal_codes', coalesce(to_jsonb(b.service_postal_codes), '[]'),
+        'service_radius_km', b.service_radius_km,
+        'service_center', CASE WHEN b.service_lat IS NOT NULL THEN jsonb_build_object('lat', b.service_lat, 'lng', b.service_lng) END,
+        'emergency_sms_to_owner', b.emergency_sms_to_owner,
         'created_at', b.created_at,
         'updated_at', b.updated_at)
 $$;
@@ -144,7 +152,8 @@ BEGIN
     PERFORM nmc.input_allowed_fields(patch, ARRAY['name', 'trade_type', 'address_line1', 'address_line2',
         'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone', 'ring_timeout_seconds',
         'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'max_ai_segments', 'appointment_minutes',
-        'after_hours_message', 'help_text', 'safety_advice', 'ai_disclosure', 'service_postal_codes']);
+        'after_hours_message', 'help_text', 'safety_advice', 'ai_disclosure', 'service_postal_codes',
+        'service_radius_km', 'service_center', 'emergency_sms_to_owner']);
 
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
     IF NOT FOUND THEN
@@ -231,6 +240,37 @@ BEGIN
     IF patch ? 'help_text' THEN
         b.help_text := nullif(nmc.input_text(patch, 'help_text', false, 320, 0), '');
     END IF;
+    IF patch ? 'service_radius_km' THEN
+        IF patch -> 'service_radius_km' = 'null' OR patch -> 'service_radius_km' = '0' THEN
+            b.service_radius_km := NULL;
+        ELSIF jsonb_typeof(patch -> 'service_radius_km') <> 'number'
+              OR (patch ->> 'service_radius_km')::numeric <= 0 OR (patch ->> 'service_radius_km')::numeric > 500 THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'service_radius_km must be a number of kilometres up to 500 (0 or null: no radius)',
+                                        'service_radius_km');
+        ELSE
+            b.service_radius_km := round((patch ->> 'service_radius_km')::numeric, 1);
+        END IF;
+    END IF;
+    IF patch ? 'service_center' THEN
+        IF patch -> 'service_center' = 'null' THEN
+            b.service_lat := NULL;
+            b.service_lng := NULL;
+        ELSIF jsonb_typeof(patch #> '{service_center,lat}') IS DISTINCT FROM 'number'
+              OR jsonb_typeof(patch #> '{service_center,lng}') IS DISTINCT FROM 'number'
+              OR abs((patch #>> '{service_center,lat}')::float8) > 90 OR abs((patch #>> '{service_center,lng}')::float8) > 180 THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'service_center must be {"lat": …, "lng": …} in degrees (null: from the business address)',
+                                        'service_center');
+        ELSE
+            b.service_lat := (patch #>> '{service_center,lat}')::float8;
+            b.service_lng := (patch #>> '{service_center,lng}')::float8;
+        END IF;
+    END IF;
+    IF patch ? 'emergency_sms_to_owner' THEN
+        IF jsonb_typeof(patch -> 'emergency_sms_to_owner') IS DISTINCT FROM 'boolean' THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'emergency_sms_to_owner must be true or false', 'emergency_sms_to_owner');
+        END IF;
+        b.emergency_sms_to_owner := (patch ->> 'emergency_sms_to_owner')::boolean;
+    END IF;
 
     UPDATE nmc.businesses SET
         name = b.name, trade_type = b.trade_type,
@@ -239,12 +279,18 @@ BEGIN
         max_reply_segments = b.max_reply_segments, after_hours_message = b.after_hours_message,
         appointment_minutes = b.appointment_minutes, max_ai_segments = b.max_ai_segments,
         help_text = b.help_text, safety_advice = b.safety_advice, ai_disclosure = b.ai_disclosure,
-        service_postal_codes = b.service_postal_codes,
+        service_postal_codes = b.service_postal_codes, service_radius_km = b.service_radius_km,
+        service_lat = b.service_lat, service_lng = b.service_lng, emergency_sms_to_owner = b.emergency_sms_to_owner,
         address_line1 = nullif(b.address_line1, ''), address_line2 = nullif(b.address_line2, ''),
         city = nullif(b.city, ''), region = nullif(b.region, ''), postal_code = nullif(b.postal_code, ''),
         country = b.country, timezone = b.timezone, forward_to_phone = b.forward_to_phone
      WHERE id = b.id
     RETURNING * INTO b;
+    -- A radius needs a centre: the business address, geocoded (when Maps is configured).
+    IF b.service_radius_km IS NOT NULL AND b.service_lat IS NULL AND b.address_line1 IS NOT NULL AND nmc.maps_configured() THEN
+        PERFORM nmc.job_enqueue('maps.geocode', b.id, jsonb_build_object('purpose', 'business_center', 'country', b.country,
+                                'address', concat_ws(', ', b.address_line1, b.city, b.region, b.postal_code)));
+    END IF;
     RETURN b;
 END
 $$;

@@ -141,9 +141,9 @@ BEGIN
     -- Nobody answered in time: the assistant takes the conversation on.
     UPDATE nmc.conversations SET human_window_timer_id = NULL WHERE id = c.id RETURNING * INTO c;
     PERFORM nmc.conversation_set_mode(c, 'ai');
-    PERFORM nmc.intake_turn(c.id);
+    PERFORM nmc.ai_respond(c.id);
 END
 $$;
-COMMENT ON FUNCTION nmc.conversation_human_window_expired(nmc.timers) IS 'Timer handler: the human window ran out with no reply from the business; the conversation goes to AI mode and the intake engine answers.';
+COMMENT ON FUNCTION nmc.conversation_human_window_expired(nmc.timers) IS 'Timer handler: the human window ran out with no reply from the business; the conversation goes to AI mode and the assistant answers (nmc.ai_respond).';
 INSERT INTO nmc.timer_kinds (kind, handler, description) VALUES
     ('conversation.human_window', 'conversation_human_window_expired', 'The business''s time to answer a customer by hand has run out');

@@ -53,7 +53,7 @@ BEGIN
     PERFORM nmc.ai_send_reply(conv.id, body);
 END
 $$;
-COMMENT ON FUNCTION nmc.intake_reply(nmc.conversations, text) IS 'Sends an intake-engine reply (prefixed with the disclosure the first time), only while the conversation is in AI mode.';
+COMMENT ON FUNCTION nmc.intake_reply(nmc.conversations, text) IS 'Sends an assistant reply, from either engine (prefixed with the disclosure the first time), only while the conversation is in AI mode.';
 
 CREATE FUNCTION nmc.intake_turn(p_conversation_id uuid)
 RETURNS void
@@ -185,7 +185,9 @@ BEGIN
                   FROM jsonb_array_elements_text(i -> 'offered_slots') WITH ORDINALITY AS x(t, n))
             || '. Reply 1, 2 or 3.');
     END IF;
-    UPDATE nmc.conversations SET intake = i WHERE id = conv.id;
+    UPDATE nmc.conversations SET intake = i WHERE id = conv.id RETURNING * INTO conv;
+    -- What it learned lands on the customer and the lead too.
+    PERFORM nmc.lead_capture(conv, '{}');
 END
 $$;
 COMMENT ON FUNCTION nmc.intake_turn(uuid) IS 'One turn of the built-in intake engine for a conversation in AI mode: take in the customer''s latest answer, then ask for what is missing or offer slots; book and confirm from the row; hand off to a human after two replies it could not understand.';

@@ -41,10 +41,14 @@ AS $$
 BEGIN
     IF j.kind = 'twilio.sms.send' THEN
         PERFORM nmc.twilio_sms_send_failed(j, code, message);
+    ELSIF j.kind = 'openai.chat' AND j.payload ? 'turn_id' THEN
+        PERFORM nmc.ai_turn_failed(j, message);
+    ELSIF j.kind = 'maps.geocode' THEN
+        PERFORM nmc.maps_geocode_effects(j, NULL);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind (a failed text marks the message, and may mark the customer).';
+COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind: a failed text marks the message (and may mark the customer); a failed model call hands the conversation to a person; a failed geocoding answers the assistant''s area check.';
 
 CREATE FUNCTION nmc.job_simulate(j nmc.jobs)
 RETURNS jsonb

@@ -12,6 +12,11 @@ CREATE TABLE nmc.leads (
     last_activity_at timestamptz NOT NULL DEFAULT now(),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
+    -- Since 0.2.0: what the assistant (or intake engine) captured, and why a lead was won or lost.
+    service_address  text CHECK (length(service_address) <= 300),
+    problem          text CHECK (length(problem) <= 1000),
+    urgency          text CHECK (urgency IN ('normal', 'urgent', 'emergency')),
+    status_reason    text CHECK (length(status_reason) <= 500),
     UNIQUE (business_id, id),
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE
 );
@@ -29,7 +34,9 @@ CREATE FUNCTION nmc.lead_json(l nmc.leads)
 RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$ SELECT jsonb_build_object('id', l.id, 'customer_id', l.customer_id, 'status', l.status, 'calls_count', l.calls_count,
-                                'delivery_error', l.delivery_error, 'last_activity_at', l.last_activity_at, 'created_at', l.created_at) $$;
+                                'delivery_error', l.delivery_error, 'service_address', l.service_address, 'problem', l.problem,
+                                'urgency', l.urgency, 'status_reason', l.status_reason,
+                                'last_activity_at', l.last_activity_at, 'created_at', l.created_at) $$;
 COMMENT ON FUNCTION nmc.lead_json(nmc.leads) IS 'The API and event representation of a lead.';
 
 CREATE FUNCTION nmc.lead_for_call(p_business_id uuid, p_customer_id uuid)

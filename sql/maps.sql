@@ -29,16 +29,19 @@ AS $$
 DECLARE
     st text := response ->> 'status';
     r jsonb := response #> '{results,0}';
+    result jsonb;
 BEGIN
     IF st = 'ZERO_RESULTS' THEN
-        RETURN jsonb_build_object('found', false);
+        result := jsonb_build_object('found', false);
+        PERFORM nmc.maps_geocode_effects(j, result);
+        RETURN result;
     ELSIF st IN ('OVER_QUERY_LIMIT', 'UNKNOWN_ERROR') THEN
         PERFORM nmc.job_transient_error(coalesce(response ->> 'error_message', 'Google Maps answered ' || st), st);
     ELSIF st IS DISTINCT FROM 'OK' OR r IS NULL THEN
         PERFORM nmc.job_permanent_error(coalesce(response ->> 'error_message', 'Google Maps answered ' || coalesce(st, 'no status')),
                                         coalesce(st, 'invalid_response'));
     END IF;
-    RETURN jsonb_build_object(
+    result := jsonb_build_object(
         'found', true,
         'formatted_address', r ->> 'formatted_address',
         'lat', (r #>> '{geometry,location,lat}')::double precision,
@@ -47,6 +50,22 @@ BEGIN
         'partial_match', coalesce((r ->> 'partial_match')::boolean, false),
         'postal_code', (SELECT c ->> 'short_name' FROM jsonb_array_elements(r -> 'address_components') c
                          WHERE c -> 'types' ? 'postal_code' LIMIT 1));
+    PERFORM nmc.maps_geocode_effects(j, result);
+    RETURN result;
 END
 $$;
-COMMENT ON FUNCTION nmc.maps_geocode_apply(nmc.jobs, jsonb) IS 'maps.geocode success: the best match (address, point, precision, postal code) or found=false; OVER_QUERY_LIMIT/UNKNOWN_ERROR retry, other statuses fail.';
+COMMENT ON FUNCTION nmc.maps_geocode_apply(nmc.jobs, jsonb) IS 'maps.geocode success: the best match (address, point, precision, postal code) or found=false, handed to what asked for it (nmc.maps_geocode_effects); OVER_QUERY_LIMIT/UNKNOWN_ERROR retry, other statuses fail.';
+
+CREATE FUNCTION nmc.maps_geocode_effects(j nmc.jobs, geo jsonb)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    CASE j.payload ->> 'purpose'
+        WHEN 'service_area' THEN PERFORM nmc.ai_geocode_apply(j, geo);
+        WHEN 'business_center' THEN PERFORM nmc.business_center_apply(j, geo);
+        ELSE NULL;
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION nmc.maps_geocode_effects(nmc.jobs, jsonb) IS 'What a geocoding result (NULL: the job failed) does, by payload.purpose: service_area → the assistant turn''s check_service_area; business_center → the centre of the service radius.';

@@ -31,9 +31,12 @@ BEGIN
     IF jsonb_typeof(response #> '{choices,0,message}') IS DISTINCT FROM 'object' THEN
         PERFORM nmc.job_permanent_error('the chat completion has no choices[0].message', 'invalid_response');
     END IF;
+    IF j.payload ? 'turn_id' THEN
+        PERFORM nmc.ai_turn_apply(j, response #> '{choices,0,message}');
+    END IF;
     RETURN jsonb_build_object('message', response #> '{choices,0,message}',
                               'finish_reason', response #>> '{choices,0,finish_reason}',
                               'usage', response -> 'usage', 'id', response -> 'id');
 END
 $$;
-COMMENT ON FUNCTION nmc.openai_chat_apply(nmc.jobs, jsonb) IS 'openai.chat success: the job result keeps the assistant message, finish reason and usage.';
+COMMENT ON FUNCTION nmc.openai_chat_apply(nmc.jobs, jsonb) IS 'openai.chat success: an assistant turn''s step is applied (nmc.ai_turn_apply); the job result keeps the assistant message, finish reason and usage.';

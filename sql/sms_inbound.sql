@@ -92,7 +92,7 @@ BEGIN
         PERFORM nmc.conversation_emergency(conv, danger);
     ELSIF conv.mode = 'ai' THEN
         -- The assistant has the conversation: it answers at once.
-        PERFORM nmc.intake_turn(conv.id);
+        PERFORM nmc.ai_respond(conv.id);
     ELSE
         PERFORM nmc.conversation_customer_wrote(conv);
     END IF;

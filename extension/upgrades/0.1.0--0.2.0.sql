@@ -26,3 +26,32 @@ COMMENT ON TABLE nmc.emergency_terms IS 'Words of danger per trade (trade_type N
 -- Routes call their handlers through the generated nmc.api_dispatch, not a dynamic EXECUTE.
 --@include api_dispatch
 --@replace api nmc_api.handle
+
+-- Issue 6: the assistant with OpenAI tools, the radius service area, lead details
+-- and reasons, the owner's emergency text. Columns first, then the new file, then
+-- the functions that changed.
+ALTER TABLE nmc.businesses
+    ADD COLUMN service_radius_km numeric(5,1) CHECK (service_radius_km > 0 AND service_radius_km <= 500),
+    ADD COLUMN service_lat double precision CHECK (service_lat BETWEEN -90 AND 90),
+    ADD COLUMN service_lng double precision CHECK (service_lng BETWEEN -180 AND 180),
+    ADD COLUMN emergency_sms_to_owner boolean NOT NULL DEFAULT true;
+ALTER TABLE nmc.leads
+    ADD COLUMN service_address text CHECK (length(service_address) <= 300),
+    ADD COLUMN problem text CHECK (length(problem) <= 1000),
+    ADD COLUMN urgency text CHECK (urgency IN ('normal', 'urgent', 'emergency')),
+    ADD COLUMN status_reason text CHECK (length(status_reason) <= 500);
+--@include ai_engine
+--@replace businesses nmc.business_json
+--@replace businesses nmc.business_update
+--@replace leads nmc.lead_json
+--@replace api_feed_views nmc.api_lead_patch
+--@replace emergencies nmc.conversation_emergency
+--@replace emergencies nmc.owner_alert_send
+--@replace openai nmc.openai_chat_apply
+--@replace maps nmc.maps_geocode_apply
+--@replace maps nmc.maps_geocode_effects
+--@replace job_dispatch nmc.job_on_failure
+--@replace sms_inbound nmc.webhook_sms
+--@replace conversations nmc.conversation_human_window_expired
+--@replace intake_engine nmc.intake_turn
+--@replace intake_engine nmc.intake_reply

@@ -2,7 +2,7 @@
 -- state and mode and paged by cursor without gaps or repeats, leads by status
 -- with the text decision, a lead's status changed by the owner, the status page.
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550300') AS id;
 INSERT INTO nmc.users (business_id, email, password_hash, name)
@@ -39,6 +39,14 @@ SELECT is((SELECT h.body::jsonb #>> '{lead,status}' FROM tok, LATERAL nmc_api.ha
               '{}', jsonb_build_object('authorization', 'Bearer ' || tok.t), NULL, '{"status":"won"}', NULL) h), 'won', 'the owner marks a lead won');
 SELECT is(jsonb_array_length(pg_temp.get('/api/leads', '{"status":"won"}') -> 'leads'), 1, '… and it lists as won');
 SELECT is(pg_temp.get('/api/status') #>> '{database}', 'ok', 'the status page answers');
+
+CREATE FUNCTION pg_temp.patch_lead(body text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT h.body::jsonb FROM tok, LATERAL nmc_api.handle('PATCH', '/api/leads/' || (SELECT id FROM nmc.leads WHERE business_id = (SELECT id FROM b) ORDER BY id LIMIT 1),
+              '{}', jsonb_build_object('authorization', 'Bearer ' || tok.t), NULL, body, NULL) h $$;
+SELECT is(pg_temp.patch_lead('{"status":"lost"}') #>> '{error,field}', 'reason', 'a lead is not lost without a reason');
+SELECT is(pg_temp.patch_lead('{"status":"lost","reason":"went with another company"}') #>> '{lead,status_reason}', 'went with another company',
+          '… with one it is, and the reason is kept');
+SELECT is(pg_temp.patch_lead('{"status":"qualified"}') -> 'lead' -> 'status_reason', 'null'::jsonb, 'moving it back clears the reason');
 
 SELECT * FROM finish();
 ROLLBACK;

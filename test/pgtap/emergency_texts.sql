@@ -2,7 +2,7 @@
 -- the human window: the customer gets safety advice at once, the owner an
 -- emergency event, and the thread goes to a human (no countdown, no AI).
 BEGIN;
-SELECT plan(8);
+SELECT plan(11);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550700') AS id;   -- plumbing
 SELECT is(nmc.emergency_term_in((SELECT id FROM b), 'HELP the basement is FLOODING'), 'flooding', 'a word of danger for plumbing');
@@ -20,6 +20,15 @@ SELECT matches((SELECT body FROM nmc.messages WHERE conversation_id = (SELECT id
                'the customer gets the safety advice at once');
 SELECT is((SELECT body ->> 'term' FROM nmc.events WHERE business_id = (SELECT id FROM b) AND type = 'conversation.emergency'), 'water everywhere',
           'the owner is alerted with an emergency event');
+
+SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550199' AND conversation_id IS NULL), '^EMERGENCY \(water everywhere\) from \+15125550701: "Pipe burst',
+               'the owner''s forward-to phone gets a text too');
+SELECT is((SELECT count(*) FROM nmc.jobs j JOIN nmc.messages m ON j.payload ->> 'message_id' = m.id::text WHERE m.to_phone = '+15125550199'), 1::bigint,
+          '… queued for Twilio, outside the customer''s thread');
+UPDATE nmc.businesses SET emergency_sms_to_owner = false WHERE id = (SELECT id FROM b);
+SELECT nmc_test.twilio_post('/webhooks/twilio/sms', jsonb_build_object('MessageSid', 'SM' || lpad('702', 32, '0'), 'From', '+15125550702',
+                            'To', '+15125550700', 'Body', 'Sewage coming up the drain')) IS NULL;
+SELECT is((SELECT count(*) FROM nmc.messages WHERE to_phone = '+15125550199'), 1::bigint, 'with emergency_sms_to_owner off, only the event alerts');
 
 SELECT * FROM finish();
 ROLLBACK;

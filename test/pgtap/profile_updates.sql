@@ -2,7 +2,7 @@
 -- phone normalisation on the forward-to number, and named-field errors that
 -- change nothing.
 BEGIN;
-SELECT plan(19);
+SELECT plan(23);
 SET LOCAL ROLE nmc_edge;
 CREATE TEMP TABLE s AS SELECT nmc_test.register('pat@example.com', 'Pat HVAC') ->> 'token' AS token;
 
@@ -26,7 +26,8 @@ SELECT is((SELECT body -> 'business' FROM pg_temp.call('PATCH', '/api/business',
              '{"trade_type":"hvac","address_line1":"1 Main St","city":"Austin","region":"TX","postal_code":"78701","forward_to_phone":"(512) 555-0143","timezone":"America/Chicago"}'))
           - ARRAY['id', 'name', 'created_at', 'updated_at', 'address_line2', 'country', 'ring_timeout_seconds', 'min_ring_seconds',
                   'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'after_hours_message', 'help_text',
-                  'appointment_minutes', 'safety_advice', 'ai_disclosure', 'service_postal_codes', 'max_ai_segments'],
+                  'appointment_minutes', 'safety_advice', 'ai_disclosure', 'service_postal_codes', 'max_ai_segments',
+                  'service_radius_km', 'service_center', 'emergency_sms_to_owner'],
           '{"trade_type":"hvac","address_line1":"1 Main St","city":"Austin","region":"TX","postal_code":"78701","forward_to_phone":"+15125550143","timezone":"America/Chicago"}'::jsonb,
           'PATCH /api/business updates the profile and normalises the phone to E.164');
 SELECT is(pg_temp.err('PATCH', '/api/business', '{"forward_to_phone":"555-0143"}'), '400 invalid_phone forward_to_phone', 'invalid forward-to phone names the field');
@@ -44,6 +45,17 @@ SELECT is((SELECT (body #>> '{business,ring_timeout_seconds}') || '/' || (body #
           '25/3/90', 'call handling settings are part of the profile');
 SELECT is(pg_temp.err('PATCH', '/api/business', '{"ring_timeout_seconds":2}'), '400 invalid_field ring_timeout_seconds', 'Twilio rings at least 5 s');
 SELECT is(pg_temp.err('PATCH', '/api/business', '{"human_window_seconds":"60"}'), '400 invalid_field human_window_seconds', 'numbers must be numbers');
+
+-- The radius service area and the owner's emergency text.
+SELECT is((SELECT body -> 'business' -> 'service_radius_km' FROM pg_temp.call('PATCH', '/api/business',
+             '{"service_radius_km": 25.04, "service_center": {"lat": 30.2672, "lng": -97.7431}}')),
+          '25.0'::jsonb, 'a service radius is kept in km (one decimal)');
+SELECT is((SELECT body -> 'business' -> 'service_center' FROM pg_temp.call('GET', '/api/business')),
+          '{"lat": 30.2672, "lng": -97.7431}'::jsonb, '… around the centre given');
+SELECT is((SELECT body #>> '{error,field}' FROM pg_temp.call('PATCH', '/api/business', '{"service_radius_km": 900}')),
+          'service_radius_km', 'a radius over 500 km is refused');
+SELECT is((SELECT body -> 'business' -> 'emergency_sms_to_owner' FROM pg_temp.call('PATCH', '/api/business', '{"emergency_sms_to_owner": false}')),
+          'false'::jsonb, 'the emergency text to the owner can be switched off');
 
 SELECT * FROM finish();
 ROLLBACK;
