@@ -12,7 +12,14 @@ my $token = register(unique_email('metrics'))->{token};
 api(GET => '/api/me', undef, $token) for 1 .. 3;
 api(GET => '/api/jobs/123456', undef, $token);
 
-my $res = http()->get(base_url() . '/metrics');
+# A request is counted when it completes, just after its answer was sent: the
+# answer can reach us first, so wait (briefly) until the last one is counted.
+my $res;
+for (1 .. 100) {
+    $res = http()->get(base_url() . '/metrics');
+    last if $res->{content} =~ m{route="/api/jobs/\{id\}"};
+    select undef, undef, undef, 0.02;
+}
 is $res->{status}, 200, 'GET /metrics';
 like $res->{headers}{'content-type'}, qr{^text/plain; version=0\.0\.4}, 'Prometheus text format';
 my $m = $res->{content};
