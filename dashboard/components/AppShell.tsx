@@ -11,11 +11,11 @@ import { SandboxBanner } from './SandboxBanner';
 import { useSession } from './SessionProvider';
 
 const NAV = [
-  { href: '/conversations', label: 'Conversations' },
-  { href: '/leads', label: 'Leads' },
-  { href: '/appointments', label: 'Appointments' },
-  { href: '/settings', label: 'Settings' },
-  { href: '/status', label: 'Status' },
+  { href: '/conversations', label: 'Conversations', short: 'Chats' },
+  { href: '/leads', label: 'Leads', short: 'Leads' },
+  { href: '/appointments', label: 'Appointments', short: 'Calendar' },
+  { href: '/settings', label: 'Settings', short: 'Settings' },
+  { href: '/status', label: 'Status', short: 'Status' },
 ];
 
 export function AppShell({ children }: { children: React.ReactNode }) {
@@ -28,16 +28,17 @@ export function AppShell({ children }: { children: React.ReactNode }) {
       <a className="skip" href="#main">Skip to content</a>
       <header className="topbar">
         <span className="brand">{business?.name ?? 'NeverMissCall'}</span>
-        <nav className="nav" aria-label="Main">
-          {NAV.map((n) => (
-            <Link key={n.href} href={n.href} aria-current={path?.startsWith(n.href) ? 'page' : undefined}>
-              {n.label}
-              {n.href === '/conversations' && waiting > 0 && <span className="nav-count" aria-label={`${waiting} waiting for you`}>{waiting}</span>}
-            </Link>
-          ))}
-        </nav>
         <button type="button" className="link logout" onClick={() => logOut()}>Log out</button>
       </header>
+      <nav className="nav" aria-label="Main">
+        {NAV.map((n) => (
+          <Link key={n.href} href={n.href} aria-label={n.label} aria-current={path?.startsWith(n.href) ? 'page' : undefined}>
+            <span className="nav-long" aria-hidden="true">{n.label}</span>
+            <span className="nav-short" aria-hidden="true">{n.short}</span>
+            {n.href === '/conversations' && waiting > 0 && <span className="nav-count" aria-hidden="true">{waiting}</span>}
+          </Link>
+        ))}
+      </nav>
       <ConnectionBanner status={feedStatus} />
       {sandbox && <SandboxBanner />}
       <AlertList />

@@ -47,5 +47,6 @@ export function actor(page) {
     async click(locator) { count += 1; await locator.click(); },
     async fill(locator, text) { count += 1; await locator.fill(text); },
     async press(locator, key) { count += 1; await locator.press(key); },
+    async select(locator, value) { count += 1; await locator.selectOption(value); },
   };
 }

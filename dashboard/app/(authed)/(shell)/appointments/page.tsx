@@ -23,7 +23,7 @@ export default function AppointmentsPage() {
   const byDay = groupByDay(all, dates, tz);
 
   return (
-    <div className="page">
+    <div className="page wide">
       <h1>Appointments</h1>
       <div className="segmented" role="group" aria-label="View">
         {(['upcoming', 'day', 'week'] as View[]).map((v) => (

@@ -10,11 +10,11 @@ import { useSession } from '../../../../components/SessionProvider';
 import { TestCall } from '../../../../components/TestCall';
 import type { SystemStatus } from '../../../../lib/types';
 
-function Row({ label, value, ok }: { label: string; value: React.ReactNode; ok?: boolean }) {
+function Row({ label, value, ok }: { label: string; value: React.ReactNode; ok?: boolean | 'warn' }) {
   return (
     <div className="status-row">
       <dt>{label}</dt>
-      <dd>{ok !== undefined && <span className={`dot ${ok ? 'ok' : 'bad'}`} aria-hidden="true" />}{value}</dd>
+      <dd>{ok !== undefined && <span className={`dot ${ok === 'warn' ? 'warn' : ok ? 'ok' : 'bad'}`} aria-hidden="true" />}{value}</dd>
     </div>
   );
 }
@@ -38,7 +38,7 @@ export default function StatusPage() {
           <Row label="Live updates" value={feedStatus === 'live' ? 'Connected' : 'Reconnecting'} ok={feedStatus === 'live'} />
           <Row label="Sender (dispatcher)" value={s.dispatcher.running ? `Running · heartbeat ${s.dispatcher.heartbeat_age_seconds.toFixed(1)} s ago` : 'Not running'} ok={s.dispatcher.running} />
           <Row label="Queue" value={`${s.dispatcher.queued} queued · ${s.dispatcher.due} due · ${s.dispatcher.in_flight} in flight · oldest due ${s.dispatcher.oldest_due_age_seconds.toFixed(1)} s`} ok={s.dispatcher.oldest_due_age_seconds < 30} />
-          <Row label="Mode" value={s.sandbox_mode ? 'Sandbox: texts are simulated' : 'Live: texts go out through Twilio'} ok={!s.sandbox_mode} />
+          <Row label="Mode" value={s.sandbox_mode ? 'Sandbox: texts are simulated' : 'Live: texts go out through Twilio'} ok={s.sandbox_mode ? 'warn' : true} />
           {Object.entries(s.providers_5m).map(([name, p]) => (
             <Row key={name} label={`${name[0].toUpperCase()}${name.slice(1)} (5 min)`} value={`${p.done} done · ${p.retries} retried · ${p.failures} failed`} ok={p.failures === 0} />
           ))}
