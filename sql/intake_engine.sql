@@ -38,6 +38,62 @@ AS $$
 $$;
 COMMENT ON FUNCTION nmc.intake_slot_choice(text, int) IS 'Which of the offered slots a reply picks ("2", "(2)", "the second one", "option 2"), or NULL.';
 
+CREATE FUNCTION nmc.intake_slot_by_time(t text, offered jsonb, tz text)
+RETURNS int
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    k text := lower(t);
+    m text[];
+    hh int;
+    mm int := 0;
+    day date;
+    local_today date := (now() AT TIME ZONE tz)::date;
+    hits int[];
+BEGIN
+    -- The time: "9am", "9:30 pm", "14:00", or "at 10" (1-6 o'clock meaning afternoon).
+    m := regexp_match(k, '\m(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)');
+    IF m IS NOT NULL THEN
+        hh := m[1]::int % 12 + CASE WHEN m[3] LIKE 'p%' THEN 12 ELSE 0 END;
+        mm := coalesce(m[2]::int, 0);
+    ELSE
+        m := regexp_match(k, '\m(\d{1,2}):(\d{2})\M');
+        IF m IS NOT NULL THEN
+            hh := m[1]::int;
+            mm := m[2]::int;
+        ELSE
+            m := regexp_match(k, '\mat (\d{1,2})\M');
+            IF m IS NOT NULL THEN
+                hh := m[1]::int + CASE WHEN m[1]::int BETWEEN 1 AND 6 THEN 12 ELSE 0 END;
+            END IF;
+        END IF;
+    END IF;
+    -- The day: today, tomorrow, or a weekday name.
+    IF k ~ '\mtoday\M' THEN
+        day := local_today;
+    ELSIF k ~ '\mtomorrow\M' THEN
+        day := local_today + 1;
+    ELSE
+        m := regexp_match(k, '\m(sun|mon|tue|wed|thu|fri|sat)[a-z]*\M');
+        IF m IS NOT NULL THEN
+            SELECT d INTO day FROM generate_series(local_today, local_today + 6, interval '1 day') g(d0), LATERAL (SELECT g.d0::date AS d) x
+             WHERE to_char(x.d, 'dy') = m[1] LIMIT 1;
+        END IF;
+    END IF;
+    IF hh IS NULL AND day IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(n::int ORDER BY n) INTO hits
+      FROM jsonb_array_elements_text(offered) WITH ORDINALITY AS o(ts, n)
+     WHERE (day IS NULL OR (o.ts::timestamptz AT TIME ZONE tz)::date = day)
+       AND (hh IS NULL OR (extract(hour FROM o.ts::timestamptz AT TIME ZONE tz) = hh
+                           AND extract(minute FROM o.ts::timestamptz AT TIME ZONE tz) = mm));
+    -- Only an answer that names exactly one of the offered times counts.
+    RETURN CASE WHEN cardinality(hits) = 1 THEN hits[1] END;
+END
+$$;
+COMMENT ON FUNCTION nmc.intake_slot_by_time(text, jsonb, text) IS 'Which of the offered slots (timestamps) a reply names by day and/or time in the business''s time zone ("tomorrow 9am", "Thursday at 2", "the 10:30 one"); NULL unless exactly one matches.';
+
 CREATE FUNCTION nmc.intake_reply(conv nmc.conversations, body text)
 RETURNS void
 LANGUAGE plpgsql
@@ -102,7 +158,8 @@ BEGIN
             i := i || jsonb_build_object('zip', v);
         END IF;
     ELSIF i ->> 'awaiting' = 'slot' THEN
-        pick := nmc.intake_slot_choice(last_text, jsonb_array_length(i -> 'offered_slots'));
+        pick := coalesce(nmc.intake_slot_by_time(last_text, i -> 'offered_slots', b.timezone),
+                         nmc.intake_slot_choice(last_text, jsonb_array_length(i -> 'offered_slots')));
         understood := pick IS NOT NULL;
         IF understood THEN
             BEGIN
@@ -183,7 +240,7 @@ BEGIN
             || (SELECT string_agg(format('%s) %s', n, to_char(t::timestamptz AT TIME ZONE b.timezone, 'Dy Mon FMDD') || ' at '
                                                        || nmc.format_time_of_day((t::timestamptz AT TIME ZONE b.timezone)::time)), ', ' ORDER BY n)
                   FROM jsonb_array_elements_text(i -> 'offered_slots') WITH ORDINALITY AS x(t, n))
-            || '. Reply 1, 2 or 3.');
+            || '. Reply 1, 2 or 3 (or the day and time).');
     END IF;
     UPDATE nmc.conversations SET intake = i WHERE id = conv.id RETURNING * INTO conv;
     -- What it learned lands on the customer and the lead too.

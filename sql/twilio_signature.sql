@@ -28,58 +28,18 @@ LANGUAGE c IMMUTABLE STRICT
 AS 'MODULE_PATHNAME', 'nmc_secure_compare';
 COMMENT ON FUNCTION nmc.secure_compare(text, text) IS 'Equality in constant time, for signatures.';
 
+-- Computed in C (extension/src/twilio_signature.c): every webhook checks one.
 CREATE FUNCTION nmc.twilio_signature(url text, pairs text[], token text)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE
-AS $$
-DECLARE
-    signed text;
-BEGIN
-    -- For a repeated name, each distinct value once, values sorted (as Twilio's libraries do).
-    SELECT url || coalesce(string_agg(k || v, '' ORDER BY k COLLATE "C", v COLLATE "C"), '')
-      INTO signed
-      FROM (SELECT DISTINCT pairs[2 * i - 1] AS k, pairs[2 * i] AS v
-              FROM generate_series(1, coalesce(array_length(pairs, 1), 0) / 2) i) p;
-    RETURN encode(hmac(convert_to(signed, 'UTF8'), convert_to(token, 'UTF8'), 'sha1'), 'base64');
-END
-$$;
-COMMENT ON FUNCTION nmc.twilio_signature(text, text[], text) IS 'The X-Twilio-Signature Twilio sends for a request to url with these form pairs, signed with token.';
-
-CREATE FUNCTION nmc.twilio_url_variants(url text)
-RETURNS SETOF text
-LANGUAGE plpgsql IMMUTABLE
-AS $$
-DECLARE
-    m text[] := regexp_match(url, '^(https?)://([^/:?#]+)(:[0-9]+)?(.*)$');
-BEGIN
-    RETURN NEXT url;
-    IF m IS NULL THEN
-        RETURN;
-    END IF;
-    -- Twilio keeps or drops the port depending on scheme and product (§4.3):
-    -- its own validators accept the URL without a port and with the default one.
-    IF m[3] IS NOT NULL THEN
-        RETURN NEXT m[1] || '://' || m[2] || m[4];
-    ELSE
-        RETURN NEXT m[1] || '://' || m[2] || CASE m[1] WHEN 'https' THEN ':443' ELSE ':80' END || m[4];
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION nmc.twilio_url_variants(text) IS 'The URL forms a Twilio signature may have been computed over: as given, without its port, or with the scheme''s default port.';
+LANGUAGE c IMMUTABLE STRICT
+AS 'MODULE_PATHNAME', 'nmc_twilio_signature';
+COMMENT ON FUNCTION nmc.twilio_signature(text, text[], text) IS 'The X-Twilio-Signature Twilio sends for a request to url with these form pairs, signed with token: base64 HMAC-SHA1 of the URL followed by each distinct name+value, sorted by name then value.';
 
 CREATE FUNCTION nmc.twilio_signature_valid(url text, pairs text[], token text, signature text)
 RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE
-AS $$
-BEGIN
-    IF coalesce(signature, '') = '' OR coalesce(token, '') = '' THEN
-        RETURN false;
-    END IF;
-    RETURN EXISTS (SELECT 1 FROM nmc.twilio_url_variants(url) v
-                    WHERE nmc.secure_compare(nmc.twilio_signature(v, pairs, token), signature));
-END
-$$;
-COMMENT ON FUNCTION nmc.twilio_signature_valid(text, text[], text, text) IS 'True if signature is Twilio''s signature of (url, pairs) under token, for any of the URL forms Twilio uses.';
+LANGUAGE c IMMUTABLE
+AS 'MODULE_PATHNAME', 'nmc_twilio_signature_valid';
+COMMENT ON FUNCTION nmc.twilio_signature_valid(text, text[], text, text) IS 'True if signature is Twilio''s signature of (url, pairs) under token, for any of the URL forms Twilio signs: as given, without its port, or with the scheme''s default port (compared in constant time; false if anything is missing).';
 
 CREATE FUNCTION nmc.webhook_signing_token()
 RETURNS text

@@ -55,3 +55,10 @@ ALTER TABLE nmc.leads
 --@replace conversations nmc.conversation_human_window_expired
 --@replace intake_engine nmc.intake_turn
 --@replace intake_engine nmc.intake_reply
+-- The intake engine also understands "tomorrow 9am" for the slots it offered.
+--@replace intake_engine nmc.intake_slot_by_time
+
+-- Twilio signatures computed in C.
+DROP FUNCTION nmc.twilio_url_variants(text);
+--@replace twilio_signature nmc.twilio_signature
+--@replace twilio_signature nmc.twilio_signature_valid

@@ -5,7 +5,7 @@
 -- conversation closes and the lead is appointment_scheduled. And a customer it
 -- cannot understand twice is handed to a human.
 BEGIN;
-SELECT plan(18);
+SELECT plan(23);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550800') AS id;
 CREATE FUNCTION pg_temp.say(n int, caller text, body text) RETURNS void LANGUAGE sql AS $$
@@ -39,7 +39,7 @@ SELECT is((SELECT name FROM nmc.customers WHERE phone = '+15125550801'), 'Jane D
 SELECT pg_temp.say(803, '+15125550801', 'somewhere downtown');
 SELECT matches(pg_temp.last_ai('+15125550801'), 'house number', 'an answer that is not an address is asked again');
 SELECT pg_temp.say(804, '+15125550801', '12 Elm St, Austin');
-SELECT matches(pg_temp.last_ai('+15125550801'), '^I can book you in at: 1\) .* 2\) .* 3\) .*\. Reply 1, 2 or 3\.$', 'it offers three open slots');
+SELECT matches(pg_temp.last_ai('+15125550801'), '^I can book you in at: 1\) .* 2\) .* 3\) .*\. Reply 1, 2 or 3 \(or the day and time\)\.$', 'it offers three open slots');
 SELECT is((SELECT l.status FROM nmc.leads l JOIN nmc.customers c ON c.id = l.customer_id WHERE c.phone = '+15125550801'), 'qualified',
           'with the details complete the lead is qualified');
 SELECT pg_temp.say(805, '+15125550801', 'the second one');
@@ -79,6 +79,18 @@ SELECT pg_temp.window_expires('+15125550804');
 SELECT pg_temp.say(832, '+15125550804', 'Ana Ruiz');
 SELECT pg_temp.say(833, '+15125550804', '1 Congress Ave, Austin TX 78701');
 SELECT matches(pg_temp.last_ai('+15125550804'), '^I can book you in at', 'inside the area (ZIP in the address) it offers slots');
+
+-- Picking a slot by its day and time, among those offered (local time, Chicago).
+CREATE TEMP TABLE offered AS SELECT jsonb_build_array(
+    ((now() AT TIME ZONE 'America/Chicago')::date + 1 + time '09:00') AT TIME ZONE 'America/Chicago',
+    ((now() AT TIME ZONE 'America/Chicago')::date + 1 + time '10:00') AT TIME ZONE 'America/Chicago',
+    ((now() AT TIME ZONE 'America/Chicago')::date + 2 + time '09:00') AT TIME ZONE 'America/Chicago') AS o;
+SELECT is(nmc.intake_slot_by_time('Tomorrow 9am works', (SELECT o FROM offered), 'America/Chicago'), 1, '"tomorrow 9am" picks that slot');
+SELECT is(nmc.intake_slot_by_time('tomorrow at 10 please', (SELECT o FROM offered), 'America/Chicago'), 2, '"tomorrow at 10"');
+SELECT is(nmc.intake_slot_by_time('the 10:00 one', (SELECT o FROM offered), 'America/Chicago'), 2, '"the 10:00 one"');
+SELECT is(nmc.intake_slot_by_time(to_char((now() AT TIME ZONE 'America/Chicago')::date + 2, 'FMDay') || ' 9 AM', (SELECT o FROM offered), 'America/Chicago'), 3,
+          'a weekday name and a time');
+SELECT is(nmc.intake_slot_by_time('9am', (SELECT o FROM offered), 'America/Chicago'), NULL, 'a time offered on two days is not a choice');
 
 SELECT * FROM finish();
 ROLLBACK;
