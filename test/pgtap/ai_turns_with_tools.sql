@@ -6,7 +6,7 @@
 -- person's hands, never in silence. Model answers are applied the way the
 -- dispatcher applies them (nmc.job_apply_success / nmc.job_fail_permanently).
 BEGIN;
-SELECT plan(46);
+SELECT plan(49);
 
 SELECT nmc.configure('{"openai_api_key": "sk-test-key", "max_ai_steps": "3"}');
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550700') AS id;
@@ -186,6 +186,16 @@ SELECT pg_temp.sms('+15125550705', 'Hello?');
 SELECT ok((pg_temp.turn('+15125550705')).rerun, 'a text during a running turn marks it to answer again');
 SELECT pg_temp.model_says('+15125550705', '{"content": "Sorry, that address is outside our service area."}');
 SELECT is((SELECT count(*) FROM nmc.ai_turns WHERE conversation_id = pg_temp.conv('+15125550705')), 2::bigint, '… and a new turn starts when it ends');
+
+-- 12. The model asks for a person.
+SELECT pg_temp.sms('+15125550706', 'I want to talk to the owner about my bill');
+SELECT pg_temp.window_expires('+15125550706');
+SELECT pg_temp.model_says('+15125550706', jsonb_build_object('tool_calls', jsonb_build_array(
+    pg_temp.tool_call('h1', 'request_human', '{"reason": "billing question for the owner"}'))));
+SELECT is((SELECT mode FROM nmc.conversations WHERE id = pg_temp.conv('+15125550706')), 'human', 'request_human: a person has the conversation');
+SELECT ok(EXISTS (SELECT 1 FROM nmc.events WHERE type = 'conversation.handoff' AND body ->> 'reason' ~ 'billing question'
+                   AND body ->> 'id' = pg_temp.conv('+15125550706')::text), '… the owner is told why');
+SELECT is((pg_temp.turn('+15125550706')).status, 'handed_off', '… and the turn ends handed off, nothing more asked of the model');
 
 SELECT * FROM finish();
 ROLLBACK;
