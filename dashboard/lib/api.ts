@@ -134,7 +134,8 @@ export function createApi(opts: ApiOptions) {
     takeover: (cid: string) => post<{ conversation: Conversation }>(`/api/conversations/${id(cid)}/takeover`),
     release: (cid: string) => post<{ conversation: Conversation }>(`/api/conversations/${id(cid)}/release`),
     leads: (q?: { status?: string; limit?: number; before?: string }) => get<{ leads: Lead[]; next: string | null }>('/api/leads', q),
-    setLeadStatus: (lid: string, status: LeadStatus) => patch<{ lead: Lead }>(`/api/leads/${id(lid)}`, { status }),
+    setLeadStatus: (lid: string, status: LeadStatus, reason?: string) =>
+      patch<{ lead: Lead }>(`/api/leads/${id(lid)}`, reason ? { status, reason } : { status }),
     appointments: (q?: { from?: string; to?: string; status?: string }) => get<{ appointments: Appointment[] }>('/api/appointments', q),
     cancelAppointment: (aid: string, reason?: string) => post<{ appointment: Appointment }>(`/api/appointments/${id(aid)}/cancel`, reason ? { reason } : {}),
     calls: () => get<{ calls: Call[] }>('/api/calls'),

@@ -108,6 +108,12 @@ export interface Lead {
   status: LeadStatus;
   calls_count: number;
   delivery_error: string | null;
+  /** Captured by the assistant or the intake engine. */
+  service_address?: string | null;
+  problem?: string | null;
+  urgency?: 'normal' | 'urgent' | 'emergency' | null;
+  /** Why it was won or lost. */
+  status_reason?: string | null;
   last_activity_at: string;
   created_at: string;
   customer?: Customer;

@@ -206,7 +206,7 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
   });
 
   await t.test('hand back to the assistant', async () => {
-    await me.click(page.getByRole('button', { name: 'Hand back to AI' }));
+    await me.press(page.getByRole('button', { name: 'Hand back to AI' }), 'Enter');  // by keyboard
     await page.locator('.thread-actions [data-mode=waiting]').waitFor();
     await page.getByRole('button', { name: 'Take over' }).waitFor();
     await screenshots(page, ++shot, 'handed-back');
@@ -237,7 +237,11 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await lead.getByText('missed call: greeting sent').waitFor();
     await me.select(lead.getByLabel('Status'), 'qualified');
     await page.locator('.lead[data-status=qualified]', { hasText: '(512) 555-0142' }).waitFor();
-    await page.locator('.lead', { hasText: '(512) 555-0177' }).waitFor();
+    const other = page.locator('.lead', { hasText: '(512) 555-0177' });
+    await me.select(other.getByLabel('Status'), 'lost');
+    await me.fill(other.getByLabel('Why was it lost?'), 'Went with another company');
+    await me.click(other.getByRole('button', { name: 'Mark lost' }));
+    await page.locator('.lead[data-status=lost]', { hasText: 'Went with another company' }).waitFor();
     await screenshots(page, ++shot, 'leads');
   });
 
