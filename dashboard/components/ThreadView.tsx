@@ -27,6 +27,15 @@ export function ThreadView({ id }: { id: string }) {
     if (el && atBottom.current) el.scrollTop = el.scrollHeight;
   }, [messages]);
 
+  // The phone keyboard opening or a rotation shrinks the list: stay at the newest message.
+  useEffect(() => {
+    const el = listRef.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => { if (atBottom.current) el.scrollTop = el.scrollHeight; });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [conv?.id]);
+
   if (!conv) return <section className="thread"><p className="empty">Loading the conversation…</p></section>;
   const who = conv.customer?.name || formatPhone(conv.customer?.phone) || 'Customer';
   return (

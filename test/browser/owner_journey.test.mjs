@@ -7,7 +7,7 @@
 // latency (recorded in docs/performance.md). Waits on conditions only.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { actor, launch, screenshots } from './lib/browser.mjs';
+import { actor, freshScreenshots, launch, screenshots } from './lib/browser.mjs';
 import { BASE_URL, fake, FAKE_URL, sql, useFakeTwilio, useSandbox, waitFor } from './lib/env.mjs';
 
 const CALLER = '+15125550142';          // the wizard's sample caller (components/TestCall.tsx)
@@ -33,6 +33,7 @@ async function api(method, path, body) {
 
 before(async () => {
   useSandbox();
+  freshScreenshots();
   browser = await launch();
   // Record notifications instead of showing them (headless has no notification centre).
   await browser.context.addInitScript(() => {
@@ -68,12 +69,13 @@ after(async () => {
 test('a new owner signs up, onboards, and handles a reply from a missed caller', async (t) => {
   const me = actor(page);
   const started = Date.now();
+  const email = `joe+${Date.now()}@example.com`;
 
   await t.test('sign up', async () => {
     await page.goto(`${BASE_URL}/signup`);
     await me.fill(page.getByLabel('Your name'), 'Joe Rivera');
     await me.fill(page.getByLabel('Business name'), "Joe's Plumbing");
-    await me.fill(page.getByLabel('Email'), `joe+${Date.now()}@example.com`);
+    await me.fill(page.getByLabel('Email'), email);
     await me.fill(page.getByLabel('Password'), 'a good password');
     await screenshots(page, ++shot, 'signup');
     await me.click(page.getByRole('button', { name: 'Create account' }));
@@ -262,13 +264,34 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await page.locator('.cal .appt-cancelled', { hasText: 'Leaking kitchen sink' }).waitFor();
   });
 
-  await t.test('settings and status render, with the sandbox banner', async () => {
-    for (const [name, heading] of [['Settings', 'Settings'], ['Status', 'System status']]) {
-      await nav(name);
-      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
-      await screenshots(page, ++shot, name.toLowerCase());
-    }
+  await t.test('settings: the human window length is saved', async () => {
+    await nav('Settings');
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    const assistant = page.getByRole('form', { name: 'Assistant' });
+    await me.fill(assistant.getByLabel('Seconds you have to answer before the assistant does'), '90');
+    await me.click(assistant.getByRole('button', { name: 'Save' }));
+    await assistant.getByText('Saved.').waitFor();
+    assert.equal((await api('GET', '/api/business')).business.human_window_seconds, 90);
+    await screenshots(page, ++shot, 'settings');
+  });
+
+  await t.test('status shows the services and the sandbox', async () => {
+    await nav('Status');
+    await page.getByRole('heading', { name: 'System status', level: 1 }).waitFor();
     await page.getByText('Sandbox: texts are simulated').waitFor();
     await page.getByText('Sandbox mode').first().waitFor();
+    await screenshots(page, ++shot, 'status');
+  });
+
+  await t.test('log out, and log in again straight to the conversations', async () => {
+    await me.click(page.getByRole('button', { name: 'Log out' }));
+    await page.waitForURL('**/login');
+    assert.equal(await page.evaluate(() => localStorage.getItem('nmc.session')), null, 'the token is gone');
+    await me.fill(page.getByLabel('Email'), email);
+    await me.fill(page.getByLabel('Password'), 'a good password');
+    await screenshots(page, ++shot, 'login');
+    await me.click(page.getByRole('button', { name: 'Log in' }));
+    await page.waitForURL('**/conversations');
+    await page.locator('.conv-row').first().waitFor();
   });
 });

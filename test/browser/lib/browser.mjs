@@ -9,6 +9,12 @@ import { CHROMIUM, playwright, SCREENSHOT_DIR } from './env.mjs';
 export const PHONE = { width: 360, height: 740 };
 export const DESKTOP = { width: 1280, height: 800 };
 
+/** Empties the screenshot folder, so it holds this run's pictures only. */
+export function freshScreenshots() {
+  rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+}
+
 export async function launch() {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'nmc-chromium-'));
   const context = await playwright.chromium.launchPersistentContext(profile, {

@@ -36,6 +36,7 @@ export default function OnboardingPage() {
 
   return (
     <div className="wizard">
+      <header className="topbar"><span className="brand">NeverMissCall · Set up</span></header>
       <ConnectionBanner status={feedStatus} />
       {sandbox && <SandboxBanner />}
       <main id="main" className="wizard-main">
