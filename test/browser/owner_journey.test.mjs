@@ -230,6 +230,19 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     assert.ok(await page.evaluate(() => window.__sameDocument), 'resumed without a reload');
   });
 
+  await t.test('an emergency text raises an alert that leads to the thread', async () => {
+    await api('POST', '/api/sandbox/customer-reply', { from: '+15125550171', body: 'I smell gas in the basement' });
+    const alert = page.locator('.alert-emergency');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /smell gas/);
+    await screenshots(page, ++shot, 'emergency-alert');
+    await me.click(alert.getByRole('link', { name: 'Open' }));
+    await page.locator('.msg-customer', { hasText: 'I smell gas in the basement' }).waitFor();
+    await page.locator('.thread-actions [data-mode=human]').waitFor();
+    await me.click(alert.getByRole('button', { name: 'Dismiss alert' }));
+    await alert.waitFor({ state: 'detached' });
+  });
+
   const nav = (name) => me.click(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }));
 
   await t.test('leads: each missed call is one, with its text decision; change a status', async () => {
