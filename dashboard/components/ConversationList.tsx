@@ -15,7 +15,7 @@ const FILTERS: { key: string; label: string; test: (c: Conversation) => boolean 
 ];
 
 export function ConversationList({ selectedId }: { selectedId: string | null }) {
-  const { state } = useLive();
+  const { state, olderConversations, loadOlder } = useLive();
   const { api } = useSession();
   const [filter, setFilter] = useState('open');
   const f = FILTERS.find((x) => x.key === filter) ?? FILTERS[0];
@@ -34,6 +34,7 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
           {items.map((c) => <ConversationRow key={c.id} conversation={c} selected={c.id === selectedId} serverNow={api.serverNow} />)}
         </ul>
       )}
+      {olderConversations && <button type="button" className="more" onClick={() => void loadOlder('conversations')}>Show older conversations</button>}
     </section>
   );
 }

@@ -25,6 +25,10 @@ interface LiveContext {
   sandbox: boolean | null;
   openThread: (id: string | null) => void;
   reloadAll: () => Promise<void>;
+  /** Cursors of the next older pages (null: everything is loaded). */
+  olderConversations: string | null;
+  olderLeads: string | null;
+  loadOlder: (what: 'conversations' | 'leads') => Promise<void>;
 }
 
 const Ctx = createContext<LiveContext | null>(null);
@@ -43,6 +47,8 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
   userRef.current = user;
   const [business, setBusiness] = useState<Business | null>(null);
   const openThreadRef = useRef<string | null>(null);
+  const [olderConversations, setOlderConversations] = useState<string | null>(null);
+  const [olderLeads, setOlderLeads] = useState<string | null>(null);
 
   const reloadAll = useCallback(async () => {
     const since = new Date(Date.now() - 86_400_000).toISOString();
@@ -56,6 +62,8 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
     ]);
     dispatch({ type: 'conversations/loaded', items: convs.conversations });
     dispatch({ type: 'leads/loaded', items: leads.leads });
+    setOlderConversations(convs.next);
+    setOlderLeads(leads.next);
     dispatch({ type: 'appointments/loaded', items: appts.appointments });
     if (status) dispatch({ type: 'health/loaded', health: { sandbox_mode: status.sandbox_mode, dispatcher_running: status.dispatcher.running } });
     setUser(me.user);
@@ -154,10 +162,22 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
       .catch(() => { /* the thread view shows its own error */ });
   }, [api]);
 
+  const loadOlder = useCallback(async (what: 'conversations' | 'leads') => {
+    if (what === 'conversations' && olderConversations) {
+      const r = await api.conversations({ limit: 100, before: olderConversations });
+      dispatch({ type: 'conversations/loaded', items: r.conversations });
+      setOlderConversations(r.next);
+    } else if (what === 'leads' && olderLeads) {
+      const r = await api.leads({ limit: 100, before: olderLeads });
+      dispatch({ type: 'leads/loaded', items: r.leads });
+      setOlderLeads(r.next);
+    }
+  }, [api, olderConversations, olderLeads]);
+
   const value = useMemo<LiveContext>(() => ({
     state, dispatch, feedStatus, retryInMs, user, setUser, business, setBusiness,
-    sandbox: state.health?.sandbox_mode ?? null, openThread, reloadAll,
-  }), [state, feedStatus, retryInMs, user, business, openThread, reloadAll]);
+    sandbox: state.health?.sandbox_mode ?? null, openThread, reloadAll, olderConversations, olderLeads, loadOlder,
+  }), [state, feedStatus, retryInMs, user, business, openThread, reloadAll, olderConversations, olderLeads, loadOlder]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
 

@@ -8,7 +8,7 @@ import { LEAD_STATUS_LABEL } from '../../../../lib/format';
 import { LEAD_STATUSES, type LeadStatus } from '../../../../lib/types';
 
 export default function LeadsPage() {
-  const { state } = useLive();
+  const { state, olderLeads, loadOlder } = useLive();
   const [status, setStatus] = useState<LeadStatus | 'all'>('all');
   const all = Object.values(state.leads).sort((a, b) => Date.parse(b.last_activity_at) - Date.parse(a.last_activity_at));
   const count = (s: LeadStatus) => all.filter((l) => l.status === s).length;
@@ -23,6 +23,7 @@ export default function LeadsPage() {
         ))}
       </div>
       {shown.length === 0 ? <p className="empty">No leads here yet.</p> : <ul className="cards">{shown.map((l) => <LeadCard key={l.id} lead={l} />)}</ul>}
+      {olderLeads && <button type="button" className="more" onClick={() => void loadOlder('leads')}>Show older leads</button>}
     </div>
   );
 }
