@@ -34,7 +34,8 @@ CREATE POLICY tenant_isolation ON nmc.ai_turns
 
 INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('max_ai_steps', '6', false, 'Most model calls in one assistant turn (tool calls included) before the conversation is handed to a person.'),
-    ('ai_history_messages', '20', false, 'How many of the conversation''s latest messages the model sees.');
+    ('ai_history_messages', '20', false, 'How many of the conversation''s latest messages the model sees.'),
+    ('ai_turn_stale_minutes', '15', false, 'A running assistant turn with no progress for this long is given up when the customer writes again.');
 
 CREATE FUNCTION nmc.openai_configured()
 RETURNS boolean
@@ -242,6 +243,12 @@ BEGIN
     IF conv.mode <> 'ai' OR conv.state <> 'open' THEN
         RETURN NULL;
     END IF;
+    -- A turn that made no progress for ai_turn_stale_minutes (its job cancelled by hand,
+    -- say) must not hold the conversation forever.
+    UPDATE nmc.ai_turns SET status = 'failed', outcome = 'no progress for ' || nmc.setting('ai_turn_stale_minutes') || ' minutes',
+                            finished_at = now()
+     WHERE conversation_id = conv.id AND status = 'running'
+       AND updated_at < now() - make_interval(mins => nmc.setting_int('ai_turn_stale_minutes')::int);
     -- One turn at a time: a running turn answers again once it is done.
     UPDATE nmc.ai_turns SET rerun = true WHERE conversation_id = conv.id AND status = 'running' RETURNING * INTO t;
     IF FOUND THEN
@@ -251,7 +258,7 @@ BEGIN
     RETURN nmc.ai_turn_step(t, NULL);
 END
 $$;
-COMMENT ON FUNCTION nmc.ai_turn_start(uuid) IS 'Starts an assistant turn for a conversation in AI mode (its first model call); if one is running, marks it to answer again when done.';
+COMMENT ON FUNCTION nmc.ai_turn_start(uuid) IS 'Starts an assistant turn for a conversation in AI mode (its first model call); if one is running, marks it to answer again when done (unless it is stale: ai_turn_stale_minutes without progress).';
 
 CREATE FUNCTION nmc.ai_turn_finish(t nmc.ai_turns, p_status text, p_outcome text)
 RETURNS nmc.ai_turns

@@ -6,7 +6,7 @@
 -- person's hands, never in silence. Model answers are applied the way the
 -- dispatcher applies them (nmc.job_apply_success / nmc.job_fail_permanently).
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
 
 SELECT nmc.configure('{"openai_api_key": "sk-test-key", "max_ai_steps": "3"}');
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550700') AS id;
@@ -196,6 +196,18 @@ SELECT is((SELECT mode FROM nmc.conversations WHERE id = pg_temp.conv('+15125550
 SELECT ok(EXISTS (SELECT 1 FROM nmc.events WHERE type = 'conversation.handoff' AND body ->> 'reason' ~ 'billing question'
                    AND body ->> 'id' = pg_temp.conv('+15125550706')::text), '… the owner is told why');
 SELECT is((pg_temp.turn('+15125550706')).status, 'handed_off', '… and the turn ends handed off, nothing more asked of the model');
+
+-- 13. A turn stuck for good (its job cancelled by hand) does not hold the conversation.
+SELECT nmc.conversation_release(pg_temp.conv('+15125550706'));
+SELECT pg_temp.sms('+15125550706', 'Hello again');
+SELECT pg_temp.window_expires('+15125550706');
+UPDATE nmc.jobs SET status = 'cancelled' WHERE id = (pg_temp.pending_chat('+15125550706')).id;
+SET LOCAL session_replication_role = replica;   -- (so the touch trigger keeps the old time)
+UPDATE nmc.ai_turns SET updated_at = now() - interval '1 hour' WHERE conversation_id = pg_temp.conv('+15125550706') AND status = 'running';
+SET LOCAL session_replication_role = origin;
+SELECT nmc.ai_turn_start(pg_temp.conv('+15125550706'));
+SELECT is((SELECT array_agg(status ORDER BY created_at) FROM nmc.ai_turns WHERE conversation_id = pg_temp.conv('+15125550706')),
+          ARRAY['handed_off', 'failed', 'running'], 'a stale running turn is given up and a new one starts');
 
 SELECT * FROM finish();
 ROLLBACK;
