@@ -1,8 +1,8 @@
 'use client';
-// AppointmentItem.tsx — one appointment: time, problem, address, who booked it,
+// AppointmentItem.tsx — one appointment: time, problem, customer, address, who booked it,
 // and Cancel (asks first; the customer is not texted by this button).
 import { useState } from 'react';
-import { clockTime } from '../lib/format';
+import { clockTime, formatPhone } from '../lib/format';
 import type { Appointment } from '../lib/types';
 import { errorText } from './FormStatus';
 import { useLive } from './LiveProvider';
@@ -10,7 +10,9 @@ import { useSession } from './SessionProvider';
 
 export function AppointmentItem({ appointment: a, timeZone }: { appointment: Appointment; timeZone?: string }) {
   const { api } = useSession();
-  const { dispatch } = useLive();
+  const { dispatch, state } = useLive();
+  const customer = Object.values(state.conversations).find((c) => c.customer_id === a.customer_id)?.customer
+    ?? Object.values(state.leads).find((l) => l.customer_id === a.customer_id)?.customer;
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -30,8 +32,9 @@ export function AppointmentItem({ appointment: a, timeZone }: { appointment: App
       <span className="appt-time">{clockTime(a.starts_at, timeZone)}–{clockTime(a.ends_at, timeZone)}</span>
       <span className="appt-what">
         <strong>{a.problem || 'Appointment'}</strong>
+        {customer && <span>{customer.name || formatPhone(customer.phone)}</span>}
         {a.service_address && <span className="hint">{a.service_address}</span>}
-        <span className="hint">Booked by {a.booked_by === 'ai' ? 'the assistant' : a.booked_by}{a.status === 'cancelled' ? ' · cancelled' : ''}</span>
+        <span className="hint">Booked by {a.booked_by === 'ai' ? 'the assistant' : 'you'}{a.status === 'cancelled' ? ' · cancelled' : ''}</span>
       </span>
       {a.status === 'booked' && (confirming ? (
         <span className="appt-confirm">

@@ -1,10 +1,11 @@
 'use client';
-// ThreadView.tsx — one conversation: header with the customer and actions,
-// every message, and the composer. Stays scrolled to the newest message when
-// the owner is at the bottom, and keeps their place when they scrolled up.
+// ThreadView.tsx — one conversation: header with the customer and what the
+// lead says about the job, actions, every message, and the composer. Stays
+// scrolled to the newest message when the owner is at the bottom, and keeps
+// their place when they scrolled up.
 import Link from 'next/link';
 import { useEffect, useLayoutEffect, useRef } from 'react';
-import { formatPhone } from '../lib/format';
+import { formatPhone, LEAD_STATUS_LABEL } from '../lib/format';
 import { Composer } from './Composer';
 import { useLive } from './LiveProvider';
 import { MessageBubble } from './MessageBubble';
@@ -38,6 +39,8 @@ export function ThreadView({ id }: { id: string }) {
 
   if (!conv) return <section className="thread"><p className="empty">Loading the conversation…</p></section>;
   const who = conv.customer?.name || formatPhone(conv.customer?.phone) || 'Customer';
+  const lead = conv.lead_id ? state.leads[conv.lead_id] : undefined;
+  const about = [lead && LEAD_STATUS_LABEL[lead.status], lead?.problem, lead?.service_address].filter(Boolean).join(' · ');
   return (
     <section className="thread" aria-label={`Conversation with ${who}`}>
       <header className="thread-head">
@@ -45,6 +48,7 @@ export function ThreadView({ id }: { id: string }) {
         <div>
           <h2>{who}</h2>
           {conv.customer?.name && <p className="hint">{formatPhone(conv.customer.phone)}</p>}
+          {about && <p className="hint thread-about">Lead: {about}</p>}
         </div>
       </header>
       <ThreadActions conversation={conv} />
