@@ -304,8 +304,11 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await me.fill(page.getByLabel('Email'), email);
     await me.fill(page.getByLabel('Password'), 'a good password');
     await screenshots(page, ++shot, 'login');
+    const t0 = Date.now();
     await me.click(page.getByRole('button', { name: 'Log in' }));
     await page.waitForURL('**/conversations');
     await page.locator('.conv-row').first().waitFor();
+    await page.locator('[data-feed=live]').waitFor();
+    figures.login_to_live_list_ms = Date.now() - t0;
   });
 });
