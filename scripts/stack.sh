@@ -72,8 +72,13 @@ cmd_build() {
 }
 
 # --- dashboard (Next.js, exported into dashboard/out; see docs/dashboard.md) ---
-# npm ci only when the lockfile changed, next build only when a source changed.
+# npm ci only when the lockfile changed, next build only when a source changed;
+# one build at a time (a make run and a make test may start together).
 build_dashboard() {
+    (flock 9; build_dashboard_locked) 9< "$ROOT/dashboard/package.json"
+}
+
+build_dashboard_locked() {
     local dash=$ROOT/dashboard lock_sum src_sum
     command -v npm >/dev/null || { echo "Node.js 20 and npm are needed to build the dashboard" >&2; exit 1; }
     lock_sum=$(md5sum < "$dash/package-lock.json" | cut -d' ' -f1)
