@@ -2,7 +2,7 @@
 -- forced row-level security and owned by nmc_owner, documented functions,
 -- least-privilege roles, and settings that keep secrets out of sight.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 SELECT has_table('nmc', 'businesses', 'businesses table');
 SELECT has_table('nmc', 'users', 'users table');
@@ -55,6 +55,30 @@ SELECT nmc.configure('{"twilio_account_sid":"AC123","twilio_auth_token":"tok"}')
 SELECT ok(NOT nmc.sandbox_mode(), 'with Twilio credentials, not in sandbox mode');
 SELECT nmc.configure('{"twilio_account_sid":"","twilio_auth_token":""}');
 SELECT ok(nmc.sandbox_mode(), 'without Twilio credentials, sandbox mode');
+
+-- No statistics on the tenant column: plans must not depend on which businesses existed at the last ANALYZE.
+SELECT is((SELECT array_agg(a.attrelid::regclass::text ORDER BY 1) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE c.relnamespace = 'nmc'::regnamespace AND c.relkind = 'r' AND a.attname = 'business_id' AND a.attstattarget <> 0),
+          NULL, 'business_id has statistics off on every tenant table');
+CREATE FUNCTION pg_temp.plan_index(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE p json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO p;
+    RETURN p -> 0 -> 'Plan' ->> 'Index Name';
+END $$;
+-- Another business with messages, analyzed: the one asked about below is new since.
+CREATE TEMP TABLE other AS SELECT nmc_test.business_with_number('+15125550990') AS id;
+INSERT INTO nmc.customers (business_id, phone) SELECT id, '+15125550991' FROM other;
+INSERT INTO nmc.messages (business_id, customer_id, direction, author, from_phone, to_phone, body, status, twilio_sid)
+SELECT o.id, c.id, 'inbound', 'customer', '+15125550991', '+15125550990', 'hello ' || g, 'received', 'SM' || lpad(g::text, 32, '0')
+  FROM other o JOIN nmc.customers c ON c.business_id = o.id, generate_series(1, 2000) g;
+ANALYZE nmc.messages;
+INSERT INTO nmc.businesses (id, name, trade_type) VALUES ('00000000-0000-0000-0000-00000000b1a7', 'Plan Test', 'plumbing');
+SELECT set_config('nmc.business_id', '00000000-0000-0000-0000-00000000b1a7', true);
+SET LOCAL ROLE nmc_api;
+SELECT is(pg_temp.plan_index($$SELECT id FROM nmc.messages WHERE twilio_sid = 'SM0123'$$), 'messages_twilio_sid_key',
+          'a message is found by its SID through the unique index, not by scanning its business''s messages');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -24,11 +24,11 @@ WITH nsp AS (
                   c.relacl, c.reloptions, obj_description(c.oid, 'pg_class'))
     FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM nsp)
     UNION ALL
-    SELECT format('column %s #%s %s %s notnull=%s default=%s identity=%s generated=%s acl=%s comment=%s',
+    SELECT format('column %s #%s %s %s notnull=%s default=%s identity=%s generated=%s acl=%s statistics=%s comment=%s',
                   a.attrelid::regclass,
                   row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
                   a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-                  pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated, a.attacl,
+                  pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated, a.attacl, a.attstattarget,
                   col_description(a.attrelid, a.attnum))
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
     LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
