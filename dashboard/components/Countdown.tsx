@@ -15,7 +15,7 @@ export function Countdown({ deadline, serverNow, compact }: { deadline: string |
     return () => clearTimeout(t);
   });
   if (!view) return null;
-  const text = view.expired ? 'assistant answering' : compact ? view.label : `${view.label} left to answer`;
+  const text = compact ? view.label : view.expired ? 'the assistant is answering' : `${view.label} left to answer`;
   return (
     <span className={`countdown${view.urgent ? ' urgent' : ''}`} data-seconds={view.seconds} aria-label={`${view.seconds} seconds left before the assistant answers`}>
       {text}

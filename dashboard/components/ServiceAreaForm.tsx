@@ -3,14 +3,11 @@
 // service_postal_codes). Empty means anywhere; the assistant politely declines
 // jobs elsewhere and marks the lead out of area.
 import { useEffect, useState } from 'react';
+import { parsePostalCodes } from '../lib/format';
 import { Field } from './Field';
 import { errorText, FormStatus } from './FormStatus';
 import { useLive } from './LiveProvider';
 import { useSession } from './SessionProvider';
-
-export function parsePostalCodes(text: string): string[] {
-  return [...new Set(text.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean))];
-}
 
 export function ServiceAreaForm() {
   const { api } = useSession();

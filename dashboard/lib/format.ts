@@ -81,3 +81,8 @@ export function deliveryLabel(status: string): string {
 }
 
 export const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/** "78701, 78702 78703;78701" → ["78701", "78702", "78703"]: the service area as typed. */
+export function parsePostalCodes(text: string): string[] {
+  return [...new Set(text.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean))];
+}

@@ -7,7 +7,7 @@
 // latency (recorded in docs/performance.md). Waits on conditions only.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { actor, freshScreenshots, launch, screenshots } from './lib/browser.mjs';
+import { actor, freshScreenshots, launch, screenshots, unlabelledControls } from './lib/browser.mjs';
 import { BASE_URL, fake, FAKE_URL, sql, useFakeTwilio, useSandbox, waitFor } from './lib/env.mjs';
 
 const CALLER = '+15125550142';          // the wizard's sample caller (components/TestCall.tsx)
@@ -89,12 +89,14 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await me.fill(page.getByLabel('City'), 'Austin');
     await me.fill(page.getByLabel('State'), 'TX');
     await me.fill(page.getByLabel('ZIP'), '78701');
+    assert.deepEqual(await unlabelledControls(page), []);
     await screenshots(page, ++shot, 'onboarding-profile');
     await me.click(page.getByRole('button', { name: 'Save and continue' }));
   });
 
   await t.test('onboarding: hours (Monday to Friday 8–18 suggested)', async () => {
     await page.getByRole('heading', { name: 'Hours' }).waitFor();
+    assert.deepEqual(await unlabelledControls(page), []);
     await screenshots(page, ++shot, 'onboarding-hours');
     await me.click(page.getByRole('button', { name: 'Save and continue' }));
   });
@@ -182,6 +184,7 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     assert.ok(first > 0 && first <= 60, `countdown starts at the window (${first} s)`);
     await waitFor('the countdown to tick', async () => Number(await countdown.getAttribute('data-seconds')) < first, 5_000);
     await waitFor('a browser notification', () => page.evaluate(() => window.__notifications.length > 0));
+    assert.deepEqual(await unlabelledControls(page), []);
     await screenshots(page, ++shot, 'human-window-countdown');
   });
 
@@ -286,6 +289,7 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await me.click(assistant.getByRole('button', { name: 'Save' }));
     await assistant.getByText('Saved.').waitFor();
     assert.equal((await api('GET', '/api/business')).business.human_window_seconds, 90);
+    assert.deepEqual(await unlabelledControls(page), [], 'every control on the settings page has a name');
     await screenshots(page, ++shot, 'settings');
   });
 

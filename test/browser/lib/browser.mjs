@@ -56,3 +56,11 @@ export function actor(page) {
     async select(locator, value) { count += 1; await locator.selectOption(value); },
   };
 }
+
+/** Every form control and button on the page has an accessible name (a label, aria-label or text). */
+export async function unlabelledControls(page) {
+  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+      || (el.tagName === 'BUTTON' && el.textContent.trim())))
+    .map((el) => el.outerHTML.slice(0, 100)));
+}
