@@ -15,6 +15,9 @@ type Phase =
   | { kind: 'idle' } | { kind: 'searching' } | { kind: 'results'; numbers: AvailableNumber[] }
   | { kind: 'buying'; phone: string } | { kind: 'failed'; message: string; retry: 'search' | 'buy' };
 
+/** A phone screen shows the first few; the rest on request. */
+const FIRST_SHOWN = 5;
+
 function jobFailure(j: Job): string {
   return j.error ?? `The request ended as ${j.status}${j.error_code ? ` (${j.error_code})` : ''}.`;
 }
@@ -26,6 +29,7 @@ export function NumberPicker({ onDone }: { onDone?: (n: PhoneNumber) => void }) 
   const [area, setArea] = useState('');
   const [picked, setPicked] = useState<string | null>(null);
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
+  const [showAll, setShowAll] = useState(false);
 
   useEffect(() => { api.phoneNumbers().then((r) => setOwned(r.phone_numbers)).catch(() => setOwned([])); }, [api]);
   useEffect(() => {
@@ -35,7 +39,7 @@ export function NumberPicker({ onDone }: { onDone?: (n: PhoneNumber) => void }) 
 
   async function search(e?: React.FormEvent) {
     e?.preventDefault();
-    setPhase({ kind: 'searching' }); setPicked(null);
+    setPhase({ kind: 'searching' }); setPicked(null); setShowAll(false);
     try {
       const { job } = await api.searchNumbers(area);
       const done = await api.waitForJob<{ numbers: AvailableNumber[] }>(job.id);
@@ -79,7 +83,7 @@ export function NumberPicker({ onDone }: { onDone?: (n: PhoneNumber) => void }) 
   return (
     <div className="form">
       <form onSubmit={search} className="inline-form" aria-label="Search numbers">
-        <Field label="Area code" hint="Customers trust a local number.">
+        <Field label="Area code (customers trust a local number)">
           {(p) => <input {...p} name="area_code" inputMode="numeric" pattern="[0-9]{3}" maxLength={3} required value={area} onChange={(e) => setArea(e.target.value.replace(/\D/g, ''))} />}
         </Field>
         <button type="submit" disabled={busy || area.length !== 3}>{phase.kind === 'searching' ? 'Searching…' : 'Search'}</button>
@@ -90,12 +94,15 @@ export function NumberPicker({ onDone }: { onDone?: (n: PhoneNumber) => void }) 
         {phase.kind === 'results' && phase.numbers.length > 0 && (
           <fieldset className="numbers">
             <legend>Pick a number</legend>
-            {phase.numbers.map((n) => (
+            {phase.numbers.slice(0, showAll ? undefined : FIRST_SHOWN).map((n) => (
               <label key={n.phone_number} className="check">
                 <input type="radio" name="number" value={n.phone_number} checked={picked === n.phone_number} onChange={() => setPicked(n.phone_number)} />
                 {n.friendly_name || formatPhone(n.phone_number)}{n.locality ? <span className="hint"> · {n.locality}</span> : null}
               </label>
             ))}
+            {!showAll && phase.numbers.length > FIRST_SHOWN && (
+              <button type="button" className="link" onClick={() => setShowAll(true)}>{phase.numbers.length - FIRST_SHOWN} more numbers</button>
+            )}
           </fieldset>
         )}
         {phase.kind === 'buying' && <p className="progress">Getting {formatPhone(phase.phone)} and connecting it… this takes a few seconds.</p>}

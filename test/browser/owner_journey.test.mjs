@@ -117,11 +117,11 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
   await t.test('onboarding: phone number search, pick, buy', async () => {
     await page.getByRole('heading', { name: 'Phone number' }).waitFor();
     assert.equal(await page.getByLabel('Area code').inputValue(), '512', 'the area code comes from the forwarding phone');
+    // Sandbox search offers the same numbers every time: on a reused database, use an area code nobody took.
+    const area = ['512', '737', '210', '214', '469', '713', '281', '832', '915', '806'].find((a) => sql(`SELECT count(*) FROM nmc.phone_numbers WHERE phone LIKE '+1${a}555011_'`) === '0');
+    if (area !== '512') await me.fill(page.getByLabel('Area code'), area);
     await me.click(page.getByRole('button', { name: 'Search' }));
     await page.getByRole('radio').first().waitFor();
-    // Sandbox search offers the same numbers every time: on a reused database, skip those taken.
-    const taken = Number(sql("SELECT count(*) FROM nmc.phone_numbers WHERE phone LIKE '+1512555011_'"));
-    if (taken > 0) await me.click(page.getByRole('radio').nth(taken));
     await screenshots(page, ++shot, 'onboarding-number');
     await me.click(page.getByRole('button', { name: /^Get / }));
   });
