@@ -281,7 +281,7 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await page.locator('.cal .appt-cancelled', { hasText: 'Leaking kitchen sink' }).waitFor();
   });
 
-  await t.test('settings: the human window length is saved', async () => {
+  await t.test('settings: human window length, a closed day and a blocked number are saved', async () => {
     await nav('Settings');
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     const assistant = page.getByRole('form', { name: 'Assistant' });
@@ -290,6 +290,16 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await assistant.getByText('Saved.').waitFor();
     assert.equal((await api('GET', '/api/business')).business.human_window_seconds, 90);
     assert.deepEqual(await unlabelledControls(page), [], 'every control on the settings page has a name');
+    const closed = page.getByRole('form', { name: 'Add a closed day' });
+    const day = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    await me.fill(closed.getByLabel('Closed on'), day);
+    await me.fill(closed.getByLabel('Reason (optional)'), 'Family holiday');
+    await me.click(closed.getByRole('button', { name: 'Add' }));
+    await page.locator('#closed').getByText('Family holiday').waitFor();
+    const block = page.getByRole('form', { name: 'Block a number' });
+    await me.fill(block.getByLabel('Number to block'), '(512) 555-0999');
+    await me.click(block.getByRole('button', { name: 'Block' }));
+    await page.locator('#blocked').getByText('(512) 555-0999').waitFor();
     await screenshots(page, ++shot, 'settings');
   });
 

@@ -1,8 +1,10 @@
 'use client';
 // settings/page.tsx — everything the wizard set, and more, in sections: profile,
-// alerts, hours, greeting, service area, block list, the assistant, the number.
+// alerts, hours, closed days, greeting, service area, block list, the assistant,
+// the number.
 import { AssistantForm } from '../../../../components/AssistantForm';
 import { BlockListForm } from '../../../../components/BlockListForm';
+import { ClosuresForm } from '../../../../components/ClosuresForm';
 import { GreetingForm } from '../../../../components/GreetingForm';
 import { HoursForm } from '../../../../components/HoursForm';
 import { NumberPicker } from '../../../../components/NumberPicker';
@@ -14,6 +16,7 @@ const SECTIONS = [
   { id: 'profile', title: 'Business profile', body: <ProfileForm submitLabel="Save" /> },
   { id: 'alerts', title: 'Alerts', body: <PreferencesForm /> },
   { id: 'hours', title: 'Business hours', body: <HoursForm submitLabel="Save" /> },
+  { id: 'closed', title: 'Closed days', body: <ClosuresForm /> },
   { id: 'greeting', title: 'Greeting text', body: <GreetingForm submitLabel="Save" /> },
   { id: 'area', title: 'Service area', body: <ServiceAreaForm /> },
   { id: 'blocked', title: 'Blocked numbers', body: <BlockListForm /> },
