@@ -35,6 +35,7 @@ CREATE POLICY tenant_isolation ON nmc.ai_turns
 INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('max_ai_steps', '6', false, 'Most model calls in one assistant turn (tool calls included) before the conversation is handed to a person.'),
     ('ai_history_messages', '20', false, 'How many of the conversation''s latest messages the model sees.'),
+    ('openai_temperature', '0.3', false, 'Sampling temperature of the assistant''s model calls; empty: not sent (reasoning models refuse one).'),
     ('ai_turn_stale_minutes', '15', false, 'A running assistant turn with no progress for this long is given up when the customer writes again.');
 
 CREATE FUNCTION nmc.openai_configured()
@@ -207,12 +208,13 @@ BEGIN
                     || history || t.transcript,
         'tools', nmc.ai_tools(),
         'tool_choice', 'auto',
-        'parallel_tool_calls', true,
-        'temperature', 0.3,
-        'max_completion_tokens', 400);
+        'max_completion_tokens', 400)
+        -- Reasoning models refuse a temperature: an empty setting leaves it out.
+        || CASE WHEN nmc.setting('openai_temperature') ~ '^[0-9]+(\.[0-9]+)?$'
+                THEN jsonb_build_object('temperature', nmc.setting('openai_temperature')::numeric) ELSE '{}' END;
 END
 $$;
-COMMENT ON FUNCTION nmc.ai_request(nmc.ai_turns) IS 'The chat completion request for a turn''s next step: system prompt, the latest messages (ai_history_messages; dropped ones left out), this turn''s tool calls and results, the tools.';
+COMMENT ON FUNCTION nmc.ai_request(nmc.ai_turns) IS 'The chat completion request for a turn''s next step: system prompt, the latest messages (ai_history_messages; dropped ones left out), this turn''s tool calls and results, the tools, max_completion_tokens and (if set) openai_temperature.';
 
 CREATE FUNCTION nmc.ai_turn_step(t nmc.ai_turns, p_parent_job_id bigint)
 RETURNS nmc.ai_turns

@@ -6,7 +6,7 @@
 -- person's hands, never in silence. Model answers are applied the way the
 -- dispatcher applies them (nmc.job_apply_success / nmc.job_fail_permanently).
 BEGIN;
-SELECT plan(50);
+SELECT plan(51);
 
 SELECT nmc.configure('{"openai_api_key": "sk-test-key", "max_ai_steps": "3"}');
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550700') AS id;
@@ -57,6 +57,8 @@ SELECT is((SELECT array_agg(t #>> '{function,name}' ORDER BY t #>> '{function,na
           'the five tools are offered');
 SELECT ok((SELECT bool_and((t #>> '{function,strict}')::boolean AND t #> '{function,parameters,additionalProperties}' = 'false')
              FROM req, jsonb_array_elements(r -> 'tools') t), '… with strict JSON schemas');
+SELECT is((SELECT r - 'messages' - 'tools' FROM req), '{"tool_choice": "auto", "temperature": 0.3, "max_completion_tokens": 400}'::jsonb,
+          'a bounded answer at the configured temperature (the model is added by the job)');
 
 -- 2. Two tools at once: details saved, the area checked (ZIP, no geocoding configured).
 SELECT pg_temp.model_says('+15125550701', jsonb_build_object('content', NULL, 'tool_calls', jsonb_build_array(
