@@ -15,7 +15,8 @@ export function Countdown({ deadline, serverNow, compact }: { deadline: string |
     return () => clearTimeout(t);
   });
   if (!view) return null;
-  const text = compact ? view.label : view.expired ? 'the assistant is answering' : `${view.label} left to answer`;
+  // On a phone the words after "left" drop out, so the thread's action bar stays one line.
+  const text = compact ? view.label : view.expired ? 'AI answering' : <>{view.label} left<span className="wide-only"> to answer</span></>;
   return (
     <span className={`countdown${view.urgent ? ' urgent' : ''}`} data-seconds={view.seconds} aria-label={`${view.seconds} seconds left before the assistant answers`}>
       {text}

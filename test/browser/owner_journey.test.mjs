@@ -176,10 +176,13 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
   await t.test('a customer reply opens the human window: countdown and alert', async () => {
     await me.click(page.locator('.conv-row', { hasText: '(512) 555-0142' }).getByRole('link'));
     await page.locator('.thread-actions').waitFor();
+    const boxes = () => Promise.all(['.thread-head', '.thread-actions', '.composer', '.conn'].map((sel) => page.locator(sel).boundingBox()));
+    const before = await boxes();
     await api('POST', '/api/sandbox/customer-reply', { from: CALLER, body: 'My kitchen sink is leaking' });
     await page.locator('.msg-customer', { hasText: 'My kitchen sink is leaking' }).waitFor();
     const countdown = page.locator('.thread-actions .countdown');
     await countdown.waitFor();
+    assert.deepEqual(await boxes(), before, 'a new message and the countdown move nothing around the messages');
     const first = Number(await countdown.getAttribute('data-seconds'));
     assert.ok(first > 0 && first <= 60, `countdown starts at the window (${first} s)`);
     await waitFor('the countdown to tick', async () => Number(await countdown.getAttribute('data-seconds')) < first, 5_000);
