@@ -237,11 +237,11 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM nmc.raise_api_error(404, 'not_found', 'no such conversation');
     END IF;
-    RETURN nmc.respond(200, jsonb_build_object('conversation', nmc.conversation_json(conv),
+    RETURN nmc.respond(200, jsonb_build_object('conversation', nmc.conversation_json(conv) || jsonb_build_object('customer', nmc.customer_brief(conv.customer_id)),
         'messages', coalesce((SELECT jsonb_agg(nmc.message_json(m) ORDER BY m.created_at, m.id)
                                 FROM nmc.messages m WHERE m.business_id = conv.business_id AND m.conversation_id = conv.id), '[]')));
 END $$;
-COMMENT ON FUNCTION nmc.api_conversation_get(jsonb) IS 'GET /api/conversations/{id}: the conversation and its messages.';
+COMMENT ON FUNCTION nmc.api_conversation_get(jsonb) IS 'GET /api/conversations/{id}: the conversation (with its customer) and its messages.';
 
 CREATE FUNCTION nmc.api_calls_list(req jsonb)
 RETURNS nmc.http_response LANGUAGE sql STABLE

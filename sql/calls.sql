@@ -141,7 +141,7 @@ BEGIN
     UPDATE nmc.calls SET status = 'missed', missed_reason = p_reason, missed_at = now(), decision = v_decision,
            decision_reason = why, customer_id = cust.id, lead_id = l.id, conversation_id = conv.id, message_id = m.id
      WHERE id = c.id RETURNING * INTO c;
-    PERFORM nmc.emit_event(b.id, 'call.missed', nmc.call_json(c));
+    PERFORM nmc.emit_event(b.id, 'call.missed', nmc.call_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id)));
     RETURN c;
 END
 $$;

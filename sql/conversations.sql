@@ -71,11 +71,12 @@ BEGIN
          FOR UPDATE;
         RETURN c;
     END IF;
-    PERFORM nmc.emit_event(p_business_id, 'conversation.created', nmc.conversation_json(c));
+    PERFORM nmc.emit_event(p_business_id, 'conversation.created',
+                           nmc.conversation_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id)));
     RETURN c;
 END
 $$;
-COMMENT ON FUNCTION nmc.conversation_open(uuid, uuid, uuid, uuid) IS 'The open conversation between a business number and a customer (locked), or a new one (emits conversation.created).';
+COMMENT ON FUNCTION nmc.conversation_open(uuid, uuid, uuid, uuid) IS 'The open conversation between a business number and a customer (locked), or a new one (emits conversation.created, with the customer).';
 
 CREATE FUNCTION nmc.conversation_set_mode(c nmc.conversations, p_mode text, p_deadline timestamptz DEFAULT NULL)
 RETURNS nmc.conversations

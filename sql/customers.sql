@@ -39,3 +39,16 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.customer_upsert(uuid, text) IS 'The customer of a business with this phone (normalised), created if new.';
+
+CREATE FUNCTION nmc.customer_brief(p_customer_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    r jsonb;
+BEGIN
+    SELECT jsonb_build_object('id', c.id, 'phone', c.phone, 'name', c.name) INTO r FROM nmc.customers c WHERE c.id = p_customer_id;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION nmc.customer_brief(uuid) IS 'A customer as events and lists show them: {id, phone, name}.';

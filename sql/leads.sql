@@ -53,7 +53,7 @@ BEGIN
     IF NOT FOUND THEN
         INSERT INTO nmc.leads (business_id, customer_id) VALUES (p_business_id, p_customer_id) RETURNING * INTO l;
     END IF;
-    PERFORM nmc.emit_event(p_business_id, 'lead.updated', nmc.lead_json(l));
+    PERFORM nmc.emit_event(p_business_id, 'lead.updated', nmc.lead_json(l) || jsonb_build_object('customer', nmc.customer_brief(l.customer_id)));
     RETURN l;
 END
 $$;

@@ -84,6 +84,8 @@ CREATE FUNCTION nmc.twilio_sms_send_apply(j nmc.jobs, response jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    m nmc.messages;
 BEGIN
     IF coalesce(response ->> 'sid', '') !~ '^(SM|MM)[0-9a-f]{32}$' THEN
         PERFORM nmc.job_permanent_error('Twilio accepted the message but returned no message SID', 'invalid_response');
@@ -95,11 +97,16 @@ BEGIN
                               AND status IN ('pending', 'queued') THEN response ->> 'status'
                          ELSE status END,
            simulated = coalesce((response ->> 'nmc_simulated')::boolean, false)
-     WHERE id = (j.payload ->> 'message_id')::uuid;
+     WHERE id = (j.payload ->> 'message_id')::uuid
+    RETURNING * INTO m;
+    IF FOUND THEN
+        PERFORM nmc.emit_event(m.business_id, 'message.status',
+            jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'status', m.status, 'error_code', m.error_code));
+    END IF;
     RETURN response - 'nmc_simulated';
 END
 $$;
-COMMENT ON FUNCTION nmc.twilio_sms_send_apply(nmc.jobs, jsonb) IS 'twilio.sms.send success: stores the message SID and Twilio''s status on the message row (simulated in sandbox mode).';
+COMMENT ON FUNCTION nmc.twilio_sms_send_apply(nmc.jobs, jsonb) IS 'twilio.sms.send success: stores the message SID and Twilio''s status on the message row (simulated in sandbox mode); emits message.status.';
 
 CREATE FUNCTION nmc.twilio_sms_send_failed(j nmc.jobs, code text, message text)
 RETURNS void
@@ -115,6 +122,8 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
+    PERFORM nmc.emit_event(m.business_id, 'message.status',
+        jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'status', m.status, 'error_code', m.error_code));
     IF code = '21610' THEN
         UPDATE nmc.customers SET opted_out_at = coalesce(opted_out_at, now())
          WHERE business_id = m.business_id AND id = m.customer_id;
@@ -127,7 +136,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.twilio_sms_send_failed(nmc.jobs, text, text) IS
-    'twilio.sms.send permanent failure: the message is failed with Twilio''s code; 21610 marks the customer opted out, 21211/21614 mark the number unable to receive texts.';
+    'twilio.sms.send permanent failure: the message is failed with Twilio''s code (message.status emitted); 21610 marks the customer opted out, 21211/21614 mark the number unable to receive texts.';
 
 CREATE FUNCTION nmc.twilio_sms_send_simulate(j nmc.jobs)
 RETURNS jsonb
@@ -190,9 +199,11 @@ AS $$
                'capabilities', jsonb_build_object('voice', true, 'SMS', true, 'MMS', true)) ORDER BY i),
            'nmc_simulated', true)
       FROM (SELECT coalesce(nullif(j.payload ->> 'area_code', ''), '555') AS ac) a,
-           generate_series(10, 19) i
+           LATERAL (SELECT g AS i FROM generate_series(0, 99) g
+                     WHERE NOT EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.phone = format('+1%s55501%s', a.ac, lpad(g::text, 2, '0')))
+                     ORDER BY g LIMIT 10) n
 $$;
-COMMENT ON FUNCTION nmc.twilio_numbers_search_simulate(nmc.jobs) IS 'Sandbox mode: ten plausible numbers in the requested area code from the fictional 555-01XX range.';
+COMMENT ON FUNCTION nmc.twilio_numbers_search_simulate(nmc.jobs) IS 'Sandbox mode: up to ten plausible numbers in the requested area code from the fictional 555-0100…0199 range, leaving out those already taken.';
 
 -- twilio.numbers.buy ------------------------------------------------------
 CREATE FUNCTION nmc.twilio_numbers_buy_build(j nmc.jobs, cfg jsonb)

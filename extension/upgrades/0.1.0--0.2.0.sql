@@ -62,3 +62,15 @@ ALTER TABLE nmc.leads
 DROP FUNCTION nmc.twilio_url_variants(text);
 --@replace twilio_signature nmc.twilio_signature
 --@replace twilio_signature nmc.twilio_signature_valid
+
+-- What the dashboard asked for: the customer on new conversations, missed calls and
+-- leads and on a conversation's detail; message.status when a text is sent or fails;
+-- sandbox number searches that leave out numbers already taken.
+--@replace customers nmc.customer_brief
+--@replace conversations nmc.conversation_open
+--@replace calls nmc.call_missed
+--@replace leads nmc.lead_for_call
+--@replace api_onboarding nmc.api_conversation_get
+--@replace twilio nmc.twilio_sms_send_apply
+--@replace twilio nmc.twilio_sms_send_failed
+--@replace twilio nmc.twilio_numbers_search_simulate
