@@ -14,6 +14,7 @@
 #include "json_escape.h"
 #include "string_buffer.h"
 #include "utf8_validate.h"
+#include "ws_stats.h"
 
 static const char handle_sql[] =
 	"SELECT status, content_type, headers, body "
@@ -72,6 +73,26 @@ static bool build_json_object(struct MHD_Connection *conn, enum MHD_ValueKind ki
 	string_buffer_append_char(&b.sb, '}');
 	*out = b.sb;
 	return !out->failed;
+}
+
+/* The edge's own figures the SQL side cannot know (GET /api/status shows
+ * them), appended as x-nmc-edge-* members: jsonb keeps the last of a
+ * duplicate name, so a client sending such a header cannot forge them. */
+static bool add_edge_figures(struct string_buffer *headers)
+{
+	char extra[128];
+	int n = snprintf(extra, sizeof extra,
+			 "\"x-nmc-edge-ws-clients\":\"%llu\",\"x-nmc-edge-ws-dropped-slow\":\"%llu\"}",
+			 (unsigned long long)ws_stats_clients_connected(),
+			 (unsigned long long)ws_stats_clients_dropped_slow());
+	if (n < 0 || (size_t)n >= sizeof extra || headers->len == 0)
+		return false;
+	/* Replace the closing brace; a comma unless the object was empty. */
+	headers->len--;
+	if (headers->len > 1)
+		string_buffer_append_char(headers, ',');
+	string_buffer_append(headers, extra, (size_t)n);
+	return !headers->failed;
 }
 
 static bool client_address(struct MHD_Connection *conn, char *out, size_t size)
@@ -198,6 +219,7 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 	struct string_buffer query, headers;
 	bool built = build_json_object(conn, MHD_GET_ARGUMENT_KIND, false, &query);
 	built = build_json_object(conn, MHD_HEADER_KIND, true, &headers) && built;
+	built = built && add_edge_figures(&headers);
 	if (!built) {
 		string_buffer_free(&query);
 		string_buffer_free(&headers);

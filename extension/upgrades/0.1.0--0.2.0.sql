@@ -74,3 +74,5 @@ DROP FUNCTION nmc.twilio_url_variants(text);
 --@replace twilio nmc.twilio_sms_send_apply
 --@replace twilio nmc.twilio_sms_send_failed
 --@replace twilio nmc.twilio_numbers_search_simulate
+-- /api/status shows the edge's WebSocket clients.
+--@replace api_feed_views nmc.api_status
