@@ -2,8 +2,9 @@
 // LiveProvider.tsx — the logged-in app's live model: loads the snapshots
 // (conversations, leads, appointments, status, the user), keeps them current
 // from the WebSocket feed through lib/liveState.ts, fills in what events leave
-// out (message text, customer) from the API, and alerts the owner to customer
-// replies in the human window. Mounted by app/(authed)/layout.tsx.
+// out from the API (message text; the customer, should an event lack it), and
+// alerts the owner to customer replies in the human window. Mounted by
+// app/(authed)/layout.tsx.
 import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
 import { FeedClient, type FeedStatus } from '../lib/feed';
@@ -118,7 +119,8 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
     };
   }, [session, api, reloadAll, alertOwner, logOut]);
 
-  // Events carry ids, not text: fetch what the screen needs, coalescing bursts.
+  // Events carry ids and customers, not text: fetch what the screen needs, coalescing bursts.
+  // The open thread's read names its customer; the list is read for the other rows' last message.
   const staleKey = Object.keys(state.stale).sort().join(',');
   useEffect(() => {
     if (!staleKey) return;

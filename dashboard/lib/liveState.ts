@@ -2,7 +2,9 @@
 // feed's events to it (conversations, threads, leads, appointments, calls,
 // system health, alerts). Pure: no fetching here. Snapshots from the API and
 // events from the WebSocket meet in this one place; events are applied in id
-// order and a replayed id is ignored. Unit-tested in test/liveState.test.ts.
+// order and a replayed id is ignored; a text's delivery state only moves
+// forward (lib/delivery.ts). Unit-tested in test/liveState.test.ts.
+import { newerDelivery, type Delivery } from './delivery';
 import type { Appointment, Call, Conversation, FeedEvent, Lead, Message } from './types';
 
 export interface Alert { id: number; kind: 'emergency' | 'handoff' | 'job_failed' | 'reply'; text: string; conversationId?: string; at: string }
@@ -18,15 +20,21 @@ export interface LiveState {
   calls: Record<string, Call>;
   health: Health | null;
   alerts: Alert[];
-  /** Conversations whose list entry lacks data only the API has (customer, last message text). */
+  /** Conversations whose list entry lacks data only the API has (customer if an event left it out, last message text). */
   stale: Record<string, true>;
-  /** A lead arrived from the feed without its customer or last call: the list needs a refetch. */
+  /** A lead arrived from the feed without its customer (or a missed call named a lead not loaded): the list needs a refetch. */
   leadsStale: boolean;
+  /** Delivery states heard (message.status) for texts not yet in a loaded thread, by message id; applied when it loads. */
+  deliveries: Record<string, Delivery>;
 }
 
 export const initialLiveState: LiveState = {
   lastEventId: null, conversations: {}, threads: {}, leads: {}, appointments: {}, calls: {}, health: null, alerts: [], stale: {}, leadsStale: false,
+  deliveries: {},
 };
+
+/** Delivery states kept for texts outside loaded threads: enough for any burst, bounded over a long session. */
+export const MAX_DELIVERIES = 200;
 
 export type LiveAction =
   | { type: 'reset' }
@@ -58,13 +66,20 @@ function later(a: string | null | undefined, b: string | null | undefined): stri
   return Date.parse(a) >= Date.parse(b) ? a : b;
 }
 
-/** Inserts or updates a message, keeping time order and any body already known. */
+/** The message with the furthest-along of its own delivery state and `known`'s. */
+function withDelivery(m: Message, known: Delivery | undefined): Message {
+  if (!known) return m;
+  const d = newerDelivery<Delivery>(known, { status: m.status, error_code: m.error_code });
+  return d.status === m.status && d.error_code === m.error_code ? m : { ...m, status: d.status, error_code: d.error_code };
+}
+
+/** Inserts or updates a message, keeping time order, any body already known and the furthest delivery state. */
 export function upsertMessage(list: Message[] | undefined, m: Message): Message[] {
   const cur = list ?? [];
   const i = cur.findIndex((x) => x.id === m.id);
   if (i >= 0) {
     const next = cur.slice();
-    next[i] = { ...cur[i], ...m, body: m.body ?? cur[i].body };
+    next[i] = withDelivery({ ...cur[i], ...m, body: m.body ?? cur[i].body }, cur[i]);
     return next;
   }
   const next = [...cur, m];
@@ -76,6 +91,34 @@ function pushAlert(s: LiveState, a: Alert): Alert[] {
   return [a, ...s.alerts].slice(0, MAX_ALERTS);
 }
 
+/** Remembers a delivery state for a text outside the loaded threads (oldest dropped past MAX_DELIVERIES). */
+function rememberDelivery(all: Record<string, Delivery>, id: string, d: Delivery): Record<string, Delivery> {
+  const out = { ...all };
+  delete out[id];
+  out[id] = newerDelivery(all[id], d);
+  const ids = Object.keys(out);
+  for (const old of ids.slice(0, Math.max(0, ids.length - MAX_DELIVERIES))) delete out[old];
+  return out;
+}
+
+/** Messages from the API merged with what the model already knows of their delivery; `used` lists the remembered states applied. */
+function mergeDeliveries(messages: Message[], thread: Message[] | undefined, remembered: Record<string, Delivery>): { messages: Message[]; used: string[] } {
+  const used: string[] = [];
+  const out = messages.map((m) => {
+    const inThread = thread?.find((x) => x.id === m.id);
+    if (remembered[m.id]) used.push(m.id);
+    return withDelivery(withDelivery(m, inThread), remembered[m.id]);
+  });
+  return { messages: out, used };
+}
+
+function without(all: Record<string, Delivery>, ids: string[]): Record<string, Delivery> {
+  if (!ids.length) return all;
+  const out = { ...all };
+  for (const id of ids) delete out[id];
+  return out;
+}
+
 function applyEvent(s: LiveState, e: FeedEvent): LiveState {
   const d = e.data as Record<string, any>;
   switch (e.type) {
@@ -85,7 +128,8 @@ function applyEvent(s: LiveState, e: FeedEvent): LiveState {
       const conv = { ...(old ?? {}), ...d } as Conversation;
       // conversation.updated sends the deadline only when it matters; leaving human_window clears it.
       if (!('human_window_deadline' in d) && d.mode && d.mode !== 'human_window') conv.human_window_deadline = null;
-      const stale = old?.customer ? s.stale : { ...s.stale, [d.id]: true as const };
+      // conversation.created names the customer; without one (older servers) the list is read for it.
+      const stale = conv.customer ? s.stale : { ...s.stale, [d.id]: true as const };
       return { ...s, conversations: { ...s.conversations, [d.id]: conv }, stale };
     }
     case 'message.created': {
@@ -101,28 +145,42 @@ function applyEvent(s: LiveState, e: FeedEvent): LiveState {
             },
           }
         : s.conversations;
-      const threads = s.threads[msg.conversation_id]
-        ? { ...s.threads, [msg.conversation_id]: upsertMessage(s.threads[msg.conversation_id], msg) }
+      const loaded = s.threads[msg.conversation_id];
+      const threads = loaded
+        ? { ...s.threads, [msg.conversation_id]: upsertMessage(loaded, withDelivery(msg, s.deliveries[msg.id])) }
         : s.threads;
-      return { ...s, conversations, threads, stale: { ...s.stale, [msg.conversation_id]: true } };
+      const deliveries = loaded ? without(s.deliveries, [msg.id]) : s.deliveries;
+      return { ...s, conversations, threads, deliveries, stale: { ...s.stale, [msg.conversation_id]: true } };
     }
     case 'message.status': {
+      const heard: Delivery = { status: d.status, error_code: d.error_code ?? null };
       const list = s.threads[d.conversation_id];
-      if (!list) return s;
-      const i = list.findIndex((m) => m.id === d.id);
-      if (i < 0) return s;
+      const i = list ? list.findIndex((m) => m.id === d.id) : -1;
+      // Not on screen yet (thread not loaded, or its read still under way): kept for when it is.
+      if (!list || i < 0) return { ...s, deliveries: rememberDelivery(s.deliveries, d.id, heard) };
+      const cur = list[i];
+      const kept = newerDelivery<Delivery>({ status: cur.status, error_code: cur.error_code }, heard);
+      if (kept.status === cur.status && kept.error_code === cur.error_code) return s;
       const next = list.slice();
-      next[i] = { ...list[i], status: d.status, error_code: d.error_code ?? list[i].error_code };
+      next[i] = { ...cur, ...kept };
       return { ...s, threads: { ...s.threads, [d.conversation_id]: next } };
     }
     case 'lead.updated': {
-      const old = s.leads[d.id];
-      return { ...s, leads: { ...s.leads, [d.id]: { ...old, ...(d as Lead) } }, leadsStale: s.leadsStale || !old?.customer };
+      const lead = { ...s.leads[d.id], ...(d as Lead) };
+      return { ...s, leads: { ...s.leads, [d.id]: lead }, leadsStale: s.leadsStale || !lead.customer };
     }
     case 'appointment.created':
     case 'appointment.cancelled':
       return { ...s, appointments: { ...s.appointments, [d.id]: { ...s.appointments[d.id], ...(d as Appointment) } } };
-    case 'call.missed':
+    case 'call.missed': {
+      const calls = { ...s.calls, [d.id]: { ...s.calls[d.id], ...(d as Call) } };
+      if (!d.lead_id) return { ...s, calls };
+      // The lead's card says what the last call did: the event has it (lead.updated came first, without it).
+      const lead = s.leads[d.lead_id];
+      if (!lead) return { ...s, calls, leadsStale: true };
+      const last_call = { id: d.id, decision: d.decision, decision_reason: d.decision_reason, created_at: d.created_at };
+      return { ...s, calls, leads: { ...s.leads, [d.lead_id]: { ...lead, last_call } } };
+    }
     case 'call.updated':
       return { ...s, calls: { ...s.calls, [d.id]: { ...s.calls[d.id], ...(d as Call) } } };
     case 'system.health':
@@ -163,18 +221,22 @@ export function liveReducer(s: LiveState, a: LiveAction): LiveState {
         ...s.conversations[c.id], ...c,
         last_message: last ? { body: last.body, author: last.author, created_at: last.created_at } : s.conversations[c.id]?.last_message ?? null,
       };
-      let thread = a.messages.slice();
+      // The read may predate events already applied: a delivery state never steps back.
+      const { messages, used } = mergeDeliveries(a.messages, s.threads[c.id], s.deliveries);
+      let thread = messages;
       // Keep stubs the feed delivered after the API read its rows.
       for (const m of s.threads[c.id] ?? []) if (!thread.some((x) => x.id === m.id)) thread = upsertMessage(thread, m);
-      return { ...s, conversations: { ...s.conversations, [c.id]: merged }, threads: { ...s.threads, [c.id]: thread } };
+      return { ...s, conversations: { ...s.conversations, [c.id]: merged }, threads: { ...s.threads, [c.id]: thread }, deliveries: without(s.deliveries, used) };
     }
     case 'conversation/patched':
       return { ...s, conversations: { ...s.conversations, [a.conversation.id]: { ...s.conversations[a.conversation.id], ...a.conversation } as Conversation } };
     case 'message/sent': {
-      const m = a.message;
+      // The send's answer ("pending") can arrive after the feed said the text was queued.
+      const m = withDelivery(a.message, s.deliveries[a.message.id]);
       const old = s.conversations[m.conversation_id];
       return {
         ...s,
+        deliveries: without(s.deliveries, [m.id]),
         threads: { ...s.threads, [m.conversation_id]: upsertMessage(s.threads[m.conversation_id], m) },
         conversations: old ? { ...s.conversations, [m.conversation_id]: { ...old, last_message_at: later(old.last_message_at, m.created_at),
           last_message: { body: m.body, author: m.author, created_at: m.created_at } } } : s.conversations,

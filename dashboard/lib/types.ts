@@ -86,6 +86,7 @@ export interface Conversation {
   human_window_deadline: string | null;
   last_message_at: string | null;
   created_at: string;
+  /** In the list, a conversation's detail and conversation.created (absent from conversation.updated). */
   customer?: Customer;
   last_message?: LastMessage | null;
 }
@@ -139,8 +140,11 @@ export interface Call {
   status: string;
   decision: string | null;
   decision_reason: string | null;
+  lead_id?: string | null;
   conversation_id: string | null;
   created_at: string;
+  /** On call.missed: who called. */
+  customer?: Customer | null;
 }
 
 export interface ProviderStats { done: number; retries: number; failures: number }

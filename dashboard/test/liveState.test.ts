@@ -2,7 +2,7 @@
 // model; replays are ignored; bodies fetched later are kept; alerts for replies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialLiveState, liveReducer, replyAlertFor, sortedConversations, type LiveState } from '../lib/liveState';
+import { initialLiveState, liveReducer, MAX_DELIVERIES, replyAlertFor, sortedConversations, type LiveState } from '../lib/liveState';
 import type { Conversation, FeedEvent, Message } from '../lib/types';
 
 let nextId = 1;
@@ -114,4 +114,83 @@ test('reply alerts: a new human window with time left, or a customer text to a t
   const text = ev('message.created', msg({ conversation_id: 'c2', created_at: '2026-11-25T12:00:05Z' }));
   assert.deepEqual(replyAlertFor(s, text, now), { conversationId: 'c2', deadline: null });
   assert.equal(replyAlertFor(s, ev('message.created', msg({ conversation_id: 'c1', author: 'system', direction: 'outbound' })), now), null);
+});
+
+const CUSTOMER = { id: 'u1', phone: '+15125550142', name: null };
+
+test('a missed call names its caller at once: no list read for the conversation or the lead', () => {
+  let s = apply(initialLiveState,
+    ev('lead.updated', { id: 'l1', customer_id: 'u1', status: 'new', calls_count: 1, delivery_error: null, last_activity_at: '2026-11-25T12:00:00Z', created_at: '2026-11-25T12:00:00Z', customer: CUSTOMER }),
+    ev('conversation.created', { ...conv(), customer: CUSTOMER }),
+    ev('call.missed', { id: 'k1', from: '+15125550142', lead_id: 'l1', conversation_id: 'c1', decision: 'texted', decision_reason: 'missed call: greeting sent', created_at: '2026-11-25T12:00:00Z', customer: CUSTOMER }),
+  );
+  assert.equal(s.conversations.c1.customer?.phone, '+15125550142');
+  assert.deepEqual(s.stale, {}, 'the list is not read for the customer');
+  assert.equal(s.leads.l1.customer?.phone, '+15125550142');
+  assert.equal(s.leads.l1.last_call?.decision_reason, 'missed call: greeting sent', 'the lead card learns the last call from call.missed');
+  assert.equal(s.leadsStale, false);
+  s = apply(s, ev('conversation.updated', { id: 'c1', mode: 'ai', state: 'open' }), ev('lead.updated', { id: 'l1', customer_id: 'u1', status: 'contacted', calls_count: 1, delivery_error: null, last_activity_at: '2026-11-25T12:00:09Z', created_at: '2026-11-25T12:00:00Z' }));
+  assert.equal(s.conversations.c1.customer?.phone, '+15125550142', 'later events without the customer keep it');
+  assert.equal(s.leads.l1.customer?.phone, '+15125550142');
+  assert.equal(s.leads.l1.last_call?.id, 'k1');
+  assert.equal(s.leadsStale, false);
+});
+
+test('without a customer in the event (older server), the lists are read as before', () => {
+  let s = apply(initialLiveState, ev('conversation.created', conv()));
+  assert.equal(s.stale.c1, true);
+  s = apply(s, ev('call.missed', { id: 'k2', from: '+15125550177', lead_id: 'l9', conversation_id: 'c9', decision: 'texted', decision_reason: 'x', created_at: '2026-11-25T12:00:00Z' }));
+  assert.equal(s.leadsStale, true, 'a missed call for a lead not loaded: the leads are read');
+});
+
+test('a thread opened by its URL names the customer from the conversation\'s detail', () => {
+  const s = liveReducer(initialLiveState, { type: 'conversation/loaded', conversation: conv({ customer: CUSTOMER }), messages: [msg()] });
+  assert.equal(s.conversations.c1.customer?.phone, '+15125550142');
+});
+
+const reply = (over: Partial<Message> = {}) => msg({ id: 'm7', direction: 'outbound', author: 'owner', body: 'On my way', status: 'pending', created_at: '2026-11-25T12:01:00Z', ...over });
+
+test('an owner\'s reply moves from "Sending…" to its real state live, whatever order the reports arrive in', () => {
+  const loaded = liveReducer(initialLiveState, { type: 'conversation/loaded', conversation: conv({ customer: CUSTOMER }), messages: [msg()] });
+  // Usual order: the send's answer, then the feed.
+  let s = liveReducer(loaded, { type: 'message/sent', message: reply() });
+  s = apply(s, ev('message.created', { ...reply(), body: undefined }), ev('message.status', { id: 'm7', conversation_id: 'c1', status: 'queued', error_code: null }));
+  assert.equal(s.threads.c1[1].status, 'queued');
+  assert.equal(s.threads.c1[1].body, 'On my way');
+  // The feed first, the send's answer ("pending") last.
+  s = apply(loaded, ev('message.created', { ...reply(), body: undefined }), ev('message.status', { id: 'm7', conversation_id: 'c1', status: 'simulated', error_code: null }));
+  s = liveReducer(s, { type: 'message/sent', message: reply() });
+  assert.equal(s.threads.c1[1].status, 'simulated', 'the late answer does not bring back "Sending…"');
+  assert.equal(s.threads.c1[1].body, 'On my way');
+  // A refetch read before Twilio answered arrives after the event.
+  s = liveReducer(s, { type: 'conversation/loaded', conversation: conv(), messages: [msg(), reply()] });
+  assert.equal(s.threads.c1[1].status, 'simulated');
+  // Refused: failed with Twilio's code.
+  s = apply(loaded, ev('message.created', reply()), ev('message.status', { id: 'm7', conversation_id: 'c1', status: 'failed', error_code: 21610 }));
+  assert.equal(s.threads.c1[1].status, 'failed');
+  assert.equal(s.threads.c1[1].error_code, 21610);
+  // Delivery callbacks carry it on; a stale report does not step back.
+  s = apply(loaded, ev('message.created', reply()), ev('message.status', { id: 'm7', conversation_id: 'c1', status: 'delivered', error_code: null }),
+    ev('message.status', { id: 'm7', conversation_id: 'c1', status: 'sent', error_code: null }));
+  assert.equal(s.threads.c1[1].status, 'delivered');
+});
+
+test('a state heard before its thread loads is applied when it does, then forgotten', () => {
+  let s = apply(initialLiveState, ev('message.status', { id: 'm7', conversation_id: 'c1', status: 'queued', error_code: null }));
+  assert.deepEqual(s.deliveries, { m7: { status: 'queued', error_code: null } });
+  s = liveReducer(s, { type: 'conversation/loaded', conversation: conv(), messages: [msg(), reply()] });
+  assert.equal(s.threads.c1[1].status, 'queued');
+  assert.deepEqual(s.deliveries, {});
+  // Heard while the thread's read was under way, before the message itself.
+  s = apply(s, ev('message.status', { id: 'm8', conversation_id: 'c1', status: 'simulated', error_code: null }));
+  s = apply(s, ev('message.created', reply({ id: 'm8', created_at: '2026-11-25T12:02:00Z' })));
+  assert.equal(s.threads.c1[2].status, 'simulated');
+  assert.deepEqual(s.deliveries, {});
+});
+
+test('remembered states are bounded', () => {
+  let s = initialLiveState;
+  for (let i = 0; i < MAX_DELIVERIES + 5; i++) s = apply(s, ev('message.status', { id: `x${i}`, conversation_id: 'c2', status: 'queued', error_code: null }));
+  assert.equal(Object.keys(s.deliveries).length, MAX_DELIVERIES);
+  assert.ok(!('x0' in s.deliveries) && `x${MAX_DELIVERIES + 4}` in s.deliveries, 'the oldest go first');
 });
