@@ -38,6 +38,12 @@ export interface Business {
   ai_disclosure: string;
   safety_advice: string;
   service_postal_codes: string[];
+  /** Kilometres around service_center; null: no radius. */
+  service_radius_km: number | null;
+  /** null: the business address (geocoded when Google Maps is configured). */
+  service_center: { lat: number; lng: number } | null;
+  /** A text reporting danger is also texted to forward_to_phone. */
+  emergency_sms_to_owner: boolean;
   max_ai_segments: number;
   appointment_minutes: number;
 }

@@ -334,7 +334,7 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await page.locator('.cal .appt-cancelled', { hasText: 'Leaking kitchen sink' }).waitFor();
   });
 
-  await t.test('settings: human window length, a closed day and a blocked number are saved', async () => {
+  await t.test('settings: human window length, a closed day, a blocked number, a service radius and the emergency text are saved', async () => {
     await nav('Settings');
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     const assistant = page.getByRole('form', { name: 'Assistant' });
@@ -354,6 +354,38 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await me.click(block.getByRole('button', { name: 'Block' }));
     await page.locator('#blocked').getByText('(512) 555-0999').waitFor();
     await screenshots(page, ++shot, 'settings');
+
+    // Service area by radius: the browser refuses what the API would, then 25 km around a centre.
+    const area = page.getByRole('form', { name: 'Service area' });
+    await area.getByText('against your ZIP codes and/or the radius').waitFor();
+    await me.fill(area.getByLabel('Radius (km)'), '600');
+    await me.click(area.getByRole('button', { name: 'Save' }));
+    await area.getByText('Enter a radius from 0 to 500 km').waitFor();
+    assert.equal(await area.getByLabel('Radius (km)').getAttribute('aria-invalid'), 'true', 'the error is tied to its field');
+    await me.fill(area.getByLabel('Radius (km)'), '25');
+    await me.fill(area.getByLabel('Latitude'), '30.2672');
+    await me.fill(area.getByLabel('Longitude'), '-97.7431');
+    await me.click(area.getByRole('button', { name: 'Save' }));
+    await area.getByText('Saved.').waitFor();
+    // The emergency text to the owner's phone, on by default: switch it off (saved at once).
+    const emergency = page.getByRole('checkbox', { name: 'Text me at (512) 555-0199 when a customer reports an emergency' });
+    assert.equal(await emergency.isChecked(), true, 'on by default');
+    await me.click(emergency);
+    await page.getByRole('group', { name: 'Emergency texts' }).getByText('Saved.').waitFor();
+    const { business } = await api('GET', '/api/business');
+    assert.deepEqual([business.service_radius_km, business.service_center, business.emergency_sms_to_owner],
+      [25, { lat: 30.2672, lng: -97.7431 }, false]);
+
+    // Both survive a reload (the form fills in once the business has loaded).
+    await page.reload();
+    await area.getByLabel('Radius (km)').waitFor();
+    assert.deepEqual(await Promise.all(['Radius (km)', 'Latitude', 'Longitude'].map((l) => area.getByLabel(l).inputValue())),
+      ['25', '30.2672', '-97.7431']);
+    await emergency.waitFor();
+    assert.equal(await emergency.isChecked(), false, 'the emergency text stays off');
+    assert.deepEqual(await unlabelledControls(page), [], 'every control on the settings page still has a name');
+    await screenshots(page, ++shot, 'settings-alerts', { scrollTo: page.locator('#alerts') });
+    await screenshots(page, ++shot, 'settings-service-area', { scrollTo: page.locator('#area') });
   });
 
   await t.test('status shows the services and the sandbox', async () => {

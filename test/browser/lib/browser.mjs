@@ -34,13 +34,17 @@ export async function launch() {
   };
 }
 
-/** Saves NN-name-phone.png and NN-name-desktop.png, then restores the phone size. */
-export async function screenshots(page, n, name) {
+/** Saves NN-name-phone.png and NN-name-desktop.png, then restores the phone size.
+ *  With scrollTo (a locator), that element is scrolled to the top at each size. */
+export async function screenshots(page, n, name, { scrollTo } = {}) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const base = `${String(n).padStart(2, '0')}-${name}`;
+  const top = () => scrollTo?.evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await page.setViewportSize(PHONE);
+  await top();
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${base}-phone.png`) });
   await page.setViewportSize(DESKTOP);
+  await top();
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${base}-desktop.png`) });
   await page.setViewportSize(PHONE);
 }

@@ -1,10 +1,12 @@
 'use client';
 // settings/page.tsx — everything the wizard set, and more, in sections: profile,
-// alerts, hours, closed days, greeting, service area, block list, the assistant,
-// the number.
+// alerts (this browser's, and the emergency text to the owner's phone), hours,
+// closed days, greeting, service area (ZIP codes and/or a radius), block list,
+// the assistant, the number.
 import { AssistantForm } from '../../../../components/AssistantForm';
 import { BlockListForm } from '../../../../components/BlockListForm';
 import { ClosuresForm } from '../../../../components/ClosuresForm';
+import { EmergencyTextForm } from '../../../../components/EmergencyTextForm';
 import { GreetingForm } from '../../../../components/GreetingForm';
 import { HoursForm } from '../../../../components/HoursForm';
 import { NumberPicker } from '../../../../components/NumberPicker';
@@ -14,7 +16,7 @@ import { ServiceAreaForm } from '../../../../components/ServiceAreaForm';
 
 const SECTIONS = [
   { id: 'profile', title: 'Business profile', body: <ProfileForm submitLabel="Save" /> },
-  { id: 'alerts', title: 'Alerts', body: <PreferencesForm /> },
+  { id: 'alerts', title: 'Alerts', body: <><PreferencesForm /><EmergencyTextForm /></> },
   { id: 'hours', title: 'Business hours', body: <HoursForm submitLabel="Save" /> },
   { id: 'closed', title: 'Closed days', body: <ClosuresForm /> },
   { id: 'greeting', title: 'Greeting text', body: <GreetingForm submitLabel="Save" /> },
