@@ -80,7 +80,8 @@ build_dashboard() {
 
 build_dashboard_locked() {
     local dash=$ROOT/dashboard lock_sum src_sum
-    command -v npm >/dev/null || { echo "Node.js 20 and npm are needed to build the dashboard" >&2; exit 1; }
+    command -v npm >/dev/null && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 9) ? 0 : 1)' \
+        || { echo "Node.js 20.9 or newer and npm are needed to build the dashboard (Next.js 16); found: $(node --version 2>/dev/null || echo none)" >&2; exit 1; }
     lock_sum=$(md5sum < "$dash/package-lock.json" | cut -d' ' -f1)
     if [ "$(cat "$dash/node_modules/.nmc-lock.md5" 2>/dev/null)" != "$lock_sum" ]; then
         say "installing the dashboard's npm packages (npm ci)"

@@ -65,16 +65,18 @@ $$;
 COMMENT ON FUNCTION nmc.ai_respond(uuid) IS 'The assistant answers a conversation in AI mode: an OpenAI turn when a key is configured, else the built-in intake engine.';
 
 -- What is known about the customer and the job, merged into the conversation's
--- intake, the customer (name) and the active lead (address, problem, urgency);
--- the lead becomes qualified once name, address and problem are known and the
--- address is not known to be outside the area.
+-- intake, the customer (name) and the active lead (address, problem, urgency).
+-- The area decides the lead's progress: out of area marks it so; in the area (or
+-- no area set) with name, address and problem known, it is qualified.
 CREATE FUNCTION nmc.lead_capture(conv nmc.conversations, details jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
     i jsonb := conv.intake || jsonb_strip_nulls(details);
-    l nmc.leads;
+    l nmc.leads := nmc.active_lead(conv.business_id, conv.customer_id);
+    b nmc.businesses;
+    in_area boolean := (i ->> 'in_area')::boolean;
 BEGIN
     IF i IS DISTINCT FROM conv.intake THEN
         UPDATE nmc.conversations SET intake = i WHERE id = conv.id;
@@ -83,27 +85,29 @@ BEGIN
         UPDATE nmc.customers SET name = left(i ->> 'name', 200)
          WHERE id = conv.customer_id AND name IS DISTINCT FROM left(i ->> 'name', 200);
     END IF;
-    UPDATE nmc.leads SET service_address = coalesce(left(i ->> 'address', 300), service_address),
-                         problem = coalesce(left(i ->> 'problem', 1000), problem),
-                         urgency = coalesce(i ->> 'urgency', urgency)
-     WHERE business_id = conv.business_id AND customer_id = conv.customer_id
-       AND status IN ('new', 'contacted', 'qualified', 'appointment_scheduled')
-       AND (service_address IS DISTINCT FROM coalesce(left(i ->> 'address', 300), service_address)
-            OR problem IS DISTINCT FROM coalesce(left(i ->> 'problem', 1000), problem)
-            OR urgency IS DISTINCT FROM coalesce(i ->> 'urgency', urgency))
-    RETURNING * INTO l;
-    IF FOUND THEN
+    IF l.id IS NULL THEN
+        RETURN i;
+    END IF;
+    IF (l.service_address, l.problem, l.urgency) IS DISTINCT FROM
+       (coalesce(left(i ->> 'address', 300), l.service_address), coalesce(left(i ->> 'problem', 1000), l.problem), coalesce(i ->> 'urgency', l.urgency)) THEN
+        UPDATE nmc.leads SET service_address = coalesce(left(i ->> 'address', 300), service_address),
+                             problem = coalesce(left(i ->> 'problem', 1000), problem),
+                             urgency = coalesce(i ->> 'urgency', urgency)
+         WHERE id = l.id RETURNING * INTO l;
         PERFORM nmc.emit_event(l.business_id, 'lead.updated', nmc.lead_json(l));
     END IF;
-    IF i ? 'name' AND i ? 'address' AND i ? 'problem' AND coalesce((i ->> 'in_area')::boolean, true) THEN
-        PERFORM nmc.lead_transition(l2.id, 'qualified')
-           FROM nmc.leads l2 WHERE l2.business_id = conv.business_id AND l2.customer_id = conv.customer_id
-            AND l2.status IN ('new', 'contacted');
+    IF in_area IS FALSE THEN
+        PERFORM nmc.lead_transition(l.id, 'out_of_area');
+    ELSIF i ? 'name' AND i ? 'address' AND i ? 'problem' AND l.status IN ('new', 'contacted') THEN
+        SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
+        IF in_area OR (b.service_postal_codes IS NULL AND b.service_radius_km IS NULL) THEN
+            PERFORM nmc.lead_transition(l.id, 'qualified');
+        END IF;
     END IF;
     RETURN i;
 END
 $$;
-COMMENT ON FUNCTION nmc.lead_capture(nmc.conversations, jsonb) IS 'Merges captured details (name, address, zip, problem, urgency, in_area) into the conversation''s intake, the customer''s name and the active lead; qualifies the lead once complete and not out of area. Returns the merged intake.';
+COMMENT ON FUNCTION nmc.lead_capture(nmc.conversations, jsonb) IS 'Merges captured details (name, address, zip, problem, urgency, in_area) into the conversation''s intake, the customer''s name and the active lead; in_area false marks the lead out_of_area, and a complete lead in the area (or with no area set) is qualified. Returns the merged intake.';
 
 CREATE FUNCTION nmc.ai_system_prompt(b nmc.businesses, conv nmc.conversations)
 RETURNS text
@@ -348,16 +352,11 @@ BEGIN
     IF jsonb_typeof(verdict -> 'in_area') = 'boolean' THEN
         PERFORM nmc.lead_capture(conv, jsonb_build_object('address', address, 'in_area', (verdict ->> 'in_area')::boolean,
                                                           'zip', verdict ->> 'postal_code'));
-        IF NOT (verdict ->> 'in_area')::boolean THEN
-            PERFORM nmc.lead_transition(l.id, 'out_of_area')
-               FROM nmc.leads l WHERE l.business_id = conv.business_id AND l.customer_id = conv.customer_id
-                AND l.status IN ('new', 'contacted', 'qualified', 'appointment_scheduled');
-        END IF;
     END IF;
     RETURN verdict;
 END
 $$;
-COMMENT ON FUNCTION nmc.ai_area_result(nmc.ai_turns, text, jsonb) IS 'Records a service-area verdict: address and in_area on the intake and lead; out of area marks the lead out_of_area. Returns the verdict for the model.';
+COMMENT ON FUNCTION nmc.ai_area_result(nmc.ai_turns, text, jsonb) IS 'Records a service-area verdict on the intake and lead through nmc.lead_capture (out of area marks the lead out_of_area). Returns the verdict for the model.';
 
 CREATE FUNCTION nmc.ai_tool(t nmc.ai_turns, p_job_id bigint, call jsonb)
 RETURNS jsonb
@@ -443,9 +442,7 @@ BEGIN
         END;
         -- The confirmation comes from the row, never from the model.
         PERFORM nmc.intake_reply(conv, nmc.appointment_confirmation(a.id));
-        UPDATE nmc.conversations SET intake = intake || jsonb_build_object('appointment_id', a.id), state = 'closed', closed_at = now()
-         WHERE id = conv.id RETURNING * INTO conv;
-        PERFORM nmc.emit_event(b.id, 'conversation.updated', jsonb_build_object('id', conv.id, 'mode', conv.mode, 'state', conv.state));
+        PERFORM nmc.conversation_close(conv, jsonb_build_object('appointment_id', a.id));
         PERFORM nmc.ai_turn_finish(t, 'booked', 'appointment ' || a.id);
         RETURN jsonb_build_object('booked', true, 'appointment_id', a.id);
 

@@ -108,6 +108,22 @@ END
 $$;
 COMMENT ON FUNCTION nmc.conversation_set_mode(nmc.conversations, text, timestamptz) IS 'Changes a conversation''s mode if the transition is allowed (else NM409 invalid_transition), cancelling a pending human-window timer when leaving that mode; emits conversation.updated.';
 
+CREATE FUNCTION nmc.conversation_close(c nmc.conversations, p_intake jsonb DEFAULT '{}')
+RETURNS nmc.conversations
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF c.human_window_timer_id IS NOT NULL THEN
+        PERFORM nmc.timer_cancel(c.human_window_timer_id);
+    END IF;
+    UPDATE nmc.conversations SET state = 'closed', closed_at = now(), human_window_timer_id = NULL, intake = intake || p_intake
+     WHERE id = c.id RETURNING * INTO c;
+    PERFORM nmc.emit_event(c.business_id, 'conversation.updated', jsonb_build_object('id', c.id, 'mode', c.mode, 'state', c.state));
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION nmc.conversation_close(nmc.conversations, jsonb) IS 'Closes a conversation (booked, out of area, or idle): its human-window timer cancelled, p_intake merged into what was gathered; emits conversation.updated. The next text opens a fresh one.';
+
 CREATE FUNCTION nmc.conversation_customer_wrote(c nmc.conversations)
 RETURNS nmc.conversations
 LANGUAGE plpgsql

@@ -71,7 +71,7 @@ BEGIN
     VALUES (b.id, conv.customer_id, NULL, 'outbound', 'system', (SELECT phone FROM nmc.phone_numbers WHERE id = conv.phone_number_id),
             b.forward_to_phone, left(body, 480), 'pending')
     RETURNING * INTO m;
-    PERFORM nmc.job_enqueue('twilio.sms.send', b.id, jsonb_build_object('message_id', m.id), 'sms:' || m.id);
+    PERFORM nmc.sms_enqueue(m);
     RETURN m;
 END
 $$;

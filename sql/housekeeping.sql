@@ -43,11 +43,7 @@ BEGIN
                     < now() - make_interval(hours => nmc.setting_int('conversation_idle_close_hours')::int)
               ORDER BY coalesce(last_message_at, created_at) LIMIT 10000 FOR UPDATE SKIP LOCKED
     LOOP
-        IF c.human_window_timer_id IS NOT NULL THEN
-            PERFORM nmc.timer_cancel(c.human_window_timer_id);
-        END IF;
-        UPDATE nmc.conversations SET state = 'closed', closed_at = now(), human_window_timer_id = NULL WHERE id = c.id;
-        PERFORM nmc.emit_event(c.business_id, 'conversation.updated', jsonb_build_object('id', c.id, 'state', 'closed', 'mode', c.mode));
+        PERFORM nmc.conversation_close(c);
         n := n + 1;
     END LOOP;
     RETURN n;

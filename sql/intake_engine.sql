@@ -172,9 +172,7 @@ BEGIN
             END;
             IF a.id IS NOT NULL THEN
                 PERFORM nmc.intake_reply(conv, nmc.appointment_confirmation(a.id));
-                UPDATE nmc.conversations SET intake = i || jsonb_build_object('awaiting', 'nothing', 'appointment_id', a.id),
-                       state = 'closed', closed_at = now() WHERE id = conv.id RETURNING * INTO conv;
-                PERFORM nmc.emit_event(b.id, 'conversation.updated', jsonb_build_object('id', conv.id, 'mode', conv.mode, 'state', conv.state));
+                PERFORM nmc.conversation_close(conv, i || jsonb_build_object('awaiting', 'nothing', 'appointment_id', a.id));
                 RETURN;
             END IF;
         END IF;
@@ -213,12 +211,8 @@ BEGIN
     ELSIF b.service_postal_codes IS NOT NULL AND NOT (i ->> 'zip') = ANY (b.service_postal_codes) THEN
         -- Outside the service area: say so politely, mark the lead, and stop.
         PERFORM nmc.intake_reply(conv, format('Sorry, %s doesn''t serve %s. We hope you find help quickly!', b.name, i ->> 'zip'));
-        PERFORM nmc.lead_transition(l.id, 'out_of_area')
-           FROM nmc.leads l WHERE l.business_id = b.id AND l.customer_id = conv.customer_id
-            AND l.status IN ('new', 'contacted', 'qualified', 'appointment_scheduled');
-        UPDATE nmc.conversations SET intake = i || '{"awaiting":"nothing","out_of_area":true}', state = 'closed', closed_at = now()
-         WHERE id = conv.id RETURNING * INTO conv;
-        PERFORM nmc.emit_event(b.id, 'conversation.updated', jsonb_build_object('id', conv.id, 'mode', conv.mode, 'state', conv.state));
+        conv := nmc.conversation_close(conv, i || '{"awaiting":"nothing","out_of_area":true,"in_area":false}');
+        PERFORM nmc.lead_capture(conv, '{}');   -- marks the lead out_of_area
         RETURN;
     ELSE
         IF NOT i ? 'offered_slots' OR NOT understood THEN
@@ -229,11 +223,8 @@ BEGIN
                 PERFORM nmc.conversation_set_mode(conv, 'human');
                 RETURN;
             END IF;
-            i := i || jsonb_build_object('offered_slots', slots);
-            PERFORM nmc.lead_transition((SELECT id FROM nmc.leads WHERE business_id = b.id AND customer_id = conv.customer_id
-                                          AND status IN ('new', 'contacted', 'qualified', 'appointment_scheduled')), 'qualified')
-              WHERE EXISTS (SELECT 1 FROM nmc.leads WHERE business_id = b.id AND customer_id = conv.customer_id
-                              AND status IN ('new', 'contacted', 'qualified'));
+            -- Everything is known and the area check (by ZIP) passed: lead_capture qualifies the lead.
+            i := i || jsonb_build_object('offered_slots', slots, 'in_area', true);
         END IF;
         i := i || '{"awaiting":"slot"}';
         PERFORM nmc.intake_reply(conv, (CASE WHEN understood THEN 'I can book you in at: ' ELSE 'Sorry, which time? ' END)

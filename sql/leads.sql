@@ -39,6 +39,21 @@ AS $$ SELECT jsonb_build_object('id', l.id, 'customer_id', l.customer_id, 'statu
                                 'last_activity_at', l.last_activity_at, 'created_at', l.created_at) $$;
 COMMENT ON FUNCTION nmc.lead_json(nmc.leads) IS 'The API and event representation of a lead.';
 
+CREATE FUNCTION nmc.active_lead(p_business_id uuid, p_customer_id uuid)
+RETURNS nmc.leads
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    l nmc.leads;
+BEGIN
+    SELECT * INTO l FROM nmc.leads
+     WHERE business_id = p_business_id AND customer_id = p_customer_id
+       AND status IN ('new', 'contacted', 'qualified', 'appointment_scheduled');
+    RETURN l;
+END
+$$;
+COMMENT ON FUNCTION nmc.active_lead(uuid, uuid) IS 'The customer''s active lead (new, contacted, qualified or appointment_scheduled; at most one), or a row of NULLs.';
+
 CREATE FUNCTION nmc.lead_for_call(p_business_id uuid, p_customer_id uuid)
 RETURNS nmc.leads
 LANGUAGE plpgsql

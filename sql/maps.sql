@@ -33,23 +33,22 @@ DECLARE
 BEGIN
     IF st = 'ZERO_RESULTS' THEN
         result := jsonb_build_object('found', false);
-        PERFORM nmc.maps_geocode_effects(j, result);
-        RETURN result;
     ELSIF st IN ('OVER_QUERY_LIMIT', 'UNKNOWN_ERROR') THEN
         PERFORM nmc.job_transient_error(coalesce(response ->> 'error_message', 'Google Maps answered ' || st), st);
     ELSIF st IS DISTINCT FROM 'OK' OR r IS NULL THEN
         PERFORM nmc.job_permanent_error(coalesce(response ->> 'error_message', 'Google Maps answered ' || coalesce(st, 'no status')),
                                         coalesce(st, 'invalid_response'));
+    ELSE
+        result := jsonb_build_object(
+            'found', true,
+            'formatted_address', r ->> 'formatted_address',
+            'lat', (r #>> '{geometry,location,lat}')::double precision,
+            'lng', (r #>> '{geometry,location,lng}')::double precision,
+            'location_type', r #>> '{geometry,location_type}',
+            'partial_match', coalesce((r ->> 'partial_match')::boolean, false),
+            'postal_code', (SELECT c ->> 'short_name' FROM jsonb_array_elements(r -> 'address_components') c
+                             WHERE c -> 'types' ? 'postal_code' LIMIT 1));
     END IF;
-    result := jsonb_build_object(
-        'found', true,
-        'formatted_address', r ->> 'formatted_address',
-        'lat', (r #>> '{geometry,location,lat}')::double precision,
-        'lng', (r #>> '{geometry,location,lng}')::double precision,
-        'location_type', r #>> '{geometry,location_type}',
-        'partial_match', coalesce((r ->> 'partial_match')::boolean, false),
-        'postal_code', (SELECT c ->> 'short_name' FROM jsonb_array_elements(r -> 'address_components') c
-                         WHERE c -> 'types' ? 'postal_code' LIMIT 1));
     PERFORM nmc.maps_geocode_effects(j, result);
     RETURN result;
 END

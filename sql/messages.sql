@@ -45,6 +45,16 @@ AS $$ SELECT jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id
                                 'error_code', m.error_code, 'simulated', m.simulated, 'created_at', m.created_at) $$;
 COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status).';
 
+CREATE FUNCTION nmc.sms_enqueue(m nmc.messages)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.job_enqueue('twilio.sms.send', m.business_id, jsonb_build_object('message_id', m.id), 'sms:' || m.id);
+END
+$$;
+COMMENT ON FUNCTION nmc.sms_enqueue(nmc.messages) IS 'Queues the twilio.sms.send job of a recorded outbound message (once: keyed by the message id).';
+
 CREATE FUNCTION nmc.sms_send(p_business_id uuid, p_customer_id uuid, p_from text, p_body text,
                              p_author text DEFAULT 'system', p_conversation_id uuid DEFAULT NULL)
 RETURNS nmc.messages
@@ -67,8 +77,7 @@ BEGIN
     INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status)
     VALUES (p_business_id, p_customer_id, p_conversation_id, 'outbound', p_author, nmc.normalize_phone(p_from, 'from'), c.phone, p_body, 'pending')
     RETURNING * INTO m;
-    PERFORM nmc.job_enqueue('twilio.sms.send', p_business_id, jsonb_build_object('message_id', m.id),
-                            'sms:' || m.id);
+    PERFORM nmc.sms_enqueue(m);
     IF p_conversation_id IS NOT NULL THEN
         UPDATE nmc.conversations SET last_message_at = m.created_at WHERE id = p_conversation_id;
     END IF;

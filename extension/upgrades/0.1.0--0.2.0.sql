@@ -76,3 +76,10 @@ DROP FUNCTION nmc.twilio_url_variants(text);
 --@replace twilio nmc.twilio_numbers_search_simulate
 -- /api/status shows the edge's WebSocket clients.
 --@replace api_feed_views nmc.api_status
+
+-- Shared pieces instead of near-copies: queueing a text, the active lead, closing a conversation.
+--@replace messages nmc.sms_enqueue
+--@replace messages nmc.sms_send
+--@replace leads nmc.active_lead
+--@replace conversations nmc.conversation_close
+--@replace housekeeping nmc.close_idle_conversations

@@ -6,7 +6,7 @@
 -- person's hands, never in silence. Model answers are applied the way the
 -- dispatcher applies them (nmc.job_apply_success / nmc.job_fail_permanently).
 BEGIN;
-SELECT plan(51);
+SELECT plan(53);
 
 SELECT nmc.configure('{"openai_api_key": "sk-test-key", "max_ai_steps": "3"}');
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550700') AS id;
@@ -210,6 +210,22 @@ SET LOCAL session_replication_role = origin;
 SELECT nmc.ai_turn_start(pg_temp.conv('+15125550706'));
 SELECT is((SELECT array_agg(status ORDER BY created_at) FROM nmc.ai_turns WHERE conversation_id = pg_temp.conv('+15125550706')),
           ARRAY['handed_off', 'failed', 'running'], 'a stale running turn is given up and a new one starts');
+
+-- 14. A complete lead is qualified only once its address is known to be in the area.
+SELECT pg_temp.sms('+15125550707', 'Water heater making noise');
+SELECT nmc.lead_for_call((SELECT id FROM b), (SELECT id FROM nmc.customers WHERE phone = '+15125550707'));
+SELECT pg_temp.window_expires('+15125550707');
+SELECT pg_temp.model_says('+15125550707', jsonb_build_object('tool_calls', jsonb_build_array(
+    pg_temp.tool_call('q1', 'save_customer_details', '{"name": "Ana Ruiz", "service_address": "5 Lamar Blvd, Austin TX", "problem": "Noisy water heater", "urgency": "normal"}'))));
+SELECT is((SELECT l.status FROM nmc.leads l JOIN nmc.customers c ON c.id = l.customer_id WHERE c.phone = '+15125550707'), 'new',
+          'details complete but the area not checked (a radius is set): the lead is not qualified yet');
+SELECT pg_temp.model_says('+15125550707', jsonb_build_object('tool_calls', jsonb_build_array(
+    pg_temp.tool_call('q2', 'check_service_area', '{"address": "5 Lamar Blvd, Austin TX"}'))));
+SELECT nmc.job_apply_success((SELECT j FROM nmc.jobs j WHERE kind = 'maps.geocode' AND payload ->> 'tool_call_id' = 'q2'),
+    (SELECT k FROM nmc.job_kinds k WHERE kind = 'maps.geocode'), 200,
+    '{"status": "OK", "results": [{"formatted_address": "5 Lamar Blvd, Austin, TX 78703, USA", "geometry": {"location": {"lat": 30.27, "lng": -97.75}, "location_type": "ROOFTOP"}, "address_components": []}]}'::jsonb, false);
+SELECT is((SELECT l.status FROM nmc.leads l JOIN nmc.customers c ON c.id = l.customer_id WHERE c.phone = '+15125550707'), 'qualified',
+          '… and qualified once the geocoded address is inside the radius');
 
 SELECT * FROM finish();
 ROLLBACK;

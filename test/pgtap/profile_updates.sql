@@ -2,7 +2,7 @@
 -- phone normalisation on the forward-to number, and named-field errors that
 -- change nothing.
 BEGIN;
-SELECT plan(23);
+SELECT plan(26);
 SET LOCAL ROLE nmc_edge;
 CREATE TEMP TABLE s AS SELECT nmc_test.register('pat@example.com', 'Pat HVAC') ->> 'token' AS token;
 
@@ -54,6 +54,13 @@ SELECT is((SELECT body -> 'business' -> 'service_center' FROM pg_temp.call('GET'
           '{"lat": 30.2672, "lng": -97.7431}'::jsonb, '… around the centre given');
 SELECT is((SELECT body #>> '{error,field}' FROM pg_temp.call('PATCH', '/api/business', '{"service_radius_km": 900}')),
           'service_radius_km', 'a radius over 500 km is refused');
+SELECT is((SELECT body #>> '{error,field}' FROM pg_temp.call('PATCH', '/api/business', '{"service_center": {"lat": 95, "lng": 0}}')),
+          'service_center', 'a centre off the globe is refused');
+SELECT is((SELECT body #>> '{error,field}' FROM pg_temp.call('PATCH', '/api/business', '{"emergency_sms_to_owner": "yes"}')),
+          'emergency_sms_to_owner', 'the emergency text switch must be true or false');
+SELECT is((SELECT jsonb_build_object('r', b -> 'service_radius_km', 'c', b -> 'service_center', 'e', b -> 'emergency_sms_to_owner')
+             FROM (SELECT body -> 'business' AS b FROM pg_temp.call('GET', '/api/business')) x),
+          '{"r": 25.0, "c": {"lat": 30.2672, "lng": -97.7431}, "e": true}'::jsonb, '… and refused updates wrote nothing');
 SELECT is((SELECT body -> 'business' -> 'emergency_sms_to_owner' FROM pg_temp.call('PATCH', '/api/business', '{"emergency_sms_to_owner": false}')),
           'false'::jsonb, 'the emergency text to the owner can be switched off');
 

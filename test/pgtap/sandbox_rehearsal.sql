@@ -2,7 +2,7 @@
 -- owner rehearses a missed call and a customer's reply to their own number,
 -- through the webhooks' own code; refused without a number or outside sandbox mode.
 BEGIN;
-SELECT plan(14);
+SELECT plan(15);
 
 CREATE TEMP TABLE o AS SELECT nmc_test.register('rehearsal@example.com', 'Rehearsal Plumbing') AS r;
 CREATE TEMP TABLE t AS SELECT r ->> 'token' AS token, (r #>> '{business,id}')::uuid AS business_id FROM o;
@@ -29,6 +29,8 @@ SELECT is((SELECT body ->> 'to' FROM call), '+15125550600', '… to the business
 SELECT is((SELECT body #>> '{call,decision}' FROM call), 'texted', '… the owner was rung, nobody answered, the caller is texted');
 SELECT is((SELECT status FROM nmc_test.api('POST', '/api/sandbox/customer-reply', '{"from": "+15125550601"}', (SELECT token FROM t))), 400,
           'a rehearsed reply needs a body');
+SELECT is((SELECT body #>> '{error,field}' FROM nmc_test.api('POST', '/api/sandbox/missed-call', '{"from": "not a phone"}', (SELECT token FROM t))),
+          'from', 'a caller that is not a phone number is refused, naming the field');
 SELECT is((SELECT status FROM nmc_test.api('POST', '/api/sandbox/customer-reply', '{"from": "+15125550601", "body": "Water under the sink"}',
                                            (SELECT token FROM t))), 202, 'a rehearsed customer reply is accepted');
 RESET ROLE;
