@@ -87,13 +87,25 @@ for my $n (@sizes) {
 # does within a minute in a running system (plans made on an empty table's
 # estimates would measure the first minute of a new install, not the product).
 sql('ANALYZE');
+my $threaded_before = sql(q{SELECT count(*) FROM nmc.messages WHERE direction = 'inbound'});
 pipe(my $rd, my $wr) or die;
+my $flat_start = time;
 my @w = send_webhooks(0, $seconds, 8, $offset, $wr);
 close $wr;
 waitpid $_, 0 for @w;
+my $sent_end = time;
 my ($ok, $bad) = (0, 0);
 while (<$rd>) { my ($s, $b) = split; $ok += $s; $bad += $b }
 printf "%-44s %8.0f webhooks/s  (%d in %d s, %d errors)\n", 'inbound-SMS webhooks, flat out (8 connections)', $ok / $seconds, $ok, $seconds, $bad;
+# Accepted is not yet threaded: the inbox worker threads them after commit. Wait
+# until the inbox is empty and report the rate the texts reached their conversations.
+my $backlog = sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL');
+sleep 0.05 while sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL') > 0 && time < $sent_end + 120;
+my $drained = time;
+my $threaded = sql(q{SELECT count(*) FROM nmc.messages WHERE direction = 'inbound'}) - $threaded_before;
+printf "%-44s %8.0f texts/s     (%d threaded in %.1f s; %d were waiting when the senders stopped, drained %.1f s later; %d failed)\n",
+    'inbound texts threaded (webhook → conversation)', $threaded / ($drained - 0.1 - $flat_start), $threaded, $drained - 0.1 - $flat_start,
+    $backlog, $drained - $sent_end, sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NOT NULL');
 
 # NMC_BENCH_PROFILE=1 (with track_functions = all, which bench/run.sh then sets): where
 # the database spent its time, per function, over the whole feed run.

@@ -155,8 +155,10 @@ LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     h record;
+    i record;
 BEGIN
     SELECT * INTO h FROM nmc.system_health();
+    SELECT * INTO i FROM nmc.system_inbox_health();
     RETURN nmc.respond(200, jsonb_build_object(
         'database', 'ok',
         'sandbox_mode', nmc.sandbox_mode(),
@@ -164,6 +166,10 @@ BEGIN
                                          'heartbeat_age_seconds', round(extract(epoch FROM h.heartbeat_age)::numeric, 3),
                                          'queued', h.queued, 'due', h.due, 'in_flight', h.in_flight,
                                          'oldest_due_age_seconds', round(coalesce(extract(epoch FROM h.oldest_due_age), 0)::numeric, 3)),
+        'inbox', jsonb_build_object('running', i.worker_pid IS NOT NULL,
+                                    'heartbeat_age_seconds', round(extract(epoch FROM i.heartbeat_age)::numeric, 3),
+                                    'waiting', i.waiting, 'failed', i.failed,
+                                    'oldest_waiting_age_seconds', round(coalesce(extract(epoch FROM i.oldest_waiting_age), 0)::numeric, 3)),
         'providers_5m', nmc.provider_stats_5m(),
         -- The edge that answers adds its live-feed figures to every request.
         'websocket', CASE WHEN req #>> '{headers,x-nmc-edge-ws-clients}' ~ '^[0-9]+$' THEN jsonb_build_object(
@@ -171,7 +177,7 @@ BEGIN
                          'dropped_slow', (req #>> '{headers,x-nmc-edge-ws-dropped-slow}')::bigint) END));
 END
 $$;
-COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, the dispatcher''s heartbeat and queue, and provider successes / retries / failures over 5 minutes, for the whole system; and the answering edge''s WebSocket clients (connected, dropped for being slow).';
+COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, the dispatcher''s heartbeat and queue, the inbound-text inbox and its worker, and provider successes / retries / failures over 5 minutes, for the whole system; and the answering edge''s WebSocket clients (connected, dropped for being slow).';
 
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('GET', '/api/conversations', 'api_conversations_list', 'jwt', 'Conversations, filtered and paged'),

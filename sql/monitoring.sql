@@ -1,8 +1,10 @@
 -- monitoring.sql — system-wide figures for GET /metrics and the status page:
--- the job queue and the dispatcher across all businesses. These functions run
--- as nmc_monitor, whose only cross-tenant right is reading jobs and attempts.
+-- the job queue and the dispatcher, the inbound-text inbox and its worker,
+-- across all businesses. These functions run as nmc_monitor, whose only
+-- cross-tenant right is reading jobs, attempts and the inbox.
 CREATE POLICY monitoring ON nmc.jobs FOR SELECT TO nmc_monitor USING (true);
 CREATE POLICY monitoring ON nmc.job_attempts FOR SELECT TO nmc_monitor USING (true);
+CREATE POLICY monitoring ON nmc.sms_inbox FOR SELECT TO nmc_monitor USING (true);
 
 CREATE FUNCTION nmc.system_health()
 RETURNS TABLE (worker_pid int, heartbeat_age interval, queued bigint, due bigint, in_flight bigint,
@@ -12,6 +14,14 @@ SECURITY DEFINER
 SET search_path = nmc, public, pg_temp
 AS $$ BEGIN RETURN QUERY SELECT * FROM nmc.dispatcher_health(); END $$;
 COMMENT ON FUNCTION nmc.system_health() IS 'nmc.dispatcher_health() across all businesses, for the status page (runs as nmc_monitor).';
+
+CREATE FUNCTION nmc.system_inbox_health()
+RETURNS TABLE (worker_pid int, heartbeat_age interval, waiting bigint, oldest_waiting_age interval, failed bigint)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$ BEGIN RETURN QUERY SELECT * FROM nmc.inbox_health(); END $$;
+COMMENT ON FUNCTION nmc.system_inbox_health() IS 'nmc.inbox_health() across all businesses, for the status page and /metrics (runs as nmc_monitor).';
 
 CREATE FUNCTION nmc.provider_stats_5m()
 RETURNS jsonb
@@ -55,6 +65,13 @@ BEGIN
         || format(E'nmc_dispatcher_up %s\n', CASE WHEN h.worker_pid IS NULL THEN 0 ELSE 1 END);
     out := out || E'# HELP nmc_dispatcher_heartbeat_age_seconds Seconds since the dispatcher last reported.\n# TYPE nmc_dispatcher_heartbeat_age_seconds gauge\n'
         || format(E'nmc_dispatcher_heartbeat_age_seconds %s\n', round(coalesce(extract(epoch FROM h.heartbeat_age), -1)::numeric, 3));
+    SELECT * INTO h FROM nmc.inbox_health();
+    out := out || E'# HELP nmc_sms_inbox Inbound texts accepted and not yet threaded, by state.\n# TYPE nmc_sms_inbox gauge\n'
+        || format(E'nmc_sms_inbox{state="waiting"} %s\nnmc_sms_inbox{state="failed"} %s\n', h.waiting, h.failed);
+    out := out || E'# HELP nmc_sms_inbox_oldest_seconds How long the oldest waiting inbound text has waited.\n# TYPE nmc_sms_inbox_oldest_seconds gauge\n'
+        || format(E'nmc_sms_inbox_oldest_seconds %s\n', round(coalesce(extract(epoch FROM h.oldest_waiting_age), 0)::numeric, 3));
+    out := out || E'# HELP nmc_inbox_worker_up Whether the inbox worker is running.\n# TYPE nmc_inbox_worker_up gauge\n'
+        || format(E'nmc_inbox_worker_up %s\n', CASE WHEN h.worker_pid IS NULL THEN 0 ELSE 1 END);
     RETURN out;
 END
 $$;

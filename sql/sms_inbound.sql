@@ -1,7 +1,6 @@
--- sms_inbound.sql — Twilio's messaging webhooks: inbound texts threaded into
--- the open conversation (or a new one), opt-out / opt-in / help keywords,
--- the human response window, and delivery status callbacks that only ever
--- move a message forward.
+-- sms_inbound.sql — Twilio's messaging webhooks: an inbound text recorded in
+-- the inbox (sms_inbox.sql threads it), the opt-out / opt-in / help keywords,
+-- and delivery status callbacks that only ever move a message forward.
 CREATE FUNCTION nmc.sms_keyword(body text)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
@@ -36,70 +35,23 @@ AS $$
 DECLARE
     sid text := nmc.webhook_field(req, 'MessageSid');
     pn nmc.phone_numbers := nmc.webhook_tenant(nmc.webhook_field(req, 'To'));
-    body text := coalesce(req #>> '{body,Body}', '');
-    caller text;
-    cust nmc.customers;
-    conv nmc.conversations;
-    m nmc.messages;
-    kw text;
-    danger text;
-    b nmc.businesses;
 BEGIN
+    PERFORM nmc.webhook_field(req, 'From');
     IF pn.id IS NULL THEN
         RAISE LOG 'nevermisscall: text % to %, which is not one of our numbers', sid, req #>> '{body,To}';
         RETURN nmc.twiml(NULL);
     END IF;
-    IF EXISTS (SELECT 1 FROM nmc.messages WHERE twilio_sid = sid) THEN
-        RETURN nmc.twiml(NULL);
-    END IF;
-    BEGIN
-        caller := nmc.normalize_phone(nmc.webhook_field(req, 'From'), 'From');
-    EXCEPTION WHEN SQLSTATE 'NM400' THEN
-        RAISE LOG 'nevermisscall: text % from % cannot be answered by text', sid, req #>> '{body,From}';
-        RETURN nmc.twiml(NULL);
-    END;
-    SELECT * INTO b FROM nmc.businesses WHERE id = pn.business_id;
-    cust := nmc.customer_upsert(b.id, caller);
-    conv := nmc.conversation_open(b.id, cust.id, pn.id);
-    INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status, twilio_sid)
-    VALUES (b.id, cust.id, conv.id, 'inbound', 'customer', caller, pn.phone, left(CASE WHEN body = '' THEN '(empty message)' ELSE body END, 1600),
-            'received', sid)
-    ON CONFLICT (twilio_sid) DO NOTHING
-    RETURNING * INTO m;
-    IF NOT FOUND THEN
-        RETURN nmc.twiml(NULL);
-    END IF;
-    UPDATE nmc.conversations SET last_message_at = m.created_at WHERE id = conv.id RETURNING * INTO conv;
-    PERFORM nmc.emit_event(b.id, 'message.created', nmc.message_json(m) - 'body');
-
-    kw := nmc.sms_keyword(body);
-    IF kw IS NULL THEN
-        danger := nmc.emergency_term_in(b.id, body);
-    END IF;
-    IF kw = 'opt_out' THEN
-        UPDATE nmc.customers SET opted_out_at = now() WHERE id = cust.id;
-        -- Nobody may text them now, so nobody is waited for.
-        IF conv.mode = 'human_window' THEN
-            PERFORM nmc.conversation_set_mode(conv, 'waiting');
-        END IF;
-    ELSIF kw = 'opt_in' THEN
-        UPDATE nmc.customers SET opted_out_at = NULL WHERE id = cust.id;
-    ELSIF kw = 'help' THEN
-        IF cust.opted_out_at IS NULL AND cust.sms_unreachable_at IS NULL THEN
-            PERFORM nmc.sms_send(b.id, cust.id, pn.phone, coalesce(b.help_text, nmc.default_help_text(b)), 'system', conv.id);
-        END IF;
-    ELSIF danger IS NOT NULL AND cust.opted_out_at IS NULL AND conv.mode <> 'human' THEN
-        PERFORM nmc.conversation_emergency(conv, danger);
-    ELSIF conv.mode = 'ai' THEN
-        -- The assistant has the conversation: it answers at once.
-        PERFORM nmc.ai_respond(conv.id);
-    ELSE
-        PERFORM nmc.conversation_customer_wrote(conv);
+    -- Kept first, processed right after commit by the inbox worker (sms_inbox.sql).
+    INSERT INTO nmc.sms_inbox (business_id, phone_number_id, message_sid, params)
+    VALUES (pn.business_id, pn.id, sid, req -> 'body')
+    ON CONFLICT (message_sid) DO NOTHING;
+    IF FOUND THEN
+        PERFORM nmc.inbox_wake();
     END IF;
     RETURN nmc.twiml(NULL);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_sms(jsonb) IS 'POST /webhooks/twilio/sms: an inbound text, threaded into the open conversation of (business number, customer). STOP-words opt the customer out, START-words back in, HELP gets the help text; words of danger get safety advice and alert the owner at once; anything else opens the human response window. Idempotent on MessageSid.';
+COMMENT ON FUNCTION nmc.webhook_sms(jsonb) IS 'POST /webhooks/twilio/sms: an inbound text is recorded in nmc.sms_inbox (one insert, idempotent on MessageSid) and answered at once; the inbox worker threads it into its conversation right after commit (nmc.sms_received). Texts to numbers that are not ours are logged and dropped.';
 
 CREATE FUNCTION nmc.message_status_rank(status text)
 RETURNS int

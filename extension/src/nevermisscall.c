@@ -2,7 +2,8 @@
  * nevermisscall.c — module entry point of the nevermisscall extension.
  * Owns _PG_init: declares the nmc.* settings (the per-transaction tenancy
  * settings that row-level security reads, and the dispatcher's database),
- * and, when preloaded, sets up the dispatcher's shared memory and worker.
+ * and, when preloaded, sets up the shared memory and workers of the
+ * dispatcher and the inbox.
  */
 #include "postgres.h"
 
@@ -12,6 +13,7 @@
 
 #include "dispatcher.h"
 #include "dispatcher_shmem.h"
+#include "inbox_worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -60,4 +62,5 @@ _PG_init(void)
 		dispatcher_shmem_install_hooks();
 		dispatcher_register_worker();
 	}
+	inbox_install(process_shared_preload_libraries_in_progress);
 }

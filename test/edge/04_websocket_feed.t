@@ -93,6 +93,8 @@ is $hb->{business_id}, $biz_b, 'second business connected';
 {
     my ($st, $status) = api(GET => '/api/status', undef, $token_a);
     cmp_ok $status->{websocket}{clients} // -1, '>=', 2, 'GET /api/status counts the edge\'s WebSocket clients';
+    ok $status->{inbox}{running} && defined $status->{inbox}{waiting} && defined $status->{inbox}{failed},
+        '… and shows the inbound-text inbox and its worker';
     my $res = http()->get(base_url() . '/api/status',
         { headers => { authorization => "Bearer $token_a", 'x-nmc-edge-ws-clients' => '999999' } });
     my $forged = $json->decode($res->{content});

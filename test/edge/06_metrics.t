@@ -29,6 +29,9 @@ like $m, qr/^nmc_http_request_duration_seconds_bucket\{method="GET",route="\/api
 like $m, qr/^nmc_feed_clients \d+$/m, 'live-feed clients';
 like $m, qr/^nmc_feed_notify_to_send_seconds_count\{\} \d+$/m, 'NOTIFY-to-send latency';
 like $m, qr/^nmc_dispatcher_up 1$/m, 'the dispatcher is up';
+like $m, qr/^nmc_inbox_worker_up 1$/m, 'the inbox worker is up';
+like $m, qr/^nmc_sms_inbox\{state="waiting"\} \d+\nnmc_sms_inbox\{state="failed"\} \d+$/m, 'inbound texts waiting and failed';
+like $m, qr/^nmc_sms_inbox_oldest_seconds [\d.]+$/m, 'how long the oldest waiting text has waited';
 like $m, qr/^# TYPE nmc_jobs gauge$/m, 'jobs by kind and status';
 like $m, qr/^nmc_database_up 1$/m, 'the database answered';
 unlike $m, qr/Bearer|\Q$token\E/, 'no token in the metrics';

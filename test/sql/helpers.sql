@@ -4,16 +4,42 @@
 CREATE SCHEMA IF NOT EXISTS nmc_test;
 GRANT USAGE ON SCHEMA nmc_test TO PUBLIC;
 
-CREATE OR REPLACE FUNCTION nmc_test.api(method text, path text, body jsonb DEFAULT NULL,
+-- What the inbox worker does right after a commit (sql/sms_inbox.sql), done in
+-- the test's own transaction so a test sees a posted text threaded at once.
+-- Runs as the installing superuser, like the worker.
+CREATE OR REPLACE FUNCTION nmc_test.inbox_drain()
+RETURNS int
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$
+DECLARE
+    n int := 0;
+    taken int;
+BEGIN
+    LOOP
+        taken := nmc.sms_inbox_run(1000);
+        n := n + taken;
+        EXIT WHEN taken = 0;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION nmc_test.api(method text, path text, request_body jsonb DEFAULT NULL,
                                         token text DEFAULT NULL, client text DEFAULT '192.0.2.10')
 RETURNS TABLE (status int, body jsonb, headers text)
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT h.status, h.body::jsonb, h.headers
-      FROM nmc_api.handle(method, path, '{}'::jsonb,
-                          CASE WHEN token IS NULL THEN '{}'::jsonb
-                               ELSE jsonb_build_object('authorization', 'Bearer ' || token) END,
-                          client, body::text) h
+      FROM nmc_api.handle(api.method, api.path, '{}'::jsonb,
+                          CASE WHEN api.token IS NULL THEN '{}'::jsonb
+                               ELSE jsonb_build_object('authorization', 'Bearer ' || api.token) END,
+                          api.client, api.request_body::text) h;
+    PERFORM nmc_test.inbox_drain();
+END
 $$;
 
 -- Registers a user and business; returns the 201 body ({token, user, business}).
@@ -51,6 +77,7 @@ BEGIN
     RETURN QUERY SELECT h.status, h.content_type, h.body
                    FROM nmc_api.handle('POST', path, '{}', jsonb_build_object('x-twilio-signature', sig), '127.0.0.1',
                                        nmc.form_encode(params), NULL) h;
+    PERFORM nmc_test.inbox_drain();
 END
 $$;
 

@@ -28,7 +28,7 @@ psql -X -q -h "$SOCK" -p "$NMC_PG_PORT" -U postgres -d postgres -c "CREATE DATAB
 mkdir -p "$OUT"
 
 current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$ROOT/extension/nevermisscall.control")
-olds=$(ls "$ROOT"/extension/history/nevermisscall--*.sql 2>/dev/null \
+olds=$(ls "$ROOT"/extension/history/nevermisscall--*.sql 2>/dev/null | grep -v "nevermisscall--[^/]*--" \
        | sed 's/.*nevermisscall--\(.*\)\.sql/\1/' | sort -V)
 
 fresh_install() {

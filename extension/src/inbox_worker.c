@@ -1,0 +1,309 @@
+/*
+ * inbox_worker.c — the inbox background worker: threads the inbound texts
+ * that Twilio's webhook recorded in nmc.sms_inbox (sql/sms_inbox.sql). Owns
+ * its shared slot (latch, pid, heartbeat), wake-at-commit for
+ * nmc.inbox_wake(), and the loop: run nmc.sms_inbox_run in one transaction
+ * per batch until the inbox is empty, then sleep on the latch. A batch that
+ * raises an error is rolled back and run again with each text isolated, so
+ * one bad text is marked failed instead of holding up the rest.
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "dispatcher.h"
+#include "dispatcher_jobs.h"
+#include "inbox_worker.h"
+
+/* Texts per transaction: large enough to share a commit, small enough to stream. */
+#define INBOX_BATCH 500
+/* The worker looks even without a wake-up this often (a lost latch is not a lost text). */
+#define INBOX_POLL_MS 1000
+#define INBOX_ERROR_BACKOFF_MS 1000
+
+typedef struct InboxShared
+{
+	slock_t		mutex;
+	Latch	   *latch;
+	int			pid;
+	TimestampTz heartbeat_at;
+} InboxShared;
+
+static InboxShared *shared = NULL;
+static bool am_inbox_worker = false;
+static bool wake_pending = false;
+static volatile sig_atomic_t shutdown_requested = false;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+PG_FUNCTION_INFO_V1(nmc_inbox_wake);
+PG_FUNCTION_INFO_V1(nmc_inbox_process);
+
+static void
+request_shmem(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(InboxShared)));
+}
+
+static void
+startup_shmem(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("nevermisscall inbox", sizeof(InboxShared), &found);
+	if (!found)
+	{
+		memset(shared, 0, sizeof(InboxShared));
+		SpinLockInit(&shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+wake_on_commit(XactEvent event, void *arg)
+{
+	Latch	   *latch = NULL;
+
+	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) && wake_pending && shared != NULL)
+	{
+		SpinLockAcquire(&shared->mutex);
+		latch = shared->latch;
+		SpinLockRelease(&shared->mutex);
+		if (latch != NULL)
+			SetLatch(latch);
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		wake_pending = false;
+}
+
+void
+inbox_install(bool preloading)
+{
+	RegisterXactCallback(wake_on_commit, NULL);
+	if (!preloading)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = request_shmem;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = startup_shmem;
+	{
+		BackgroundWorker worker;
+
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = 1;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "nevermisscall");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "nmc_inbox_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "nevermisscall inbox");
+		snprintf(worker.bgw_type, BGW_MAXLEN, "nevermisscall inbox");
+		RegisterBackgroundWorker(&worker);
+	}
+}
+
+Datum
+nmc_inbox_wake(PG_FUNCTION_ARGS)
+{
+	/* The worker's own writes never need to wake it: it runs until the inbox is empty. */
+	if (!am_inbox_worker)
+		wake_pending = true;
+	PG_RETURN_VOID();
+}
+
+Datum
+nmc_inbox_process(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {true, true};
+	int			pid = 0;
+	TimestampTz heartbeat_at = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "nmc.inbox_process must return a record");
+	if (shared != NULL)
+	{
+		SpinLockAcquire(&shared->mutex);
+		pid = shared->pid;
+		heartbeat_at = shared->heartbeat_at;
+		SpinLockRelease(&shared->mutex);
+	}
+	if (pid != 0)
+	{
+		values[0] = Int32GetDatum(pid);
+		nulls[0] = false;
+	}
+	if (heartbeat_at != 0)
+	{
+		values[1] = TimestampTzGetDatum(heartbeat_at);
+		nulls[1] = false;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+static void
+on_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	shutdown_requested = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+static void
+detach(int code, Datum arg)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->latch = NULL;
+	shared->pid = 0;
+	SpinLockRelease(&shared->mutex);
+}
+
+static void
+heartbeat(void)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->heartbeat_at = GetCurrentTimestamp();
+	SpinLockRelease(&shared->mutex);
+}
+
+/* One batch in one transaction: how many texts it took, or -1 after an error (logged). */
+static int
+run_batch(bool isolate)
+{
+	int			taken = -1;
+
+	PG_TRY();
+	{
+		bool		isnull;
+		Datum		d;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "nevermisscall: threading inbound texts");
+		if (SPI_execute(isolate ? "SELECT nmc.sms_inbox_run(" CppAsString2(INBOX_BATCH) ", true)"
+						: "SELECT nmc.sms_inbox_run(" CppAsString2(INBOX_BATCH) ", false)", false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "nmc.sms_inbox_run returned no row");
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		taken = isnull ? 0 : DatumGetInt32(d);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_stat(false);
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+		taken = -1;
+	}
+	PG_END_TRY();
+	return taken;
+}
+
+/* Until the inbox is empty; false if even the isolated run failed. */
+static bool
+drain(void)
+{
+	for (;;)
+	{
+		int			taken;
+
+		CHECK_FOR_INTERRUPTS();
+		if (shutdown_requested)
+			return true;
+		heartbeat();
+		taken = run_batch(false);
+		if (taken < 0)
+		{
+			ereport(LOG, (errmsg("nevermisscall inbox: a batch failed; running it again one text at a time")));
+			taken = run_batch(true);
+			if (taken < 0)
+				return false;
+		}
+		if (taken < INBOX_BATCH)
+			return true;
+	}
+}
+
+void
+nmc_inbox_main(Datum arg)
+{
+	pqsignal(SIGTERM, on_sigterm);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(nmc_dispatcher_database, NULL, 0);
+	if (shared == NULL)
+		ereport(FATAL,
+				(errmsg("nevermisscall inbox worker needs shared memory"),
+				 errhint("Add nevermisscall to shared_preload_libraries.")));
+	am_inbox_worker = true;
+	SpinLockAcquire(&shared->mutex);
+	shared->latch = MyLatch;
+	shared->pid = MyProcPid;
+	shared->heartbeat_at = GetCurrentTimestamp();
+	SpinLockRelease(&shared->mutex);
+	on_shmem_exit(detach, (Datum) 0);
+	pgstat_report_appname("nevermisscall inbox");
+
+	while (!shutdown_requested && !dispatcher_extension_ready())
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, INBOX_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		heartbeat();
+	}
+	ereport(LOG, (errmsg("nevermisscall inbox worker started in database \"%s\"", nmc_dispatcher_database)));
+
+	while (!shutdown_requested)
+	{
+		long		timeout = INBOX_POLL_MS;
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!drain())
+			timeout = INBOX_ERROR_BACKOFF_MS;
+		heartbeat();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	/* Exit code 1 asks the postmaster to restart us (e.g. after pg_terminate_backend). */
+	proc_exit(1);
+}

@@ -1,0 +1,17 @@
+-- 0.2.0 → 0.3.0, assembled by extension/Makefile (upgrades/assemble.pl) into
+-- nevermisscall--0.2.0--0.3.0.sql: table changes written here as upgrade steps;
+-- "--@include f" brings sql/f.sql (new in this version), "--@replace f name" the
+-- current text of a changed function; then the OpenAPI document, the route
+-- dispatcher and sql/grants.sql. test/upgrade/check.sh proves the result equals
+-- a fresh 0.3.0 install.
+\echo Use "ALTER EXTENSION nevermisscall UPDATE" to load this file. \quit
+
+-- Inbound texts: the webhook records them in the inbox; the inbox worker threads them.
+--@include sms_inbox
+--@replace sms_inbound nmc.webhook_sms
+
+-- The inbox on the status page and in /metrics.
+CREATE POLICY monitoring ON nmc.sms_inbox FOR SELECT TO nmc_monitor USING (true);
+--@replace monitoring nmc.system_inbox_health
+--@replace monitoring nmc_api.metrics
+--@replace api_feed_views nmc.api_status
