@@ -1,5 +1,6 @@
 /* libpq connection pool: checkout/checkin under a mutex and condition
- * variable, lazy connect, reset-and-retry-once on a broken connection.
+ * variable, lazy connect, statements prepared once per connection,
+ * reset-and-retry-once on a broken connection.
  * It also decides which failures mean "database unavailable" (503) as
  * opposed to "the statement is wrong" (500). */
 #include "db_pool.h"
@@ -10,11 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Statements are prepared once per connection, keyed by the address of
+ * their (static) SQL text; more distinct texts than this run unprepared. */
+#define PREPARED_PER_CONN 8
+
 struct db_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t slot_freed;
 	unsigned int size;
 	PGconn **conns;      /* NULL until first use of the slot */
+	const char *(*prepared)[PREPARED_PER_CONN]; /* per slot; NULL entries free */
 	bool *in_use;
 	bool reachable;      /* last known state, only to log transitions */
 	char *conninfo;
@@ -28,10 +34,12 @@ struct db_pool *db_pool_create(const char *conninfo, unsigned int size)
 	pool->size = size;
 	pool->reachable = true;
 	pool->conns = calloc(size, sizeof *pool->conns);
+	pool->prepared = calloc(size, sizeof *pool->prepared);
 	pool->in_use = calloc(size, sizeof *pool->in_use);
 	pool->conninfo = strdup(conninfo);
-	if (pool->conns == NULL || pool->in_use == NULL || pool->conninfo == NULL) {
+	if (pool->conns == NULL || pool->prepared == NULL || pool->in_use == NULL || pool->conninfo == NULL) {
 		free(pool->conns);
+		free(pool->prepared);
 		free(pool->in_use);
 		free(pool->conninfo);
 		free(pool);
@@ -52,6 +60,7 @@ void db_pool_destroy(struct db_pool *pool)
 	pthread_cond_destroy(&pool->slot_freed);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool->conns);
+	free(pool->prepared);
 	free(pool->in_use);
 	free(pool->conninfo);
 	free(pool);
@@ -112,18 +121,51 @@ PGconn *db_connect(const char *conninfo)
 
 /* Makes the slot's connection usable if at all possible. A connection left
  * inside a transaction cannot be trusted either, so it is reset too. */
+static void reset_connection(struct db_pool *pool, unsigned int slot)
+{
+	PQreset(pool->conns[slot]);
+	memset(pool->prepared[slot], 0, sizeof pool->prepared[slot]);
+}
+
 static bool ensure_connected(struct db_pool *pool, unsigned int slot)
 {
 	PGconn *conn = pool->conns[slot];
 	if (conn == NULL) {
+		memset(pool->prepared[slot], 0, sizeof pool->prepared[slot]);
 		conn = pool->conns[slot] = db_connect(pool->conninfo);
 		if (conn == NULL)
 			return false;
 	} else if (PQstatus(conn) != CONNECTION_OK ||
 		   PQtransactionStatus(conn) != PQTRANS_IDLE) {
-		PQreset(conn);
+		reset_connection(pool, slot);
 	}
 	return PQstatus(conn) == CONNECTION_OK;
+}
+
+/* Runs sql on the slot's connection, preparing it there the first time
+ * (parsing and planning the call once per connection, not per request). */
+static PGresult *exec_statement(struct db_pool *pool, unsigned int slot, const char *sql,
+				int nparams, const Oid *param_types,
+				const char *const *param_values)
+{
+	PGconn *conn = pool->conns[slot];
+	const char **known = pool->prepared[slot];
+	char name[16];
+	int i;
+
+	for (i = 0; i < PREPARED_PER_CONN && known[i] != NULL && known[i] != sql; i++)
+		;
+	if (i == PREPARED_PER_CONN)
+		return PQexecParams(conn, sql, nparams, param_types, param_values, NULL, NULL, 0);
+	snprintf(name, sizeof name, "nmc_edge_%d", i);
+	if (known[i] == NULL) {
+		PGresult *prep = PQprepare(conn, name, sql, nparams, param_types);
+		if (prep == NULL || PQresultStatus(prep) != PGRES_COMMAND_OK)
+			return prep;
+		PQclear(prep);
+		known[i] = sql;
+	}
+	return PQexecPrepared(conn, name, nparams, param_values, NULL, NULL, 0);
 }
 
 static bool sqlstate_means_unavailable(const char *state)
@@ -164,19 +206,17 @@ enum db_outcome db_pool_exec(struct db_pool *pool, const char *sql, int nparams,
 		goto done;
 	PGconn *conn = pool->conns[slot];
 
-	res = PQexecParams(conn, sql, nparams, param_types, param_values,
-			   NULL, NULL, 0);
+	res = exec_statement(pool, slot, sql, nparams, param_types, param_values);
 	if (db_connection_broken(conn, res)) {
 		/* The pooled connection died since its last use (most often a
 		 * PostgreSQL restart). One fresh attempt hides that from the
 		 * client; a second failure means the database really is down. */
 		PQclear(res);
 		res = NULL;
-		PQreset(conn);
+		reset_connection(pool, slot);
 		if (PQstatus(conn) != CONNECTION_OK)
 			goto done;
-		res = PQexecParams(conn, sql, nparams, param_types, param_values,
-				   NULL, NULL, 0);
+		res = exec_statement(pool, slot, sql, nparams, param_types, param_values);
 		if (db_connection_broken(conn, res)) {
 			PQclear(res);
 			res = NULL;

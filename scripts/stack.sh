@@ -115,6 +115,8 @@ cron.database_name = '$NMC_DB'
 nmc.database = '$NMC_DB'
 cron.use_background_workers = on
 max_worker_processes = 16
+# The inbox and the job queue are rewritten all day: look for vacuum work often.
+autovacuum_naptime = 10s
 log_line_prefix = '%m [%p] %q%u@%d '
 ${NMC_PG_EXTRA_CONF:-}
 CONF

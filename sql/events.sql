@@ -50,3 +50,33 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.emit_event(uuid, text, jsonb) IS 'Appends an event for a business in the current transaction and notifies channel nmc_events (payload: the business id) at commit. Returns its number.';
+
+CREATE FUNCTION nmc.emit_events(p_business_ids uuid[], p_types text[], p_bodies jsonb[])
+RETURNS void
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    IF coalesce(cardinality(p_business_ids), 0) = 0 THEN
+        RETURN;
+    END IF;
+    -- Each business's counter moves once by its number of events; they take the
+    -- numbers after its old value in array order.
+    WITH e AS (
+        SELECT u.b, u.t, u.body, u.ord,
+               row_number() OVER (PARTITION BY u.b ORDER BY u.ord) AS k, count(*) OVER (PARTITION BY u.b) AS n
+          FROM unnest(p_business_ids, p_types, p_bodies) WITH ORDINALITY AS u(b, t, body, ord)
+    ), counters AS (
+        INSERT INTO nmc.event_counters AS c (business_id, last_seq)
+        SELECT DISTINCT e.b, e.n FROM e
+        ON CONFLICT (business_id) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
+        RETURNING c.business_id, c.last_seq
+    )
+    INSERT INTO nmc.events (business_id, seq, type, body)
+    SELECT e.b, counters.last_seq - e.n + e.k, e.t, e.body
+      FROM e JOIN counters ON counters.business_id = e.b
+     ORDER BY e.ord;
+    PERFORM pg_notify('nmc_events', d.b::text) FROM (SELECT DISTINCT u.b FROM unnest(p_business_ids) AS u(b)) d;
+END
+$$;
+COMMENT ON FUNCTION nmc.emit_events(uuid[], text[], jsonb[]) IS 'nmc.emit_event for many events at once (element k of each array is one event), numbered per business in array order; one notification per business.';

@@ -60,5 +60,17 @@ $$;
 COMMENT ON FUNCTION nmc.normalize_phone(text, text) IS
     'Normalises a phone number to E.164 (+<digits>) by the documented rule set, or raises NM400 invalid_phone naming `field`.';
 
+CREATE FUNCTION nmc.phone_or_null(raw text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    RETURN nmc.normalize_phone(raw, 'phone');
+EXCEPTION WHEN SQLSTATE 'NM400' THEN
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION nmc.phone_or_null(text) IS 'nmc.normalize_phone, or NULL where it would raise (for sorting input, not for answering it).';
+
 CREATE DOMAIN nmc.e164 AS text CHECK (VALUE ~ '^\+[1-9][0-9]{7,14}$');
 COMMENT ON DOMAIN nmc.e164 IS 'A phone number in E.164 form, as nmc.normalize_phone returns it.';

@@ -6,14 +6,19 @@
 -- A text whose processing fails stays here, marked, for a DBA.
 CREATE TABLE nmc.sms_inbox (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    business_id     uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    -- No foreign keys: each would lock the business's row from every concurrent
+    -- webhook. The webhook found both in the same transaction; a text whose
+    -- number or business is gone by the time it is threaded is logged and dropped.
+    business_id     uuid NOT NULL,
     phone_number_id uuid NOT NULL,
     message_sid     text NOT NULL UNIQUE,
     params          jsonb NOT NULL,
     received_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     failed_at       timestamptz,
     error           text
-);
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+-- A queue: every row is deleted within milliseconds. Vacuumed after every
+-- thousand, or the oldest-first scan walks ever more dead index entries.
 COMMENT ON TABLE nmc.sms_inbox IS 'Inbound texts accepted from Twilio and not yet threaded (normally for a few milliseconds). params: the webhook''s form fields. failed_at/error: processing raised an error; the row is kept and skipped until a DBA clears failed_at (then it is processed again).';
 COMMENT ON COLUMN nmc.sms_inbox.received_at IS 'When the webhook was accepted; becomes the message''s created_at.';
 ALTER TABLE nmc.sms_inbox ENABLE ROW LEVEL SECURITY;
@@ -60,7 +65,7 @@ BEGIN
     END;
     SELECT * INTO pn FROM nmc.phone_numbers WHERE id = t.phone_number_id;
     SELECT * INTO b FROM nmc.businesses WHERE id = t.business_id;
-    IF pn.id IS NULL OR pn.business_id <> b.id THEN
+    IF pn.id IS NULL OR b.id IS NULL OR pn.business_id <> b.id THEN
         RAISE LOG 'nevermisscall: text % arrived for a number the business no longer has', sid;
         RETURN;
     END IF;
@@ -106,40 +111,196 @@ END
 $$;
 COMMENT ON FUNCTION nmc.sms_received(nmc.sms_inbox) IS 'Threads one inbound text into the open conversation of (business number, customer), or a new one. STOP-words opt the customer out, START-words back in, HELP gets the help text; words of danger get safety advice and alert the owner at once; in AI mode the assistant answers; anything else opens the human response window. Idempotent on MessageSid.';
 
-CREATE FUNCTION nmc.sms_inbox_run(max_texts int DEFAULT 500, isolate boolean DEFAULT false)
+CREATE FUNCTION nmc.sms_thread_routine(texts nmc.sms_inbox[], callers text[])
+RETURNS void
+LANGUAGE plpgsql
+-- Planned once, not for every batch: the plans (index lookups per text) suit any batch size.
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    cust uuid[];
+    conv uuid[];
+    created nmc.conversations[];
+    msgs nmc.messages[];
+    windows nmc.conversations[];
+    ev_b uuid[];
+    ev_t text[];
+    ev_body jsonb[];
+BEGIN
+    -- Customers, created if new (and touched, as nmc.customer_upsert does).
+    WITH up AS (
+        INSERT INTO nmc.customers AS c (business_id, phone)
+        SELECT DISTINCT x.business_id, callers[x.ordinality] FROM unnest(texts) WITH ORDINALITY AS x
+        ON CONFLICT (business_id, phone) DO UPDATE SET updated_at = now()
+        RETURNING c.id, c.business_id, c.phone)
+    SELECT array_agg(up.id ORDER BY x.ordinality) INTO cust
+      FROM unnest(texts) WITH ORDINALITY AS x JOIN up ON up.business_id = x.business_id AND up.phone = callers[x.ordinality];
+
+    -- A conversation for each (number, customer) without an open one, linked to
+    -- the customer's active lead, as nmc.conversation_open does.
+    WITH pairs AS (
+        SELECT DISTINCT x.business_id AS b, x.phone_number_id AS pn, cust[x.ordinality] AS c FROM unnest(texts) WITH ORDINALITY AS x
+    ), ins AS (
+        INSERT INTO nmc.conversations (business_id, customer_id, phone_number_id, lead_id)
+        SELECT p.b, p.c, p.pn, (SELECT l.id FROM nmc.leads l WHERE l.business_id = p.b AND l.customer_id = p.c
+                                   AND l.status IN ('new', 'contacted', 'qualified', 'appointment_scheduled'))
+          FROM pairs p
+         WHERE NOT EXISTS (SELECT 1 FROM nmc.conversations o
+                            WHERE o.business_id = p.b AND o.phone_number_id = p.pn AND o.customer_id = p.c AND o.state = 'open')
+        ON CONFLICT (business_id, phone_number_id, customer_id) WHERE state = 'open' DO NOTHING
+        RETURNING *)
+    SELECT array_agg(ins::nmc.conversations) INTO created FROM ins;
+
+    SELECT array_agg(o.id ORDER BY x.ordinality) INTO conv
+      FROM unnest(texts) WITH ORDINALITY AS x
+      JOIN nmc.conversations o ON o.business_id = x.business_id AND o.phone_number_id = x.phone_number_id
+                              AND o.customer_id = cust[x.ordinality] AND o.state = 'open';
+    -- Locked as nmc.conversation_open locks them; one closed meanwhile sends the
+    -- batch to the one-by-one path.
+    IF (SELECT count(*) FROM (SELECT 1 FROM nmc.conversations WHERE id = ANY (conv) AND state = 'open' ORDER BY id FOR UPDATE) l)
+       <> (SELECT count(DISTINCT x) FROM unnest(conv) x) OR coalesce(cardinality(conv), 0) <> cardinality(texts) THEN
+        RAISE EXCEPTION 'nevermisscall: a conversation changed while texts were being threaded' USING ERRCODE = 'serialization_failure';
+    END IF;
+
+    WITH m AS (
+        INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status,
+                                  twilio_sid, created_at)
+        SELECT x.business_id, cust[x.ordinality], conv[x.ordinality], 'inbound', 'customer', callers[x.ordinality], pn.phone,
+               left(CASE WHEN coalesce(x.params ->> 'Body', '') = '' THEN '(empty message)' ELSE x.params ->> 'Body' END, 1600),
+               'received', x.message_sid, x.received_at
+          FROM unnest(texts) WITH ORDINALITY AS x JOIN nmc.phone_numbers pn ON pn.id = x.phone_number_id
+         ORDER BY x.ordinality
+        ON CONFLICT (twilio_sid) DO NOTHING
+        RETURNING *)
+    SELECT array_agg(m::nmc.messages) INTO msgs FROM m;
+
+    UPDATE nmc.conversations c SET last_message_at = greatest(c.last_message_at, x.last_at)
+      FROM (SELECT m.conversation_id, max(m.created_at) AS last_at FROM unnest(msgs) m GROUP BY 1) x
+     WHERE c.id = x.conversation_id;
+
+    -- The customer wrote: where the conversation waits for them, the human
+    -- response window opens (nmc.conversation_customer_wrote, for many at once).
+    WITH w AS (
+        SELECT c.id, c.business_id, now() + make_interval(secs => b.human_window_seconds) AS due
+          FROM nmc.conversations c JOIN nmc.businesses b ON b.id = c.business_id
+         WHERE c.id IN (SELECT m.conversation_id FROM unnest(msgs) m) AND c.mode = 'waiting'
+    ), t AS (
+        INSERT INTO nmc.timers (business_id, kind, subject_id, due_at)
+        SELECT w.business_id, 'conversation.human_window', w.id, w.due FROM w
+        RETURNING id, subject_id, due_at
+    ), u AS (
+        UPDATE nmc.conversations c SET mode = 'human_window', human_window_deadline = t.due_at, human_window_timer_id = t.id
+          FROM t WHERE c.id = t.subject_id
+        RETURNING c.*)
+    SELECT array_agg(u::nmc.conversations) INTO windows FROM u;
+
+    -- Events in the order the one-by-one path emits them: per text, the new
+    -- conversation, the message, then the window it opened.
+    WITH tx AS (SELECT x.ordinality AS i, x.message_sid AS sid, conv[x.ordinality] AS conv_id FROM unnest(texts) WITH ORDINALITY AS x),
+         firsts AS (SELECT tx.conv_id, min(tx.i) AS i FROM tx GROUP BY tx.conv_id),
+         e AS (SELECT f.i, 0 AS sub, c.business_id AS b, 'conversation.created'::text AS t,
+                      nmc.conversation_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id)) AS body
+                 FROM unnest(created) c JOIN firsts f ON f.conv_id = c.id
+               UNION ALL
+               SELECT tx.i, 1, m.business_id, 'message.created', nmc.message_json(m) - 'body'
+                 FROM unnest(msgs) m JOIN tx ON tx.sid = m.twilio_sid
+               UNION ALL
+               SELECT f.i, 2, w.business_id, 'conversation.updated',
+                      jsonb_build_object('id', w.id, 'mode', w.mode, 'state', w.state, 'human_window_deadline', w.human_window_deadline)
+                 FROM unnest(windows) w JOIN firsts f ON f.conv_id = w.id)
+    SELECT array_agg(e.b ORDER BY e.i, e.sub), array_agg(e.t ORDER BY e.i, e.sub), array_agg(e.body ORDER BY e.i, e.sub)
+      INTO ev_b, ev_t, ev_body
+      FROM e;
+    PERFORM nmc.emit_events(ev_b, ev_t, ev_body);
+END
+$$;
+COMMENT ON FUNCTION nmc.sms_thread_routine(nmc.sms_inbox[], text[]) IS 'Threads many routine inbound texts at once (callers: their normalised From numbers, in the same order): what nmc.sms_received does for a text that is not a keyword, raises no emergency and is not for the assistant — customer, conversation, message dated at receipt, the human response window where the conversation waited for the customer, and the same events in the same order. nmc.sms_inbox_run decides which texts are routine.';
+
+CREATE FUNCTION nmc.sms_inbox_run(max_texts int DEFAULT 500, isolate boolean DEFAULT false, min_together int DEFAULT 8)
 RETURNS int
 LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     t nmc.sms_inbox;
-    done bigint[] := '{}';
+    batch nmc.sms_inbox[];
+    one_by_one nmc.sms_inbox[];
+    callers text[];
+    first_special int;
+    routine_n int;
     n int := 0;
     err_state text;
     err_message text;
 BEGIN
-    FOR t IN SELECT * FROM nmc.sms_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_texts FOR UPDATE SKIP LOCKED LOOP
-        PERFORM set_config('nmc.business_id', t.business_id::text, true);
-        IF isolate THEN
+    IF isolate THEN
+        -- Each text alone, in a subtransaction: a failing one is marked and kept.
+        FOR t IN SELECT * FROM nmc.sms_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_texts FOR UPDATE SKIP LOCKED LOOP
+            PERFORM set_config('nmc.business_id', t.business_id::text, true);
             BEGIN
                 PERFORM nmc.sms_received(t);
-                done := done || t.id;
+                DELETE FROM nmc.sms_inbox WHERE id = t.id;
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT;
                 RAISE WARNING 'nevermisscall: inbound text % (inbox %) could not be processed: % %', t.message_sid, t.id, err_state, err_message;
                 UPDATE nmc.sms_inbox SET failed_at = now(), error = err_state || ': ' || err_message WHERE id = t.id;
             END;
-        ELSE
-            PERFORM nmc.sms_received(t);
-            done := done || t.id;
+            n := n + 1;
+        END LOOP;
+        PERFORM set_config('nmc.business_id', '', true);
+        RETURN n;
+    END IF;
+
+    WHILE n < max_texts LOOP
+        SELECT array_agg(q ORDER BY q.id) INTO batch
+          FROM (SELECT * FROM nmc.sms_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_texts - n FOR UPDATE SKIP LOCKED) q;
+        EXIT WHEN batch IS NULL;
+        first_special := NULL;
+        routine_n := 0;
+        IF cardinality(batch) >= min_together THEN
+            -- Which texts are routine (see nmc.sms_thread_routine): not a keyword,
+            -- no emergency to raise, not for the assistant, not already threaded.
+            SELECT array_agg(x.caller ORDER BY x.i), min(x.i) FILTER (WHERE NOT x.routine) INTO callers, first_special
+              FROM (SELECT g.ordinality AS i, f.caller,
+                           f.caller IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
+                           AND EXISTS (SELECT 1 FROM nmc.phone_numbers p JOIN nmc.businesses b ON b.id = p.business_id
+                                        WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
+                           AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = g.message_sid)
+                           AND coalesce(o.mode, 'waiting') <> 'ai'
+                           AND (cu.opted_out_at IS NOT NULL OR coalesce(o.mode, 'waiting') = 'human'
+                                OR nmc.emergency_term_in(g.business_id, coalesce(g.params ->> 'Body', '')) IS NULL) AS routine
+                      FROM unnest(batch) WITH ORDINALITY AS g
+                      CROSS JOIN LATERAL (SELECT nmc.phone_or_null(g.params ->> 'From') AS caller) f
+                      LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = f.caller
+                      LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
+                                                   AND o.customer_id = cu.id AND o.state = 'open') x;
+            routine_n := coalesce(first_special - 1, cardinality(batch));
         END IF;
-        n := n + 1;
+        IF routine_n >= min_together THEN
+            -- A run of routine texts together; then the text that ended it alone.
+            PERFORM nmc.sms_thread_routine(batch[1:routine_n], callers[1:routine_n]);
+            DELETE FROM nmc.sms_inbox WHERE id IN (SELECT r.id FROM unnest(batch[1:routine_n]) r);
+            n := n + routine_n;
+            one_by_one := batch[first_special:first_special];
+        ELSE
+            -- Too few to be worth the set-based statements' planning: one by one,
+            -- up to the first text that is not routine.
+            one_by_one := batch[1:coalesce(first_special, cardinality(batch))];
+        END IF;
+        FOREACH t IN ARRAY coalesce(one_by_one, '{}') LOOP
+            PERFORM set_config('nmc.business_id', t.business_id::text, true);
+            PERFORM nmc.sms_received(t);
+            DELETE FROM nmc.sms_inbox WHERE id = t.id;
+            n := n + 1;
+        END LOOP;
+        PERFORM set_config('nmc.business_id', '', true);
+        -- The inbox had no more than this batch, and all of it is done.
+        EXIT WHEN first_special IS NULL AND routine_n + coalesce(cardinality(one_by_one), 0) = cardinality(batch)
+                  AND cardinality(batch) < max_texts - n + cardinality(batch);
     END LOOP;
-    PERFORM set_config('nmc.business_id', '', true);
-    DELETE FROM nmc.sms_inbox WHERE id = ANY (done);
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_inbox_run(int, boolean) IS 'Threads up to max_texts inbox texts in arrival order and deletes them; returns how many it took. The inbox worker runs it in one transaction per batch; when a batch raises an error it runs it again with isolate, which gives each text a subtransaction and marks a failing one (failed_at, error) instead of losing the batch.';
+COMMENT ON FUNCTION nmc.sms_inbox_run(int, boolean, int) IS 'Threads up to max_texts inbox texts in arrival order and deletes them; returns how many it took. A run of at least min_together routine texts goes through nmc.sms_thread_routine at once; other texts, and runs too short to be worth it, through nmc.sms_received one by one. The inbox worker runs it in one transaction per batch; when a batch raises an error it runs it again with isolate, which gives each text a subtransaction and marks a failing one (failed_at, error) instead of losing the batch.';
 
 CREATE FUNCTION nmc.inbox_health(OUT worker_pid int, OUT heartbeat_age interval, OUT waiting bigint,
                                  OUT oldest_waiting_age interval, OUT failed bigint)

@@ -11,13 +11,9 @@ CREATE FUNCTION nmc.form_object(pairs text[])
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
 AS $$
-DECLARE
-    o jsonb := '{}';
 BEGIN
-    FOR i IN 1 .. coalesce(array_length(pairs, 1), 0) / 2 LOOP
-        o := o || jsonb_build_object(pairs[2 * i - 1], pairs[2 * i]);
-    END LOOP;
-    RETURN o;
+    -- jsonb_object keeps the last value of a repeated key, as jsonb does.
+    RETURN jsonb_object(coalesce(pairs, '{}'));
 END
 $$;
 COMMENT ON FUNCTION nmc.form_object(text[]) IS 'Form pairs as a JSON object (for a repeated name, the last value).';

@@ -3,7 +3,8 @@
  * that Twilio's webhook recorded in nmc.sms_inbox (sql/sms_inbox.sql). Owns
  * its shared slot (latch, pid, heartbeat), wake-at-commit for
  * nmc.inbox_wake(), and the loop: run nmc.sms_inbox_run in one transaction
- * per batch until the inbox is empty, then sleep on the latch. A batch that
+ * per batch until the inbox is empty, then sleep on the latch (or, while
+ * texts keep coming, only a few milliseconds, so they are threaded together). A batch that
  * raises an error is rolled back and run again with each text isolated, so
  * one bad text is marked failed instead of holding up the rest.
  */
@@ -40,6 +41,12 @@
 #define INBOX_BATCH 500
 /* The worker looks even without a wake-up this often (a lost latch is not a lost text). */
 #define INBOX_POLL_MS 1000
+/*
+ * When texts arrive faster than one at a time, the worker lets the next ones
+ * gather this long before looking again: threading them together costs far
+ * less per text than one by one (sql/sms_inbox.sql). At a trickle it never waits.
+ */
+#define INBOX_GATHER_MS 4
 #define INBOX_ERROR_BACKOFF_MS 1000
 
 typedef struct InboxShared
@@ -236,8 +243,8 @@ run_batch(bool isolate)
 	return taken;
 }
 
-/* Until the inbox is empty; false if even the isolated run failed. */
-static bool
+/* Until the inbox is empty: how many texts the last batch took, or -1 if even the isolated run failed. */
+static int
 drain(void)
 {
 	for (;;)
@@ -246,7 +253,7 @@ drain(void)
 
 		CHECK_FOR_INTERRUPTS();
 		if (shutdown_requested)
-			return true;
+			return 0;
 		heartbeat();
 		taken = run_batch(false);
 		if (taken < 0)
@@ -254,10 +261,10 @@ drain(void)
 			ereport(LOG, (errmsg("nevermisscall inbox: a batch failed; running it again one text at a time")));
 			taken = run_batch(true);
 			if (taken < 0)
-				return false;
+				return -1;
 		}
 		if (taken < INBOX_BATCH)
-			return true;
+			return taken;
 	}
 }
 
@@ -292,15 +299,24 @@ nmc_inbox_main(Datum arg)
 	while (!shutdown_requested)
 	{
 		long		timeout = INBOX_POLL_MS;
+		int			last_batch;
 
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (!drain())
-			timeout = INBOX_ERROR_BACKOFF_MS;
+		last_batch = drain();
 		heartbeat();
+		if (last_batch > 1 && !shutdown_requested)
+		{
+			/* Busy: gather for a moment, then look again whether woken or not. */
+			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, INBOX_GATHER_MS, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			continue;
+		}
+		if (last_batch < 0)
+			timeout = INBOX_ERROR_BACKOFF_MS;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}

@@ -15,3 +15,9 @@ CREATE POLICY monitoring ON nmc.sms_inbox FOR SELECT TO nmc_monitor USING (true)
 --@replace monitoring nmc.system_inbox_health
 --@replace monitoring nmc_api.metrics
 --@replace api_feed_views nmc.api_status
+
+-- Routine inbound texts are threaded many at once.
+--@replace phone nmc.phone_or_null
+--@replace events nmc.emit_events
+-- Form fields to JSON in one call instead of a loop.
+--@replace twilio_signature nmc.form_object

@@ -5,7 +5,7 @@
 -- text that fails is marked and kept (isolate) while the rest go through.
 -- (The worker that runs it after each commit: test/webhooks/04_sms_inbox_worker.t.)
 BEGIN;
-SELECT plan(24);
+SELECT plan(26);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550900') AS id;
 -- Exactly what the edge sends, without the test helper's draining.
@@ -70,6 +70,10 @@ SELECT is(nmc.sms_inbox_run(), 0, 'later runs skip it');
 DROP TRIGGER explode ON nmc.messages;
 UPDATE nmc.sms_inbox SET failed_at = NULL, error = NULL;
 SELECT is(nmc.sms_inbox_run(), 1, 'once a DBA clears failed_at it is processed again');
+
+SELECT is(nmc.form_object(ARRAY['Body', 'a', 'From', '+1', 'Body', 'b']), '{"Body": "b", "From": "+1"}'::jsonb,
+          'form fields as JSON: a repeated name keeps its last value');
+SELECT is(nmc.form_object('{}'), '{}'::jsonb, 'no fields: an empty object');
 
 SELECT * FROM finish();
 ROLLBACK;
