@@ -2,8 +2,8 @@
 # bench/run.sh — `make bench`: starts a throwaway stack on its own ports with
 # production settings (fsync and synchronous_commit on, bcrypt cost 12) and
 # the fake providers, and prints figures for the edge + API path and for the
-# dispatcher (bench/dispatcher.pl) and missed calls (bench/webhooks.pl).
-# and the live feed (bench/feed.pl). NMC_BENCH_ONLY=dispatcher|webhooks|feed runs one part. Never part of pass/fail.
+# dispatcher (bench/dispatcher.pl) and missed calls (bench/webhooks.pl)
+# and the live feed (bench/feed.pl). NMC_BENCH_ONLY=api|dispatcher|webhooks|feed runs one part. Never part of pass/fail.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -57,7 +57,7 @@ run() {
         "$(awk '$1 == "99%" {print $2}' <<<"$out")"
 }
 
-if [ -z "${NMC_BENCH_ONLY:-}" ]; then
+if [ -z "${NMC_BENCH_ONLY:-}" ] || [ "$NMC_BENCH_ONLY" = api ]; then
 run "GET /healthz (4 connections)" -t 2 -c 4 -d "${DURATION}s" "$BASE/healthz"
 run "GET /api/me, JWT verified (1 connection)" -t 1 -c 1 -d "${DURATION}s" -H "Authorization: Bearer $TOKEN" "$BASE/api/me"
 run "GET /api/me, JWT verified (4 connections)" -t 2 -c 4 -d "${DURATION}s" -H "Authorization: Bearer $TOKEN" "$BASE/api/me"

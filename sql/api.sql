@@ -122,7 +122,7 @@ BEGIN
         RETURN;
     END IF;
 
-    params := regexp_match(handle.path, nmc.route_regex(route.route_path));
+    params := CASE WHEN route.route_path ~ '\{' THEN regexp_match(handle.path, nmc.route_regex(route.route_path)) ELSE '{}' END;
     -- Everything below runs in one subtransaction: an error leaves no trace.
     BEGIN
         IF route.auth = 'twilio' THEN

@@ -10,7 +10,9 @@ AS $build$
 DECLARE
     branches text;
 BEGIN
-    SELECT string_agg(format('        WHEN %L THEN RETURN nmc.%I(req);', h.handler, h.handler), E'\n' ORDER BY h.handler)
+    -- Twilio's webhooks first: they come most often, and CASE tries the branches in order.
+    SELECT string_agg(format('        WHEN %L THEN RETURN nmc.%I(req);', h.handler, h.handler), E'\n'
+                      ORDER BY h.handler NOT LIKE 'webhook\_%', h.handler)
       INTO branches
       FROM (SELECT DISTINCT handler FROM nmc.api_routes) h;
     EXECUTE format($f$

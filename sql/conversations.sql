@@ -4,7 +4,7 @@
 -- human response window timer. Transitions live in nmc.conversation_set_mode.
 CREATE TABLE nmc.conversations (
     id                    uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
-    business_id           uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    business_id           uuid NOT NULL,  -- checked through (business_id, customer_id) → customers below
     customer_id           uuid NOT NULL,
     phone_number_id       uuid NOT NULL,
     lead_id               uuid,

@@ -3,7 +3,7 @@
 -- and the dispatcher sends it at commit.
 CREATE TABLE nmc.messages (
     id             uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
-    business_id    uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    business_id    uuid NOT NULL,  -- checked through (business_id, customer_id) → customers below
     customer_id    uuid NOT NULL,
     conversation_id uuid,
     direction      text NOT NULL CHECK (direction IN ('inbound', 'outbound')),

@@ -174,25 +174,27 @@ BEGIN
         RETURNING *)
     SELECT array_agg(m::nmc.messages) INTO msgs FROM m;
 
-    UPDATE nmc.conversations c SET last_message_at = greatest(c.last_message_at, x.last_at)
-      FROM (SELECT m.conversation_id, max(m.created_at) AS last_at FROM unnest(msgs) m GROUP BY 1) x
-     WHERE c.id = x.conversation_id;
-
-    -- The customer wrote: where the conversation waits for them, the human
-    -- response window opens (nmc.conversation_customer_wrote, for many at once).
-    WITH w AS (
-        SELECT c.id, c.business_id, now() + make_interval(secs => b.human_window_seconds) AS due
-          FROM nmc.conversations c JOIN nmc.businesses b ON b.id = c.business_id
-         WHERE c.id IN (SELECT m.conversation_id FROM unnest(msgs) m) AND c.mode = 'waiting'
+    -- The customer wrote: each conversation's last message moves on, and where
+    -- the conversation waited for the customer the human response window opens
+    -- (nmc.conversation_customer_wrote, for many at once) — one update each.
+    WITH last AS (
+        SELECT m.conversation_id AS id, max(m.created_at) AS last_at FROM unnest(msgs) m GROUP BY 1
     ), t AS (
         INSERT INTO nmc.timers (business_id, kind, subject_id, due_at)
-        SELECT w.business_id, 'conversation.human_window', w.id, w.due FROM w
+        SELECT c.business_id, 'conversation.human_window', c.id, now() + make_interval(secs => b.human_window_seconds)
+          FROM last JOIN nmc.conversations c ON c.id = last.id JOIN nmc.businesses b ON b.id = c.business_id
+         WHERE c.mode = 'waiting'
         RETURNING id, subject_id, due_at
     ), u AS (
-        UPDATE nmc.conversations c SET mode = 'human_window', human_window_deadline = t.due_at, human_window_timer_id = t.id
-          FROM t WHERE c.id = t.subject_id
+        UPDATE nmc.conversations c
+           SET last_message_at = greatest(c.last_message_at, last.last_at),
+               mode = CASE WHEN t.id IS NULL THEN c.mode ELSE 'human_window' END,
+               human_window_deadline = CASE WHEN t.id IS NULL THEN c.human_window_deadline ELSE t.due_at END,
+               human_window_timer_id = CASE WHEN t.id IS NULL THEN c.human_window_timer_id ELSE t.id END
+          FROM last LEFT JOIN t ON t.subject_id = last.id
+         WHERE c.id = last.id
         RETURNING c.*)
-    SELECT array_agg(u::nmc.conversations) INTO windows FROM u;
+    SELECT array_agg(u::nmc.conversations) INTO windows FROM u WHERE u.id IN (SELECT t.subject_id FROM t);
 
     -- Events in the order the one-by-one path emits them: per text, the new
     -- conversation, the message, then the window it opened.

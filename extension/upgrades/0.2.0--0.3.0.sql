@@ -21,3 +21,11 @@ CREATE POLICY monitoring ON nmc.sms_inbox FOR SELECT TO nmc_monitor USING (true)
 --@replace events nmc.emit_events
 -- Form fields to JSON in one call instead of a loop.
 --@replace twilio_signature nmc.form_object
+
+-- Foreign keys that only repeated what (business_id, customer_id) → customers
+-- already guarantees: each cost a lookup and a lock on the business's row per insert.
+ALTER TABLE nmc.conversations DROP CONSTRAINT conversations_business_id_fkey;
+ALTER TABLE nmc.messages DROP CONSTRAINT messages_business_id_fkey;
+-- Webhook handlers first in the route dispatcher (rebuilt below); exact routes skip the path regex.
+--@replace api_dispatch nmc.api_dispatch_build
+--@replace api nmc_api.handle

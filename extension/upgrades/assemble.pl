@@ -21,11 +21,17 @@ sub function_text {
     my @lines = split /^/, slurp("$sqldir/$file.sql");
     my $start = (grep { $lines[$_] =~ /^CREATE FUNCTION \Q$name\E\(/ } 0 .. $#lines)[0];
     die "assemble.pl: no CREATE FUNCTION $name( in sql/$file.sql\n" unless defined $start;
-    my ($i, $out) = ($start, '');
+    my ($i, $out, $tag) = ($start, '', undef);
     for (; $i <= $#lines; $i++) {
         $out .= $lines[$i];
-        last if $i > $start && ($lines[$i] =~ /\$\$;\s*$/ || $lines[$i] =~ /^AS '.*';\s*$/);
-        last if $i == $start && $lines[$i] =~ /\$\$;\s*$/;
+        # The body ends where its own dollar quote ($$, $build$, …) closes.
+        if (!defined $tag && $lines[$i] =~ /\bAS\s+(\$[A-Za-z_]*\$)/) {
+            $tag = $1;
+            last if $lines[$i] =~ /\Q$tag\E.*\Q$tag\E;\s*$/;
+            next;
+        }
+        last if defined $tag && $lines[$i] =~ /\Q$tag\E;\s*$/;
+        last if !defined $tag && $lines[$i] =~ /^AS '.*';\s*$/;
     }
     $i++;
     die "assemble.pl: $name in sql/$file.sql has no COMMENT ON FUNCTION right after it\n"
