@@ -100,6 +100,30 @@ for my $i (0 .. $planned - 1) {
     print $rf sign_twilio("$public/webhooks/twilio/sms", \%p, $token), "\t", form_encode(\%p), "\n";
 }
 close $rf;
+# CPU time of the database (postmaster and its children) and of the edge, in
+# clock ticks: a figure per text that a noisy host disturbs less than a rate.
+sub cpu_ticks {
+    my ($pg, $edge, $inbox) = (0, 0, 0);
+    open my $pm, '<', "$state/data/postmaster.pid" or return (0, 0, 0);
+    my $postmaster = <$pm> + 0;
+    close $pm;
+    my $edge_pid = -1;
+    if (open my $ep, '<', "$state/edge.pid") { $edge_pid = <$ep> + 0; close $ep }
+    for my $f (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $f or next;
+        my $line = <$fh> // next;
+        close $fh;
+        my ($pid, $rest) = $line =~ /^(\d+) \(.*\) (.*)$/ or next;
+        my @x = split ' ', $rest;    # $x[1] is ppid, $x[11] utime, $x[12] stime
+        if ($pid == $postmaster || $x[1] == $postmaster) {
+            $pg += $x[11] + $x[12];
+            if (open my $cl, "<", "/proc/$pid/cmdline") { my $cmd = <$cl> // ""; close $cl; $inbox += $x[11] + $x[12] if $cmd =~ /nevermisscall inbox/ }
+        }
+        elsif ($pid == $edge_pid) { $edge += $x[11] + $x[12] }
+    }
+    return ($pg, $edge, $inbox);
+}
+my @cpu_before = cpu_ticks();
 my $flat_start = time;
 my $wrk = qx{NMC_BENCH_REQUESTS=$requests_file NMC_BENCH_WRK_THREADS=2 wrk -t 2 -c 8 -d ${seconds}s -s $FindBin::Bin/signed_requests.lua http://127.0.0.1:$port/ 2>&1};
 my $sent_end = time;
@@ -113,10 +137,15 @@ printf "%-44s %8.0f webhooks/s  (%d in %.1f s, %d errors%s; response p50 %.1f ms
 my $backlog = sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL');
 sleep 0.05 while sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL') > 0 && time < $sent_end + 120;
 my $drained = time;
+my @cpu_after = cpu_ticks();
 my $threaded = sql(q{SELECT count(*) FROM nmc.messages WHERE direction = 'inbound'}) - $threaded_before;
 printf "%-44s %8.0f texts/s     (%d threaded in %.1f s; %d were waiting when the senders stopped, drained %.1f s later; %d failed)\n",
     'inbound texts threaded (webhook → conversation)', $threaded / ($drained - $flat_start), $threaded, $drained - $flat_start,
     $backlog, $drained - $sent_end, sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NOT NULL');
+my $tick_ms = 1000 / (`getconf CLK_TCK` || 100);
+my @per_text = map { ($cpu_after[$_] - $cpu_before[$_]) * $tick_ms / $threaded } 0 .. 2;
+printf "%-44s %8.2f ms      (Postgres %.2f ms, of which the inbox worker %.2f ms; the edge %.2f ms)\n",
+    'CPU per inbound text, webhook to conversation', $per_text[0] + $per_text[1], $per_text[0], $per_text[2], $per_text[1];
 
 # NMC_BENCH_PROFILE=1 (with track_functions = all, which bench/run.sh then sets): where
 # the database spent its time, per function, over the whole feed run.

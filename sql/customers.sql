@@ -30,11 +30,19 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     c nmc.customers;
+    normal text := nmc.normalize_phone(p_phone, 'phone');
 BEGIN
-    INSERT INTO nmc.customers (business_id, phone)
-    VALUES (p_business_id, nmc.normalize_phone(p_phone, 'phone'))
-    ON CONFLICT (business_id, phone) DO UPDATE SET updated_at = now()
-    RETURNING * INTO c;
+    -- Found without writing (a returning customer changes nothing); created if new.
+    SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND phone = normal;
+    IF NOT FOUND THEN
+        INSERT INTO nmc.customers (business_id, phone) VALUES (p_business_id, normal)
+        ON CONFLICT (business_id, phone) DO NOTHING
+        RETURNING * INTO c;
+        IF NOT FOUND THEN
+            -- Created by a concurrent transaction just now.
+            SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND phone = normal;
+        END IF;
+    END IF;
     RETURN c;
 END
 $$;

@@ -127,14 +127,16 @@ DECLARE
     ev_t text[];
     ev_body jsonb[];
 BEGIN
-    -- Customers, created if new (and touched, as nmc.customer_upsert does).
-    WITH up AS (
-        INSERT INTO nmc.customers AS c (business_id, phone)
-        SELECT DISTINCT x.business_id, callers[x.ordinality] FROM unnest(texts) WITH ORDINALITY AS x
-        ON CONFLICT (business_id, phone) DO UPDATE SET updated_at = now()
-        RETURNING c.id, c.business_id, c.phone)
-    SELECT array_agg(up.id ORDER BY x.ordinality) INTO cust
-      FROM unnest(texts) WITH ORDINALITY AS x JOIN up ON up.business_id = x.business_id AND up.phone = callers[x.ordinality];
+    -- No ON CONFLICT clauses below (speculative insertion costs a third of the
+    -- batch): the inbox worker is the only one threading texts, and a customer or
+    -- conversation created meanwhile by a call, or a text threaded twice, makes
+    -- the batch fail on a unique index — the worker then runs it one by one.
+    -- Customers, created if new (as nmc.customer_upsert does).
+    INSERT INTO nmc.customers AS c (business_id, phone)
+    SELECT DISTINCT x.business_id, callers[x.ordinality] FROM unnest(texts) WITH ORDINALITY AS x
+     WHERE NOT EXISTS (SELECT 1 FROM nmc.customers o WHERE o.business_id = x.business_id AND o.phone = callers[x.ordinality]);
+    SELECT array_agg(c.id ORDER BY x.ordinality) INTO cust
+      FROM unnest(texts) WITH ORDINALITY AS x JOIN nmc.customers c ON c.business_id = x.business_id AND c.phone = callers[x.ordinality];
 
     -- A conversation for each (number, customer) without an open one, linked to
     -- the customer's active lead, as nmc.conversation_open does.
@@ -147,7 +149,6 @@ BEGIN
           FROM pairs p
          WHERE NOT EXISTS (SELECT 1 FROM nmc.conversations o
                             WHERE o.business_id = p.b AND o.phone_number_id = p.pn AND o.customer_id = p.c AND o.state = 'open')
-        ON CONFLICT (business_id, phone_number_id, customer_id) WHERE state = 'open' DO NOTHING
         RETURNING *)
     SELECT array_agg(ins::nmc.conversations) INTO created FROM ins;
 
@@ -170,7 +171,6 @@ BEGIN
                'received', x.message_sid, x.received_at
           FROM unnest(texts) WITH ORDINALITY AS x JOIN nmc.phone_numbers pn ON pn.id = x.phone_number_id
          ORDER BY x.ordinality
-        ON CONFLICT (twilio_sid) DO NOTHING
         RETURNING *)
     SELECT array_agg(m::nmc.messages) INTO msgs FROM m;
 
@@ -271,7 +271,7 @@ BEGIN
                            AND (cu.opted_out_at IS NOT NULL OR coalesce(o.mode, 'waiting') = 'human'
                                 OR nmc.emergency_term_in(g.business_id, coalesce(g.params ->> 'Body', '')) IS NULL) AS routine
                       FROM unnest(batch) WITH ORDINALITY AS g
-                      CROSS JOIN LATERAL (SELECT nmc.phone_or_null(g.params ->> 'From') AS caller) f
+                      CROSS JOIN LATERAL (SELECT nmc.phone_or_null(g.params ->> 'From') AS caller OFFSET 0) f  -- OFFSET 0: normalised once per text
                       LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = f.caller
                       LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
                                                    AND o.customer_id = cu.id AND o.state = 'open') x;

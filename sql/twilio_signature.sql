@@ -41,8 +41,13 @@ CREATE FUNCTION nmc.webhook_signing_token()
 RETURNS text
 LANGUAGE plpgsql STABLE
 AS $$
+DECLARE
+    token text;
 BEGIN
-    RETURN coalesce(nullif(nmc.setting('twilio_auth_token'), ''), nmc.setting('sandbox_webhook_token'));
+    -- One read of both settings (this runs for every webhook).
+    SELECT coalesce(nullif(max(value) FILTER (WHERE name = 'twilio_auth_token'), ''), max(value) FILTER (WHERE name = 'sandbox_webhook_token'))
+      INTO token FROM nmc.settings WHERE name IN ('twilio_auth_token', 'sandbox_webhook_token');
+    RETURN token;
 END
 $$;
 COMMENT ON FUNCTION nmc.webhook_signing_token() IS 'The key webhooks must be signed with: the Twilio auth token, or in sandbox mode the generated sandbox_webhook_token (used by the simulator).';

@@ -29,3 +29,6 @@ ALTER TABLE nmc.messages DROP CONSTRAINT messages_business_id_fkey;
 -- Webhook handlers first in the route dispatcher (rebuilt below); exact routes skip the path regex.
 --@replace api_dispatch nmc.api_dispatch_build
 --@replace api nmc_api.handle
+--@replace twilio_signature nmc.webhook_signing_token
+-- A returning customer is found without writing a new version of its row.
+--@replace customers nmc.customer_upsert
