@@ -2,13 +2,15 @@
 # bench/feed.pl — the live feed under load: N WebSocket clients (100, 1,000,
 # 5,000; bench/ws_clients) over 100 businesses while signed inbound-SMS
 # webhooks arrive at a fixed rate; prints event-commit → frame-received
-# latency (p50/p99/max), then the webhook throughput the edge sustains flat
-# out. Called by bench/run.sh; never part of pass/fail.
+# latency (p50/p99/max); then, flat out, the webhooks per second the edge
+# accepts, the texts per second the inbox worker threads, and the CPU per text,
+# for customers' first texts and for replies. Called by bench/run.sh; never part of pass/fail.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../scripts/lib", "$FindBin::Bin/lib";
 use Time::HiRes qw(time sleep);
+use List::Util ();
 use FastHttp qw(http_post_fast form_encode);
 use TwilioWebhook qw(sign_twilio random_sid);
 
@@ -82,26 +84,9 @@ for my $n (@sizes) {
     $offset += $rate * $seconds;
 }
 
-# Flat out: how many signed inbound-SMS webhooks per second the edge takes. The
-# tables grew from empty during the runs above; analyze them first, as autovacuum
-# does within a minute in a running system (plans made on an empty table's
-# estimates would measure the first minute of a new install, not the product).
-sql('ANALYZE');
-my $threaded_before = sql(q{SELECT count(*) FROM nmc.messages WHERE direction = 'inbound'});
-# The requests are signed beforehand and sent by wrk (bench/signed_requests.lua),
-# so the load generator's own CPU takes as little as possible from the two cores
-# it shares with what it measures. Each MessageSid is sent once.
-my $requests_file = "$state/bench-requests.txt";
-my $planned = ($ENV{NMC_BENCH_FLAT_MAX_RATE} // 8000) * $seconds;
-open my $rf, '>', $requests_file or die;
-for my $i (0 .. $planned - 1) {
-    my %p = (MessageSid => random_sid('SM'), From => sprintf('+1512%07d', 3000000 + ($offset + $i) % 5000),
-             To => $numbers[$i % @numbers], Body => "bench message $i", NumMedia => '0');
-    print $rf sign_twilio("$public/webhooks/twilio/sms", \%p, $token), "\t", form_encode(\%p), "\n";
-}
-close $rf;
-# CPU time of the database (postmaster and its children) and of the edge, in
-# clock ticks: a figure per text that a noisy host disturbs less than a rate.
+# CPU time of the database (postmaster and its children, the inbox worker
+# separately) and of the edge, in clock ticks: a figure per text that a noisy
+# host disturbs less than a rate.
 sub cpu_ticks {
     my ($pg, $edge, $inbox) = (0, 0, 0);
     open my $pm, '<', "$state/data/postmaster.pid" or return (0, 0, 0);
@@ -117,35 +102,66 @@ sub cpu_ticks {
         my @x = split ' ', $rest;    # $x[1] is ppid, $x[11] utime, $x[12] stime
         if ($pid == $postmaster || $x[1] == $postmaster) {
             $pg += $x[11] + $x[12];
-            if (open my $cl, "<", "/proc/$pid/cmdline") { my $cmd = <$cl> // ""; close $cl; $inbox += $x[11] + $x[12] if $cmd =~ /nevermisscall inbox/ }
+            if (open my $cl, '<', "/proc/$pid/cmdline") { my $cmd = <$cl> // ''; close $cl; $inbox += $x[11] + $x[12] if $cmd =~ /nevermisscall inbox/ }
         }
         elsif ($pid == $edge_pid) { $edge += $x[11] + $x[12] }
     }
     return ($pg, $edge, $inbox);
 }
-my @cpu_before = cpu_ticks();
-my $flat_start = time;
-my $wrk = qx{NMC_BENCH_REQUESTS=$requests_file NMC_BENCH_WRK_THREADS=2 wrk -t 2 -c 8 -d ${seconds}s -s $FindBin::Bin/signed_requests.lua http://127.0.0.1:$port/ 2>&1};
-my $sent_end = time;
-my %w = $wrk =~ /(\w+)=([\d.]+)/g;
-die "wrk failed: $wrk\n" unless defined $w{requests};
-my ($ok, $bad) = ($w{requests} - $w{non200}, $w{non200});
-printf "%-44s %8.0f webhooks/s  (%d in %.1f s, %d errors%s; response p50 %.1f ms, p99 %.1f ms)\n", 'inbound-SMS webhooks, flat out (8 connections)',
-    $ok / $w{seconds}, $ok, $w{seconds}, $bad, $w{ran_out} ? ', RAN OUT of pre-signed requests' : '', $w{p50_us} / 1000, $w{p99_us} / 1000;
-# Accepted is not yet threaded: the inbox worker threads them after commit. Wait
-# until the inbox is empty and report the rate the texts reached their conversations.
-my $backlog = sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL');
-sleep 0.05 while sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL') > 0 && time < $sent_end + 120;
-my $drained = time;
-my @cpu_after = cpu_ticks();
-my $threaded = sql(q{SELECT count(*) FROM nmc.messages WHERE direction = 'inbound'}) - $threaded_before;
-printf "%-44s %8.0f texts/s     (%d threaded in %.1f s; %d were waiting when the senders stopped, drained %.1f s later; %d failed)\n",
-    'inbound texts threaded (webhook → conversation)', $threaded / ($drained - $flat_start), $threaded, $drained - $flat_start,
-    $backlog, $drained - $sent_end, sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NOT NULL');
-my $tick_ms = 1000 / (`getconf CLK_TCK` || 100);
-my @per_text = map { ($cpu_after[$_] - $cpu_before[$_]) * $tick_ms / $threaded } 0 .. 2;
-printf "%-44s %8.2f ms      (Postgres %.2f ms, of which the inbox worker %.2f ms; the edge %.2f ms)\n",
-    'CPU per inbound text, webhook to conversation', $per_text[0] + $per_text[1], $per_text[0], $per_text[2], $per_text[1];
+
+# Flat out: how many signed inbound-SMS webhooks per second the edge takes, and
+# how fast the inbox worker threads them. The requests are signed beforehand and
+# sent by wrk (bench/signed_requests.lua), so the load generator takes as little
+# as possible of the two cores it shares with what it measures; each MessageSid
+# is sent once. Customer k writes to business k % 100 (5,000 pairs), so the first
+# run is every customer's first text (new customer, new conversation, human
+# window: the costliest case) and the second is their replies in those conversations.
+sub flat_out {
+    my ($label, $pairs) = @_;
+    my $threaded_before = sql(q{SELECT count(*) FROM nmc.messages WHERE direction = 'inbound'});
+    my $requests_file = "$state/bench-requests.txt";
+    my $planned = ($ENV{NMC_BENCH_FLAT_MAX_RATE} // 8000) * $seconds;
+    open my $rf, '>', $requests_file or die;
+    for my $i (0 .. $planned - 1) {
+        my $k = $i % $pairs;
+        my %p = (MessageSid => random_sid('SM'), From => sprintf('+1513%07d', 3000000 + $k),
+                 To => $numbers[$k % @numbers], Body => "bench message $i", NumMedia => '0');
+        print $rf sign_twilio("$public/webhooks/twilio/sms", \%p, $token), "\t", form_encode(\%p), "\n";
+    }
+    close $rf;
+    my @cpu_before = cpu_ticks();
+    my $start = time;
+    my $wrk = qx{NMC_BENCH_REQUESTS=$requests_file NMC_BENCH_WRK_THREADS=2 wrk -t 2 -c 8 -d ${seconds}s -s $FindBin::Bin/signed_requests.lua http://127.0.0.1:$port/ 2>&1};
+    my $sent_end = time;
+    my %w = $wrk =~ /(\w+)=([\d.]+)/g;
+    die "wrk failed: $wrk\n" unless defined $w{requests};
+    my ($ok, $bad) = ($w{requests} - $w{non200}, $w{non200});
+    print "flat out, $label:\n";
+    printf "  %-42s %8.0f webhooks/s  (%d in %.1f s, %d errors%s; response p50 %.1f ms, p99 %.1f ms)\n", 'inbound-SMS webhooks (8 connections)',
+        $ok / $w{seconds}, $ok, $w{seconds}, $bad, $w{ran_out} ? ', RAN OUT of pre-signed requests' : '', $w{p50_us} / 1000, $w{p99_us} / 1000;
+    # Accepted is not yet threaded: wait until the inbox is empty.
+    my $backlog = sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL');
+    sleep 0.05 while sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL') > 0 && time < $sent_end + 120;
+    my $drained = time;
+    my @cpu_after = cpu_ticks();
+    my $threaded = sql(q{SELECT count(*) FROM nmc.messages WHERE direction = 'inbound'}) - $threaded_before;
+    printf "  %-42s %8.0f texts/s     (%d in %.1f s; %d waiting when the senders stopped, drained %.1f s later; %d failed)\n",
+        'threaded (webhook → conversation)', $threaded / ($drained - $start), $threaded, $drained - $start,
+        $backlog, $drained - $sent_end, sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NOT NULL');
+    my $tick_ms = 1000 / (`getconf CLK_TCK` || 100);
+    my @per_text = map { ($cpu_after[$_] - $cpu_before[$_]) * $tick_ms / $threaded } 0 .. 2;
+    printf "  %-42s %8.2f ms      (Postgres %.2f ms, of which the inbox worker %.2f ms; the edge %.2f ms)\n",
+        'CPU per text', $per_text[0] + $per_text[1], $per_text[0], $per_text[2], $per_text[1];
+    return $ok;
+}
+# The tables grew from empty during the runs above; analyze them first, as
+# autovacuum does within a minute in a running system (plans made on an empty
+# table's estimates would measure the first minute of a new install, not the product).
+sql('ANALYZE');
+my $first = flat_out("each customer's first text", 5000);
+sql('ANALYZE');
+# Only pairs the first run created (a multiple of the 100 businesses).
+flat_out('replies in those conversations', List::Util::min(5000, 100 * int($first / 100)) || 100);
 
 # NMC_BENCH_PROFILE=1 (with track_functions = all, which bench/run.sh then sets): where
 # the database spent its time, per function, over the whole feed run.

@@ -27,7 +27,7 @@ FAKE_PID=
 cleanup() {
     [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null
     "$STACK" stop >/dev/null 2>&1 || true
-    rm -rf "$STATE"
+    [ -n "${NMC_BENCH_KEEP:-}" ] || rm -rf "$STATE"
 }
 trap cleanup EXIT
 cleanup

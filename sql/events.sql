@@ -67,8 +67,10 @@ BEGIN
                row_number() OVER (PARTITION BY u.b ORDER BY u.ord) AS k, count(*) OVER (PARTITION BY u.b) AS n
           FROM unnest(p_business_ids, p_types, p_bodies) WITH ORDINALITY AS u(b, t, body, ord)
     ), counters AS (
+        -- In business order: two transactions that move several counters never
+        -- wait on each other crosswise.
         INSERT INTO nmc.event_counters AS c (business_id, last_seq)
-        SELECT DISTINCT e.b, e.n FROM e
+        SELECT DISTINCT e.b, e.n FROM e ORDER BY e.b
         ON CONFLICT (business_id) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
         RETURNING c.business_id, c.last_seq
     )

@@ -111,7 +111,7 @@ END
 $$;
 COMMENT ON FUNCTION nmc.sms_received(nmc.sms_inbox) IS 'Threads one inbound text into the open conversation of (business number, customer), or a new one. STOP-words opt the customer out, START-words back in, HELP gets the help text; words of danger get safety advice and alert the owner at once; in AI mode the assistant answers; anything else opens the human response window. Idempotent on MessageSid.';
 
-CREATE FUNCTION nmc.sms_thread_routine(texts nmc.sms_inbox[], callers text[])
+CREATE FUNCTION nmc.sms_thread_routine(texts nmc.sms_inbox[], callers text[], modes text[])
 RETURNS void
 LANGUAGE plpgsql
 -- Planned once, not for every batch: the plans (index lookups per text) suit any batch size.
@@ -156,10 +156,13 @@ BEGIN
       FROM unnest(texts) WITH ORDINALITY AS x
       JOIN nmc.conversations o ON o.business_id = x.business_id AND o.phone_number_id = x.phone_number_id
                               AND o.customer_id = cust[x.ordinality] AND o.state = 'open';
-    -- Locked as nmc.conversation_open locks them; one closed meanwhile sends the
-    -- batch to the one-by-one path.
+    -- Locked as nmc.conversation_open locks them. One closed, or whose mode
+    -- changed since the texts were sorted (a timer handed it to the assistant, the
+    -- owner took it over), sends the batch to the one-by-one path.
     IF (SELECT count(*) FROM (SELECT 1 FROM nmc.conversations WHERE id = ANY (conv) AND state = 'open' ORDER BY id FOR UPDATE) l)
-       <> (SELECT count(DISTINCT x) FROM unnest(conv) x) OR coalesce(cardinality(conv), 0) <> cardinality(texts) THEN
+       <> (SELECT count(DISTINCT x) FROM unnest(conv) x) OR coalesce(cardinality(conv), 0) <> cardinality(texts)
+       OR EXISTS (SELECT 1 FROM unnest(texts) WITH ORDINALITY AS x JOIN nmc.conversations c ON c.id = conv[x.ordinality]
+                   WHERE modes[x.ordinality] IS NOT NULL AND c.mode <> modes[x.ordinality]) THEN
         RAISE EXCEPTION 'nevermisscall: a conversation changed while texts were being threaded' USING ERRCODE = 'serialization_failure';
     END IF;
 
@@ -216,7 +219,7 @@ BEGIN
     PERFORM nmc.emit_events(ev_b, ev_t, ev_body);
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_thread_routine(nmc.sms_inbox[], text[]) IS 'Threads many routine inbound texts at once (callers: their normalised From numbers, in the same order): what nmc.sms_received does for a text that is not a keyword, raises no emergency and is not for the assistant — customer, conversation, message dated at receipt, the human response window where the conversation waited for the customer, and the same events in the same order. nmc.sms_inbox_run decides which texts are routine.';
+COMMENT ON FUNCTION nmc.sms_thread_routine(nmc.sms_inbox[], text[], text[]) IS 'Threads many routine inbound texts at once (callers: their normalised From numbers; modes: the mode of the open conversation each was sorted with, NULL if none — all in the same order): what nmc.sms_received does for a text that is not a keyword, raises no emergency and is not for the assistant — customer, conversation, message dated at receipt, the human response window where the conversation waited for the customer, and the same events in the same order. nmc.sms_inbox_run decides which texts are routine.';
 
 CREATE FUNCTION nmc.sms_inbox_run(max_texts int DEFAULT 500, isolate boolean DEFAULT false, min_together int DEFAULT 8)
 RETURNS int
@@ -226,8 +229,8 @@ AS $$
 DECLARE
     t nmc.sms_inbox;
     batch nmc.sms_inbox[];
-    one_by_one nmc.sms_inbox[];
     callers text[];
+    modes text[];
     first_special int;
     routine_n int;
     n int := 0;
@@ -252,57 +255,52 @@ BEGIN
         RETURN n;
     END IF;
 
-    WHILE n < max_texts LOOP
-        SELECT array_agg(q ORDER BY q.id) INTO batch
-          FROM (SELECT * FROM nmc.sms_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_texts - n FOR UPDATE SKIP LOCKED) q;
-        EXIT WHEN batch IS NULL;
-        first_special := NULL;
-        routine_n := 0;
-        IF cardinality(batch) >= min_together THEN
-            -- Which texts are routine (see nmc.sms_thread_routine): not a keyword,
-            -- no emergency to raise, not for the assistant, not already threaded.
-            SELECT array_agg(x.caller ORDER BY x.i), min(x.i) FILTER (WHERE NOT x.routine) INTO callers, first_special
-              FROM (SELECT g.ordinality AS i, f.caller,
-                           f.caller IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
-                           AND EXISTS (SELECT 1 FROM nmc.phone_numbers p JOIN nmc.businesses b ON b.id = p.business_id
-                                        WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
-                           AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = g.message_sid)
-                           AND coalesce(o.mode, 'waiting') <> 'ai'
-                           AND (cu.opted_out_at IS NOT NULL OR coalesce(o.mode, 'waiting') = 'human'
-                                OR nmc.emergency_term_in(g.business_id, coalesce(g.params ->> 'Body', '')) IS NULL) AS routine
-                      FROM unnest(batch) WITH ORDINALITY AS g
-                      CROSS JOIN LATERAL (SELECT nmc.phone_or_null(g.params ->> 'From') AS caller OFFSET 0) f  -- OFFSET 0: normalised once per text
-                      LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = f.caller
-                      LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
-                                                   AND o.customer_id = cu.id AND o.state = 'open') x;
-            routine_n := coalesce(first_special - 1, cardinality(batch));
-        END IF;
-        IF routine_n >= min_together THEN
-            -- A run of routine texts together; then the text that ended it alone.
-            PERFORM nmc.sms_thread_routine(batch[1:routine_n], callers[1:routine_n]);
-            DELETE FROM nmc.sms_inbox WHERE id IN (SELECT r.id FROM unnest(batch[1:routine_n]) r);
-            n := n + routine_n;
-            one_by_one := batch[first_special:first_special];
-        ELSE
-            -- Too few to be worth the set-based statements' planning: one by one,
-            -- up to the first text that is not routine.
-            one_by_one := batch[1:coalesce(first_special, cardinality(batch))];
-        END IF;
-        FOREACH t IN ARRAY coalesce(one_by_one, '{}') LOOP
-            PERFORM set_config('nmc.business_id', t.business_id::text, true);
-            PERFORM nmc.sms_received(t);
-            DELETE FROM nmc.sms_inbox WHERE id = t.id;
-            n := n + 1;
-        END LOOP;
-        PERFORM set_config('nmc.business_id', '', true);
-        -- The inbox had no more than this batch, and all of it is done.
-        EXIT WHEN first_special IS NULL AND routine_n + coalesce(cardinality(one_by_one), 0) = cardinality(batch)
-                  AND cardinality(batch) < max_texts - n + cardinality(batch);
-    END LOOP;
-    RETURN n;
+    -- One unit of work per call (and so per transaction of the worker): a run of
+    -- routine texts together, or one text alone. Either locks conversations before
+    -- event counters, as every other path does, so the worker never holds one
+    -- text's counter while waiting for another text's conversation (deadlocks).
+    SELECT array_agg(q ORDER BY q.id) INTO batch
+      FROM (SELECT * FROM nmc.sms_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_texts FOR UPDATE SKIP LOCKED) q;
+    IF batch IS NULL THEN
+        RETURN 0;
+    END IF;
+    first_special := NULL;
+    routine_n := 0;
+    IF cardinality(batch) >= min_together THEN
+        -- Which texts are routine (see nmc.sms_thread_routine): not a keyword,
+        -- no emergency to raise, not for the assistant, not already threaded.
+        SELECT array_agg(x.caller ORDER BY x.i), array_agg(x.mode ORDER BY x.i), min(x.i) FILTER (WHERE NOT x.routine)
+          INTO callers, modes, first_special
+          FROM (SELECT g.ordinality AS i, f.caller, o.mode,
+                       f.caller IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
+                       AND EXISTS (SELECT 1 FROM nmc.phone_numbers p JOIN nmc.businesses b ON b.id = p.business_id
+                                    WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
+                       AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = g.message_sid)
+                       AND coalesce(o.mode, 'waiting') <> 'ai'
+                       AND (cu.opted_out_at IS NOT NULL OR coalesce(o.mode, 'waiting') = 'human'
+                            OR nmc.emergency_term_in(g.business_id, coalesce(g.params ->> 'Body', '')) IS NULL) AS routine
+                  FROM unnest(batch) WITH ORDINALITY AS g
+                  CROSS JOIN LATERAL (SELECT nmc.phone_or_null(g.params ->> 'From') AS caller OFFSET 0) f  -- OFFSET 0: normalised once per text
+                  LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = f.caller
+                  LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
+                                               AND o.customer_id = cu.id AND o.state = 'open') x;
+        routine_n := coalesce(first_special - 1, cardinality(batch));
+    END IF;
+    IF routine_n >= min_together THEN
+        PERFORM nmc.sms_thread_routine(batch[1:routine_n], callers[1:routine_n], modes[1:routine_n]);
+        DELETE FROM nmc.sms_inbox WHERE id IN (SELECT r.id FROM unnest(batch[1:routine_n]) r);
+        RETURN routine_n;
+    END IF;
+    -- Too few routine texts to be worth the set-based statements: the first text alone.
+    t := batch[1];
+    PERFORM set_config('nmc.business_id', t.business_id::text, true);
+    PERFORM nmc.sms_received(t);
+    PERFORM set_config('nmc.business_id', '', true);
+    DELETE FROM nmc.sms_inbox WHERE id = t.id;
+    RETURN 1;
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_inbox_run(int, boolean, int) IS 'Threads up to max_texts inbox texts in arrival order and deletes them; returns how many it took. A run of at least min_together routine texts goes through nmc.sms_thread_routine at once; other texts, and runs too short to be worth it, through nmc.sms_received one by one. The inbox worker runs it in one transaction per batch; when a batch raises an error it runs it again with isolate, which gives each text a subtransaction and marks a failing one (failed_at, error) instead of losing the batch.';
+COMMENT ON FUNCTION nmc.sms_inbox_run(int, boolean, int) IS 'Threads the oldest inbox texts and deletes them; returns how many it took (0: the inbox is empty). One unit per call: the run of routine texts at the head of the inbox (up to max_texts) through nmc.sms_thread_routine if it has at least min_together, else the oldest text alone through nmc.sms_received. The inbox worker calls it in a transaction of its own until it returns 0. With isolate, up to max_texts texts one by one, each in a subtransaction: a failing one is marked (failed_at, error) and kept instead of losing the rest — the worker runs this after a call raised an error.';
 
 CREATE FUNCTION nmc.inbox_health(OUT worker_pid int, OUT heartbeat_age interval, OUT waiting bigint,
                                  OUT oldest_waiting_age interval, OUT failed bigint)

@@ -2,8 +2,8 @@
  * inbox_worker.c — the inbox background worker: threads the inbound texts
  * that Twilio's webhook recorded in nmc.sms_inbox (sql/sms_inbox.sql). Owns
  * its shared slot (latch, pid, heartbeat), wake-at-commit for
- * nmc.inbox_wake(), and the loop: run nmc.sms_inbox_run in one transaction
- * per batch until the inbox is empty, then sleep on the latch (or, while
+ * nmc.inbox_wake(), and the loop: run nmc.sms_inbox_run, one transaction per
+ * call, until the inbox is empty, then sleep on the latch (or, while
  * texts keep coming, only a few milliseconds, so they are threaded together). A batch that
  * raises an error is rolled back and run again with each text isolated, so
  * one bad text is marked failed instead of holding up the rest.
@@ -42,11 +42,13 @@
 /* The worker looks even without a wake-up this often (a lost latch is not a lost text). */
 #define INBOX_POLL_MS 1000
 /*
- * When texts arrive faster than one at a time, the worker lets the next ones
- * gather this long before looking again: threading them together costs far
- * less per text than one by one (sql/sms_inbox.sql). At a trickle it never waits.
+ * When a batch was large enough to be threaded together (sql/sms_inbox.sql:
+ * nmc.sms_inbox_run's min_together), texts are arriving fast; the worker then
+ * lets the next ones gather this long before looking again, which keeps
+ * batches large (far cheaper per text). At ordinary rates it never waits.
  */
 #define INBOX_GATHER_MS 4
+#define INBOX_GATHER_FROM 8
 #define INBOX_ERROR_BACKOFF_MS 1000
 
 typedef struct InboxShared
@@ -243,17 +245,19 @@ run_batch(bool isolate)
 	return taken;
 }
 
-/* Until the inbox is empty: how many texts the last batch took, or -1 if even the isolated run failed. */
+/* Until the inbox is empty: the most texts one transaction took, or -1 if even the isolated run failed. */
 static int
 drain(void)
 {
+	int			most = 0;
+
 	for (;;)
 	{
 		int			taken;
 
 		CHECK_FOR_INTERRUPTS();
 		if (shutdown_requested)
-			return 0;
+			return most;
 		heartbeat();
 		taken = run_batch(false);
 		if (taken < 0)
@@ -263,8 +267,9 @@ drain(void)
 			if (taken < 0)
 				return -1;
 		}
-		if (taken < INBOX_BATCH)
-			return taken;
+		if (taken == 0)
+			return most;
+		most = Max(most, taken);
 	}
 }
 
@@ -308,7 +313,7 @@ nmc_inbox_main(Datum arg)
 		}
 		last_batch = drain();
 		heartbeat();
-		if (last_batch > 1 && !shutdown_requested)
+		if (last_batch >= INBOX_GATHER_FROM && !shutdown_requested)
 		{
 			/* Busy: gather for a moment, then look again whether woken or not. */
 			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, INBOX_GATHER_MS, PG_WAIT_EXTENSION);

@@ -32,3 +32,5 @@ ALTER TABLE nmc.messages DROP CONSTRAINT messages_business_id_fkey;
 --@replace twilio_signature nmc.webhook_signing_token
 -- A returning customer is found without writing a new version of its row.
 --@replace customers nmc.customer_upsert
+-- Every business's health event in business order, as nmc.emit_events moves counters.
+--@replace monitoring nmc.report_system_health

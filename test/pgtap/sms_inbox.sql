@@ -38,7 +38,7 @@ SELECT is((SELECT status FROM nmc_api.handle('POST', '/webhooks/twilio/sms', '{}
 SELECT is((SELECT count(*) FROM nmc.sms_inbox WHERE message_sid = 'SM' || lpad('4', 32, '0')), 0::bigint, 'and nothing recorded');
 
 SELECT pg_temp.post(pg_temp.text(5, '+15125550901', 'Second text'));
-SELECT is(nmc.sms_inbox_run(), 2, 'the run threads both waiting texts');
+SELECT is(nmc_test.inbox_drain(), 2, 'the worker''s runs thread both waiting texts');
 SELECT is((SELECT count(*) FROM nmc.sms_inbox), 0::bigint, 'and empties the inbox');
 SELECT is((SELECT array_agg(m.body ORDER BY m.created_at) FROM nmc.messages m JOIN nmc.customers c ON c.id = m.customer_id
             WHERE c.phone = '+15125550901'), ARRAY['Is anyone there?', 'Second text'], 'in the order they arrived, in one conversation');
@@ -47,7 +47,7 @@ SELECT ok((SELECT bool_and(created_at < clock_timestamp()) FROM nmc.messages WHE
 SELECT is((SELECT mode FROM nmc.conversations WHERE business_id = (SELECT id FROM b)), 'human_window', 'the human window is open');
 
 SELECT pg_temp.post(pg_temp.text(1, '+15125550901', 'Is anyone there?'));
-SELECT is(nmc.sms_inbox_run(), 1, 'a retry after threading is taken from the inbox');
+SELECT is(nmc_test.inbox_drain(), 1, 'a retry after threading is taken from the inbox');
 SELECT is((SELECT count(*) FROM nmc.messages WHERE twilio_sid = 'SM' || lpad('1', 32, '0')), 1::bigint, 'but not threaded twice');
 
 -- A text whose processing raises (a trigger stands in for a bug) among good ones.
@@ -60,7 +60,7 @@ CREATE TRIGGER explode BEFORE INSERT ON nmc.messages FOR EACH ROW EXECUTE FUNCTI
 SELECT pg_temp.post(pg_temp.text(6, '+15125550902', 'first'));
 SELECT pg_temp.post(pg_temp.text(7, '+15125550903', 'explode'));
 SELECT pg_temp.post(pg_temp.text(8, '+15125550904', 'last'));
-SELECT throws_ok('SELECT nmc.sms_inbox_run()', 'P0001', 'processing exploded', 'a batch with a failing text raises (the worker rolls it back)');
+SELECT throws_ok('SELECT nmc_test.inbox_drain()', 'P0001', 'processing exploded', 'a run reaching the failing text raises (the worker rolls it back)');
 SELECT is(nmc.sms_inbox_run(500, true), 3, 'run again with each text isolated, it takes all three');
 SELECT is((SELECT array_agg(body ORDER BY created_at) FROM nmc.messages WHERE twilio_sid IN ('SM' || lpad('6', 32, '0'), 'SM' || lpad('7', 32, '0'), 'SM' || lpad('8', 32, '0'))),
           ARRAY['first', 'last'], 'the good texts are threaded');
@@ -69,7 +69,7 @@ SELECT is((SELECT message_sid || ' ' || error FROM nmc.sms_inbox WHERE failed_at
 SELECT is(nmc.sms_inbox_run(), 0, 'later runs skip it');
 DROP TRIGGER explode ON nmc.messages;
 UPDATE nmc.sms_inbox SET failed_at = NULL, error = NULL;
-SELECT is(nmc.sms_inbox_run(), 1, 'once a DBA clears failed_at it is processed again');
+SELECT is(nmc_test.inbox_drain(), 1, 'once a DBA clears failed_at it is processed again');
 
 SELECT is(nmc.form_object(ARRAY['Body', 'a', 'From', '+1', 'Body', 'b']), '{"Body": "b", "From": "+1"}'::jsonb,
           'form fields as JSON: a repeated name keeps its last value');

@@ -5,7 +5,7 @@
 -- order. The same inbox is run both ways from one starting state; a keyword or
 -- a word of danger in the middle of a run is still handled on its own, in order.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 SET LOCAL track_functions = 'all';
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550950') AS id;
@@ -23,7 +23,7 @@ CREATE FUNCTION pg_temp.post(n int, caller text, body text) RETURNS int LANGUAGE
 SELECT nmc.conversation_open((SELECT id FROM b), (nmc.customer_upsert((SELECT id FROM b), '+15125550951')).id,
                              (SELECT id FROM nmc.phone_numbers WHERE phone = '+15125550950'));
 SELECT pg_temp.post(1, '+15125550952', 'earlier text');
-SELECT nmc.sms_inbox_run();
+SELECT nmc_test.inbox_drain();
 SELECT nmc.conversation_set_mode(nmc.conversation_open((SELECT id FROM b), (nmc.customer_upsert((SELECT id FROM b), '+15125550953')).id,
                                                        (SELECT id FROM nmc.phone_numbers WHERE phone = '+15125550950')), 'human');
 SELECT nmc.conversation_open((SELECT id FROM b), (nmc.customer_upsert((SELECT id FROM b), '+15125550954')).id,
@@ -68,7 +68,7 @@ $$;
 
 SAVEPOINT start;
 SELECT pg_temp.texts();
-SELECT is(nmc.sms_inbox_run(500, false, 1000000), 33, 'one by one: all 33 texts');
+SELECT is(nmc_test.inbox_drain(1000000), 33, 'one by one: all 33 texts');
 -- Kept in psql variables: the rollback below undoes everything in the database.
 SELECT string_agg(what, E'\n' ORDER BY what) FILTER (WHERE what NOT LIKE 'events %') AS one_by_one_convs,
        min(what) FILTER (WHERE what LIKE 'events %') AS one_by_one_events,
@@ -78,7 +78,7 @@ SELECT is((SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions WHERE
 ROLLBACK TO start;
 
 SELECT pg_temp.texts();
-SELECT is(nmc.sms_inbox_run(500, false, 5), 33, 'together where it can: all 33 texts');
+SELECT is(nmc_test.inbox_drain(5), 33, 'together where it can: all 33 texts');
 SELECT is((SELECT sum(calls) FROM pg_stat_xact_user_functions WHERE funcname = 'sms_thread_routine'), 2::numeric,
           '… two runs of routine texts together (before STOP; between STOP and the emergency); the one after it alone');
 CREATE TEMP TABLE together AS SELECT * FROM pg_temp.outcome();
@@ -94,6 +94,14 @@ SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550953 %') LIKE '% m
 SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550955 %') LIKE '% lead=t %', 'a new conversation is linked to the customer''s lead');
 SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550956 %') LIKE '%{"customer:first of two","customer:second of two","customer:third, after the emergency"}',
           'two texts of a new customer in one run share one new conversation, in order');
+
+-- A conversation whose mode changed after its texts were sorted (a timer handed
+-- it to the assistant, the owner took over): the batch goes to the one-by-one path.
+SELECT pg_temp.post(60, '+15125550951', 'sorted while waiting');
+SELECT throws_ok(format('SELECT nmc.sms_thread_routine(ARRAY(SELECT i FROM nmc.sms_inbox i WHERE message_sid = %L), %L, %L)',
+                        'SM' || lpad('60', 32, '0'), '{+15125550951}', '{waiting}'),
+                 '40001', 'nevermisscall: a conversation changed while texts were being threaded',
+                 'texts sorted under another mode than their conversation has now are not threaded together');
 
 SELECT * FROM finish();
 ROLLBACK;
