@@ -229,6 +229,7 @@ AS $$
 DECLARE
     t nmc.sms_inbox;
     batch nmc.sms_inbox[];
+    one_by_one nmc.sms_inbox[];
     callers text[];
     modes text[];
     first_special int;
@@ -244,10 +245,14 @@ BEGIN
             BEGIN
                 PERFORM nmc.sms_received(t);
                 DELETE FROM nmc.sms_inbox WHERE id = t.id;
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT;
-                RAISE WARNING 'nevermisscall: inbound text % (inbox %) could not be processed: % %', t.message_sid, t.id, err_state, err_message;
-                UPDATE nmc.sms_inbox SET failed_at = now(), error = err_state || ': ' || err_message WHERE id = t.id;
+            EXCEPTION
+                WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+                    -- Transient (e.g. a timer held the conversation): left for the next round.
+                    RAISE LOG 'nevermisscall: inbound text % (inbox %) will be retried: %', t.message_sid, t.id, SQLERRM;
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT;
+                    RAISE WARNING 'nevermisscall: inbound text % (inbox %) could not be processed: % %', t.message_sid, t.id, err_state, err_message;
+                    UPDATE nmc.sms_inbox SET failed_at = now(), error = err_state || ': ' || err_message WHERE id = t.id;
             END;
             n := n + 1;
         END LOOP;
@@ -255,52 +260,58 @@ BEGIN
         RETURN n;
     END IF;
 
-    -- One unit of work per call (and so per transaction of the worker): a run of
-    -- routine texts together, or one text alone. Either locks conversations before
-    -- event counters, as every other path does, so the worker never holds one
-    -- text's counter while waiting for another text's conversation (deadlocks).
-    SELECT array_agg(q ORDER BY q.id) INTO batch
-      FROM (SELECT * FROM nmc.sms_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_texts FOR UPDATE SKIP LOCKED) q;
-    IF batch IS NULL THEN
-        RETURN 0;
-    END IF;
-    first_special := NULL;
-    routine_n := 0;
-    IF cardinality(batch) >= min_together THEN
-        -- Which texts are routine (see nmc.sms_thread_routine): not a keyword,
-        -- no emergency to raise, not for the assistant, not already threaded.
-        SELECT array_agg(x.caller ORDER BY x.i), array_agg(x.mode ORDER BY x.i), min(x.i) FILTER (WHERE NOT x.routine)
-          INTO callers, modes, first_special
-          FROM (SELECT g.ordinality AS i, f.caller, o.mode,
-                       f.caller IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
-                       AND EXISTS (SELECT 1 FROM nmc.phone_numbers p JOIN nmc.businesses b ON b.id = p.business_id
-                                    WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
-                       AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = g.message_sid)
-                       AND coalesce(o.mode, 'waiting') <> 'ai'
-                       AND (cu.opted_out_at IS NOT NULL OR coalesce(o.mode, 'waiting') = 'human'
-                            OR nmc.emergency_term_in(g.business_id, coalesce(g.params ->> 'Body', '')) IS NULL) AS routine
-                  FROM unnest(batch) WITH ORDINALITY AS g
-                  CROSS JOIN LATERAL (SELECT nmc.phone_or_null(g.params ->> 'From') AS caller OFFSET 0) f  -- OFFSET 0: normalised once per text
-                  LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = f.caller
-                  LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
-                                               AND o.customer_id = cu.id AND o.state = 'open') x;
-        routine_n := coalesce(first_special - 1, cardinality(batch));
-    END IF;
-    IF routine_n >= min_together THEN
-        PERFORM nmc.sms_thread_routine(batch[1:routine_n], callers[1:routine_n], modes[1:routine_n]);
-        DELETE FROM nmc.sms_inbox WHERE id IN (SELECT r.id FROM unnest(batch[1:routine_n]) r);
-        RETURN routine_n;
-    END IF;
-    -- Too few routine texts to be worth the set-based statements: the first text alone.
-    t := batch[1];
-    PERFORM set_config('nmc.business_id', t.business_id::text, true);
-    PERFORM nmc.sms_received(t);
-    PERFORM set_config('nmc.business_id', '', true);
-    DELETE FROM nmc.sms_inbox WHERE id = t.id;
-    RETURN 1;
+    WHILE n < max_texts LOOP
+        SELECT array_agg(q ORDER BY q.id) INTO batch
+          FROM (SELECT * FROM nmc.sms_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_texts - n FOR UPDATE SKIP LOCKED) q;
+        EXIT WHEN batch IS NULL;
+        first_special := NULL;
+        routine_n := 0;
+        IF cardinality(batch) >= min_together THEN
+            -- Which texts are routine (see nmc.sms_thread_routine): not a keyword,
+            -- no emergency to raise, not for the assistant, not already threaded.
+            SELECT array_agg(x.caller ORDER BY x.i), array_agg(x.mode ORDER BY x.i), min(x.i) FILTER (WHERE NOT x.routine)
+              INTO callers, modes, first_special
+              FROM (SELECT g.ordinality AS i, f.caller, o.mode,
+                           f.caller IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
+                           AND EXISTS (SELECT 1 FROM nmc.phone_numbers p JOIN nmc.businesses b ON b.id = p.business_id
+                                        WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
+                           AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = g.message_sid)
+                           AND coalesce(o.mode, 'waiting') <> 'ai'
+                           AND (cu.opted_out_at IS NOT NULL OR coalesce(o.mode, 'waiting') = 'human'
+                                OR nmc.emergency_term_in(g.business_id, coalesce(g.params ->> 'Body', '')) IS NULL) AS routine
+                      FROM unnest(batch) WITH ORDINALITY AS g
+                      CROSS JOIN LATERAL (SELECT nmc.phone_or_null(g.params ->> 'From') AS caller OFFSET 0) f  -- OFFSET 0: normalised once per text
+                      LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = f.caller
+                      LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
+                                                   AND o.customer_id = cu.id AND o.state = 'open') x;
+            routine_n := coalesce(first_special - 1, cardinality(batch));
+        END IF;
+        IF routine_n >= min_together THEN
+            -- A run of routine texts together; then the text that ended it alone.
+            PERFORM nmc.sms_thread_routine(batch[1:routine_n], callers[1:routine_n], modes[1:routine_n]);
+            DELETE FROM nmc.sms_inbox WHERE id IN (SELECT r.id FROM unnest(batch[1:routine_n]) r);
+            n := n + routine_n;
+            one_by_one := batch[first_special:first_special];
+        ELSE
+            -- Too few to be worth the set-based statements' planning: one by one,
+            -- up to the first text that is not routine.
+            one_by_one := batch[1:coalesce(first_special, cardinality(batch))];
+        END IF;
+        FOREACH t IN ARRAY coalesce(one_by_one, '{}') LOOP
+            PERFORM set_config('nmc.business_id', t.business_id::text, true);
+            PERFORM nmc.sms_received(t);
+            DELETE FROM nmc.sms_inbox WHERE id = t.id;
+            n := n + 1;
+        END LOOP;
+        PERFORM set_config('nmc.business_id', '', true);
+        -- The inbox had no more than this batch, and all of it is done.
+        EXIT WHEN first_special IS NULL AND routine_n + coalesce(cardinality(one_by_one), 0) = cardinality(batch)
+                  AND cardinality(batch) < max_texts - n + cardinality(batch);
+    END LOOP;
+    RETURN n;
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_inbox_run(int, boolean, int) IS 'Threads the oldest inbox texts and deletes them; returns how many it took (0: the inbox is empty). One unit per call: the run of routine texts at the head of the inbox (up to max_texts) through nmc.sms_thread_routine if it has at least min_together, else the oldest text alone through nmc.sms_received. The inbox worker calls it in a transaction of its own until it returns 0. With isolate, up to max_texts texts one by one, each in a subtransaction: a failing one is marked (failed_at, error) and kept instead of losing the rest — the worker runs this after a call raised an error.';
+COMMENT ON FUNCTION nmc.sms_inbox_run(int, boolean, int) IS 'Threads up to max_texts inbox texts in arrival order and deletes them; returns how many it took. A run of at least min_together routine texts goes through nmc.sms_thread_routine at once; other texts, and runs too short to be worth it, through nmc.sms_received one by one. The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each text a subtransaction and marks a failing one (failed_at, error) instead of losing the batch — a text that meets a deadlock or serialization failure again is left for the next round, not marked.';
 
 CREATE FUNCTION nmc.inbox_health(OUT worker_pid int, OUT heartbeat_age interval, OUT waiting bigint,
                                  OUT oldest_waiting_age interval, OUT failed bigint)

@@ -2,8 +2,8 @@
  * inbox_worker.c — the inbox background worker: threads the inbound texts
  * that Twilio's webhook recorded in nmc.sms_inbox (sql/sms_inbox.sql). Owns
  * its shared slot (latch, pid, heartbeat), wake-at-commit for
- * nmc.inbox_wake(), and the loop: run nmc.sms_inbox_run, one transaction per
- * call, until the inbox is empty, then sleep on the latch (or, while
+ * nmc.inbox_wake(), and the loop: run nmc.sms_inbox_run in one transaction
+ * per batch until the inbox is empty, then sleep on the latch (or, while
  * texts keep coming, only a few milliseconds, so they are threaded together). A batch that
  * raises an error is rolled back and run again with each text isolated, so
  * one bad text is marked failed instead of holding up the rest.
@@ -245,19 +245,17 @@ run_batch(bool isolate)
 	return taken;
 }
 
-/* Until the inbox is empty: the most texts one transaction took, or -1 if even the isolated run failed. */
+/* Until the inbox is empty: how many texts the last batch took, or -1 if even the isolated run failed. */
 static int
 drain(void)
 {
-	int			most = 0;
-
 	for (;;)
 	{
 		int			taken;
 
 		CHECK_FOR_INTERRUPTS();
 		if (shutdown_requested)
-			return most;
+			return 0;
 		heartbeat();
 		taken = run_batch(false);
 		if (taken < 0)
@@ -267,9 +265,8 @@ drain(void)
 			if (taken < 0)
 				return -1;
 		}
-		if (taken == 0)
-			return most;
-		most = Max(most, taken);
+		if (taken < INBOX_BATCH)
+			return taken;
 	}
 }
 
