@@ -165,6 +165,13 @@ export interface SystemStatus {
     in_flight: number;
     oldest_due_age_seconds: number;
   };
+  inbox: {
+    running: boolean;
+    heartbeat_age_seconds: number;
+    waiting: number;
+    failed: number;
+    oldest_waiting_age_seconds: number;
+  };
   providers_5m: Record<string, ProviderStats>;
 }
 
