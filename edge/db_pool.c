@@ -142,11 +142,25 @@ static bool ensure_connected(struct db_pool *pool, unsigned int slot)
 	return PQstatus(conn) == CONNECTION_OK;
 }
 
+static bool prepared_statement_stale(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	/* 26000: the statement is gone (e.g. DISCARD ALL); 0A000: "cached plan
+	 * must not change result type" after an upgrade changed a function's result. */
+	return state != NULL && (strcmp(state, "26000") == 0 || strcmp(state, "0A000") == 0);
+}
+
 /* Runs sql on the slot's connection, preparing it there the first time
- * (parsing and planning the call once per connection, not per request). */
+ * (parsing and planning the call once per connection, not per request).
+ * The SQL must be a string constant: it is recognised by its address. A
+ * prepared statement the server no longer accepts is prepared again, once. */
 static PGresult *exec_statement(struct db_pool *pool, unsigned int slot, const char *sql,
 				int nparams, const Oid *param_types,
-				const char *const *param_values)
+				const char *const *param_values);
+
+static PGresult *exec_statement_once(struct db_pool *pool, unsigned int slot, const char *sql,
+				     int nparams, const Oid *param_types,
+				     const char *const *param_values)
 {
 	PGconn *conn = pool->conns[slot];
 	const char **known = pool->prepared[slot];
@@ -166,6 +180,19 @@ static PGresult *exec_statement(struct db_pool *pool, unsigned int slot, const c
 		known[i] = sql;
 	}
 	return PQexecPrepared(conn, name, nparams, param_values, NULL, NULL, 0);
+}
+
+static PGresult *exec_statement(struct db_pool *pool, unsigned int slot, const char *sql,
+				int nparams, const Oid *param_types,
+				const char *const *param_values)
+{
+	PGresult *res = exec_statement_once(pool, slot, sql, nparams, param_types, param_values);
+	if (!prepared_statement_stale(res))
+		return res;
+	PQclear(res);
+	PQclear(PQexec(pool->conns[slot], "DEALLOCATE ALL"));
+	memset(pool->prepared[slot], 0, sizeof pool->prepared[slot]);
+	return exec_statement_once(pool, slot, sql, nparams, param_types, param_values);
 }
 
 static bool sqlstate_means_unavailable(const char *state)

@@ -32,21 +32,23 @@ DECLARE
     c nmc.customers;
     normal text := nmc.normalize_phone(p_phone, 'phone');
 BEGIN
-    -- Found without writing (a returning customer changes nothing); created if new.
-    SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND phone = normal;
+    -- Found and locked without writing a new version (a returning customer changes
+    -- nothing); created if new. Locked either way: callers decide from its state
+    -- (opted out, last greeting), and two calls at once must decide one after the other.
+    SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND phone = normal FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         INSERT INTO nmc.customers (business_id, phone) VALUES (p_business_id, normal)
         ON CONFLICT (business_id, phone) DO NOTHING
         RETURNING * INTO c;
         IF NOT FOUND THEN
             -- Created by a concurrent transaction just now.
-            SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND phone = normal;
+            SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND phone = normal FOR NO KEY UPDATE;
         END IF;
     END IF;
     RETURN c;
 END
 $$;
-COMMENT ON FUNCTION nmc.customer_upsert(uuid, text) IS 'The customer of a business with this phone (normalised), created if new.';
+COMMENT ON FUNCTION nmc.customer_upsert(uuid, text) IS 'The customer of a business with this phone (normalised), created if new; the row is locked until the transaction ends.';
 
 CREATE FUNCTION nmc.customer_brief(p_customer_id uuid)
 RETURNS jsonb

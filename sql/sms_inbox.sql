@@ -162,7 +162,7 @@ BEGIN
     IF (SELECT count(*) FROM (SELECT 1 FROM nmc.conversations WHERE id = ANY (conv) AND state = 'open' ORDER BY id FOR UPDATE) l)
        <> (SELECT count(DISTINCT x) FROM unnest(conv) x) OR coalesce(cardinality(conv), 0) <> cardinality(texts)
        OR EXISTS (SELECT 1 FROM unnest(texts) WITH ORDINALITY AS x JOIN nmc.conversations c ON c.id = conv[x.ordinality]
-                   WHERE modes[x.ordinality] IS NOT NULL AND c.mode <> modes[x.ordinality]) THEN
+                   WHERE c.mode <> coalesce(modes[x.ordinality], 'waiting')) THEN
         RAISE EXCEPTION 'nevermisscall: a conversation changed while texts were being threaded' USING ERRCODE = 'serialization_failure';
     END IF;
 
@@ -247,8 +247,10 @@ BEGIN
                 DELETE FROM nmc.sms_inbox WHERE id = t.id;
             EXCEPTION
                 WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
-                    -- Transient (e.g. a timer held the conversation): left for the next round.
+                    -- Transient: this text and everything after it wait for the next
+                    -- round (a customer's STOP and START must not change order).
                     RAISE LOG 'nevermisscall: inbound text % (inbox %) will be retried: %', t.message_sid, t.id, SQLERRM;
+                    EXIT;
                 WHEN OTHERS THEN
                     GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT;
                     RAISE WARNING 'nevermisscall: inbound text % (inbox %) could not be processed: % %', t.message_sid, t.id, err_state, err_message;
@@ -264,6 +266,17 @@ BEGIN
         SELECT array_agg(q ORDER BY q.id) INTO batch
           FROM (SELECT * FROM nmc.sms_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_texts - n FOR UPDATE SKIP LOCKED) q;
         EXIT WHEN batch IS NULL;
+        -- Every path locks a conversation before its business's event counter. This
+        -- transaction handles many texts, so it takes all their open conversations
+        -- (by id), then all their counters (by business), before touching any: it
+        -- never holds one text's counter while waiting for another's conversation.
+        PERFORM 1 FROM nmc.conversations c
+          JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, nmc.phone_or_null(g.params ->> 'From') AS phone FROM unnest(batch) g) k
+            ON c.business_id = k.business_id AND c.phone_number_id = k.phone_number_id AND c.state = 'open'
+          JOIN nmc.customers cu ON cu.id = c.customer_id AND cu.business_id = k.business_id AND cu.phone = k.phone
+         ORDER BY c.id FOR UPDATE OF c;
+        PERFORM 1 FROM nmc.event_counters WHERE business_id IN (SELECT g.business_id FROM unnest(batch) g)
+         ORDER BY business_id FOR UPDATE;
         first_special := NULL;
         routine_n := 0;
         IF cardinality(batch) >= min_together THEN

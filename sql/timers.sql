@@ -75,12 +75,16 @@ BEGIN
     SELECT handler INTO h FROM nmc.timer_kinds WHERE kind = t.kind;
     BEGIN
         EXECUTE format('SELECT nmc.%I($1)', h) USING t;
-    EXCEPTION WHEN OTHERS THEN
-        -- A failing handler must not make the timer fire again and again.
-        UPDATE nmc.timers SET error = nmc.redact_secrets(SQLERRM) WHERE id = t.id;
-        RAISE WARNING 'nevermisscall: timer % (%) handler failed: %', t.id, t.kind, SQLERRM;
+    EXCEPTION
+        WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+            -- Transient: the whole firing is undone and the timer fires again.
+            RAISE;
+        WHEN OTHERS THEN
+            -- A failing handler must not make the timer fire again and again.
+            UPDATE nmc.timers SET error = nmc.redact_secrets(SQLERRM) WHERE id = t.id;
+            RAISE WARNING 'nevermisscall: timer % (%) handler failed: %', t.id, t.kind, SQLERRM;
     END;
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION nmc.timer_fire(bigint) IS 'Fires one due timer exactly once: marks it fired and runs its handler; a handler error is recorded on the timer, not retried.';
+COMMENT ON FUNCTION nmc.timer_fire(bigint) IS 'Fires one due timer exactly once: marks it fired and runs its handler; a handler error is recorded on the timer, not retried — except a deadlock or serialization failure, which undoes the firing so the timer fires again.';

@@ -34,7 +34,6 @@
 #include "utils/wait_event.h"
 
 #include "dispatcher.h"
-#include "dispatcher_jobs.h"
 #include "inbox_worker.h"
 
 /* Texts per transaction: large enough to share a commit, small enough to stream. */
@@ -107,8 +106,9 @@ wake_on_commit(XactEvent event, void *arg)
 		if (latch != NULL)
 			SetLatch(latch);
 	}
+	/* A prepared transaction is committed elsewhere; the worker's poll finds its texts. */
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
-		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
 		wake_pending = false;
 }
 
@@ -204,6 +204,30 @@ heartbeat(void)
 	SpinLockRelease(&shared->mutex);
 }
 
+/*
+ * Whether the installed SQL has the inbox (the extension at 0.3.0 or later):
+ * this library may be newer than the database's extension until ALTER
+ * EXTENSION UPDATE runs, and the worker then waits quietly.
+ */
+static bool
+inbox_sql_ready(void)
+{
+	bool		ready;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_execute("SELECT 1 FROM pg_extension WHERE extname = 'nevermisscall' "
+				"AND to_regprocedure('nmc.sms_inbox_run(integer,boolean,integer)') IS NOT NULL", true, 1);
+	ready = SPI_processed == 1;
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ready;
+}
+
 /* One batch in one transaction: how many texts it took, or -1 after an error (logged). */
 static int
 run_batch(bool isolate)
@@ -290,7 +314,7 @@ nmc_inbox_main(Datum arg)
 	on_shmem_exit(detach, (Datum) 0);
 	pgstat_report_appname("nevermisscall inbox");
 
-	while (!shutdown_requested && !dispatcher_extension_ready())
+	while (!shutdown_requested && !inbox_sql_ready())
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, INBOX_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

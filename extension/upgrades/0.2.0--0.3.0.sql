@@ -7,6 +7,9 @@
 \echo Use "ALTER EXTENSION nevermisscall UPDATE" to load this file. \quit
 
 -- Inbound texts: the webhook records them in the inbox; the inbox worker threads them.
+-- The worker is a background worker of the new library: Postgres must be restarted
+-- with it (`make run` restarts when the library changes). Until then the SMS webhook
+-- fails (Twilio retries), and nothing is lost.
 --@include sms_inbox
 --@replace sms_inbound nmc.webhook_sms
 
@@ -34,3 +37,5 @@ ALTER TABLE nmc.messages DROP CONSTRAINT messages_business_id_fkey;
 --@replace customers nmc.customer_upsert
 -- Every business's health event in business order, as nmc.emit_events moves counters.
 --@replace monitoring nmc.report_system_health
+-- A timer whose handler meets a deadlock fires again instead of recording an error.
+--@replace timers nmc.timer_fire

@@ -5,7 +5,7 @@
 -- text that fails is marked and kept (isolate) while the rest go through.
 -- (The worker that runs it after each commit: test/webhooks/04_sms_inbox_worker.t.)
 BEGIN;
-SELECT plan(26);
+SELECT plan(29);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550900') AS id;
 -- Exactly what the edge sends, without the test helper's draining.
@@ -74,6 +74,25 @@ SELECT is(nmc_test.inbox_drain(), 1, 'once a DBA clears failed_at it is processe
 SELECT is(nmc.form_object(ARRAY['Body', 'a', 'From', '+1', 'Body', 'b']), '{"Body": "b", "From": "+1"}'::jsonb,
           'form fields as JSON: a repeated name keeps its last value');
 SELECT is(nmc.form_object('{}'), '{}'::jsonb, 'no fields: an empty object');
+
+-- A deadlock (or serialization failure) in the one-by-one run: that text and the
+-- ones after it wait for the next round, in order; nothing is marked failed.
+CREATE FUNCTION pg_temp.deadlock() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.body = 'deadlock' THEN RAISE EXCEPTION 'deadlock stand-in' USING ERRCODE = 'deadlock_detected'; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER deadlock BEFORE INSERT ON nmc.messages FOR EACH ROW EXECUTE FUNCTION pg_temp.deadlock();
+SELECT pg_temp.post(pg_temp.text(9, '+15125550905', 'before'));
+SELECT pg_temp.post(pg_temp.text(10, '+15125550905', 'deadlock'));
+SELECT pg_temp.post(pg_temp.text(11, '+15125550905', 'STOP'));
+SELECT nmc.sms_inbox_run(500, true);
+SELECT is((SELECT array_agg(body ORDER BY created_at) FROM nmc.messages WHERE twilio_sid IN ('SM' || lpad('9', 32, '0'), 'SM' || lpad('10', 32, '0'), 'SM' || lpad('11', 32, '0'))),
+          ARRAY['before'], 'the text before it is threaded');
+SELECT is((SELECT array_agg(message_sid ORDER BY id) FROM nmc.sms_inbox WHERE failed_at IS NULL),
+          ARRAY['SM' || lpad('10', 32, '0'), 'SM' || lpad('11', 32, '0')], 'it and the STOP after it wait, unmarked, in order');
+DROP TRIGGER deadlock ON nmc.messages;
+SELECT is(nmc_test.inbox_drain(), 2, 'the next round threads both');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -3,7 +3,7 @@
 -- overdue timers and expired leases; housekeeping keeps tables bounded; DBA
 -- retry/cancel; idempotency keys; backoff arithmetic; SMS text rules.
 BEGIN;
-SELECT plan(34);
+SELECT plan(36);
 
 INSERT INTO nmc.businesses (id, name, trade_type) VALUES ('b0000000-0000-0000-0000-000000000003', 'Cool Air', 'hvac');
 CREATE TABLE nmc_test.fired (timer_id bigint, payload jsonb);
@@ -11,7 +11,10 @@ CREATE FUNCTION nmc.test_timer_record(t nmc.timers) RETURNS void LANGUAGE sql AS
     INSERT INTO nmc_test.fired VALUES (t.id, t.payload) $$;
 CREATE FUNCTION nmc.test_timer_explode(t nmc.timers) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'handler exploded'; END $$;
-INSERT INTO nmc.timer_kinds VALUES ('test.record', 'test_timer_record', 'test'), ('test.explode', 'test_timer_explode', 'test');
+CREATE FUNCTION nmc.test_timer_deadlock(t nmc.timers) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'deadlock stand-in' USING ERRCODE = 'deadlock_detected'; END $$;
+INSERT INTO nmc.timer_kinds VALUES ('test.record', 'test_timer_record', 'test'), ('test.explode', 'test_timer_explode', 'test'),
+                                   ('test.deadlock', 'test_timer_deadlock', 'test');
 
 CREATE TEMP TABLE t1 AS SELECT * FROM nmc.timer_set('b0000000-0000-0000-0000-000000000003', 'test.record', NULL, now() - interval '1 s', '{"n":1}');
 CREATE TEMP TABLE t2 AS SELECT * FROM nmc.timer_set('b0000000-0000-0000-0000-000000000003', 'test.record', NULL, now() + interval '1 hour', '{"n":2}');
@@ -27,6 +30,11 @@ UPDATE nmc.timers SET due_at = now() - interval '1 s' WHERE id = (SELECT id FROM
 SELECT ok(NOT nmc.timer_fire((SELECT id FROM t2)), 'a cancelled timer never fires');
 SELECT ok(nmc.timer_fire((SELECT id FROM t3)), 'a timer whose handler fails still counts as fired');
 SELECT is((SELECT error FROM nmc.timers WHERE id = (SELECT id FROM t3)), 'handler exploded', '… and the error is recorded on it');
+CREATE TEMP TABLE t5 AS SELECT * FROM nmc.timer_set('b0000000-0000-0000-0000-000000000003', 'test.deadlock', NULL, now() - interval '1 s');
+SELECT throws_ok(format('SELECT nmc.timer_fire(%s)', (SELECT id FROM t5)), '40P01', 'deadlock stand-in',
+                 'a handler that meets a deadlock undoes the firing (the dispatcher rolls back and tries again)');
+SELECT is((SELECT fired_at IS NULL AND error IS NULL FROM nmc.timers WHERE id = (SELECT id FROM t5)), true, '… so the timer is still due');
+DELETE FROM nmc.timers WHERE id = (SELECT id FROM t5);
 
 -- The backstop: what the dispatcher would have done, if it were down.
 CREATE TEMP TABLE t4 AS SELECT * FROM nmc.timer_set('b0000000-0000-0000-0000-000000000003', 'test.record', NULL, now() - interval '30 s', '{"n":4}');
