@@ -225,6 +225,10 @@ CREATE FUNCTION nmc.sms_inbox_run(max_texts int DEFAULT 500, isolate boolean DEF
 RETURNS int
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
+-- Every lookup here goes by index. The worker plans once per session, possibly on
+-- a fresh install's empty-table statistics, and a sequential scan chosen then
+-- would grow with the tables until the next ANALYZE.
+SET enable_seqscan = off
 AS $$
 DECLARE
     t nmc.sms_inbox;
@@ -266,17 +270,19 @@ BEGIN
         SELECT array_agg(q ORDER BY q.id) INTO batch
           FROM (SELECT * FROM nmc.sms_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_texts - n FOR UPDATE SKIP LOCKED) q;
         EXIT WHEN batch IS NULL;
-        -- Every path locks a conversation before its business's event counter. This
-        -- transaction handles many texts, so it takes all their open conversations
-        -- (by id), then all their counters (by business), before touching any: it
-        -- never holds one text's counter while waiting for another's conversation.
-        PERFORM 1 FROM nmc.conversations c
-          JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, nmc.phone_or_null(g.params ->> 'From') AS phone FROM unnest(batch) g) k
-            ON c.business_id = k.business_id AND c.phone_number_id = k.phone_number_id AND c.state = 'open'
-          JOIN nmc.customers cu ON cu.id = c.customer_id AND cu.business_id = k.business_id AND cu.phone = k.phone
-         ORDER BY c.id FOR UPDATE OF c;
-        PERFORM 1 FROM nmc.event_counters WHERE business_id IN (SELECT g.business_id FROM unnest(batch) g)
-         ORDER BY business_id FOR UPDATE;
+        -- Every path locks a conversation before its business's event counter. With
+        -- several texts this transaction takes all their open conversations (by id),
+        -- then all their counters (by business), before touching any: it never holds
+        -- one text's counter while waiting for another's conversation.
+        IF cardinality(batch) > 1 THEN
+            PERFORM 1 FROM nmc.conversations c
+              JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, nmc.phone_or_null(g.params ->> 'From') AS phone FROM unnest(batch) g) k
+                ON c.business_id = k.business_id AND c.phone_number_id = k.phone_number_id AND c.state = 'open'
+              JOIN nmc.customers cu ON cu.id = c.customer_id AND cu.business_id = k.business_id AND cu.phone = k.phone
+             ORDER BY c.id FOR UPDATE OF c;
+            PERFORM 1 FROM nmc.event_counters WHERE business_id IN (SELECT g.business_id FROM unnest(batch) g)
+             ORDER BY business_id FOR UPDATE;
+        END IF;
         first_special := NULL;
         routine_n := 0;
         IF cardinality(batch) >= min_together THEN
