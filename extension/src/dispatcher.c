@@ -28,6 +28,7 @@
 #include "dispatcher_jobs.h"
 #include "dispatcher_shmem.h"
 #include "http_client.h"
+#include "worker_common.h"
 
 /* The heartbeat is refreshed at least this often, even when idle. */
 #define HEARTBEAT_MS 1000
@@ -39,34 +40,13 @@
 
 char	   *nmc_dispatcher_database = NULL;
 
-static volatile sig_atomic_t shutdown_requested = false;
 static WaitEventSet *wait_set = NULL;
 static HttpTransfer *completing = NULL;
-
-static void
-on_sigterm(SIGNAL_ARGS)
-{
-	int			save_errno = errno;
-
-	shutdown_requested = true;
-	SetLatch(MyLatch);
-	errno = save_errno;
-}
 
 void
 dispatcher_register_worker(void)
 {
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "nevermisscall");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "nmc_dispatcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "nevermisscall dispatcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "nevermisscall dispatcher");
-	RegisterBackgroundWorker(&worker);
+	worker_register("nmc_dispatcher_main", "nevermisscall dispatcher");
 }
 
 static long
@@ -235,7 +215,7 @@ guarded_database_work(DispatchPlan *plan, bool claim)
 static void
 wait_for_extension(void)
 {
-	while (!shutdown_requested && !dispatcher_extension_ready())
+	while (!worker_shutdown_requested && !worker_extension_ready("nmc.dispatcher_claim(integer)"))
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -251,7 +231,7 @@ nmc_dispatcher_main(Datum arg)
 	TimestampTz next_db_work_at = 0;
 	TimestampTz shutdown_deadline = 0;
 
-	pqsignal(SIGTERM, on_sigterm);
+	pqsignal(SIGTERM, worker_on_sigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(nmc_dispatcher_database, NULL, 0);
@@ -272,18 +252,18 @@ nmc_dispatcher_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (shutdown_requested && shutdown_deadline == 0)
+		if (worker_shutdown_requested && shutdown_deadline == 0)
 			shutdown_deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SHUTDOWN_DRAIN_MS);
 
 		if (db_work_due || GetCurrentTimestamp() >= next_db_work_at)
 		{
 			/* Before any snapshot: a commit from now on wakes us (see dispatcher_shmem.c). */
 			dispatcher_shmem_publish_plan(0);
-			next_db_work_at = guarded_database_work(&plan, !shutdown_requested);
+			next_db_work_at = guarded_database_work(&plan, !worker_shutdown_requested);
 			db_work_due = false;
 			dispatcher_shmem_publish_plan(next_db_work_at);
 		}
-		if (shutdown_requested && !http_client_has_finished() &&
+		if (worker_shutdown_requested && !http_client_has_finished() &&
 			(http_client_running() == 0 || GetCurrentTimestamp() >= shutdown_deadline))
 			break;
 

@@ -19,39 +19,8 @@
 #include "utils/snapmgr.h"
 
 #include "dispatcher_jobs.h"
+#include "worker_common.h"
 
-
-static void
-begin_tx(const char *activity)
-{
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
-}
-
-static void
-commit_tx(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
-}
-
-bool
-dispatcher_extension_ready(void)
-{
-	bool		ready;
-
-	begin_tx("nevermisscall: waiting for the extension");
-	SPI_execute("SELECT 1 FROM pg_extension WHERE extname = 'nevermisscall'", true, 1);
-	ready = SPI_processed == 1;
-	commit_tx();
-	return ready;
-}
 
 static char *
 text_column(HeapTuple tuple, TupleDesc desc, int col)
@@ -142,7 +111,7 @@ dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1] = {Int32GetDatum(max_jobs)};
 
-	begin_tx("nevermisscall: claiming jobs");
+	worker_begin_tx("nevermisscall: claiming jobs");
 	if (max_jobs > 0)
 	{
 		if (SPI_execute_with_args("SELECT * FROM nmc.dispatcher_claim($1)", 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -161,7 +130,7 @@ dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 	for (uint64 i = 0; i < SPI_processed && plan->ndue_timers < MAX_TIMERS_PER_PASS; i++)
 		plan->due_timers[plan->ndue_timers++] = int_column(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, 0);
 	read_plan(plan);
-	commit_tx();
+	worker_commit_tx();
 	return claimed;
 }
 
@@ -207,7 +176,7 @@ dispatcher_complete_jobs(HttpTransfer *finished, DispatchPlan *plan)
 
 	for (HttpTransfer *t = finished; t != NULL; t = t->next)
 		n++;
-	begin_tx("nevermisscall: completing jobs");
+	worker_begin_tx("nevermisscall: completing jobs");
 	for (int c = 0; c < 7; c++)
 	{
 		cols[c] = palloc(sizeof(Datum) * n);
@@ -241,7 +210,7 @@ dispatcher_complete_jobs(HttpTransfer *finished, DispatchPlan *plan)
 		elog(ERROR, "nmc.dispatcher_complete_batch failed");
 	/* Retries scheduled just now change when the next job is due. */
 	read_plan(plan);
-	commit_tx();
+	worker_commit_tx();
 }
 
 void
@@ -252,8 +221,8 @@ dispatcher_fire_timers(const DispatchPlan *plan)
 		Oid			argtypes[1] = {INT8OID};
 		Datum		args[1] = {Int64GetDatum(plan->due_timers[i])};
 
-		begin_tx("nevermisscall: firing a timer");
+		worker_begin_tx("nevermisscall: firing a timer");
 		SPI_execute_with_args("SELECT nmc.timer_fire($1)", 1, argtypes, args, NULL, false, 0);
-		commit_tx();
+		worker_commit_tx();
 	}
 }

@@ -22,7 +22,6 @@ typedef struct DispatchPlan
 	int64		due_timers[MAX_TIMERS_PER_PASS];
 } DispatchPlan;
 
-extern bool dispatcher_extension_ready(void);
 extern HttpTransfer *dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan);
 extern void dispatcher_complete_jobs(HttpTransfer *finished, DispatchPlan *plan);
 extern void dispatcher_fire_timers(const DispatchPlan *plan);

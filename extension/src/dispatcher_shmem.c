@@ -24,15 +24,12 @@
 #include "utils/timestamp.h"
 
 #include "dispatcher_shmem.h"
+#include "worker_common.h"
 
 typedef struct DispatcherShared
 {
-	slock_t		mutex;
-	Latch	   *latch;
-	int			pid;
-	TimestampTz started_at;
-	TimestampTz heartbeat_at;
-	TimestampTz planned_work_at;	/* 0: planning now, wake for anything */
+	WorkerSlot	slot;
+	TimestampTz planned_work_at;	/* 0: planning now, wake for anything; under slot.mutex */
 } DispatcherShared;
 
 bool		am_dispatcher = false;
@@ -66,8 +63,8 @@ startup_shmem(void)
 	shared = ShmemInitStruct("nevermisscall dispatcher", sizeof(DispatcherShared), &found);
 	if (!found)
 	{
-		memset(shared, 0, sizeof(DispatcherShared));
-		SpinLockInit(&shared->mutex);
+		worker_slot_init(&shared->slot);
+		shared->planned_work_at = 0;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -92,10 +89,10 @@ wake_on_commit(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 			if ((wake_pending || wake_before != DT_NOEND) && shared != NULL)
 			{
-				SpinLockAcquire(&shared->mutex);
+				SpinLockAcquire(&shared->slot.mutex);
 				if (wake_pending || shared->planned_work_at == 0 || wake_before < shared->planned_work_at)
-					latch = shared->latch;
-				SpinLockRelease(&shared->mutex);
+					latch = shared->slot.latch;
+				SpinLockRelease(&shared->slot.mutex);
 				if (latch != NULL)
 					SetLatch(latch);
 			}
@@ -118,15 +115,6 @@ dispatcher_wake_install_callback(void)
 	RegisterXactCallback(wake_on_commit, NULL);
 }
 
-static void
-detach_worker(int code, Datum arg)
-{
-	SpinLockAcquire(&shared->mutex);
-	shared->latch = NULL;
-	shared->pid = 0;
-	SpinLockRelease(&shared->mutex);
-}
-
 void
 dispatcher_shmem_attach_worker(void)
 {
@@ -135,21 +123,13 @@ dispatcher_shmem_attach_worker(void)
 				(errmsg("nevermisscall dispatcher needs shared memory"),
 				 errhint("Add nevermisscall to shared_preload_libraries.")));
 	am_dispatcher = true;
-	SpinLockAcquire(&shared->mutex);
-	shared->latch = MyLatch;
-	shared->pid = MyProcPid;
-	shared->started_at = GetCurrentTimestamp();
-	shared->heartbeat_at = shared->started_at;
-	SpinLockRelease(&shared->mutex);
-	on_shmem_exit(detach_worker, (Datum) 0);
+	worker_slot_attach(&shared->slot);
 }
 
 void
 dispatcher_shmem_heartbeat(void)
 {
-	SpinLockAcquire(&shared->mutex);
-	shared->heartbeat_at = GetCurrentTimestamp();
-	SpinLockRelease(&shared->mutex);
+	worker_slot_heartbeat(&shared->slot);
 }
 
 Datum
@@ -175,9 +155,9 @@ nmc_dispatcher_wake_at(PG_FUNCTION_ARGS)
 void
 dispatcher_shmem_publish_plan(TimestampTz planned_work_at)
 {
-	SpinLockAcquire(&shared->mutex);
+	SpinLockAcquire(&shared->slot.mutex);
 	shared->planned_work_at = planned_work_at;
-	SpinLockRelease(&shared->mutex);
+	SpinLockRelease(&shared->slot.mutex);
 }
 
 Datum
@@ -194,11 +174,7 @@ nmc_dispatcher_process(PG_FUNCTION_ARGS)
 		elog(ERROR, "nmc.dispatcher_process must return a record");
 	if (shared != NULL)
 	{
-		SpinLockAcquire(&shared->mutex);
-		pid = shared->pid;
-		heartbeat_at = shared->heartbeat_at;
-		started_at = shared->started_at;
-		SpinLockRelease(&shared->mutex);
+		worker_slot_read(&shared->slot, &pid, &started_at, &heartbeat_at);
 	}
 	if (pid != 0)
 	{

@@ -1,7 +1,7 @@
 /*
  * inbox_worker.c — the inbox background worker: threads the inbound texts
  * that Twilio's webhook recorded in nmc.sms_inbox (sql/sms_inbox.sql). Owns
- * its shared slot (latch, pid, heartbeat), wake-at-commit for
+ * its shared memory (a worker_common.h slot), wake-at-commit for
  * nmc.inbox_wake(), and the loop: run nmc.sms_inbox_run in one transaction
  * per batch until the inbox is empty, then sleep on the latch (or, while
  * texts keep coming, only a few milliseconds, so they are threaded together). A batch that
@@ -35,6 +35,7 @@
 
 #include "dispatcher.h"
 #include "inbox_worker.h"
+#include "worker_common.h"
 
 /* Texts per transaction: large enough to share a commit, small enough to stream. */
 #define INBOX_BATCH 500
@@ -52,16 +53,12 @@
 
 typedef struct InboxShared
 {
-	slock_t		mutex;
-	Latch	   *latch;
-	int			pid;
-	TimestampTz heartbeat_at;
+	WorkerSlot	slot;
 } InboxShared;
 
 static InboxShared *shared = NULL;
 static bool am_inbox_worker = false;
 static bool wake_pending = false;
-static volatile sig_atomic_t shutdown_requested = false;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -87,8 +84,7 @@ startup_shmem(void)
 	shared = ShmemInitStruct("nevermisscall inbox", sizeof(InboxShared), &found);
 	if (!found)
 	{
-		memset(shared, 0, sizeof(InboxShared));
-		SpinLockInit(&shared->mutex);
+		worker_slot_init(&shared->slot);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -96,16 +92,8 @@ startup_shmem(void)
 static void
 wake_on_commit(XactEvent event, void *arg)
 {
-	Latch	   *latch = NULL;
-
 	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) && wake_pending && shared != NULL)
-	{
-		SpinLockAcquire(&shared->mutex);
-		latch = shared->latch;
-		SpinLockRelease(&shared->mutex);
-		if (latch != NULL)
-			SetLatch(latch);
-	}
+		worker_slot_wake(&shared->slot);
 	/* A prepared transaction is committed elsewhere; the worker's poll finds its texts. */
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
@@ -122,19 +110,7 @@ inbox_install(bool preloading)
 	shmem_request_hook = request_shmem;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = startup_shmem;
-	{
-		BackgroundWorker worker;
-
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = 1;
-		snprintf(worker.bgw_library_name, BGW_MAXLEN, "nevermisscall");
-		snprintf(worker.bgw_function_name, BGW_MAXLEN, "nmc_inbox_main");
-		snprintf(worker.bgw_name, BGW_MAXLEN, "nevermisscall inbox");
-		snprintf(worker.bgw_type, BGW_MAXLEN, "nevermisscall inbox");
-		RegisterBackgroundWorker(&worker);
-	}
+	worker_register("nmc_inbox_main", "nevermisscall inbox");
 }
 
 Datum
@@ -153,17 +129,13 @@ nmc_inbox_process(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {true, true};
 	int			pid = 0;
+	TimestampTz started_at = 0;
 	TimestampTz heartbeat_at = 0;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "nmc.inbox_process must return a record");
 	if (shared != NULL)
-	{
-		SpinLockAcquire(&shared->mutex);
-		pid = shared->pid;
-		heartbeat_at = shared->heartbeat_at;
-		SpinLockRelease(&shared->mutex);
-	}
+		worker_slot_read(&shared->slot, &pid, &started_at, &heartbeat_at);
 	if (pid != 0)
 	{
 		values[0] = Int32GetDatum(pid);
@@ -177,57 +149,6 @@ nmc_inbox_process(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
-static void
-on_sigterm(SIGNAL_ARGS)
-{
-	int			save_errno = errno;
-
-	shutdown_requested = true;
-	SetLatch(MyLatch);
-	errno = save_errno;
-}
-
-static void
-detach(int code, Datum arg)
-{
-	SpinLockAcquire(&shared->mutex);
-	shared->latch = NULL;
-	shared->pid = 0;
-	SpinLockRelease(&shared->mutex);
-}
-
-static void
-heartbeat(void)
-{
-	SpinLockAcquire(&shared->mutex);
-	shared->heartbeat_at = GetCurrentTimestamp();
-	SpinLockRelease(&shared->mutex);
-}
-
-/*
- * Whether the installed SQL has the inbox (the extension at 0.3.0 or later):
- * this library may be newer than the database's extension until ALTER
- * EXTENSION UPDATE runs, and the worker then waits quietly.
- */
-static bool
-inbox_sql_ready(void)
-{
-	bool		ready;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	SPI_execute("SELECT 1 FROM pg_extension WHERE extname = 'nevermisscall' "
-				"AND to_regprocedure('nmc.sms_inbox_run(integer,boolean,integer)') IS NOT NULL", true, 1);
-	ready = SPI_processed == 1;
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ready;
-}
-
 /* One batch in one transaction: how many texts it took, or -1 after an error (logged). */
 static int
 run_batch(bool isolate)
@@ -239,22 +160,14 @@ run_batch(bool isolate)
 		bool		isnull;
 		Datum		d;
 
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "nevermisscall: threading inbound texts");
+		worker_begin_tx("nevermisscall: threading inbound texts");
 		if (SPI_execute(isolate ? "SELECT nmc.sms_inbox_run(" CppAsString2(INBOX_BATCH) ", true)"
 						: "SELECT nmc.sms_inbox_run(" CppAsString2(INBOX_BATCH) ", false)", false, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "nmc.sms_inbox_run returned no row");
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		taken = isnull ? 0 : DatumGetInt32(d);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_stat(false);
-		pgstat_report_activity(STATE_IDLE, NULL);
+		worker_commit_tx();
 	}
 	PG_CATCH();
 	{
@@ -278,9 +191,9 @@ drain(void)
 		int			taken;
 
 		CHECK_FOR_INTERRUPTS();
-		if (shutdown_requested)
+		if (worker_shutdown_requested)
 			return 0;
-		heartbeat();
+		worker_slot_heartbeat(&shared->slot);
 		taken = run_batch(false);
 		if (taken < 0)
 		{
@@ -297,7 +210,7 @@ drain(void)
 void
 nmc_inbox_main(Datum arg)
 {
-	pqsignal(SIGTERM, on_sigterm);
+	pqsignal(SIGTERM, worker_on_sigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(nmc_dispatcher_database, NULL, 0);
@@ -306,23 +219,18 @@ nmc_inbox_main(Datum arg)
 				(errmsg("nevermisscall inbox worker needs shared memory"),
 				 errhint("Add nevermisscall to shared_preload_libraries.")));
 	am_inbox_worker = true;
-	SpinLockAcquire(&shared->mutex);
-	shared->latch = MyLatch;
-	shared->pid = MyProcPid;
-	shared->heartbeat_at = GetCurrentTimestamp();
-	SpinLockRelease(&shared->mutex);
-	on_shmem_exit(detach, (Datum) 0);
+	worker_slot_attach(&shared->slot);
 	pgstat_report_appname("nevermisscall inbox");
 
-	while (!shutdown_requested && !inbox_sql_ready())
+	while (!worker_shutdown_requested && !worker_extension_ready("nmc.sms_inbox_run(integer,boolean,integer)"))
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, INBOX_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		heartbeat();
+		worker_slot_heartbeat(&shared->slot);
 	}
 	ereport(LOG, (errmsg("nevermisscall inbox worker started in database \"%s\"", nmc_dispatcher_database)));
 
-	while (!shutdown_requested)
+	while (!worker_shutdown_requested)
 	{
 		long		timeout = INBOX_POLL_MS;
 		int			last_batch;
@@ -333,8 +241,8 @@ nmc_inbox_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		last_batch = drain();
-		heartbeat();
-		if (last_batch >= INBOX_GATHER_FROM && !shutdown_requested)
+		worker_slot_heartbeat(&shared->slot);
+		if (last_batch >= INBOX_GATHER_FROM && !worker_shutdown_requested)
 		{
 			/* Busy: gather for a moment, then look again whether woken or not. */
 			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, INBOX_GATHER_MS, PG_WAIT_EXTENSION);
