@@ -123,6 +123,9 @@ DECLARE
     created nmc.conversations[];
     msgs nmc.messages[];
     windows nmc.conversations[];
+    timer_conv uuid[];
+    timer_ids bigint[];
+    timer_due timestamptz[];
     ev_b uuid[];
     ev_t text[];
     ev_body jsonb[];
@@ -179,25 +182,27 @@ BEGIN
 
     -- The customer wrote: each conversation's last message moves on, and where
     -- the conversation waited for the customer the human response window opens
-    -- (nmc.conversation_customer_wrote, for many at once) — one update each.
-    WITH last AS (
-        SELECT m.conversation_id AS id, max(m.created_at) AS last_at FROM unnest(msgs) m GROUP BY 1
-    ), t AS (
+    -- (nmc.conversation_customer_wrote, for many at once) — one update each. The
+    -- timers' conversations come back as an array, and each conversation finds its
+    -- timer by position: joining the two row sets would compare every pair.
+    WITH t AS (
         INSERT INTO nmc.timers (business_id, kind, subject_id, due_at)
         SELECT c.business_id, 'conversation.human_window', c.id, now() + make_interval(secs => b.human_window_seconds)
-          FROM last JOIN nmc.conversations c ON c.id = last.id JOIN nmc.businesses b ON b.id = c.business_id
-         WHERE c.mode = 'waiting'
-        RETURNING id, subject_id, due_at
-    ), u AS (
+          FROM nmc.conversations c JOIN nmc.businesses b ON b.id = c.business_id
+         WHERE c.id = ANY (conv) AND c.mode = 'waiting'
+        RETURNING id, subject_id, due_at)
+    SELECT array_agg(t.subject_id), array_agg(t.id), array_agg(t.due_at) INTO timer_conv, timer_ids, timer_due FROM t;
+    WITH u AS (
         UPDATE nmc.conversations c
            SET last_message_at = greatest(c.last_message_at, last.last_at),
-               mode = CASE WHEN t.id IS NULL THEN c.mode ELSE 'human_window' END,
-               human_window_deadline = CASE WHEN t.id IS NULL THEN c.human_window_deadline ELSE t.due_at END,
-               human_window_timer_id = CASE WHEN t.id IS NULL THEN c.human_window_timer_id ELSE t.id END
-          FROM last LEFT JOIN t ON t.subject_id = last.id
+               mode = CASE WHEN last.k IS NULL THEN c.mode ELSE 'human_window' END,
+               human_window_deadline = CASE WHEN last.k IS NULL THEN c.human_window_deadline ELSE timer_due[last.k] END,
+               human_window_timer_id = CASE WHEN last.k IS NULL THEN c.human_window_timer_id ELSE timer_ids[last.k] END
+          FROM (SELECT m.conversation_id AS id, max(m.created_at) AS last_at, array_position(timer_conv, m.conversation_id) AS k
+                  FROM unnest(msgs) m GROUP BY 1) last
          WHERE c.id = last.id
-        RETURNING c.*)
-    SELECT array_agg(u::nmc.conversations) INTO windows FROM u WHERE u.id IN (SELECT t.subject_id FROM t);
+        RETURNING c AS row, last.k)
+    SELECT array_agg(u.row) INTO windows FROM u WHERE u.k IS NOT NULL;
 
     -- Events in the order the one-by-one path emits them: per text, the new
     -- conversation, the message, then the window it opened.
@@ -308,7 +313,9 @@ BEGIN
         IF routine_n >= min_together THEN
             -- A run of routine texts together; then the text that ended it alone.
             PERFORM nmc.sms_thread_routine(batch[1:routine_n], callers[1:routine_n], modes[1:routine_n]);
-            DELETE FROM nmc.sms_inbox WHERE id IN (SELECT r.id FROM unnest(batch[1:routine_n]) r);
+            -- By an array of ids (one index probe each; IN (subquery) planned generically
+            -- compared every inbox row with every text).
+            DELETE FROM nmc.sms_inbox WHERE id = ANY (ARRAY(SELECT r.id FROM unnest(batch[1:routine_n]) r));
             n := n + routine_n;
             one_by_one := batch[first_special:first_special];
         ELSE
