@@ -18,15 +18,21 @@ INSERT INTO nmc.emergency_terms (trade_type, term) VALUES
     ('electrical', 'exposed wire'), ('electrical', 'exposed wires'),
     ('hvac', 'no heat'), ('hvac', 'furnace out'), ('hvac', 'heat is out');
 
+CREATE FUNCTION nmc.emergency_words(body text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ' ' || btrim(regexp_replace(lower(body), '[^[:alnum:]]+', ' ', 'g')) || ' ' $$;
+COMMENT ON FUNCTION nmc.emergency_words(text) IS 'A text as lower-case words between single spaces (" water everywhere help "), where an emergency term matches as strpos(words, '' '' || term || '' '') > 0.';
+
 CREATE FUNCTION nmc.emergency_term_in(p_business_id uuid, body text)
 RETURNS text
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    -- The text as lower-case words between single spaces: " water everywhere help ".
-    words text := ' ' || btrim(regexp_replace(lower(body), '[^[:alnum:]]+', ' ', 'g')) || ' ';
+    words text := nmc.emergency_words(body);
     hit text;
 BEGIN
+    -- The inbox worker asks the same of many texts at once (nmc.sms_inbox_run).
     SELECT t.term INTO hit FROM nmc.emergency_terms t
      WHERE (t.trade_type IS NULL OR t.trade_type = (SELECT b.trade_type FROM nmc.businesses b WHERE b.id = p_business_id))
        AND strpos(words, ' ' || t.term || ' ') > 0

@@ -279,9 +279,12 @@ BEGIN
         -- several texts this transaction takes all their open conversations (by id),
         -- then all their counters (by business), before touching any: it never holds
         -- one text's counter while waiting for another's conversation.
+        -- Each sender's number, normalised once (NULL: not a number we can text).
+        callers := ARRAY(SELECT nmc.phone_or_null(g.params ->> 'From') FROM unnest(batch) g);
         IF cardinality(batch) > 1 THEN
             PERFORM 1 FROM nmc.conversations c
-              JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, nmc.phone_or_null(g.params ->> 'From') AS phone FROM unnest(batch) g) k
+              JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, callers[g.ordinality] AS phone
+                      FROM unnest(batch) WITH ORDINALITY AS g) k
                 ON c.business_id = k.business_id AND c.phone_number_id = k.phone_number_id AND c.state = 'open'
               JOIN nmc.customers cu ON cu.id = c.customer_id AND cu.business_id = k.business_id AND cu.phone = k.phone
              ORDER BY c.id FOR UPDATE OF c;
@@ -292,20 +295,24 @@ BEGIN
         routine_n := 0;
         IF cardinality(batch) >= min_together THEN
             -- Which texts are routine (see nmc.sms_thread_routine): not a keyword,
-            -- no emergency to raise, not for the assistant, not already threaded.
-            SELECT array_agg(x.caller ORDER BY x.i), array_agg(x.mode ORDER BY x.i), min(x.i) FILTER (WHERE NOT x.routine)
-              INTO callers, modes, first_special
-              FROM (SELECT g.ordinality AS i, f.caller, o.mode,
-                           f.caller IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
-                           AND EXISTS (SELECT 1 FROM nmc.phone_numbers p JOIN nmc.businesses b ON b.id = p.business_id
-                                        WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
+            -- no emergency to raise (the terms of nmc.emergency_term_in, for all
+            -- texts in one pass), not for the assistant, not already threaded.
+            SELECT array_agg(x.mode ORDER BY x.i), min(x.i) FILTER (WHERE NOT x.routine)
+              INTO modes, first_special
+              FROM (SELECT g.ordinality AS i, o.mode,
+                           callers[g.ordinality] IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
+                           AND b.id IS NOT NULL
+                           AND EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
                            AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = g.message_sid)
                            AND coalesce(o.mode, 'waiting') <> 'ai'
                            AND (cu.opted_out_at IS NOT NULL OR coalesce(o.mode, 'waiting') = 'human'
-                                OR nmc.emergency_term_in(g.business_id, coalesce(g.params ->> 'Body', '')) IS NULL) AS routine
+                                OR NOT EXISTS (SELECT 1 FROM nmc.emergency_terms et
+                                                WHERE (et.trade_type IS NULL OR et.trade_type = b.trade_type)
+                                                  AND strpos(w.words, ' ' || et.term || ' ') > 0)) AS routine
                       FROM unnest(batch) WITH ORDINALITY AS g
-                      CROSS JOIN LATERAL (SELECT nmc.phone_or_null(g.params ->> 'From') AS caller OFFSET 0) f  -- OFFSET 0: normalised once per text
-                      LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = f.caller
+                      CROSS JOIN LATERAL (SELECT nmc.emergency_words(coalesce(g.params ->> 'Body', '')) AS words OFFSET 0) w  -- once per text
+                      LEFT JOIN nmc.businesses b ON b.id = g.business_id
+                      LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = callers[g.ordinality]
                       LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
                                                    AND o.customer_id = cu.id AND o.state = 'open') x;
             routine_n := coalesce(first_special - 1, cardinality(batch));

@@ -10,3 +10,17 @@
 -- (deleting the batch from the inbox, matching conversations with their timers).
 --@replace sms_inbox nmc.sms_inbox_run
 --@replace sms_inbox nmc.sms_thread_routine
+-- Which texts are routine: each sender normalised once, the words of danger
+-- looked for in all texts in one pass.
+--@replace emergencies nmc.emergency_words
+--@replace emergencies nmc.emergency_term_in
+
+-- The edge commits concurrent SMS webhooks together (edge/handle_call.c).
+--@replace api nmc_api.handle_many
+
+-- Events lose their foreign key (one check per event): each is written with its
+-- business's counter row, which has one, and now leaves with it.
+ALTER TABLE nmc.events DROP CONSTRAINT events_business_id_fkey;
+--@replace events nmc.events_of_gone_counters
+CREATE TRIGGER event_counters_gone AFTER DELETE ON nmc.event_counters
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION nmc.events_of_gone_counters();

@@ -3,7 +3,7 @@
 -- token and the resume point (resync when the missed events are gone), and
 -- no event of another business.
 BEGIN;
-SELECT plan(14);
+SELECT plan(16);
 
 SET LOCAL ROLE nmc_edge;
 CREATE TEMP TABLE t AS SELECT nmc_test.register('feed-a@example.com', 'Feed A') AS a, nmc_test.register('feed-b@example.com', 'Feed B') AS b;
@@ -43,6 +43,20 @@ SELECT is((SELECT x.body #>> '{events,0,id}' FROM t, LATERAL nmc_api.handle('GET
 DELETE FROM nmc.events WHERE business_id = (SELECT (a #>> '{business,id}')::uuid FROM t) AND seq = 1;
 SELECT is((SELECT error_code FROM t, LATERAL nmc_api.ws_hello(jsonb_build_object('token', a ->> 'token', 'last_event_id', 0)::text)), 'resync',
           'resuming from before the retention window: resync');
+
+-- Events have no foreign key: they leave with their business's counter row.
+CREATE TEMP TABLE gone AS SELECT nmc_test.business_with_number('+15125550177') AS id;
+SELECT nmc.emit_event((SELECT id FROM gone), 'lead.updated', '{}');
+SELECT nmc.emit_event((SELECT id FROM gone), 'lead.updated', '{}');
+GRANT SELECT ON gone TO nmc_api;
+SET LOCAL ROLE nmc_api;
+SELECT set_config('nmc.business_id', (SELECT id FROM gone)::text, true);
+DELETE FROM nmc.businesses WHERE id = (SELECT id FROM gone);
+SELECT set_config('nmc.business_id', '', true);
+RESET ROLE;
+SELECT is((SELECT count(*) FROM nmc.events WHERE business_id = (SELECT id FROM gone)), 0::bigint,
+          'a deleted business''s events are deleted with it, under row-level security');
+SELECT ok((SELECT count(*) FROM nmc.events) > 0, '… and only its events');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,35 @@
+/* One request's call of nmc_api.handle: alone, or — for Twilio's SMS webhook,
+ * which comes in bursts — committed together with the same webhooks other
+ * threads are waiting to run (group commit). */
+#ifndef NMC_HANDLE_CALL_H
+#define NMC_HANDLE_CALL_H
+
+#include <stdint.h>
+
+#include "db_pool.h"
+
+/* The seven arguments of nmc_api.handle, as text. */
+#define HANDLE_NPARAMS 7
+enum handle_param {
+	HANDLE_METHOD, HANDLE_PATH, HANDLE_QUERY, HANDLE_HEADERS,
+	HANDLE_CLIENT_ADDR, HANDLE_BODY, HANDLE_RAW_QUERY
+};
+
+/* nmc_api.handle(params) in its own transaction; as db_pool_exec. */
+enum db_outcome handle_call_one(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
+				PGresult **result);
+
+/* The same result, but the call runs in one transaction with whatever other
+ * grouped calls are waiting when the database is free (none waiting: alone,
+ * at once). *result is a one-row result of its own. A group the database
+ * refuses as a whole is run again one call at a time, so each request gets
+ * exactly the answer it would have had alone. QUERY and HEADERS must be JSON
+ * objects. */
+enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
+				    PGresult **result);
+
+/* For /metrics: groups of two or more committed together, and the calls in them. */
+uint64_t handle_call_groups(void);
+uint64_t handle_call_grouped_calls(void);
+
+#endif
