@@ -76,6 +76,8 @@ for my $n (@sizes) {
     my $pid = open(my $clients, '-|', "$FindBin::Bin/ws_clients", '127.0.0.1', $ENV{NMC_WS_PORT}, $n, $tokens_file) or die "ws_clients: $!\n";
     my $line = <$clients> // '';
     my ($ready, $errors) = $line =~ /^READY (\d+) (\d+)/ or die "ws_clients did not start: $line\n";
+    my @notify_before = notify_to_send();
+    my $since = sql('SELECT clock_timestamp()');
     my @w = send_webhooks($rate, $seconds, 4, $offset, undef);
     waitpid $_, 0 for @w;
     sleep 1.5;
@@ -85,6 +87,16 @@ for my $n (@sizes) {
     my %r = $result =~ /(\w+)=([\d.]+)/g;
     printf "%-44s p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms  (%d/%d clients ready, %d errors, %d frames)\n",
         "feed latency, $n clients, $rate SMS/s", @r{qw(p50 p99 max)}, $ready, $n, $r{errors} // $errors, $r{frames} // 0;
+    my @notify_after = notify_to_send();
+    # In the database: from a text's acceptance to the start of the inbox
+    # worker's transaction that threaded it (its events' created_at).
+    my ($w50, $w99) = split /\|/, sql(qq{SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2), round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2)
+        FROM (SELECT extract(epoch FROM e.created_at - m.created_at) * 1000 AS ms FROM nmc.messages m
+                JOIN nmc.events e ON e.business_id = m.business_id AND e.type = 'message.created' AND e.body ->> 'id' = m.id::text
+               WHERE m.created_at >= '$since' AND m.direction = 'inbound') d});
+    printf "  %-42s p50 %6.2f ms  p99 %7.2f ms\n", 'of which accepted → inbox worker starts', $w50 // 0, $w99 // 0;
+    printf "  %-42s p50 ≤ %s ms  p99 ≤ %s ms  (the edge's share: from the NOTIFY reaching it to the frame written; histogram bounds)\n",
+        'of which NOTIFY → frame written', histogram_quantiles([map { $notify_after[$_] - $notify_before[$_] } 0 .. $#notify_after], 0.5, 0.99);
     $offset += $rate * $seconds;
 }
 
@@ -111,6 +123,23 @@ sub cpu_ticks {
         elsif ($pid == $edge_pid) { $edge += $x[11] + $x[12] }
     }
     return ($pg, $edge, $inbox);
+}
+
+# nmc_feed_notify_to_send_seconds from /metrics: cumulative bucket counts, in bound order.
+my @notify_bounds;
+sub notify_to_send {
+    my $m = qx{curl -s http://127.0.0.1:$port/metrics};
+    my @b = $m =~ /^nmc_feed_notify_to_send_seconds_bucket\{le="([^"]+)"\} (\d+)$/mg;
+    my (@bounds, @counts);
+    while (my ($le, $n) = splice @b, 0, 2) { push @bounds, $le eq '+Inf' ? 'inf' : $le * 1000; push @counts, $n }
+    @notify_bounds = @bounds;
+    return @counts;
+}
+# The upper bound of the bucket holding each quantile.
+sub histogram_quantiles {
+    my ($counts, @q) = @_;
+    my $total = $counts->[-1] || return map { '-' } @q;
+    return map { my $want = $_ * $total; my $i = List::Util::first { $counts->[$_] >= $want } 0 .. $#$counts; $notify_bounds[$i] } @q;
 }
 
 # The edge's group-commit counters (edge/handle_call.c) from /metrics.

@@ -176,16 +176,20 @@ COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text) I
 
 CREATE FUNCTION nmc_api.handle_many(requests jsonb)
 RETURNS TABLE (status int, content_type text, headers text, body text)
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = nmc, public, pg_temp
 AS $$
+BEGIN
     -- One after the other, in order, each exactly as nmc_api.handle alone (its
     -- own subtransaction; tenant reset at its start); one commit for all.
+    -- (PL/pgSQL: the statement is planned once per session, not per call.)
+    RETURN QUERY
     SELECT h.status, h.content_type, h.headers, h.body
       FROM jsonb_array_elements(requests) WITH ORDINALITY AS r(req, i)
      CROSS JOIN LATERAL nmc_api.handle(r.req ->> 0, r.req ->> 1, r.req -> 2, r.req -> 3, r.req ->> 4, r.req ->> 5, r.req ->> 6) h
-     ORDER BY r.i
+     ORDER BY r.i;
+END
 $$;
 COMMENT ON FUNCTION nmc_api.handle_many(jsonb) IS
     'Several requests in one transaction, for the edge''s group commit of Twilio''s SMS webhooks: requests is a JSON array of [method, path, query, request_headers, client_addr, request_body, raw_query] (the arguments of nmc_api.handle, query and headers as objects); one result row per request, in order. An error one request meets is its own response, as with nmc_api.handle.';

@@ -33,15 +33,16 @@ RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    PERFORM nmc.dispatcher_wake_at(NEW.due_at);
+    PERFORM nmc.dispatcher_wake_at(min(due_at)) FROM added;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION nmc.timer_wake_trigger() IS 'Row trigger on timers: a new timer wakes the dispatcher at commit only if it is due before the dispatcher''s next planned round.';
+COMMENT ON FUNCTION nmc.timer_wake_trigger() IS 'Statement trigger on timers: new timers wake the dispatcher at commit only if the earliest is due before the dispatcher''s next planned round.';
 CREATE TRIGGER jobs_wake AFTER INSERT ON nmc.jobs
     FOR EACH STATEMENT EXECUTE FUNCTION nmc.dispatcher_wake_trigger();
+-- Per statement: the inbox worker opens many timers in one.
 CREATE TRIGGER timers_wake AFTER INSERT ON nmc.timers
-    FOR EACH ROW EXECUTE FUNCTION nmc.timer_wake_trigger();
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION nmc.timer_wake_trigger();
 
 CREATE FUNCTION nmc.dispatcher_claim(max_jobs int)
 RETURNS TABLE (job_id bigint, attempt int, method text, url text, headers text[], body text,

@@ -16,11 +16,12 @@ BEGIN
         RETURN 'help';
     -- Plain-language opt-outs: a person who writes this must never be texted again.
     -- (None is longer than 48 characters; longer texts skip the patterns.)
-    ELSIF length(k) <= 60 AND (
-             k ~ '^(PLEASE )?(STOP|QUIT|NO MORE) (TEXTING|MESSAGING|CONTACTING|TEXTS|MESSAGES)( ME| US)?( PLEASE)?$'
-          OR k ~ '^(PLEASE )?(DO NOT|DONT|DON''T|NEVER) (TEXT|MESSAGE|CONTACT) (ME|US|THIS NUMBER)( AGAIN| ANYMORE)?( PLEASE)?$'
-          OR k ~ '^(REMOVE|TAKE) ME (FROM|OFF) (YOUR|THE|THIS) (LIST|TEXTS)( PLEASE)?$'
-          OR k ~ '^(UNSUBSCRIBE ME|LEAVE ME ALONE)$') THEN
+    -- (One pattern with four alternatives: one match per text instead of four.)
+    ELSIF length(k) <= 60 AND k ~ ('^(?:'
+             '(PLEASE )?(STOP|QUIT|NO MORE) (TEXTING|MESSAGING|CONTACTING|TEXTS|MESSAGES)( ME| US)?( PLEASE)?'
+          '|(PLEASE )?(DO NOT|DONT|DON''T|NEVER) (TEXT|MESSAGE|CONTACT) (ME|US|THIS NUMBER)( AGAIN| ANYMORE)?( PLEASE)?'
+          '|(REMOVE|TAKE) ME (FROM|OFF) (YOUR|THE|THIS) (LIST|TEXTS)( PLEASE)?'
+          '|UNSUBSCRIBE ME|LEAVE ME ALONE)$') THEN
         RETURN 'opt_out';
     END IF;
     RETURN NULL;
@@ -33,10 +34,14 @@ RETURNS nmc.http_response
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    sid text := nmc.webhook_field(req, 'MessageSid');
-    pn nmc.phone_numbers := nmc.webhook_tenant(nmc.webhook_field(req, 'To'));
+    sid text := req #>> '{body,MessageSid}';
+    pn nmc.phone_numbers;
 BEGIN
-    PERFORM nmc.webhook_field(req, 'From');
+    -- Each required field checked at once; nmc.webhook_field names the missing one.
+    IF coalesce(sid, '') = '' OR coalesce(req #>> '{body,To}', '') = '' OR coalesce(req #>> '{body,From}', '') = '' THEN
+        PERFORM nmc.webhook_field(req, f) FROM unnest(ARRAY['MessageSid', 'To', 'From']) f;
+    END IF;
+    pn := nmc.webhook_tenant(req #>> '{body,To}');
     IF pn.id IS NULL THEN
         RAISE LOG 'nevermisscall: text % to %, which is not one of our numbers', sid, req #>> '{body,To}';
         RETURN nmc.twiml(NULL);

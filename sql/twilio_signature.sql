@@ -56,9 +56,14 @@ CREATE FUNCTION nmc.twilio_request_is_signed(path text, raw_query text, pairs te
 RETURNS boolean
 LANGUAGE plpgsql STABLE
 AS $$
+DECLARE
+    base_url text;
 BEGIN
+    -- Read directly (this runs for every webhook); nmc.setting's check that the
+    -- name exists is for callers that could misspell it.
+    SELECT value INTO base_url FROM nmc.settings WHERE name = 'public_url';
     RETURN nmc.twilio_signature_valid(
-        rtrim(nmc.setting('public_url'), '/') || path || CASE WHEN coalesce(raw_query, '') <> '' THEN '?' || raw_query ELSE '' END,
+        rtrim(base_url, '/') || path || CASE WHEN coalesce(raw_query, '') <> '' THEN '?' || raw_query ELSE '' END,
         pairs, nmc.webhook_signing_token(), signature);
 END
 $$;

@@ -24,3 +24,14 @@ ALTER TABLE nmc.events DROP CONSTRAINT events_business_id_fkey;
 --@replace events nmc.events_of_gone_counters
 CREATE TRIGGER event_counters_gone AFTER DELETE ON nmc.event_counters
     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION nmc.events_of_gone_counters();
+-- The accept path of a webhook does less: required fields checked at once, the
+-- public URL read directly, the group statement planned once per session.
+--@replace sms_inbound nmc.webhook_sms
+--@replace twilio_signature nmc.twilio_request_is_signed
+-- New timers wake the dispatcher once per statement (the earliest), not per row.
+DROP TRIGGER timers_wake ON nmc.timers;
+--@replace dispatcher nmc.timer_wake_trigger
+CREATE TRIGGER timers_wake AFTER INSERT ON nmc.timers
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION nmc.timer_wake_trigger();
+-- Plain-language opt-outs recognised by one pattern instead of four.
+--@replace sms_inbound nmc.sms_keyword
