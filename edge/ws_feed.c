@@ -19,6 +19,8 @@
 #define REPLAY_PAGE_ROWS 500
 #define LIVE_PAGE "1000"
 #define LIVE_PAGE_ROWS 1000
+/* Businesses read together in one ws_events_many round trip. */
+#define LIVE_GROUP 64
 /* How long a closing client may take to accept its close frame. */
 #define CLOSE_GRACE_SECS 10
 
@@ -30,6 +32,8 @@
 
 static const char events_sql[] =
 	"SELECT seq, frame FROM nmc_api.ws_events($1::uuid, $2::bigint, $3::int)";
+static const char events_many_sql[] =
+	"SELECT business_id, seq, frame FROM nmc_api.ws_events_many($1::uuid[], $2::bigint[], $3::int)";
 static const char hello_sql[] =
 	"SELECT business_id, resume_after, error_code, error_message "
 	"FROM nmc_api.ws_hello($1)";
@@ -159,14 +163,33 @@ static bool takes_live(const struct ws_client *c)
 	return c->state == WS_FEEDING && !c->behind;
 }
 
+/* Where a business's live clients stand: the furthest-behind one's mark, or
+ * LLONG_MAX when none takes live events. */
+static long long live_mark(const struct ws_business *b)
+{
+	long long after = LLONG_MAX;
+	for (const struct ws_client *c = b->clients; c; c = c->biz_next)
+		if (takes_live(c) && c->last_seq < after)
+			after = c->last_seq;
+	return after;
+}
+
+/* One event to each of the business's live clients that has not had it. */
+static void push_live(struct ws_business *b, const PGresult *res, int row, int seq_col, int frame_col)
+{
+	long long seq = strtoll(PQgetvalue(res, row, seq_col), NULL, 10);
+	const char *frame = PQgetvalue(res, row, frame_col);
+	size_t len = (size_t)PQgetlength(res, row, frame_col);
+	for (struct ws_client *c = b->clients; c; c = c->biz_next)
+		if (takes_live(c) && seq > c->last_seq)
+			push_event(c, seq, frame, len, b->notified_ms);
+}
+
 /* One read of the table serves all of the business's live clients, from
  * the furthest-behind one on; each gets only what is past its own mark. */
 static void deliver_business(struct ws_feed *feed, struct ws_business *b)
 {
-	long long after = LLONG_MAX;
-	for (struct ws_client *c = b->clients; c; c = c->biz_next)
-		if (takes_live(c) && c->last_seq < after)
-			after = c->last_seq;
+	long long after = live_mark(b);
 	if (after == LLONG_MAX)
 		return;
 	for (;;) {
@@ -175,18 +198,71 @@ static void deliver_business(struct ws_feed *feed, struct ws_business *b)
 			return;
 		int rows = PQntuples(res);
 		for (int i = 0; i < rows; i++) {
-			long long seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-			const char *frame = PQgetvalue(res, i, 1);
-			size_t len = (size_t)PQgetlength(res, i, 1);
-			for (struct ws_client *c = b->clients; c; c = c->biz_next)
-				if (takes_live(c) && seq > c->last_seq)
-					push_event(c, seq, frame, len, b->notified_ms);
-			after = seq;
+			push_live(b, res, i, 0, 1);
+			after = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 		}
 		PQclear(res);
 		if (rows < LIVE_PAGE_ROWS)
 			return;
 	}
+}
+
+/* Several notified businesses in one round trip (ws_events_many): while the
+ * query runs no frame is written, so one query instead of one per business
+ * keeps a burst of notifications from queueing behind each other. A business
+ * with a full page waiting reads the rest on its own. */
+static void deliver_group(struct ws_feed *feed, struct ws_business **group, const long long *after, int n)
+{
+	struct string_buffer ids, marks;
+	string_buffer_init(&ids);
+	string_buffer_init(&marks);
+	for (int k = 0; k < n; k++) {
+		char mark[24];
+		snprintf(mark, sizeof mark, "%lld", after[k]);
+		string_buffer_append_char(&ids, k ? ',' : '{');
+		string_buffer_append_str(&ids, group[k]->id);
+		string_buffer_append_char(&marks, k ? ',' : '{');
+		string_buffer_append_str(&marks, mark);
+	}
+	string_buffer_append_char(&ids, '}');
+	string_buffer_append_char(&marks, '}');
+	PGresult *res = NULL;
+	enum db_outcome outcome = DB_QUERY_ERROR;
+	if (!ids.failed && !marks.failed) {
+		const char *params[3] = { ids.data, marks.data, LIVE_PAGE };
+		outcome = ws_db_exec(&feed->db, events_many_sql, 3, params, &res);
+	}
+	string_buffer_free(&ids);
+	string_buffer_free(&marks);
+	if (outcome == DB_UNAVAILABLE) {
+		PQclear(res);
+		database_failed(feed);
+		return;
+	}
+	if (outcome != DB_OK) {
+		log_query_error("ws_events_many", res);
+		PQclear(res);
+		for (int k = 0; k < n; k++)
+			deliver_business(feed, group[k]);
+		return;
+	}
+	int rows = PQntuples(res), k = 0, in_page = 0;
+	for (int i = 0; i < rows; i++) {
+		const char *id = PQgetvalue(res, i, 0);
+		while (k < n && strcmp(group[k]->id, id) != 0) {
+			if (in_page >= LIVE_PAGE_ROWS)
+				deliver_business(feed, group[k]);
+			k++;
+			in_page = 0;
+		}
+		if (k == n)
+			break;   /* not a business asked for: cannot happen */
+		push_live(group[k], res, i, 1, 2);
+		in_page++;
+	}
+	if (k < n && in_page >= LIVE_PAGE_ROWS)
+		deliver_business(feed, group[k]);
+	PQclear(res);
 }
 
 static void handle_hello(struct ws_client *c)
@@ -341,11 +417,24 @@ void ws_feed_notified(struct ws_feed *feed, const char *business_id)
 void ws_feed_deliver_pending(struct ws_feed *feed)
 {
 	while (feed->pending != NULL) {
-		struct ws_business *b = feed->pending;
-		feed->pending = b->next_pending;
-		b->pending = false;
-		b->next_pending = NULL;
-		deliver_business(feed, b);
+		struct ws_business *group[LIVE_GROUP];
+		long long after[LIVE_GROUP];
+		int n = 0;
+		while (feed->pending != NULL && n < LIVE_GROUP) {
+			struct ws_business *b = feed->pending;
+			feed->pending = b->next_pending;
+			b->pending = false;
+			b->next_pending = NULL;
+			long long mark = live_mark(b);
+			if (mark != LLONG_MAX) {
+				group[n] = b;
+				after[n++] = mark;
+			}
+		}
+		if (n == 1)
+			deliver_business(feed, group[0]);
+		else if (n > 1)
+			deliver_group(feed, group, after, n);
 	}
 }
 

@@ -124,3 +124,25 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc_api.ws_events(uuid, bigint, int) IS 'WebSocket relay: up to max_events events of a business after an id, in order, as frames ready to send.';
+
+CREATE FUNCTION nmc_api.ws_events_many(p_business_ids uuid[], after_seqs bigint[], max_events int)
+RETURNS TABLE (business_id uuid, seq bigint, frame text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$
+DECLARE
+    i int;
+BEGIN
+    -- nmc_api.ws_events for several businesses in one round trip (the relay
+    -- reads every business notified since its last look at once), each under
+    -- its own tenant setting; rows come business by business, in array order.
+    FOR i IN 1 .. coalesce(cardinality(p_business_ids), 0) LOOP
+        PERFORM set_config('nmc.business_id', p_business_ids[i]::text, true);
+        RETURN QUERY SELECT e.business_id, e.seq, nmc.event_frame(e) FROM nmc.events e
+                      WHERE e.business_id = p_business_ids[i] AND e.seq > after_seqs[i]
+                      ORDER BY e.seq LIMIT least(greatest(max_events, 1), 10000);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION nmc_api.ws_events_many(uuid[], bigint[], int) IS 'WebSocket relay: nmc_api.ws_events for several businesses at once (element k of each array is one business and the id after which to read); up to max_events per business, business by business in array order, each in seq order.';

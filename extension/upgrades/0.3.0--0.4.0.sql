@@ -35,3 +35,6 @@ CREATE TRIGGER timers_wake AFTER INSERT ON nmc.timers
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION nmc.timer_wake_trigger();
 -- Plain-language opt-outs recognised by one pattern instead of four.
 --@replace sms_inbound nmc.sms_keyword
+
+-- The live-feed relay reads every business notified since its last look in one round trip.
+--@replace feed nmc_api.ws_events_many

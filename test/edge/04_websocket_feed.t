@@ -115,6 +115,16 @@ is_deeply [map { my $e = next_json($ca); $e && $e->{id} } 1 .. 2], \@more, 'A re
 emit($biz_a, 4);
 my $late = next_json($ca);
 is next_json($cb, 0.3), undef, "B never sees A's events";
+{
+    # Both businesses notified by one commit: the edge reads them in one round
+    # trip (ws_events_many), and each client still gets only its own, in order.
+    my ($a1, $b1, $a2, $b2) = split /\|/, sql("SELECT nmc.emit_event('$biz_a', 'test.ping', '{\"n\":5}'), nmc.emit_event('$biz_b', 'test.ping', '{\"n\":2}'),
+                                                   nmc.emit_event('$biz_a', 'test.ping', '{\"n\":6}'), nmc.emit_event('$biz_b', 'test.ping', '{\"n\":3}')");
+    is_deeply [map { my $e = next_json($ca); $e && $e->{id} } 1 .. 2], [$a1, $a2], 'two businesses notified together: A gets its two, in order';
+    is_deeply [map { my $e = next_json($cb); $e && [$e->{id}, $e->{data}{n}] } 1 .. 2], [[$b1, 2], [$b2, 3]], '… and B its two';
+    is next_json($ca, 0.3), undef, '… and nothing of the other';
+    $late = { id => $a2 + 0 };
+}
 $cb->close;
 
 # --- resume ---------------------------------------------------------------
