@@ -43,7 +43,7 @@ TOKEN=$(curl -sf -X POST "$BASE/api/auth/register" -H 'Content-Type: application
     -d "{\"email\":\"$EMAIL\",\"password\":\"bench password\",\"name\":\"B\",\"business_name\":\"Bench Co\",\"trade_type\":\"hvac\"}" \
     | sed 's/.*"token": "\([^"]*\)".*/\1/')
 
-echo "NeverMissCall bench — $(date -u +%FT%TZ), $(nproc) cores, edge threads ${NMC_EDGE_THREADS:-4},"
+echo "NeverMissCall bench — $(date -u +%FT%TZ), $(nproc) cores, edge threads ${NMC_EDGE_THREADS:-16},"
 echo "fsync on, synchronous_commit on, bcrypt cost $NMC_BCRYPT_COST, wrk over loopback with keep-alive, ${DURATION}s per run"
 echo
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #define DEFAULT_PORT 8080
-#define DEFAULT_THREADS 4
+#define DEFAULT_THREADS 16
 #define MAX_THREADS 256
 #define DEFAULT_CONNINFO "dbname=nevermisscall user=nmc_edge"
 #define DEFAULT_DASHBOARD "dashboard/out"

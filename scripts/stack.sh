@@ -14,7 +14,7 @@ NMC_DB=${NMC_DB:-nevermisscall}
 NMC_PUBLIC_URL=${NMC_PUBLIC_URL:-http://localhost:$NMC_HTTP_PORT}
 NMC_WS_PORT=${NMC_WS_PORT:-$((NMC_HTTP_PORT + 1))}
 NMC_PUBLIC_WS_URL=${NMC_PUBLIC_WS_URL:-ws://localhost:$NMC_WS_PORT/ws}
-NMC_EDGE_THREADS=${NMC_EDGE_THREADS:-4}
+NMC_EDGE_THREADS=${NMC_EDGE_THREADS:-16}
 NMC_DASHBOARD_DIR=${NMC_DASHBOARD_DIR:-$ROOT/dashboard/out}
 
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
