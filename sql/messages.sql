@@ -22,7 +22,8 @@ CREATE TABLE nmc.messages (
     -- clock_timestamp: messages of one transaction still come out in order.
     created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (business_id, id),
+    -- No UNIQUE (business_id, id) as on other tenant tables: nothing refers to a
+    -- message by it, and every text would pay for one more unique index.
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE
 ) WITH (fillfactor = 80);
 -- fillfactor 80: delivery status changes several times per message; room on

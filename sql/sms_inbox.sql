@@ -279,8 +279,10 @@ BEGIN
         -- several texts this transaction takes all their open conversations (by id),
         -- then all their counters (by business), before touching any: it never holds
         -- one text's counter while waiting for another's conversation.
-        -- Each sender's number, normalised once (NULL: not a number we can text).
-        callers := ARRAY(SELECT nmc.phone_or_null(g.params ->> 'From') FROM unnest(batch) g);
+        -- Each sender's number, normalised once (NULL: not a number we can text);
+        -- a text that will go alone is normalised by nmc.sms_received.
+        callers := CASE WHEN cardinality(batch) > 1 OR cardinality(batch) >= min_together
+                        THEN ARRAY(SELECT nmc.phone_or_null(g.params ->> 'From') FROM unnest(batch) g) END;
         IF cardinality(batch) > 1 THEN
             PERFORM 1 FROM nmc.conversations c
               JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, callers[g.ordinality] AS phone

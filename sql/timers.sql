@@ -18,8 +18,8 @@ CREATE TABLE nmc.timers (
     fired_at     timestamptz,
     cancelled_at timestamptz,
     error        text,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (business_id, id)
+    created_at   timestamptz NOT NULL DEFAULT now()
+    -- No UNIQUE (business_id, id): nothing refers to a timer by it.
 );
 COMMENT ON TABLE nmc.timers IS 'Pending and past timers. A timer fires once (fired_at), unless cancelled first; error holds what its handler raised, if anything.';
 CREATE INDEX timers_pending ON nmc.timers (due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL;
