@@ -190,8 +190,9 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 }
 
 /* Twilio's incoming-text webhook arrives in bursts and only records the text
- * (no row locks, so texts committed together never wait on one another): its
- * calls are committed in groups. Everything else runs alone. */
+ * (no row locks, so texts committed together never wait on one another), and
+ * it is idempotent on MessageSid (a call of a failed group may run again):
+ * its calls are committed in groups. Everything else runs alone. */
 static bool is_grouped_webhook(const char *method, const char *path)
 {
 	return strcmp(method, "POST") == 0 && strcmp(path, "/webhooks/twilio/sms") == 0;

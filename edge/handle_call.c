@@ -4,7 +4,9 @@
  * nmc_api.handle_many statement — one transaction, one commit — while new
  * calls queue for the next group. Nothing ever waits for a group to fill: at
  * a quiet moment a call runs alone, at once; under load the group is what
- * arrived during the previous one's round trip. */
+ * arrived during the previous one's round trip. A group the database refuses
+ * as a whole sends each of its calls back to its own thread to run alone, all
+ * at once; an unreachable database answers each as it would have alone. */
 #include "handle_call.h"
 
 #include <pthread.h>
@@ -12,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "json_escape.h"
 #include "string_buffer.h"
@@ -35,6 +38,7 @@ struct pending_call {
 	const char *const *params;
 	struct pending_call *next;
 	bool done;               /* set under the lock once outcome and result are final */
+	bool retry_alone;        /* instead of a result: its group failed, run it alone */
 	enum db_outcome outcome;
 	PGresult *result;
 };
@@ -94,48 +98,61 @@ static PGresult *row_result(const PGresult *group, int k)
 	return r;
 }
 
-static void run_alone(struct db_pool *pool, struct pending_call *call)
+/* After the database refused handle_many itself (an edge newer than the
+ * extension: 42883; its privilege revoked: 42501), calls run alone for a
+ * while instead of failing as a group every time. */
+#define GROUPING_PAUSE_MS 60000
+static atomic_llong grouping_paused_until_ms;
+
+static long long now_ms(void)
 {
-	call->outcome = handle_call_one(pool, call->params, &call->result);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Runs the group; each call ends with its result, or marked to run alone
+ * (retry_alone, then on its own thread) when the group as a whole failed.
+ * Every grouped handler is idempotent (Twilio retries anyway), so a call
+ * whose group committed but whose row could not be copied may run again. */
 static void run_group(struct db_pool *pool, struct pending_call **calls, int n)
 {
 	if (n == 1) {
-		run_alone(pool, calls[0]);
+		/* Alone, but still as the leader: what arrives meanwhile queues for
+		 * the next group. */
+		calls[0]->outcome = handle_call_one(pool, calls[0]->params, &calls[0]->result);
 		return;
 	}
 	struct string_buffer json;
 	PGresult *res = NULL;
-	enum db_outcome outcome = DB_UNAVAILABLE;
-	bool built = build_group_json(calls, n, &json);
-	if (built) {
+	enum db_outcome outcome = DB_QUERY_ERROR;
+	if (build_group_json(calls, n, &json)) {
 		const char *param = json.data;
 		outcome = db_pool_exec(pool, handle_many_sql, 1, NULL, &param, &res);
 	}
 	string_buffer_free(&json);
 
-	int copied = 0;
-	if (outcome == DB_OK && PQntuples(res) == n && PQnfields(res) == 4) {
-		for (; copied < n; copied++) {
-			calls[copied]->result = row_result(res, copied);
-			if (calls[copied]->result == NULL)
-				break;
-			calls[copied]->outcome = DB_OK;
-		}
-	}
-	if (copied < n) {
-		/* Nothing of a failed group was committed: each call again, alone. */
-		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-		if (outcome != DB_UNAVAILABLE)
-			fprintf(stderr, "nmc-edge: a group of %d webhooks failed (%s); running them one at a time\n",
-				n, state ? state : "unexpected result");
-		for (int k = 0; k < copied; k++) {
-			PQclear(calls[k]->result);
-			calls[k]->result = NULL;
-		}
+	if (outcome == DB_UNAVAILABLE) {
+		/* What each would have got alone (db_pool_exec already retried once). */
 		for (int k = 0; k < n; k++)
-			run_alone(pool, calls[k]);
+			calls[k]->outcome = DB_UNAVAILABLE;
+		PQclear(res);
+		return;
+	}
+	bool ok = outcome == DB_OK && PQntuples(res) == n && PQnfields(res) == 4;
+	for (int k = 0; k < n; k++) {
+		calls[k]->result = ok ? row_result(res, k) : NULL;
+		if (calls[k]->result != NULL)
+			calls[k]->outcome = DB_OK;
+		else
+			calls[k]->retry_alone = true;
+	}
+	if (!ok) {
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		fprintf(stderr, "nmc-edge: a group of %d webhooks failed (%s); each runs alone\n",
+			n, state ? state : "unexpected result");
+		if (state != NULL && (strcmp(state, "42883") == 0 || strcmp(state, "42501") == 0))
+			atomic_store(&grouping_paused_until_ms, now_ms() + GROUPING_PAUSE_MS);
 	} else {
 		atomic_fetch_add(&groups, 1);
 		atomic_fetch_add(&grouped_calls, (uint_fast64_t)n);
@@ -146,6 +163,9 @@ static void run_group(struct db_pool *pool, struct pending_call **calls, int n)
 enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
 				    PGresult **result)
 {
+	if (now_ms() < atomic_load(&grouping_paused_until_ms))
+		return handle_call_one(pool, params, result);
+
 	struct pending_call me = { .params = params };
 	struct pending_call *calls[MAX_GROUP];
 
@@ -180,6 +200,10 @@ enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const para
 		pthread_cond_broadcast(&finished);
 	}
 	pthread_mutex_unlock(&lock);
+	/* Alone, on this thread, in parallel with the others of a failed group
+	 * (and the next group): nobody waits for anyone else's retry. */
+	if (me.retry_alone)
+		return handle_call_one(pool, params, result);
 	*result = me.result;
 	return me.outcome;
 }

@@ -54,6 +54,19 @@ COMMENT ON FUNCTION nmc.events_of_gone_counters() IS 'Trigger: the events of bus
 CREATE TRIGGER event_counters_gone AFTER DELETE ON nmc.event_counters
     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION nmc.events_of_gone_counters();
 
+CREATE FUNCTION nmc.events_truncated_with_counters()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    TRUNCATE nmc.events;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION nmc.events_truncated_with_counters() IS 'Trigger: TRUNCATE of the counters (TRUNCATE nmc.businesses CASCADE reaches them) empties the events too, as the cascade of a foreign key would.';
+CREATE TRIGGER event_counters_truncated AFTER TRUNCATE ON nmc.event_counters
+    FOR EACH STATEMENT EXECUTE FUNCTION nmc.events_truncated_with_counters();
+
 CREATE FUNCTION nmc.emit_event(p_business_id uuid, p_type text, p_body jsonb)
 RETURNS bigint
 LANGUAGE plpgsql

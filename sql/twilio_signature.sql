@@ -62,6 +62,9 @@ BEGIN
     -- Read directly (this runs for every webhook); nmc.setting's check that the
     -- name exists is for callers that could misspell it.
     SELECT value INTO base_url FROM nmc.settings WHERE name = 'public_url';
+    IF NOT FOUND THEN
+        base_url := nmc.setting('public_url');  -- raises: unknown setting
+    END IF;
     RETURN nmc.twilio_signature_valid(
         rtrim(base_url, '/') || path || CASE WHEN coalesce(raw_query, '') <> '' THEN '?' || raw_query ELSE '' END,
         pairs, nmc.webhook_signing_token(), signature);

@@ -42,3 +42,6 @@ CREATE TRIGGER timers_wake AFTER INSERT ON nmc.timers
 -- Unique (business_id, id) indexes nothing refers to, on the two tables every text inserts into.
 ALTER TABLE nmc.messages DROP CONSTRAINT messages_business_id_id_key;
 ALTER TABLE nmc.timers DROP CONSTRAINT timers_business_id_id_key;
+--@replace events nmc.events_truncated_with_counters
+CREATE TRIGGER event_counters_truncated AFTER TRUNCATE ON nmc.event_counters
+    FOR EACH STATEMENT EXECUTE FUNCTION nmc.events_truncated_with_counters();

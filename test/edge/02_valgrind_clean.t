@@ -1,13 +1,17 @@
 # 02_valgrind_clean.t — a second edge under valgrind serves every kind of
-# request, then drains on SIGTERM and exits 0 with no leaks or invalid accesses.
+# request (incoming-text webhooks committed as a group, and a group the
+# database refuses, included), then drains on SIGTERM and exits 0 with no
+# leaks or invalid accesses.
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../dispatcher/lib", "$FindBin::Bin/../../scripts/lib";
 use Test::More;
 use POSIX ':sys_wait_h';
 use Time::HiRes qw(sleep);
 use EdgeTest qw(api unique_email http post_big_body);
+use NmcTest qw(sql wait_until psql_session);
+use TwilioWebhook qw(post_twilio random_sid);
 
 my $port = ($ENV{NMC_HTTP_PORT} // 18080) + 1;
 my $base = "http://127.0.0.1:$port";
@@ -18,7 +22,7 @@ if ($pid == 0) {
     $ENV{NMC_HTTP_PORT} = $port;
     $ENV{NMC_WS_PORT} = $port + 2;
     $ENV{NMC_EDGE_DB} = $ENV{NMC_TEST_EDGE_DB};
-    $ENV{NMC_EDGE_THREADS} = 2;
+    $ENV{NMC_EDGE_THREADS} = 4;    # enough for a group of webhooks to form
     open STDOUT, '>', $log or die;
     open STDERR, '>&', \*STDOUT or die;
     exec 'valgrind', '--leak-check=full', '--errors-for-leak-kinds=definite,indirect',
@@ -51,6 +55,46 @@ is $status, 413, 'an oversized body';
 is http()->get("$base/")->{status}, 200, 'a static file';
 is http()->get("$base/nope.css")->{status}, 404, 'a missing static file';
 is http()->get("$base/settings")->{status}, 200, 'an index fallback';
+
+# Incoming texts sent together while the inbox is locked: the first waits in
+# the database, the others queue in the edge and then go as one group.
+my $public = sql("SELECT nmc.setting('public_url')");
+my $signing = sql("SELECT nmc.webhook_signing_token()");
+sql("SELECT nmc_test.business_with_number('+15125550390')");
+sub burst {
+    my $lock = psql_session();
+    print $lock "BEGIN; LOCK TABLE nmc.sms_inbox IN EXCLUSIVE MODE; SELECT 1;\n";
+    wait_until(sub { sql(q{SELECT count(*) FROM pg_locks WHERE relation = 'nmc.sms_inbox'::regclass AND mode = 'ExclusiveLock' AND granted}) == 1 }, 10);
+    my @kids;
+    for my $i (0 .. 3) {
+        pipe my $r, my $w or die;
+        my $kid = fork // die;
+        if (!$kid) {
+            close $r;
+            my $res = post_twilio($base, $public, '/webhooks/twilio/sms',
+                { MessageSid => random_sid('SM'), From => sprintf('+1512555%04d', 4000 + $i), To => '+15125550390', Body => "valgrind $i" }, $signing);
+            print $w "$res->{status}\n";
+            exit 0;
+        }
+        close $w;
+        push @kids, [$kid, $r];
+        wait_until(sub { sql(q{SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%nmc_api.handle%'}) >= 1 }, 20) if $i == 0;
+    }
+    sleep 1.5;
+    print $lock "COMMIT;\n";
+    close $lock;
+    my @status = map { my $fh = $_->[1]; my $st = <$fh> // 'none'; waitpid $_->[0], 0; chomp $st; $st } @kids;
+    return "@status";
+}
+sub grouped { http()->get("$base/metrics")->{content} =~ /^nmc_webhook_grouped_total (\d+)$/m ? $1 : -1 }
+is burst(), '200 200 200 200', 'a burst of incoming texts is answered';
+cmp_ok grouped(), '>=', 2, '… some committed as a group';
+sql('REVOKE EXECUTE ON FUNCTION nmc_api.handle_many(jsonb) FROM nmc_edge');
+my $before = grouped();
+my $statuses = burst();
+sql('GRANT EXECUTE ON FUNCTION nmc_api.handle_many(jsonb) TO nmc_edge');
+is $statuses, '200 200 200 200', 'a group the database refuses: each webhook answered alone';
+is grouped(), $before, '… none counted as grouped';
 
 kill TERM => $pid;
 my $waited = 0;
