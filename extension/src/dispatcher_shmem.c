@@ -17,9 +17,7 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lwlock.h"
 #include "storage/proc.h"
-#include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
 
@@ -37,45 +35,16 @@ bool		am_dispatcher = false;
 static DispatcherShared *shared = NULL;
 static bool wake_pending = false;
 static TimestampTz wake_before = DT_NOEND;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 PG_FUNCTION_INFO_V1(nmc_dispatcher_wake);
 PG_FUNCTION_INFO_V1(nmc_dispatcher_wake_at);
 PG_FUNCTION_INFO_V1(nmc_dispatcher_process);
 
-static void
-request_shmem(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(DispatcherShared)));
-}
-
-static void
-startup_shmem(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("nevermisscall dispatcher", sizeof(DispatcherShared), &found);
-	if (!found)
-	{
-		worker_slot_init(&shared->slot);
-		shared->planned_work_at = 0;
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
 void
 dispatcher_shmem_install_hooks(void)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = request_shmem;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = startup_shmem;
+	/* planned_work_at starts at 0 (planning now: wake for anything). */
+	worker_shmem_request("nevermisscall dispatcher", sizeof(DispatcherShared), (void **) &shared);
 }
 
 static void

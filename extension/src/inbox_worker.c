@@ -23,9 +23,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lwlock.h"
 #include "storage/proc.h"
-#include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
@@ -59,35 +57,9 @@ typedef struct InboxShared
 static InboxShared *shared = NULL;
 static bool am_inbox_worker = false;
 static bool wake_pending = false;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 PG_FUNCTION_INFO_V1(nmc_inbox_wake);
 PG_FUNCTION_INFO_V1(nmc_inbox_process);
-
-static void
-request_shmem(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(InboxShared)));
-}
-
-static void
-startup_shmem(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("nevermisscall inbox", sizeof(InboxShared), &found);
-	if (!found)
-	{
-		worker_slot_init(&shared->slot);
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
 
 static void
 wake_on_commit(XactEvent event, void *arg)
@@ -106,10 +78,7 @@ inbox_install(bool preloading)
 	RegisterXactCallback(wake_on_commit, NULL);
 	if (!preloading)
 		return;
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = request_shmem;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = startup_shmem;
+	worker_shmem_request("nevermisscall inbox", sizeof(InboxShared), (void **) &shared);
 	worker_register("nmc_inbox_main", "nevermisscall inbox");
 }
 

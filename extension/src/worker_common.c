@@ -13,6 +13,8 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -45,6 +47,65 @@ worker_on_sigterm(SIGNAL_ARGS)
 	worker_shutdown_requested = true;
 	SetLatch(MyLatch);
 	errno = save_errno;
+}
+
+#define MAX_SHMEM_USERS 4
+
+typedef struct ShmemUser
+{
+	const char *name;
+	Size		size;
+	void	  **out;
+} ShmemUser;
+
+static ShmemUser shmem_users[MAX_SHMEM_USERS];
+static int	n_shmem_users = 0;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+request_shmem(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	for (int i = 0; i < n_shmem_users; i++)
+		RequestAddinShmemSpace(MAXALIGN(shmem_users[i].size));
+}
+
+static void
+startup_shmem(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	for (int i = 0; i < n_shmem_users; i++)
+	{
+		bool		found;
+		void	   *p = ShmemInitStruct(shmem_users[i].name, shmem_users[i].size, &found);
+
+		if (!found)
+		{
+			memset(p, 0, shmem_users[i].size);
+			worker_slot_init((WorkerSlot *) p);
+		}
+		*shmem_users[i].out = p;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+worker_shmem_request(const char *name, Size size, void **out)
+{
+	if (n_shmem_users == MAX_SHMEM_USERS)
+		elog(ERROR, "nevermisscall: too many shared memory structs");
+	if (n_shmem_users == 0)
+	{
+		prev_shmem_request_hook = shmem_request_hook;
+		shmem_request_hook = request_shmem;
+		prev_shmem_startup_hook = shmem_startup_hook;
+		shmem_startup_hook = startup_shmem;
+	}
+	shmem_users[n_shmem_users++] = (ShmemUser) {name, size, out};
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * worker_common.h — what the extension's background workers (the dispatcher,
- * the inbox worker) share: registration, the SIGTERM flag, a slot in shared
- * memory (latch, pid, start and heartbeat), their transactions around SPI,
+ * the inbox worker) share: registration, the SIGTERM flag, their struct in
+ * shared memory with its slot (latch, pid, start and heartbeat), their
+ * transactions around SPI,
  * and waiting until the extension's SQL is installed.
  */
 #ifndef NMC_WORKER_COMMON_H
@@ -28,6 +29,14 @@ extern volatile sig_atomic_t worker_shutdown_requested;
 
 extern void worker_register(const char *function_name, const char *name);
 extern void worker_on_sigterm(SIGNAL_ARGS);
+
+/*
+ * Asks for a struct of `size` bytes in shared memory, named `name`, that
+ * starts with a WorkerSlot (initialised here) and is zeroed otherwise; *out
+ * points to it once shared memory exists. Call from _PG_init while
+ * preloading. One pair of shmem hooks serves every caller.
+ */
+extern void worker_shmem_request(const char *name, Size size, void **out);
 
 extern void worker_slot_init(WorkerSlot *slot);
 extern void worker_slot_attach(WorkerSlot *slot);

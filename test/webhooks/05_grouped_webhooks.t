@@ -10,6 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/../dispatcher/lib", "$FindBin::Bin/../../scripts/lib";
 use Test::More;
 use HTTP::Tiny;
+use POSIX ();
 use NmcTest qw(sql wait_until psql_session);
 use TwilioWebhook qw(post_twilio random_sid);
 
@@ -42,7 +43,7 @@ sub send_while_locked {
             my $res = post_twilio($edge, $public, '/webhooks/twilio/sms', $h->{params}, $token, $h->{signature});
             print $w "$res->{status}\n";
             close $w;
-            exit 0;
+            POSIX::_exit(0);    # not this file's END block (it grants back what the test revoked)
         }
         close $w;
         push @kids, [$pid, $r];
