@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "grouped_routes.h"
 #include "handle_call.h"
 #include "http_response.h"
 #include "json_escape.h"
@@ -189,15 +190,6 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 	return http_reply(conn, rs, (unsigned int)status, resp);
 }
 
-/* Twilio's incoming-text webhook arrives in bursts and only records the text
- * (no row locks, so texts committed together never wait on one another), and
- * it is idempotent on MessageSid (a call of a failed group may run again):
- * its calls are committed in groups. Everything else runs alone. */
-static bool is_grouped_webhook(const char *method, const char *path)
-{
-	return strcmp(method, "POST") == 0 && strcmp(path, "/webhooks/twilio/sms") == 0;
-}
-
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
 				 const char *method, const char *path)
@@ -238,7 +230,9 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 		[HANDLE_RAW_QUERY] = rs->raw_query,
 	};
 	PGresult *res;
-	enum db_outcome outcome = is_grouped_webhook(method, path)
+	/* Routes the database lists (requests that only record themselves and are
+	 * idempotent) are committed in groups; everything else runs alone. */
+	enum db_outcome outcome = grouped_route(pool, method, path)
 		? handle_call_grouped(pool, params, &res)
 		: handle_call_one(pool, params, &res);
 	string_buffer_free(&query);

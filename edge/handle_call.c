@@ -48,6 +48,7 @@ static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
 static struct pending_call *queue_head, *queue_tail;
 static bool group_running;
 static atomic_uint_fast64_t groups, grouped_calls;
+static atomic_int queued;   /* calls waiting for a group to take them */
 
 enum db_outcome handle_call_one(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
 				PGresult **result)
@@ -175,6 +176,7 @@ enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const para
 	else
 		queue_head = &me;
 	queue_tail = &me;
+	atomic_fetch_add(&queued, 1);
 	while (!me.done) {
 		if (group_running) {
 			pthread_cond_wait(&finished, &lock);
@@ -188,6 +190,7 @@ enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const para
 		}
 		if (queue_head == NULL)
 			queue_tail = NULL;
+		atomic_fetch_sub(&queued, n);
 		group_running = true;
 		pthread_mutex_unlock(&lock);
 
@@ -216,4 +219,9 @@ uint64_t handle_call_groups(void)
 uint64_t handle_call_grouped_calls(void)
 {
 	return atomic_load(&grouped_calls);
+}
+
+int handle_call_queued(void)
+{
+	return atomic_load(&queued);
 }

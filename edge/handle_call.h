@@ -1,6 +1,7 @@
-/* One request's call of nmc_api.handle: alone, or — for Twilio's SMS webhook,
- * which comes in bursts — committed together with the same webhooks other
- * threads are waiting to run (group commit). */
+/* One request's call of nmc_api.handle: alone, or — for the routes the
+ * database lists as groupable (grouped_routes.h: Twilio's webhooks, which come
+ * in bursts and only record themselves) — committed together with the calls
+ * other threads are waiting to run (group commit). */
 #ifndef NMC_HANDLE_CALL_H
 #define NMC_HANDLE_CALL_H
 
@@ -31,5 +32,7 @@ enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const para
 /* For /metrics: groups of two or more committed together, and the calls in them. */
 uint64_t handle_call_groups(void);
 uint64_t handle_call_grouped_calls(void);
+/* Grouped calls queued right now, waiting for a group to take them. */
+int handle_call_queued(void);
 
 #endif

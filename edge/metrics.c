@@ -185,10 +185,12 @@ static void render_edge(struct string_buffer *sb)
 		(unsigned long long)ws_stats_clients_connected());
 	appendf(sb, "# HELP nmc_feed_clients_dropped_total Live-feed clients closed for falling too far behind.\n# TYPE nmc_feed_clients_dropped_total counter\nnmc_feed_clients_dropped_total %llu\n",
 		(unsigned long long)ws_stats_clients_dropped_slow());
-	appendf(sb, "# HELP nmc_webhook_groups_total Groups of two or more incoming-text webhooks committed in one transaction.\n# TYPE nmc_webhook_groups_total counter\nnmc_webhook_groups_total %llu\n",
+	appendf(sb, "# HELP nmc_webhook_groups_total Groups of two or more webhooks committed in one transaction.\n# TYPE nmc_webhook_groups_total counter\nnmc_webhook_groups_total %llu\n",
 		(unsigned long long)handle_call_groups());
-	appendf(sb, "# HELP nmc_webhook_grouped_total Incoming-text webhooks committed as part of such a group.\n# TYPE nmc_webhook_grouped_total counter\nnmc_webhook_grouped_total %llu\n",
+	appendf(sb, "# HELP nmc_webhook_grouped_total Webhooks committed as part of such a group.\n# TYPE nmc_webhook_grouped_total counter\nnmc_webhook_grouped_total %llu\n",
 		(unsigned long long)handle_call_grouped_calls());
+	appendf(sb, "# HELP nmc_webhook_group_queued Webhooks queued in the edge right now, waiting for the group in the database to finish.\n# TYPE nmc_webhook_group_queued gauge\nnmc_webhook_group_queued %d\n",
+		handle_call_queued());
 }
 
 enum MHD_Result metrics_handle(struct MHD_Connection *conn, struct request_state *rs, struct db_pool *pool)

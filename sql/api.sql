@@ -192,4 +192,18 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc_api.handle_many(jsonb) IS
-    'Several requests in one transaction, for the edge''s group commit of Twilio''s SMS webhooks: requests is a JSON array of [method, path, query, request_headers, client_addr, request_body, raw_query] (the arguments of nmc_api.handle, query and headers as objects); one result row per request, in order. An error one request meets is its own response, as with nmc_api.handle.';
+    'Several requests in one transaction, for the edge''s group commit of the routes nmc_api.grouped_routes lists: requests is a JSON array of [method, path, query, request_headers, client_addr, request_body, raw_query] (the arguments of nmc_api.handle, query and headers as objects); one result row per request, in order. An error one request meets is its own response, as with nmc_api.handle.';
+
+CREATE FUNCTION nmc_api.grouped_routes()
+RETURNS TABLE (method text, path text)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$
+    -- Twilio's webhooks only record themselves in the webhook inbox (one insert,
+    -- no lock another webhook waits for) and are idempotent on their key, so a
+    -- call of a group that fails may safely run again alone.
+    SELECT r.route_method, r.route_path FROM nmc.api_routes r WHERE r.auth = 'twilio' ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION nmc_api.grouped_routes() IS 'The routes whose concurrent requests the edge may commit together (nmc_api.handle_many): requests that only record themselves and are idempotent — Twilio''s webhooks. The edge reads this list instead of knowing any route.';

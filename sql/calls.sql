@@ -1,8 +1,9 @@
--- calls.sql — Twilio's voice webhooks and the missed-call decision. An
--- incoming call is forwarded to the owner while open (TwiML <Dial>) or
--- counts as missed at once while closed; a missed call becomes, in ONE
--- transaction, a customer, a lead, an open conversation, the greeting text
--- and its job, and events. Every decision is recorded on the call.
+-- calls.sql — Twilio's voice webhooks and the missed-call decision. Each
+-- webhook is accepted into the webhook inbox and answered at once: an incoming
+-- call is forwarded to the owner while open (TwiML <Dial>) or counts as missed
+-- at once while closed. The inbox worker then applies it: a missed call
+-- becomes, in one transaction, a customer, a lead, an open conversation, the
+-- greeting text and its job, and events. Every decision is recorded on the call.
 CREATE TABLE nmc.calls (
     id               uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
     business_id      uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
@@ -59,29 +60,28 @@ END
 $$;
 COMMENT ON FUNCTION nmc.webhook_field(jsonb, text) IS 'A required parameter of a Twilio webhook; NM400 missing_field if absent.';
 
--- What the caller hears once the call's fate is known; a retried webhook gets the same.
-CREATE FUNCTION nmc.call_twiml(c nmc.calls)
+-- What the caller hears, decided when the webhook is accepted (the caller is
+-- listening: it never waits for the call to be applied).
+CREATE FUNCTION nmc.call_answer_twiml(b nmc.businesses, answer text)
 RETURNS nmc.http_response
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql
+STABLE
 AS $$
-DECLARE
-    b nmc.businesses;
 BEGIN
-    SELECT * INTO b FROM nmc.businesses WHERE id = c.business_id;
-    IF c.status IN ('ringing', 'forwarded') AND b.forward_to_phone IS NOT NULL THEN
+    IF answer = 'forward' AND b.forward_to_phone IS NOT NULL THEN
         RETURN nmc.twiml_dial(b.forward_to_phone, b.ring_timeout_seconds,
                               nmc.twilio_webhook_url(nmc.settings_json(), '/webhooks/twilio/voice/dial'));
-    ELSIF c.status = 'missed' AND c.missed_reason IN ('after_hours', 'no_forward_phone') THEN
+    ELSIF answer IN ('after_hours', 'no_forward_phone') THEN
         RETURN nmc.twiml_say_and_hang_up(coalesce(b.after_hours_message, nmc.default_after_hours_message(b)));
-    ELSIF c.status = 'missed' THEN
+    ELSIF answer = 'missed' THEN
         RETURN nmc.twiml_say_and_hang_up(format('Sorry we couldn''t take your call. %s will text you right away.', b.name));
     END IF;
     RETURN nmc.twiml('<Hangup/>');
 END
 $$;
-COMMENT ON FUNCTION nmc.call_twiml(nmc.calls) IS 'The TwiML for a call in its current state: forward, after-hours message, missed message, or hang up.';
+COMMENT ON FUNCTION nmc.call_answer_twiml(nmc.businesses, text) IS 'The TwiML for a call: forward (<Dial> to the owner with the ring timeout and our action URL), after_hours or no_forward_phone (the after-hours message), missed (a text is coming), anything else hang up.';
 
-CREATE FUNCTION nmc.call_missed(c nmc.calls, p_reason text)
+CREATE FUNCTION nmc.call_missed(c nmc.calls, p_reason text, at timestamptz)
 RETURNS nmc.calls
 LANGUAGE plpgsql
 AS $$
@@ -120,33 +120,33 @@ BEGIN
             v_decision := 'suppressed_unreachable';
             why := 'the number cannot receive texts: ' || coalesce(cust.sms_unreachable_reason, 'unknown');
         ELSIF p_reason NOT IN ('after_hours', 'no_forward_phone')
-              AND now() - c.created_at < make_interval(secs => b.min_ring_seconds) THEN
+              AND at - c.created_at < make_interval(secs => b.min_ring_seconds) THEN
             v_decision := 'suppressed_short_ring';
             why := format('the caller hung up after %s s, before the minimum ring time of %s s',
-                          round(extract(epoch FROM now() - c.created_at)), b.min_ring_seconds);
-        ELSIF cust.last_greeting_at > now() - make_interval(secs => b.repeat_window_seconds) THEN
+                          round(extract(epoch FROM at - c.created_at)), b.min_ring_seconds);
+        ELSIF cust.last_greeting_at > at - make_interval(secs => b.repeat_window_seconds) THEN
             v_decision := 'suppressed_repeat';
             why := format('this number got a greeting %s s ago (repeat window %s s)',
-                          round(extract(epoch FROM now() - cust.last_greeting_at)), b.repeat_window_seconds);
+                          round(extract(epoch FROM at - cust.last_greeting_at)), b.repeat_window_seconds);
         ELSE
             conv := nmc.conversation_open(b.id, cust.id, pn.id, l.id);
             m := nmc.sms_send(b.id, cust.id, pn.phone,
                               nmc.greeting_render(b.id, nmc.greeting_template_of(b.id), pn.phone), 'system', conv.id);
-            UPDATE nmc.customers SET last_greeting_at = now() WHERE id = cust.id;
+            UPDATE nmc.customers SET last_greeting_at = greatest(at, last_greeting_at) WHERE id = cust.id;
             v_decision := 'texted';
             why := 'missed call: greeting sent';
         END IF;
     END IF;
 
-    UPDATE nmc.calls SET status = 'missed', missed_reason = p_reason, missed_at = now(), decision = v_decision,
+    UPDATE nmc.calls SET status = 'missed', missed_reason = p_reason, missed_at = at, decision = v_decision,
            decision_reason = why, customer_id = cust.id, lead_id = l.id, conversation_id = conv.id, message_id = m.id
      WHERE id = c.id RETURNING * INTO c;
     PERFORM nmc.emit_event(b.id, 'call.missed', nmc.call_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id)));
     RETURN c;
 END
 $$;
-COMMENT ON FUNCTION nmc.call_missed(nmc.calls, text) IS
-    'A missed call, in the caller''s transaction: customer, lead (new, or the active one touched), and the text decision — blocked, opted out, unreachable, hung up before min_ring_seconds, greeted within repeat_window_seconds, or texted (open conversation, rendered greeting, twilio.sms.send job). Emits call.missed.';
+COMMENT ON FUNCTION nmc.call_missed(nmc.calls, text, timestamptz) IS
+    'A call missed at the moment at (when its webhook was accepted), in the caller''s transaction: customer, lead (new, or the active one touched), and the text decision — blocked, opted out, unreachable, hung up before min_ring_seconds, greeted within repeat_window_seconds, or texted (open conversation, rendered greeting, twilio.sms.send job). Emits call.missed.';
 
 CREATE FUNCTION nmc.webhook_voice(req jsonb)
 RETURNS nmc.http_response
@@ -157,33 +157,60 @@ DECLARE
     pn nmc.phone_numbers := nmc.webhook_tenant(nmc.webhook_field(req, 'To'));
     b nmc.businesses;
     c nmc.calls;
+    answer text;
 BEGIN
     IF pn.id IS NULL THEN
         RAISE LOG 'nevermisscall: call % to %, which is not one of our numbers', sid, req #>> '{body,To}';
         RETURN nmc.twiml_say_and_hang_up('Sorry, this number is not in service.');
     END IF;
-    INSERT INTO nmc.calls (business_id, phone_number_id, twilio_call_sid, from_raw, to_phone, status, call_status)
-    VALUES (pn.business_id, pn.id, sid, coalesce(req #>> '{body,From}', 'unknown'), pn.phone, 'ringing', req #>> '{body,CallStatus}')
+    SELECT * INTO b FROM nmc.businesses WHERE id = pn.business_id;
+    answer := CASE WHEN b.forward_to_phone IS NULL THEN 'no_forward_phone'
+                   WHEN NOT nmc.business_is_open(b.id) THEN 'after_hours'
+                   ELSE 'forward' END;
+    answer := nmc.webhook_inbox_put('voice', sid, pn, (req -> 'body') || jsonb_build_object('nmc_answer', answer)) ->> 'nmc_answer';
+    IF answer IS NULL THEN
+        -- Twilio retried after the call was applied: the answer it got then.
+        SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = sid;
+        answer := CASE WHEN c.status = 'missed' AND c.missed_reason IN ('after_hours', 'no_forward_phone') THEN c.missed_reason
+                       WHEN c.status = 'missed' THEN 'missed'
+                       WHEN c.status IN ('ringing', 'forwarded') THEN 'forward' END;
+    END IF;
+    RETURN nmc.call_answer_twiml(b, answer);
+END
+$$;
+COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call, accepted into the webhook inbox and answered at once. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → the after-hours message (the call is then missed: nmc.call_rang). Idempotent on CallSid: a retry gets the same answer.';
+
+CREATE FUNCTION nmc.call_rang(t nmc.webhook_inbox)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pn nmc.phone_numbers;
+    c nmc.calls;
+    answer text := t.params ->> 'nmc_answer';
+BEGIN
+    SELECT * INTO pn FROM nmc.phone_numbers WHERE id = t.phone_number_id AND business_id = t.business_id;
+    IF NOT FOUND THEN
+        RAISE LOG 'nevermisscall: call % arrived for a number the business no longer has', t.webhook_key;
+        RETURN;
+    END IF;
+    INSERT INTO nmc.calls (business_id, phone_number_id, twilio_call_sid, from_raw, to_phone, status, call_status, created_at)
+    VALUES (t.business_id, pn.id, t.webhook_key, coalesce(t.params ->> 'From', 'unknown'), pn.phone, 'ringing', t.params ->> 'CallStatus',
+            t.received_at)
     ON CONFLICT (twilio_call_sid) DO NOTHING
     RETURNING * INTO c;
     IF NOT FOUND THEN
-        -- Twilio retried: same answer, no change.
-        SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = sid FOR UPDATE;
-        RETURN nmc.call_twiml(c);
+        RETURN;  -- Applied before (Twilio retried), or its dial result came first.
     END IF;
-    SELECT * INTO b FROM nmc.businesses WHERE id = pn.business_id;
-    IF b.forward_to_phone IS NULL THEN
-        c := nmc.call_missed(c, 'no_forward_phone');
-    ELSIF NOT nmc.business_is_open(b.id) THEN
-        c := nmc.call_missed(c, 'after_hours');
-    ELSE
+    IF answer = 'forward' THEN
         UPDATE nmc.calls SET status = 'forwarded' WHERE id = c.id RETURNING * INTO c;
-        PERFORM nmc.emit_event(b.id, 'call.updated', nmc.call_json(c));
+        PERFORM nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c));
+    ELSE
+        PERFORM nmc.call_missed(c, answer, t.received_at);
     END IF;
-    RETURN nmc.call_twiml(c);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → missed at once and the after-hours message. Idempotent on CallSid.';
+COMMENT ON FUNCTION nmc.call_rang(nmc.webhook_inbox) IS 'Applies an accepted incoming call: the call is recorded (created when the webhook was accepted) as forwarded, or missed at once when the caller was told the business is closed or has no forward phone. Idempotent on CallSid.';
 
 CREATE FUNCTION nmc.webhook_voice_dial(req jsonb)
 RETURNS nmc.http_response
@@ -193,36 +220,64 @@ DECLARE
     sid text := nmc.webhook_field(req, 'CallSid');
     dial_status text := nmc.webhook_field(req, 'DialCallStatus');
     pn nmc.phone_numbers := nmc.webhook_tenant(nmc.webhook_field(req, 'To'));
-    c nmc.calls;
+    b nmc.businesses;
 BEGIN
     IF pn.id IS NULL THEN
         RAISE LOG 'nevermisscall: dial result for call % to %, which is not one of our numbers', sid, req #>> '{body,To}';
         RETURN nmc.twiml('<Hangup/>');
     END IF;
-    INSERT INTO nmc.calls (business_id, phone_number_id, twilio_call_sid, from_raw, to_phone, status)
-    VALUES (pn.business_id, pn.id, sid, coalesce(req #>> '{body,From}', 'unknown'), pn.phone, 'forwarded')
-    ON CONFLICT (twilio_call_sid) DO NOTHING;
-    SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = sid FOR UPDATE;
-    IF c.status IN ('answered', 'missed') THEN
-        RETURN nmc.call_twiml(c);
+    PERFORM nmc.webhook_inbox_put('voice_dial', sid, pn, req -> 'body');
+    SELECT * INTO b FROM nmc.businesses WHERE id = pn.business_id;
+    RETURN nmc.call_answer_twiml(b, CASE WHEN nmc.call_dial_missed_reason(req -> 'body') IS NOT NULL THEN 'missed' END);
+END
+$$;
+COMMENT ON FUNCTION nmc.webhook_voice_dial(jsonb) IS 'POST /webhooks/twilio/voice/dial: the <Dial> ended; accepted into the webhook inbox (nmc.call_dial_ended applies it) and answered at once — a missed call hears that a text is coming, an answered one hangs up. Idempotent on CallSid.';
+
+CREATE FUNCTION nmc.call_dial_missed_reason(params jsonb)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT CASE WHEN params ->> 'DialCallStatus' IN ('no-answer', 'busy', 'failed', 'canceled') THEN params ->> 'DialCallStatus'
+                WHEN params ->> 'DialBridged' = 'false' THEN 'not-bridged' END
+$$;
+COMMENT ON FUNCTION nmc.call_dial_missed_reason(jsonb) IS 'Why the forwarded call counts as missed, from the <Dial> action''s fields: no-answer, busy, failed, canceled, or not-bridged; NULL when the owner answered.';
+
+CREATE FUNCTION nmc.call_dial_ended(t nmc.webhook_inbox)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pn nmc.phone_numbers;
+    c nmc.calls;
+    reason text := nmc.call_dial_missed_reason(t.params);
+BEGIN
+    SELECT * INTO pn FROM nmc.phone_numbers WHERE id = t.phone_number_id AND business_id = t.business_id;
+    IF NOT FOUND THEN
+        RAISE LOG 'nevermisscall: dial result for call % arrived for a number the business no longer has', t.webhook_key;
+        RETURN;
     END IF;
-    UPDATE nmc.calls SET dial_call_status = dial_status, call_status = coalesce(req #>> '{body,CallStatus}', call_status),
-           duration_seconds = CASE WHEN req #>> '{body,DialCallDuration}' ~ '^[0-9]+$' THEN (req #>> '{body,DialCallDuration}')::int END
+    INSERT INTO nmc.calls (business_id, phone_number_id, twilio_call_sid, from_raw, to_phone, status, created_at)
+    VALUES (t.business_id, pn.id, t.webhook_key, coalesce(t.params ->> 'From', 'unknown'), pn.phone, 'forwarded', t.received_at)
+    ON CONFLICT (twilio_call_sid) DO NOTHING;
+    SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = t.webhook_key FOR UPDATE;
+    IF c.status IN ('answered', 'missed') THEN
+        RETURN;
+    END IF;
+    UPDATE nmc.calls SET dial_call_status = t.params ->> 'DialCallStatus', call_status = coalesce(t.params ->> 'CallStatus', call_status),
+           duration_seconds = CASE WHEN t.params ->> 'DialCallDuration' ~ '^[0-9]+$' THEN (t.params ->> 'DialCallDuration')::int END
      WHERE id = c.id RETURNING * INTO c;
-    IF dial_status IN ('no-answer', 'busy', 'failed', 'canceled') THEN
-        c := nmc.call_missed(c, dial_status);
-    ELSIF req #>> '{body,DialBridged}' = 'false' THEN
-        c := nmc.call_missed(c, 'not-bridged');
+    IF reason IS NOT NULL THEN
+        PERFORM nmc.call_missed(c, reason, t.received_at);
     ELSE
         -- Completed calls are never texted.
         UPDATE nmc.calls SET status = 'answered', decision = 'not_missed', decision_reason = 'the call was answered'
          WHERE id = c.id RETURNING * INTO c;
         PERFORM nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c));
     END IF;
-    RETURN nmc.call_twiml(c);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_voice_dial(jsonb) IS 'POST /webhooks/twilio/voice/dial: the <Dial> ended. no-answer, busy, failed, canceled (or not bridged) → missed call; answered → never texted. Idempotent on CallSid.';
+COMMENT ON FUNCTION nmc.call_dial_ended(nmc.webhook_inbox) IS 'Applies an accepted <Dial> result: no-answer, busy, failed, canceled (or not bridged) → a missed call, decided as of the moment the webhook was accepted (nmc.call_missed); answered → never texted. Idempotent on CallSid.';
 
 CREATE FUNCTION nmc.webhook_voice_status(req jsonb)
 RETURNS nmc.http_response
@@ -231,20 +286,30 @@ AS $$
 DECLARE
     sid text := nmc.webhook_field(req, 'CallSid');
     pn nmc.phone_numbers := nmc.webhook_tenant(nmc.webhook_field(req, 'To'));
-    c nmc.calls;
 BEGIN
-    IF pn.id IS NULL THEN
-        RETURN nmc.twiml(NULL);
-    END IF;
-    UPDATE nmc.calls SET call_status = coalesce(req #>> '{body,CallStatus}', call_status),
-           duration_seconds = coalesce(CASE WHEN req #>> '{body,CallDuration}' ~ '^[0-9]+$' THEN (req #>> '{body,CallDuration}')::int END, duration_seconds)
-     WHERE twilio_call_sid = sid
-       AND (call_status IS DISTINCT FROM req #>> '{body,CallStatus}' OR duration_seconds IS NULL)
-    RETURNING * INTO c;
-    IF FOUND THEN
-        PERFORM nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c));
+    IF pn.id IS NOT NULL THEN
+        PERFORM nmc.webhook_inbox_put('voice_status', sid || ' ' || coalesce(req #>> '{body,CallStatus}', ''), pn, req -> 'body');
     END IF;
     RETURN nmc.twiml(NULL);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_voice_status(jsonb) IS 'POST /webhooks/twilio/voice/status: the call''s final status and duration. Repeats change nothing.';
+COMMENT ON FUNCTION nmc.webhook_voice_status(jsonb) IS 'POST /webhooks/twilio/voice/status: the call''s final status and duration, accepted into the webhook inbox (nmc.call_status_reported applies it). Idempotent on CallSid and status.';
+
+CREATE FUNCTION nmc.call_status_reported(t nmc.webhook_inbox)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c nmc.calls;
+BEGIN
+    UPDATE nmc.calls SET call_status = coalesce(t.params ->> 'CallStatus', call_status),
+           duration_seconds = coalesce(CASE WHEN t.params ->> 'CallDuration' ~ '^[0-9]+$' THEN (t.params ->> 'CallDuration')::int END, duration_seconds)
+     WHERE twilio_call_sid = t.params ->> 'CallSid' AND business_id = t.business_id
+       AND (call_status IS DISTINCT FROM t.params ->> 'CallStatus' OR duration_seconds IS NULL)
+    RETURNING * INTO c;
+    IF FOUND THEN
+        PERFORM nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.call_status_reported(nmc.webhook_inbox) IS 'Applies an accepted call status callback: the call''s status and duration. Repeats change nothing.';

@@ -43,7 +43,7 @@ ALTER FUNCTION nmc.login(jsonb, text) OWNER TO nmc_auth;
 ALTER FUNCTION nmc.webhook_tenant(text) OWNER TO nmc_auth;
 ALTER FUNCTION nmc.phone_number_available(text) OWNER TO nmc_auth;
 GRANT USAGE ON SCHEMA nmc TO nmc_monitor;
-GRANT SELECT ON nmc.jobs, nmc.job_attempts, nmc.job_kinds, nmc.settings, nmc.sms_inbox TO nmc_monitor;
+GRANT SELECT ON nmc.jobs, nmc.job_attempts, nmc.job_kinds, nmc.settings, nmc.webhook_inbox TO nmc_monitor;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc TO nmc_monitor;
 ALTER FUNCTION nmc.system_health() OWNER TO nmc_monitor;
 ALTER FUNCTION nmc.system_inbox_health() OWNER TO nmc_monitor;

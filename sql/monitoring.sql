@@ -4,7 +4,7 @@
 -- cross-tenant right is reading jobs, attempts and the inbox.
 CREATE POLICY monitoring ON nmc.jobs FOR SELECT TO nmc_monitor USING (true);
 CREATE POLICY monitoring ON nmc.job_attempts FOR SELECT TO nmc_monitor USING (true);
-CREATE POLICY monitoring ON nmc.sms_inbox FOR SELECT TO nmc_monitor USING (true);
+CREATE POLICY monitoring ON nmc.webhook_inbox FOR SELECT TO nmc_monitor USING (true);
 
 CREATE FUNCTION nmc.system_health()
 RETURNS TABLE (worker_pid int, heartbeat_age interval, queued bigint, due bigint, in_flight bigint,
@@ -66,10 +66,10 @@ BEGIN
     out := out || E'# HELP nmc_dispatcher_heartbeat_age_seconds Seconds since the dispatcher last reported.\n# TYPE nmc_dispatcher_heartbeat_age_seconds gauge\n'
         || format(E'nmc_dispatcher_heartbeat_age_seconds %s\n', round(coalesce(extract(epoch FROM h.heartbeat_age), -1)::numeric, 3));
     SELECT * INTO h FROM nmc.inbox_health();
-    out := out || E'# HELP nmc_sms_inbox Inbound texts accepted and not yet threaded, by state.\n# TYPE nmc_sms_inbox gauge\n'
-        || format(E'nmc_sms_inbox{state="waiting"} %s\nnmc_sms_inbox{state="failed"} %s\n', h.waiting, h.failed);
-    out := out || E'# HELP nmc_sms_inbox_oldest_seconds How long the oldest waiting inbound text has waited.\n# TYPE nmc_sms_inbox_oldest_seconds gauge\n'
-        || format(E'nmc_sms_inbox_oldest_seconds %s\n', round(coalesce(extract(epoch FROM h.oldest_waiting_age), 0)::numeric, 3));
+    out := out || E'# HELP nmc_webhook_inbox Twilio webhooks (calls, texts, status callbacks) accepted and not yet applied, by state.\n# TYPE nmc_webhook_inbox gauge\n'
+        || format(E'nmc_webhook_inbox{state="waiting"} %s\nnmc_webhook_inbox{state="failed"} %s\n', h.waiting, h.failed);
+    out := out || E'# HELP nmc_webhook_inbox_oldest_seconds How long the oldest waiting webhook has waited.\n# TYPE nmc_webhook_inbox_oldest_seconds gauge\n'
+        || format(E'nmc_webhook_inbox_oldest_seconds %s\n', round(coalesce(extract(epoch FROM h.oldest_waiting_age), 0)::numeric, 3));
     out := out || E'# HELP nmc_inbox_worker_up Whether the inbox worker is running.\n# TYPE nmc_inbox_worker_up gauge\n'
         || format(E'nmc_inbox_worker_up %s\n', CASE WHEN h.worker_pid IS NULL THEN 0 ELSE 1 END);
     RETURN out;

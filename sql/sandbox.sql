@@ -36,23 +36,20 @@ DECLARE
     pn nmc.phone_numbers := nmc.sandbox_number();
     caller text := nmc.sandbox_caller(req);
     sid text := nmc.twilio_random_sid('CA');
-    c nmc.calls;
 BEGIN
-    -- The voice webhook, then (if it rang the owner) the <Dial> ending unanswered.
+    -- The voice webhook, then (if it rang the owner) the <Dial> ending unanswered;
+    -- the inbox worker applies both right after this commit, as for Twilio's.
     PERFORM nmc.webhook_voice(jsonb_build_object('body', jsonb_build_object(
         'CallSid', sid, 'From', caller, 'To', pn.phone, 'CallStatus', 'ringing', 'Direction', 'inbound')));
-    SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = sid;
-    IF c.status = 'forwarded' THEN
+    IF (SELECT i.params ->> 'nmc_answer' FROM nmc.webhook_inbox i WHERE i.kind = 'voice' AND i.webhook_key = sid) = 'forward' THEN
         PERFORM nmc.webhook_voice_dial(jsonb_build_object('body', jsonb_build_object(
             'CallSid', sid, 'From', caller, 'To', pn.phone, 'CallStatus', 'in-progress',
             'DialCallStatus', 'no-answer', 'DialCallDuration', '0')));
-        SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = sid;
     END IF;
-    RETURN nmc.respond(202, jsonb_build_object('call_sid', sid, 'from', caller, 'to', pn.phone,
-                                               'call', nmc.call_json(c)));
+    RETURN nmc.respond(202, jsonb_build_object('call_sid', sid, 'from', caller, 'to', pn.phone));
 END
 $$;
-COMMENT ON FUNCTION nmc.api_sandbox_missed_call(jsonb) IS 'POST /api/sandbox/missed-call {from?}: sandbox mode only — an unanswered call to the business''s number, through the same code as Twilio''s voice webhooks (greeting text, lead, conversation, events).';
+COMMENT ON FUNCTION nmc.api_sandbox_missed_call(jsonb) IS 'POST /api/sandbox/missed-call {from?}: sandbox mode only — an unanswered call to the business''s number, through the same code as Twilio''s voice webhooks (accepted now; greeting text, lead, conversation and events right after, from the inbox worker).';
 
 CREATE FUNCTION nmc.api_sandbox_customer_reply(req jsonb)
 RETURNS nmc.http_response

@@ -1,5 +1,5 @@
 -- sms_inbound.sql — Twilio's messaging webhooks: an inbound text recorded in
--- the inbox (sms_inbox.sql threads it), the opt-out / opt-in / help keywords,
+-- the webhook inbox (sms_threading.sql threads it), the opt-out / opt-in / help keywords,
 -- and delivery status callbacks that only ever move a message forward.
 CREATE FUNCTION nmc.sms_keyword(body text)
 RETURNS text
@@ -46,17 +46,12 @@ BEGIN
         RAISE LOG 'nevermisscall: text % to %, which is not one of our numbers', sid, req #>> '{body,To}';
         RETURN nmc.twiml(NULL);
     END IF;
-    -- Kept first, processed right after commit by the inbox worker (sms_inbox.sql).
-    INSERT INTO nmc.sms_inbox (business_id, phone_number_id, message_sid, params)
-    VALUES (pn.business_id, pn.id, sid, req -> 'body')
-    ON CONFLICT (message_sid) DO NOTHING;
-    IF FOUND THEN
-        PERFORM nmc.inbox_wake();
-    END IF;
+    -- Kept first, threaded right after commit by the inbox worker (nmc.sms_received).
+    PERFORM nmc.webhook_inbox_put('sms', sid, pn, req -> 'body');
     RETURN nmc.twiml(NULL);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_sms(jsonb) IS 'POST /webhooks/twilio/sms: an inbound text is recorded in nmc.sms_inbox (one insert, idempotent on MessageSid) and answered at once; the inbox worker threads it into its conversation right after commit (nmc.sms_received). Texts to numbers that are not ours are logged and dropped.';
+COMMENT ON FUNCTION nmc.webhook_sms(jsonb) IS 'POST /webhooks/twilio/sms: an inbound text is recorded in nmc.webhook_inbox (one insert, idempotent on MessageSid) and answered at once; the inbox worker threads it into its conversation right after commit (nmc.sms_received). Texts to numbers that are not ours are logged and dropped.';
 
 CREATE FUNCTION nmc.message_status_rank(status text)
 RETURNS int
@@ -73,23 +68,35 @@ DECLARE
     sid text := nmc.webhook_field(req, 'MessageSid');
     new_status text := nmc.webhook_field(req, 'MessageStatus');
     pn nmc.phone_numbers := nmc.webhook_tenant(nmc.webhook_field(req, 'From'));
-    code text := req #>> '{body,ErrorCode}';
+BEGIN
+    IF pn.id IS NOT NULL THEN
+        PERFORM nmc.webhook_inbox_put('sms_status', sid || ' ' || new_status, pn, req -> 'body');
+    END IF;
+    RETURN nmc.twiml(NULL);
+END
+$$;
+COMMENT ON FUNCTION nmc.webhook_sms_status(jsonb) IS 'POST /webhooks/twilio/sms/status: an outbound message''s delivery status, accepted into the webhook inbox (nmc.message_status_reported applies it) and answered at once. Idempotent on MessageSid and status.';
+
+CREATE FUNCTION nmc.message_status_reported(t nmc.webhook_inbox)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    new_status text := t.params ->> 'MessageStatus';
+    code text := t.params ->> 'ErrorCode';
     m nmc.messages;
     lead uuid;
 BEGIN
-    IF pn.id IS NULL THEN
-        RETURN nmc.twiml(NULL);
-    END IF;
-    SELECT * INTO m FROM nmc.messages WHERE twilio_sid = sid FOR UPDATE;
+    SELECT * INTO m FROM nmc.messages WHERE twilio_sid = t.params ->> 'MessageSid' AND business_id = t.business_id FOR UPDATE;
     IF NOT FOUND OR nmc.message_status_rank(new_status) <= nmc.message_status_rank(m.status)
        OR new_status NOT IN ('queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed') THEN
-        RETURN nmc.twiml(NULL);
+        RETURN;
     END IF;
     UPDATE nmc.messages SET status = new_status,
            error_code = CASE WHEN code ~ '^[0-9]+$' THEN code::int ELSE error_code END,
            error_message = CASE WHEN new_status IN ('undelivered', 'failed') THEN 'Twilio delivery error ' || coalesce(code, 'unknown') ELSE error_message END,
-           sent_at = CASE WHEN new_status IN ('sent', 'delivered') THEN coalesce(sent_at, now()) ELSE sent_at END,
-           delivered_at = CASE WHEN new_status = 'delivered' THEN now() ELSE delivered_at END
+           sent_at = CASE WHEN new_status IN ('sent', 'delivered') THEN coalesce(sent_at, t.received_at) ELSE sent_at END,
+           delivered_at = CASE WHEN new_status = 'delivered' THEN t.received_at ELSE delivered_at END
      WHERE id = m.id RETURNING * INTO m;
     PERFORM nmc.emit_event(m.business_id, 'message.status',
         jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'status', m.status, 'error_code', m.error_code));
@@ -99,10 +106,9 @@ BEGIN
     ELSIF lead IS NOT NULL AND new_status IN ('undelivered', 'failed') THEN
         UPDATE nmc.leads SET delivery_error = m.error_message WHERE id = lead;
     END IF;
-    RETURN nmc.twiml(NULL);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_sms_status(jsonb) IS 'POST /webhooks/twilio/sms/status: an outbound message''s delivery status, applied only if it moves the message forward; delivered moves its lead to contacted, a delivery failure shows on the lead.';
+COMMENT ON FUNCTION nmc.message_status_reported(nmc.webhook_inbox) IS 'Applies an accepted delivery status callback, only if it moves the message forward; delivered moves its lead to contacted, a delivery failure shows on the lead.';
 
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('POST', '/webhooks/twilio/voice', 'webhook_voice', 'twilio', 'Twilio: an incoming call'),

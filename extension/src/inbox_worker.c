@@ -1,12 +1,13 @@
 /*
- * inbox_worker.c — the inbox background worker: threads the inbound texts
- * that Twilio's webhook recorded in nmc.sms_inbox (sql/sms_inbox.sql). Owns
- * its shared memory (a worker_common.h slot), wake-at-commit for
- * nmc.inbox_wake(), and the loop: run nmc.sms_inbox_run in one transaction
- * per batch until the inbox is empty, then sleep on the latch (or, while
- * texts keep coming, only a few milliseconds, so they are threaded together). A batch that
- * raises an error is rolled back and run again with each text isolated, so
- * one bad text is marked failed instead of holding up the rest.
+ * inbox_worker.c — the inbox background worker: applies the Twilio webhooks
+ * (calls, texts, status callbacks) accepted into nmc.webhook_inbox
+ * (sql/webhook_inbox.sql). Owns its shared memory (a worker_common.h slot),
+ * wake-at-commit for nmc.inbox_wake(), and the loop: run nmc.webhook_inbox_run
+ * in one transaction per batch until the inbox is empty, then sleep on the
+ * latch (or, while webhooks keep coming, only a few milliseconds, so they are
+ * applied together). A batch that raises an error is rolled back and run again
+ * with each webhook isolated, so one bad webhook is marked failed instead of
+ * holding up the rest.
  */
 #include "postgres.h"
 
@@ -35,15 +36,15 @@
 #include "inbox_worker.h"
 #include "worker_common.h"
 
-/* Texts per transaction: large enough to share a commit, small enough to stream. */
+/* Webhooks per transaction: large enough to share a commit, small enough to stream. */
 #define INBOX_BATCH 500
-/* The worker looks even without a wake-up this often (a lost latch is not a lost text). */
+/* The worker looks even without a wake-up this often (a lost latch is not a lost webhook). */
 #define INBOX_POLL_MS 1000
 /*
- * When a batch was large enough to be threaded together (sql/sms_inbox.sql:
- * nmc.sms_inbox_run's min_together), texts are arriving fast; the worker then
+ * When a batch was large enough to be applied together (sql/webhook_inbox.sql:
+ * nmc.webhook_inbox_run's min_together), webhooks are arriving fast; the worker then
  * lets the next ones gather this long before looking again, which keeps
- * batches large (far cheaper per text). At ordinary rates it never waits.
+ * batches large (far cheaper per webhook). At ordinary rates it never waits.
  */
 #define INBOX_GATHER_MS 4
 #define INBOX_GATHER_FROM 8
@@ -66,7 +67,7 @@ wake_on_commit(XactEvent event, void *arg)
 {
 	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) && wake_pending && shared != NULL)
 		worker_slot_wake(&shared->slot);
-	/* A prepared transaction is committed elsewhere; the worker's poll finds its texts. */
+	/* A prepared transaction is committed elsewhere; the worker's poll finds its webhooks. */
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
 		wake_pending = false;
@@ -118,7 +119,7 @@ nmc_inbox_process(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
-/* One batch in one transaction: how many texts it took, or -1 after an error (logged). */
+/* One batch in one transaction: how many webhooks it took, or -1 after an error (logged). */
 static int
 run_batch(bool isolate)
 {
@@ -129,11 +130,11 @@ run_batch(bool isolate)
 		bool		isnull;
 		Datum		d;
 
-		worker_begin_tx("nevermisscall: threading inbound texts");
-		if (SPI_execute(isolate ? "SELECT nmc.sms_inbox_run(" CppAsString2(INBOX_BATCH) ", true)"
-						: "SELECT nmc.sms_inbox_run(" CppAsString2(INBOX_BATCH) ", false)", false, 1) != SPI_OK_SELECT ||
+		worker_begin_tx("nevermisscall: applying Twilio webhooks");
+		if (SPI_execute(isolate ? "SELECT nmc.webhook_inbox_run(" CppAsString2(INBOX_BATCH) ", true)"
+						: "SELECT nmc.webhook_inbox_run(" CppAsString2(INBOX_BATCH) ", false)", false, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
-			elog(ERROR, "nmc.sms_inbox_run returned no row");
+			elog(ERROR, "nmc.webhook_inbox_run returned no row");
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		taken = isnull ? 0 : DatumGetInt32(d);
 		worker_commit_tx();
@@ -151,7 +152,7 @@ run_batch(bool isolate)
 	return taken;
 }
 
-/* Until the inbox is empty: how many texts the last batch took, or -1 if even the isolated run failed. */
+/* Until the inbox is empty: how many webhooks the last batch took, or -1 if even the isolated run failed. */
 static int
 drain(void)
 {
@@ -166,7 +167,7 @@ drain(void)
 		taken = run_batch(false);
 		if (taken < 0)
 		{
-			ereport(LOG, (errmsg("nevermisscall inbox: a batch failed; running it again one text at a time")));
+			ereport(LOG, (errmsg("nevermisscall inbox: a batch failed; running it again one webhook at a time")));
 			taken = run_batch(true);
 			if (taken < 0)
 				return -1;
@@ -191,7 +192,7 @@ nmc_inbox_main(Datum arg)
 	worker_slot_attach(&shared->slot);
 	pgstat_report_appname("nevermisscall inbox");
 
-	while (!worker_shutdown_requested && !worker_extension_ready("nmc.sms_inbox_run(integer,boolean,integer)"))
+	while (!worker_shutdown_requested && !worker_extension_ready("nmc.webhook_inbox_run(integer,boolean,integer)"))
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, INBOX_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -1,6 +1,6 @@
 /*
- * inbox_worker.h — the inbox background worker (inbox_worker.c): threads the
- * inbound texts Twilio's webhook recorded in nmc.sms_inbox.
+ * inbox_worker.h — the inbox background worker (inbox_worker.c): applies the
+ * Twilio webhooks accepted into nmc.webhook_inbox.
  */
 #ifndef NMC_INBOX_WORKER_H
 #define NMC_INBOX_WORKER_H

@@ -98,7 +98,7 @@ SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550956 %') LIKE '%{"
 -- A conversation whose mode changed after its texts were sorted (a timer handed
 -- it to the assistant, the owner took over): the batch goes to the one-by-one path.
 SELECT pg_temp.post(60, '+15125550951', 'sorted while waiting');
-SELECT throws_ok(format('SELECT nmc.sms_thread_routine(ARRAY(SELECT i FROM nmc.sms_inbox i WHERE message_sid = %L), %L, %L)',
+SELECT throws_ok(format('SELECT nmc.sms_thread_routine(ARRAY(SELECT i FROM nmc.webhook_inbox i WHERE webhook_key = %L), %L, %L)',
                         'SM' || lpad('60', 32, '0'), '{+15125550951}', '{waiting}'),
                  '40001', 'nevermisscall: a conversation changed while texts were being threaded',
                  'texts sorted under another mode than their conversation has now are not threaded together');

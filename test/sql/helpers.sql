@@ -4,7 +4,7 @@
 CREATE SCHEMA IF NOT EXISTS nmc_test;
 GRANT USAGE ON SCHEMA nmc_test TO PUBLIC;
 
--- What the inbox worker does right after a commit (sql/sms_inbox.sql), done in
+-- What the inbox worker does right after a commit (sql/webhook_inbox.sql), done in
 -- the test's own transaction so a test sees a posted text threaded at once.
 -- Runs as the installing superuser, like the worker.
 CREATE OR REPLACE FUNCTION nmc_test.inbox_drain(min_together int DEFAULT 8)
@@ -18,7 +18,7 @@ DECLARE
     taken int;
 BEGIN
     LOOP
-        taken := nmc.sms_inbox_run(500, false, inbox_drain.min_together);
+        taken := nmc.webhook_inbox_run(500, false, inbox_drain.min_together);
         n := n + taken;
         EXIT WHEN taken = 0;
     END LOOP;
@@ -63,8 +63,9 @@ $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_test TO PUBLIC;
 
 -- Posts a Twilio webhook through nmc_api.handle, signed as Twilio would sign
--- it (or with the given signature). Run as the superuser: signing needs the key.
-CREATE OR REPLACE FUNCTION nmc_test.twilio_post(path text, params jsonb, signature text DEFAULT NULL)
+-- it (or with the given signature), and leaves it in the webhook inbox, as the
+-- edge does. Run as the superuser: signing needs the key.
+CREATE OR REPLACE FUNCTION nmc_test.twilio_accept(path text, params jsonb, signature text DEFAULT NULL)
 RETURNS TABLE (status int, content_type text, body text)
 LANGUAGE plpgsql
 AS $$
@@ -77,6 +78,16 @@ BEGIN
     RETURN QUERY SELECT h.status, h.content_type, h.body
                    FROM nmc_api.handle('POST', path, '{}', jsonb_build_object('x-twilio-signature', sig), '127.0.0.1',
                                        nmc.form_encode(params), NULL) h;
+END
+$$;
+
+-- The same, then what the inbox worker does right after the commit.
+CREATE OR REPLACE FUNCTION nmc_test.twilio_post(path text, params jsonb, signature text DEFAULT NULL)
+RETURNS TABLE (status int, content_type text, body text)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM nmc_test.twilio_accept(path, params, signature);
     PERFORM nmc_test.inbox_drain();
 END
 $$;

@@ -84,14 +84,14 @@ $res = post_twilio($edge, $public, '/webhooks/twilio/sms', { MessageSid => $stop
 is $res->{status}, 200, 'STOP is accepted';
 ok wait_until(sub { sql("SELECT count(*) FROM nmc.messages WHERE twilio_sid = '$stop'") == 1 }, 10),
     'the inbox worker threads the STOP into the conversation';
-is sql("SELECT count(*) FROM nmc.sms_inbox WHERE message_sid = '$stop'"), 0, 'and removes it from the inbox';
+is sql("SELECT count(*) FROM nmc.webhook_inbox WHERE webhook_key = '$stop'"), 0, 'and removes it from the inbox';
 $res = post_twilio($edge, $public, '/webhooks/twilio/sms', { MessageSid => $stop, From => $caller, To => '+15125550170', Body => 'STOP' }, $token);
 is $res->{status}, 200, 'Twilio retrying the STOP after it was threaded gets 200';
-ok wait_until(sub { sql("SELECT count(*) FROM nmc.sms_inbox WHERE message_sid = '$stop'") == 0 }, 10), 'the retry leaves the inbox';
+ok wait_until(sub { sql("SELECT count(*) FROM nmc.webhook_inbox WHERE webhook_key = '$stop'") == 0 }, 10), 'the retry leaves the inbox';
 is sql("SELECT count(*) FROM nmc.messages WHERE twilio_sid = '$stop'"), 1, 'and is not threaded twice';
 my $sid2 = random_sid('CA');
 post_twilio($edge, $public, '/webhooks/twilio/voice', { %call, CallSid => $sid2 }, $token);
 post_twilio($edge, $public, '/webhooks/twilio/voice/dial', { %call, CallSid => $sid2, DialCallStatus => 'busy' }, $token);
-is sql("SELECT decision FROM nmc.calls WHERE twilio_call_sid = '$sid2'"), 'suppressed_opted_out', 'after STOP a missed call is not texted';
+ok wait_until(sub { sql("SELECT decision FROM nmc.calls WHERE twilio_call_sid = '$sid2'") eq 'suppressed_opted_out' }, 10), 'after STOP a missed call is not texted';
 
 done_testing;

@@ -34,17 +34,17 @@ for my $body (qw(first explode last)) {
     is $r->{status}, 200, "the webhook accepts \"$body\"";
 }
 my $in = join ',', map { "'$_'" } values %sid;
-ok wait_until(sub { sql("SELECT count(*) FROM nmc.sms_inbox WHERE message_sid IN ($in) AND failed_at IS NULL") == 0 }, 10),
+ok wait_until(sub { sql("SELECT count(*) FROM nmc.webhook_inbox WHERE webhook_key IN ($in) AND failed_at IS NULL") == 0 }, 10),
     'the worker takes all three from the inbox';
 is join(' ', sql("SELECT body FROM nmc.messages WHERE twilio_sid IN ($in) ORDER BY created_at")), 'first last',
     'the texts around the failing one are threaded';
-is sql("SELECT error FROM nmc.sms_inbox WHERE message_sid = '$sid{explode}'"), 'P0001: processing exploded',
+is sql("SELECT error FROM nmc.webhook_inbox WHERE webhook_key = '$sid{explode}'"), 'P0001: processing exploded',
     'the failing one is kept in the inbox with its error';
 
 sql('DROP TRIGGER nmc_test_explode ON nmc.messages');
-sql("UPDATE nmc.sms_inbox SET failed_at = NULL, error = NULL WHERE message_sid = '$sid{explode}'");
+sql("UPDATE nmc.webhook_inbox SET failed_at = NULL, error = NULL WHERE webhook_key = '$sid{explode}'");
 ok wait_until(sub { sql("SELECT count(*) FROM nmc.messages WHERE twilio_sid = '$sid{explode}'") == 1 }, 5),
     "cleared by a DBA, it is threaded at the worker's next look";
-is sql("SELECT count(*) FROM nmc.sms_inbox WHERE message_sid = '$sid{explode}'"), 0, 'and leaves the inbox';
+is sql("SELECT count(*) FROM nmc.webhook_inbox WHERE webhook_key = '$sid{explode}'"), 0, 'and leaves the inbox';
 
 done_testing;

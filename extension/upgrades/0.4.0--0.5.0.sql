@@ -1,0 +1,51 @@
+-- 0.4.0 → 0.5.0, assembled by extension/Makefile (upgrades/assemble.pl) into
+-- nevermisscall--0.4.0--0.5.0.sql: table changes written here as upgrade steps;
+-- "--@include f" brings sql/f.sql (new in this version), "--@replace f name" the
+-- current text of a changed function; then the OpenAPI document, the route
+-- dispatcher and sql/grants.sql. test/upgrade/check.sh proves the result equals
+-- a fresh 0.5.0 install.
+\echo Use "ALTER EXTENSION nevermisscall UPDATE" to load this file. \quit
+
+-- One intake pipeline for every Twilio webhook: calls, texts and status
+-- callbacks are accepted into one inbox (the SMS inbox, renamed and given a
+-- kind) and applied by the inbox worker; a voice webhook's TwiML never waits.
+ALTER TABLE nmc.sms_inbox RENAME TO webhook_inbox;
+ALTER TABLE nmc.webhook_inbox RENAME COLUMN message_sid TO webhook_key;
+ALTER TABLE nmc.webhook_inbox ADD COLUMN kind text NOT NULL DEFAULT 'sms'
+    CHECK (kind IN ('sms', 'sms_status', 'voice', 'voice_dial', 'voice_status'));
+ALTER TABLE nmc.webhook_inbox ALTER COLUMN kind DROP DEFAULT;
+ALTER TABLE nmc.webhook_inbox DROP CONSTRAINT sms_inbox_message_sid_key;
+ALTER TABLE nmc.webhook_inbox ADD UNIQUE (kind, webhook_key);
+ALTER INDEX nmc.sms_inbox_pkey RENAME TO webhook_inbox_pkey;
+ALTER SEQUENCE nmc.sms_inbox_id_seq RENAME TO webhook_inbox_id_seq;
+COMMENT ON TABLE nmc.webhook_inbox IS 'Twilio webhooks accepted and not yet applied (normally for a few milliseconds). kind: sms (an inbound text), sms_status, voice (an incoming call), voice_dial (the forwarded call ended), voice_status. params: the webhook''s form fields (a voice webhook adds nmc_answer, what the caller was told). failed_at/error: applying it raised an error; the row is kept and skipped until a DBA clears failed_at (then it is applied again).';
+COMMENT ON COLUMN nmc.webhook_inbox.webhook_key IS 'What makes a delivery of this webhook the same as another (Twilio retries): the MessageSid or CallSid, with the status for status callbacks.';
+COMMENT ON COLUMN nmc.webhook_inbox.received_at IS 'When the webhook was accepted: the time of what it reports (a text''s created_at, a call''s start or end).';
+DROP FUNCTION nmc.sms_inbox_run(int, boolean, int);
+DROP FUNCTION nmc.call_twiml(nmc.calls);
+DROP FUNCTION nmc.call_missed(nmc.calls, text);
+--@replace webhook_inbox nmc.webhook_inbox_put
+--@replace webhook_inbox nmc.webhook_inbox_apply
+--@replace webhook_inbox nmc.webhook_inbox_run
+--@replace webhook_inbox nmc.inbox_health
+--@replace sms_threading nmc.sms_received
+--@replace sms_threading nmc.sms_thread_routine
+--@replace calls nmc.call_answer_twiml
+--@replace calls nmc.call_missed
+--@replace calls nmc.webhook_voice
+--@replace calls nmc.call_rang
+--@replace calls nmc.call_dial_missed_reason
+--@replace calls nmc.webhook_voice_dial
+--@replace calls nmc.call_dial_ended
+--@replace calls nmc.webhook_voice_status
+--@replace calls nmc.call_status_reported
+--@replace sms_inbound nmc.webhook_sms
+--@replace sms_inbound nmc.webhook_sms_status
+--@replace sms_inbound nmc.message_status_reported
+--@replace sandbox nmc.api_sandbox_missed_call
+--@replace emergencies nmc.emergency_term_in
+--@replace monitoring nmc_api.metrics
+
+-- The edge groups whatever routes the database lists (every Twilio webhook).
+--@replace api nmc_api.handle_many
+--@replace api nmc_api.grouped_routes

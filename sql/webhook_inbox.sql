@@ -1,0 +1,226 @@
+-- webhook_inbox.sql — every Twilio webhook between its acceptance and its
+-- effect. A webhook only records itself here (one insert, so Twilio, and a
+-- caller listening on a voice webhook, get the answer at once and a burst costs
+-- a commit each); the inbox worker (extension/src/inbox_worker.c), woken at
+-- that commit, applies them in arrival order, many per transaction, and deletes
+-- each one it has applied. One that fails stays here, marked, for a DBA.
+CREATE TABLE nmc.webhook_inbox (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- No foreign keys: each would lock the business's row from every concurrent
+    -- webhook. The webhook found both in the same transaction; a webhook whose
+    -- number or business is gone by the time it is applied is logged and dropped.
+    business_id     uuid NOT NULL,
+    phone_number_id uuid NOT NULL,
+    webhook_key     text NOT NULL,
+    params          jsonb NOT NULL,
+    received_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    failed_at       timestamptz,
+    error           text,
+    kind            text NOT NULL CHECK (kind IN ('sms', 'sms_status', 'voice', 'voice_dial', 'voice_status')),
+    UNIQUE (kind, webhook_key)
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+-- A queue: every row is deleted within milliseconds. Vacuumed after every
+-- thousand, or the oldest-first scan walks ever more dead index entries.
+COMMENT ON TABLE nmc.webhook_inbox IS 'Twilio webhooks accepted and not yet applied (normally for a few milliseconds). kind: sms (an inbound text), sms_status, voice (an incoming call), voice_dial (the forwarded call ended), voice_status. params: the webhook''s form fields (a voice webhook adds nmc_answer, what the caller was told). failed_at/error: applying it raised an error; the row is kept and skipped until a DBA clears failed_at (then it is applied again).';
+COMMENT ON COLUMN nmc.webhook_inbox.webhook_key IS 'What makes a delivery of this webhook the same as another (Twilio retries): the MessageSid or CallSid, with the status for status callbacks.';
+COMMENT ON COLUMN nmc.webhook_inbox.received_at IS 'When the webhook was accepted: the time of what it reports (a text''s created_at, a call''s start or end).';
+ALTER TABLE nmc.webhook_inbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.webhook_inbox FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.webhook_inbox
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+CREATE FUNCTION nmc.inbox_wake()
+RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'nmc_inbox_wake';
+COMMENT ON FUNCTION nmc.inbox_wake() IS 'Wakes the inbox worker when the current transaction commits (nothing happens if it rolls back).';
+
+CREATE FUNCTION nmc.inbox_process(OUT pid int, OUT heartbeat_at timestamptz)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'nmc_inbox_process';
+COMMENT ON FUNCTION nmc.inbox_process() IS 'The inbox worker''s pid (NULL if not running) and last heartbeat, from shared memory.';
+
+CREATE FUNCTION nmc.webhook_inbox_put(p_kind text, p_key text, pn nmc.phone_numbers, p_params jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    recorded jsonb;
+BEGIN
+    INSERT INTO nmc.webhook_inbox (business_id, phone_number_id, webhook_key, params, kind)
+    VALUES (pn.business_id, pn.id, p_key, p_params, p_kind)
+    ON CONFLICT (kind, webhook_key) DO NOTHING
+    RETURNING params INTO recorded;
+    IF FOUND THEN
+        PERFORM nmc.inbox_wake();
+        RETURN recorded;
+    END IF;
+    -- Twilio delivered it again: what the first delivery recorded, if it still waits.
+    SELECT i.params INTO recorded FROM nmc.webhook_inbox i WHERE i.kind = p_kind AND i.webhook_key = p_key;
+    RETURN recorded;
+END
+$$;
+COMMENT ON FUNCTION nmc.webhook_inbox_put(text, text, nmc.phone_numbers, jsonb) IS 'How every Twilio webhook is accepted: one insert into nmc.webhook_inbox for the business of the number pn, idempotent on (kind, key), waking the inbox worker at commit. Returns the params recorded — these, or those of an earlier delivery of the same webhook that still waits — or NULL when an earlier delivery was applied already (applying is idempotent too).';
+
+CREATE FUNCTION nmc.webhook_inbox_apply(t nmc.webhook_inbox)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    CASE t.kind
+        WHEN 'sms' THEN PERFORM nmc.sms_received(t);
+        WHEN 'sms_status' THEN PERFORM nmc.message_status_reported(t);
+        WHEN 'voice' THEN PERFORM nmc.call_rang(t);
+        WHEN 'voice_dial' THEN PERFORM nmc.call_dial_ended(t);
+        WHEN 'voice_status' THEN PERFORM nmc.call_status_reported(t);
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION nmc.webhook_inbox_apply(nmc.webhook_inbox) IS 'Applies one accepted webhook by its kind, in the business''s tenant scope: an inbound text (nmc.sms_received), a message status (nmc.message_status_reported), an incoming call (nmc.call_rang), the end of a forwarded call (nmc.call_dial_ended), a call status (nmc.call_status_reported). Each is idempotent: a webhook delivered again after it was applied changes nothing.';
+
+CREATE FUNCTION nmc.webhook_inbox_run(max_webhooks int DEFAULT 500, isolate boolean DEFAULT false, min_together int DEFAULT 8)
+RETURNS int
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+-- Every lookup here goes by index. The worker plans once per session, possibly on
+-- a fresh install's empty-table statistics, and a sequential scan chosen then
+-- would grow with the tables until the next ANALYZE.
+SET enable_seqscan = off
+AS $$
+DECLARE
+    t nmc.webhook_inbox;
+    batch nmc.webhook_inbox[];
+    callers text[];
+    modes text[];
+    routine boolean[];
+    run_from int;
+    run_len int;
+    done int;
+    n int := 0;
+    err_state text;
+    err_message text;
+BEGIN
+    IF isolate THEN
+        -- Each webhook alone, in a subtransaction: a failing one is marked and kept.
+        FOR t IN SELECT * FROM nmc.webhook_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_webhooks FOR UPDATE SKIP LOCKED LOOP
+            PERFORM set_config('nmc.business_id', t.business_id::text, true);
+            BEGIN
+                PERFORM nmc.webhook_inbox_apply(t);
+                DELETE FROM nmc.webhook_inbox WHERE id = t.id;
+            EXCEPTION
+                WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+                    -- Transient: this webhook and everything after it wait for the next
+                    -- round (a customer's STOP and START, a call and its end, keep their order).
+                    RAISE LOG 'nevermisscall: % webhook % (inbox %) will be retried: %', t.kind, t.webhook_key, t.id, SQLERRM;
+                    EXIT;
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT;
+                    RAISE WARNING 'nevermisscall: % webhook % (inbox %) could not be applied: % %', t.kind, t.webhook_key, t.id, err_state, err_message;
+                    UPDATE nmc.webhook_inbox SET failed_at = now(), error = err_state || ': ' || err_message WHERE id = t.id;
+            END;
+            n := n + 1;
+        END LOOP;
+        PERFORM set_config('nmc.business_id', '', true);
+        RETURN n;
+    END IF;
+
+    WHILE n < max_webhooks LOOP
+        SELECT array_agg(q ORDER BY q.id) INTO batch
+          FROM (SELECT * FROM nmc.webhook_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_webhooks - n FOR UPDATE SKIP LOCKED) q;
+        EXIT WHEN batch IS NULL;
+        -- Every path locks a conversation before its business's event counter. With
+        -- several webhooks this transaction takes all their open conversations (by id),
+        -- then all their counters (by business), before touching any: it never holds
+        -- one text's counter while waiting for another's conversation.
+        -- Each sender's number, normalised once (NULL: not a number we can text);
+        -- a text that will go alone is normalised by nmc.sms_received.
+        callers := CASE WHEN cardinality(batch) > 1 OR cardinality(batch) >= min_together
+                        THEN ARRAY(SELECT nmc.phone_or_null(g.params ->> 'From') FROM unnest(batch) g) END;
+        IF cardinality(batch) > 1 THEN
+            PERFORM 1 FROM nmc.conversations c
+              JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, callers[g.ordinality] AS phone
+                      FROM unnest(batch) WITH ORDINALITY AS g) k
+                ON c.business_id = k.business_id AND c.phone_number_id = k.phone_number_id AND c.state = 'open'
+              JOIN nmc.customers cu ON cu.id = c.customer_id AND cu.business_id = k.business_id AND cu.phone = k.phone
+             ORDER BY c.id FOR UPDATE OF c;
+            PERFORM 1 FROM nmc.event_counters WHERE business_id IN (SELECT g.business_id FROM unnest(batch) g)
+             ORDER BY business_id FOR UPDATE;
+        END IF;
+        -- Which texts are routine (see nmc.sms_thread_routine): an inbound text, not
+        -- a keyword, no emergency to raise (the terms of nmc.emergency_term_in, for
+        -- all texts in one pass), not for the assistant, not already threaded.
+        routine := NULL;
+        IF cardinality(batch) >= min_together THEN
+            SELECT array_agg(x.mode ORDER BY x.i), array_agg(x.routine ORDER BY x.i)
+              INTO modes, routine
+              FROM (SELECT g.ordinality AS i, o.mode,
+                           g.kind = 'sms' AND callers[g.ordinality] IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
+                           AND b.id IS NOT NULL
+                           AND EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
+                           AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = g.webhook_key)
+                           AND coalesce(o.mode, 'waiting') <> 'ai'
+                           AND (cu.opted_out_at IS NOT NULL OR coalesce(o.mode, 'waiting') = 'human'
+                                OR NOT EXISTS (SELECT 1 FROM nmc.emergency_terms et
+                                                WHERE (et.trade_type IS NULL OR et.trade_type = b.trade_type)
+                                                  AND strpos(w.words, ' ' || et.term || ' ') > 0)) AS routine
+                      FROM unnest(batch) WITH ORDINALITY AS g
+                      CROSS JOIN LATERAL (SELECT CASE WHEN g.kind = 'sms' THEN nmc.emergency_words(coalesce(g.params ->> 'Body', '')) END
+                                                 AS words OFFSET 0) w  -- once per text
+                      LEFT JOIN nmc.businesses b ON b.id = g.business_id
+                      LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = callers[g.ordinality]
+                      LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
+                                                   AND o.customer_id = cu.id AND o.state = 'open') x;
+        END IF;
+        -- The first run of at least min_together routine texts: run_len of them from run_from.
+        run_from := NULL;
+        run_len := 0;
+        FOR i IN 1 .. coalesce(cardinality(routine), 0) LOOP
+            IF routine[i] THEN
+                run_len := run_len + 1;
+                IF run_len >= min_together AND run_from IS NULL THEN
+                    run_from := i - run_len + 1;
+                END IF;
+            ELSIF run_from IS NOT NULL THEN
+                EXIT;
+            ELSE
+                run_len := 0;
+            END IF;
+        END LOOP;
+        IF run_from = 1 THEN
+            -- A run of routine texts together (planned once for any size).
+            PERFORM nmc.sms_thread_routine(batch[1:run_len], callers[1:run_len], modes[1:run_len]);
+            -- By an array of ids (one index probe each; IN (subquery) planned generically
+            -- compared every inbox row with every text).
+            DELETE FROM nmc.webhook_inbox WHERE id = ANY (ARRAY(SELECT r.id FROM unnest(batch[1:run_len]) r));
+            done := run_len;
+        ELSE
+            -- Everything up to the next such run, one by one, each by its kind.
+            done := coalesce(run_from - 1, cardinality(batch));
+            FOREACH t IN ARRAY batch[1:done] LOOP
+                PERFORM set_config('nmc.business_id', t.business_id::text, true);
+                PERFORM nmc.webhook_inbox_apply(t);
+                DELETE FROM nmc.webhook_inbox WHERE id = t.id;
+            END LOOP;
+            PERFORM set_config('nmc.business_id', '', true);
+        END IF;
+        n := n + done;
+        -- The inbox had no more than this batch, and all of it is done.
+        EXIT WHEN done = cardinality(batch) AND cardinality(batch) < max_webhooks - n + done;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean, int) IS 'Applies up to max_webhooks inbox webhooks in arrival order and deletes them; returns how many it took. A run of at least min_together routine inbound texts goes through nmc.sms_thread_routine at once; every other webhook (calls, status callbacks, texts that are not routine, runs too short to be worth it) through nmc.webhook_inbox_apply one by one, many per transaction. The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
+
+CREATE FUNCTION nmc.inbox_health(OUT worker_pid int, OUT heartbeat_age interval, OUT waiting bigint,
+                                 OUT oldest_waiting_age interval, OUT failed bigint)
+LANGUAGE sql STABLE
+AS $$
+    SELECT p.pid, greatest(interval '0', clock_timestamp() - p.heartbeat_at),
+           (SELECT count(*) FROM nmc.webhook_inbox WHERE failed_at IS NULL),
+           (SELECT greatest(interval '0', clock_timestamp() - min(received_at)) FROM nmc.webhook_inbox WHERE failed_at IS NULL),
+           (SELECT count(*) FROM nmc.webhook_inbox WHERE failed_at IS NOT NULL)
+      FROM nmc.inbox_process() p
+$$;
+COMMENT ON FUNCTION nmc.inbox_health() IS 'DBA and status page: the inbox worker''s pid and heartbeat age, webhooks waiting to be applied and how long the oldest has waited, and webhooks whose processing failed.';
