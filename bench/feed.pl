@@ -13,6 +13,7 @@ use Time::HiRes qw(time sleep);
 use List::Util ();
 use FastHttp qw(http_post_fast form_encode);
 use TwilioWebhook qw(sign_twilio random_sid);
+use BenchCpu qw(cpu_ms);
 
 my $state = $ENV{NMC_BENCH_STATE} or die "run through make bench\n";
 my @psql = ('psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', "$state/run", '-p', $ENV{NMC_PG_PORT}, '-U', 'postgres', '-d', $ENV{NMC_DB});
@@ -100,30 +101,6 @@ for my $n (@sizes) {
     $offset += $rate * $seconds;
 }
 
-# CPU time of the database (postmaster and its children, the inbox worker
-# separately) and of the edge, in clock ticks: a figure per text that a noisy
-# host disturbs less than a rate.
-sub cpu_ticks {
-    my ($pg, $edge, $inbox) = (0, 0, 0);
-    open my $pm, '<', "$state/data/postmaster.pid" or return (0, 0, 0);
-    my $postmaster = <$pm> + 0;
-    close $pm;
-    my $edge_pid = -1;
-    if (open my $ep, '<', "$state/edge.pid") { $edge_pid = <$ep> + 0; close $ep }
-    for my $f (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $f or next;
-        my $line = <$fh> // next;
-        close $fh;
-        my ($pid, $rest) = $line =~ /^(\d+) \(.*\) (.*)$/ or next;
-        my @x = split ' ', $rest;    # $x[1] is ppid, $x[11] utime, $x[12] stime
-        if ($pid == $postmaster || $x[1] == $postmaster) {
-            $pg += $x[11] + $x[12];
-            if (open my $cl, '<', "/proc/$pid/cmdline") { my $cmd = <$cl> // ''; close $cl; $inbox += $x[11] + $x[12] if $cmd =~ /nevermisscall inbox/ }
-        }
-        elsif ($pid == $edge_pid) { $edge += $x[11] + $x[12] }
-    }
-    return ($pg, $edge, $inbox);
-}
 
 # nmc_feed_notify_to_send_seconds from /metrics: cumulative bucket counts, in bound order.
 my @notify_bounds;
@@ -173,7 +150,7 @@ sub flat_out {
     close $rf;
     my $connections = $ENV{NMC_BENCH_WRK_CONNECTIONS} // 16;
     my @groups_before = webhook_groups();
-    my @cpu_before = cpu_ticks();
+    my @cpu_before = cpu_ms($state);
     my $start = time;
     my $wrk = qx{NMC_BENCH_REQUESTS=$requests_file NMC_BENCH_WRK_THREADS=2 wrk -t 2 -c $connections -d ${seconds}s -s $FindBin::Bin/signed_requests.lua http://127.0.0.1:$port/ 2>&1};
     my $sent_end = time;
@@ -188,16 +165,15 @@ sub flat_out {
     printf "  %-42s %8.0f %%        (%d webhooks in %d groups of %.1f on average; the rest alone)\n",
         'committed in groups (edge group commit)', $ok ? 100 * $grouped / $ok : 0, $grouped, $groups, $groups ? $grouped / $groups : 0;
     # Accepted is not yet threaded: wait until the inbox is empty.
-    my $backlog = sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL');
-    sleep 0.05 while sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NULL') > 0 && time < $sent_end + 120;
+    my $backlog = sql('SELECT count(*) FROM nmc.webhook_inbox WHERE failed_at IS NULL');
+    sleep 0.05 while sql('SELECT count(*) FROM nmc.webhook_inbox WHERE failed_at IS NULL') > 0 && time < $sent_end + 120;
     my $drained = time;
-    my @cpu_after = cpu_ticks();
+    my @cpu_after = cpu_ms($state);
     my $threaded = sql(q{SELECT count(*) FROM nmc.messages WHERE direction = 'inbound'}) - $threaded_before;
     printf "  %-42s %8.0f texts/s     (%d in %.1f s; %d waiting when the senders stopped, drained %.1f s later; %d failed)\n",
         'threaded (webhook → conversation)', $threaded / ($drained - $start), $threaded, $drained - $start,
-        $backlog, $drained - $sent_end, sql('SELECT count(*) FROM nmc.sms_inbox WHERE failed_at IS NOT NULL');
-    my $tick_ms = 1000 / (`getconf CLK_TCK` || 100);
-    my @per_text = map { ($cpu_after[$_] - $cpu_before[$_]) * $tick_ms / $threaded } 0 .. 2;
+        $backlog, $drained - $sent_end, sql('SELECT count(*) FROM nmc.webhook_inbox WHERE failed_at IS NOT NULL');
+    my @per_text = map { ($cpu_after[$_] - $cpu_before[$_]) / $threaded } 0 .. 2;
     printf "  %-42s %8.2f ms      (Postgres %.2f ms, of which the inbox worker %.2f ms; the edge %.2f ms)\n",
         'CPU per text', $per_text[0] + $per_text[1], $per_text[0], $per_text[2], $per_text[1];
     return $ok;

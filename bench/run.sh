@@ -3,7 +3,8 @@
 # production settings (fsync and synchronous_commit on, bcrypt cost 12) and
 # the fake providers, and prints figures for the edge + API path and for the
 # dispatcher (bench/dispatcher.pl) and missed calls (bench/webhooks.pl)
-# and the live feed (bench/feed.pl). NMC_BENCH_ONLY=api|dispatcher|webhooks|feed runs one part. Never part of pass/fail.
+# and the live feed (bench/feed.pl); missed calls are measured for the previous
+# version too (bench/baseline.sh). NMC_BENCH_ONLY=api|dispatcher|webhooks|feed runs one part. Never part of pass/fail.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -84,7 +85,19 @@ fi
 
 echo
 if [ -z "${NMC_BENCH_ONLY:-}" ] || [ "$NMC_BENCH_ONLY" = webhooks ]; then
-NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/webhooks.pl"
+# The previous version first, in its own cluster (bench/baseline.sh), then this
+# one: side by side in the same run. NMC_BENCH_BASELINE=none skips it.
+if [ "${NMC_BENCH_BASELINE:-}" != none ]; then
+    trap '"$ROOT/bench/baseline.sh" down >/dev/null 2>&1 || true; cleanup' EXIT
+    read -r b_commit b_state b_pg b_http < <("$ROOT/bench/baseline.sh" up)
+    NMC_BENCH_LABEL="previous version (${b_commit:0:7})" NMC_BENCH_STATE=$b_state NMC_PG_PORT=$b_pg NMC_HTTP_PORT=$b_http \
+        NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/webhooks.pl"
+    "$ROOT/bench/baseline.sh" down
+    trap cleanup EXIT
+    echo
+fi
+NMC_BENCH_LABEL="this version ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . 2>/dev/null || echo ', with changes'))" \
+    NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/webhooks.pl"
 fi
 
 echo

@@ -1,7 +1,8 @@
--- signed_requests.lua — wrk script for the flat-out webhook run (bench/feed.pl):
--- each thread sends its own share of pre-signed Twilio webhooks, read from the
--- file named by NMC_BENCH_REQUESTS (one "signature<TAB>form body" per line),
--- each once; a thread that runs out stops rather than repeat a MessageSid.
+-- signed_requests.lua — wrk script for the flat-out webhook runs (bench/feed.pl,
+-- bench/webhooks.pl): each thread sends its own share of pre-signed Twilio
+-- webhooks to the path NMC_BENCH_PATH (default /webhooks/twilio/sms), read from
+-- the file named by NMC_BENCH_REQUESTS (one "signature<TAB>form body" per line),
+-- each once; a thread that runs out stops rather than repeat a SID.
 local threads = {}
 local counter = 0
 
@@ -22,6 +23,7 @@ function init(args)
       end
       n = n + 1
    end
+   path = os.getenv("NMC_BENCH_PATH") or "/webhooks/twilio/sms"
    next_line = 1
    exhausted = 0
    non200 = 0
@@ -35,7 +37,7 @@ function request()
       r = lines[#lines]
    end
    next_line = next_line + 1
-   return wrk.format("POST", "/webhooks/twilio/sms",
+   return wrk.format("POST", path,
       { ["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = r.sig }, r.body)
 end
 

@@ -74,6 +74,11 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
+    IF current_setting('nmc.events_deferred', true) = 'on' THEN
+        -- Inside an inbox batch: numbered with the batch's others when it ends.
+        INSERT INTO pg_temp.nmc_deferred_events (business_id, type, body) VALUES (p_business_id, p_type, p_body);
+        RETURN NULL;
+    END IF;
     -- UPDATE first: the counter row exists for all but a business's first event.
     UPDATE nmc.event_counters SET last_seq = last_seq + 1 WHERE business_id = p_business_id RETURNING last_seq INTO n;
     IF NOT FOUND THEN
@@ -87,7 +92,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION nmc.emit_event(uuid, text, jsonb) IS 'Appends an event for a business in the current transaction and notifies channel nmc_events (payload: the business id) at commit. Returns its number.';
+COMMENT ON FUNCTION nmc.emit_event(uuid, text, jsonb) IS 'Appends an event for a business in the current transaction and notifies channel nmc_events (payload: the business id) at commit. Returns its number (NULL inside an inbox batch, where nmc.emit_deferred_events numbers it when the batch ends).';
 
 CREATE FUNCTION nmc.emit_events(p_business_ids uuid[], p_types text[], p_bodies jsonb[])
 RETURNS void
@@ -96,6 +101,11 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     IF coalesce(cardinality(p_business_ids), 0) = 0 THEN
+        RETURN;
+    END IF;
+    IF current_setting('nmc.events_deferred', true) = 'on' THEN
+        INSERT INTO pg_temp.nmc_deferred_events (business_id, type, body)
+        SELECT u.b, u.t, u.body FROM unnest(p_business_ids, p_types, p_bodies) WITH ORDINALITY AS u(b, t, body, ord) ORDER BY u.ord;
         RETURN;
     END IF;
     -- Each business's counter moves once by its number of events; they take the
@@ -120,3 +130,52 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.emit_events(uuid[], text[], jsonb[]) IS 'nmc.emit_event for many events at once (element k of each array is one event), numbered per business in array order; one notification per business.';
+
+-- An inbox batch applies hundreds of webhooks in one transaction, often for
+-- one business: numbering each event as it comes would update that business's
+-- counter row hundreds of times (each update a new row version the next must
+-- walk past). The batch keeps its events in order instead and numbers them at
+-- its end, moving each counter once.
+CREATE FUNCTION nmc.defer_events()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF to_regclass('pg_temp.nmc_deferred_events') IS NULL THEN
+        CREATE TEMP TABLE nmc_deferred_events (
+            ord         bigint GENERATED ALWAYS AS IDENTITY,
+            business_id uuid NOT NULL,
+            type        text NOT NULL,
+            body        jsonb NOT NULL
+        ) ON COMMIT DELETE ROWS;
+    END IF;
+    PERFORM set_config('nmc.events_deferred', 'on', true);
+END
+$$;
+COMMENT ON FUNCTION nmc.defer_events() IS 'From now to the end of the transaction (or nmc.emit_deferred_events), events are kept in order in a temporary table of the session instead of being numbered one by one.';
+
+CREATE FUNCTION nmc.emit_deferred_events()
+RETURNS void
+LANGUAGE plpgsql
+-- The kept events are read whole: a sequential scan is the plan (the inbox
+-- batch that calls this plans with sequential scans off, which would make the
+-- planner think it costly enough to compile with JIT, tens of milliseconds).
+SET enable_seqscan = on
+AS $$
+DECLARE
+    b uuid[];
+    t text[];
+    bodies jsonb[];
+BEGIN
+    IF current_setting('nmc.events_deferred', true) IS DISTINCT FROM 'on' THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('nmc.events_deferred', 'off', true);
+    SELECT array_agg(e.business_id ORDER BY e.ord), array_agg(e.type ORDER BY e.ord), array_agg(e.body ORDER BY e.ord)
+      INTO b, t, bodies
+      FROM pg_temp.nmc_deferred_events e;
+    DELETE FROM pg_temp.nmc_deferred_events;
+    PERFORM nmc.emit_events(b, t, bodies);
+END
+$$;
+COMMENT ON FUNCTION nmc.emit_deferred_events() IS 'Numbers and notifies the events kept since nmc.defer_events, in the order they were emitted (nmc.emit_events: each business''s counter moves once), and stops deferring.';

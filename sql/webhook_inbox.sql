@@ -101,6 +101,11 @@ DECLARE
     err_state text;
     err_message text;
 BEGIN
+    -- If a crash loses this transaction, its webhooks are still in the inbox and
+    -- are applied again; a text one of its jobs had sent meanwhile is sent again
+    -- (at-least-once, as the dispatcher's claims). Nobody waits for its flush.
+    PERFORM set_config('synchronous_commit', 'off', true);
+    PERFORM nmc.defer_events();
     IF isolate THEN
         -- Each webhook alone, in a subtransaction: a failing one is marked and kept.
         FOR t IN SELECT * FROM nmc.webhook_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_webhooks FOR UPDATE SKIP LOCKED LOOP
@@ -122,6 +127,7 @@ BEGIN
             n := n + 1;
         END LOOP;
         PERFORM set_config('nmc.business_id', '', true);
+        PERFORM nmc.emit_deferred_events();
         RETURN n;
     END IF;
 
@@ -130,9 +136,10 @@ BEGIN
           FROM (SELECT * FROM nmc.webhook_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_webhooks - n FOR UPDATE SKIP LOCKED) q;
         EXIT WHEN batch IS NULL;
         -- Every path locks a conversation before its business's event counter. With
-        -- several webhooks this transaction takes all their open conversations (by id),
-        -- then all their counters (by business), before touching any: it never holds
-        -- one text's counter while waiting for another's conversation.
+        -- several webhooks this transaction takes all their open conversations (by id)
+        -- before touching any; their counters it takes only at its end, in business
+        -- order, when it numbers its events (nmc.emit_deferred_events): a business's
+        -- other writers (the dispatcher completing texts) wait for no batch.
         -- Each sender's number, normalised once (NULL: not a number we can text);
         -- a text that will go alone is normalised by nmc.sms_received.
         callers := CASE WHEN cardinality(batch) > 1 OR cardinality(batch) >= min_together
@@ -144,8 +151,6 @@ BEGIN
                 ON c.business_id = k.business_id AND c.phone_number_id = k.phone_number_id AND c.state = 'open'
               JOIN nmc.customers cu ON cu.id = c.customer_id AND cu.business_id = k.business_id AND cu.phone = k.phone
              ORDER BY c.id FOR UPDATE OF c;
-            PERFORM 1 FROM nmc.event_counters WHERE business_id IN (SELECT g.business_id FROM unnest(batch) g)
-             ORDER BY business_id FOR UPDATE;
         END IF;
         -- Which texts are routine (see nmc.sms_thread_routine): an inbound text, not
         -- a keyword, no emergency to raise (the terms of nmc.emergency_term_in, for
@@ -208,10 +213,11 @@ BEGIN
         -- The inbox had no more than this batch, and all of it is done.
         EXIT WHEN done = cardinality(batch) AND cardinality(batch) < max_webhooks - n + done;
     END LOOP;
+    PERFORM nmc.emit_deferred_events();
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean, int) IS 'Applies up to max_webhooks inbox webhooks in arrival order and deletes them; returns how many it took. A run of at least min_together routine inbound texts goes through nmc.sms_thread_routine at once; every other webhook (calls, status callbacks, texts that are not routine, runs too short to be worth it) through nmc.webhook_inbox_apply one by one, many per transaction. The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
+COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean, int) IS 'Applies up to max_webhooks inbox webhooks in arrival order and deletes them; returns how many it took. A run of at least min_together routine inbound texts goes through nmc.sms_thread_routine at once; every other webhook (calls, status callbacks, texts that are not routine, runs too short to be worth it) through nmc.webhook_inbox_apply one by one, many per transaction. Events are numbered when the run ends (nmc.defer_events), and the transaction commits without waiting for its WAL flush (a crash that loses it leaves its webhooks in the inbox). The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
 
 CREATE FUNCTION nmc.inbox_health(OUT worker_pid int, OUT heartbeat_age interval, OUT waiting bigint,
                                  OUT oldest_waiting_age interval, OUT failed bigint)

@@ -22,6 +22,8 @@ void		_PG_init(void);
 /* Set per transaction by the API (set_config(..., true)); '' when unset. */
 static char *nmc_business_id = NULL;
 static char *nmc_user_id = NULL;
+/* Set per transaction by the inbox worker's batch (sql/webhook_inbox.sql). */
+static bool nmc_events_deferred = false;
 
 void
 _PG_init(void)
@@ -53,6 +55,17 @@ _PG_init(void)
 							   PGC_POSTMASTER,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("nmc.events_deferred",
+							 "Events are numbered when the current batch ends.",
+							 "Set for its transaction by nmc.webhook_inbox_run: nmc.emit_event and "
+							 "nmc.emit_events keep the batch's events in order, and nmc.emit_deferred_events "
+							 "numbers them at its end, moving each business's counter once.",
+							 &nmc_events_deferred,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("nmc");
 

@@ -49,3 +49,11 @@ DROP FUNCTION nmc.call_missed(nmc.calls, text);
 -- The edge groups whatever routes the database lists (every Twilio webhook).
 --@replace api nmc_api.handle_many
 --@replace api nmc_api.grouped_routes
+
+-- An inbox batch numbers its events when it ends (one counter update per
+-- business), and commits without waiting for its WAL flush.
+--@replace events nmc.emit_event
+--@replace events nmc.emit_events
+--@replace events nmc.defer_events
+--@replace events nmc.emit_deferred_events
+--@replace dispatcher nmc.dispatcher_complete_batch

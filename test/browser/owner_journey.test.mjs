@@ -393,7 +393,7 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await page.getByRole('heading', { name: 'System status', level: 1 }).waitFor();
     await page.getByText('Sandbox: texts are simulated').waitFor();
     await page.getByText('Sandbox mode').first().waitFor();
-    await page.getByText('Incoming texts (inbox)').waitFor();
+    await page.getByText('Calls and texts from Twilio (inbox)').waitFor();
     await page.getByText(/^Running · 0 waiting/).waitFor();
     await screenshots(page, ++shot, 'status');
   });

@@ -1,6 +1,6 @@
 'use client';
 // status/page.tsx — is it all working: database, the dispatcher (running,
-// heartbeat, queue), the inbox of incoming texts (worker, waiting, failed),
+// heartbeat, queue), the inbox of Twilio's webhooks (worker, waiting, failed),
 // provider results over five minutes, sandbox mode; in
 // sandbox mode a button plays a missed call. Refreshed on load, on demand and
 // when the feed reports a health change.
@@ -39,7 +39,7 @@ export default function StatusPage() {
           <Row label="Live updates" value={feedStatus === 'live' ? 'Connected' : 'Reconnecting'} ok={feedStatus === 'live'} />
           <Row label="Sender (dispatcher)" value={s.dispatcher.running ? `Running · heartbeat ${s.dispatcher.heartbeat_age_seconds.toFixed(1)} s ago` : 'Not running'} ok={s.dispatcher.running} />
           <Row label="Queue" value={`${s.dispatcher.queued} queued · ${s.dispatcher.due} due · ${s.dispatcher.in_flight} in flight · oldest due ${s.dispatcher.oldest_due_age_seconds.toFixed(1)} s`} ok={s.dispatcher.oldest_due_age_seconds < 30} />
-          <Row label="Incoming texts (inbox)" value={s.inbox.running
+          <Row label="Calls and texts from Twilio (inbox)" value={s.inbox.running
             ? `Running · ${s.inbox.waiting} waiting${s.inbox.waiting > 0 ? ` (oldest ${s.inbox.oldest_waiting_age_seconds.toFixed(1)} s)` : ''}${s.inbox.failed > 0 ? ` · ${s.inbox.failed} could not be processed` : ''}`
             : 'Not running'} ok={!s.inbox.running ? false : s.inbox.failed > 0 || s.inbox.oldest_waiting_age_seconds >= 30 ? 'warn' : true} />
           <Row label="Mode" value={s.sandbox_mode ? 'Sandbox: texts are simulated' : 'Live: texts go out through Twilio'} ok={s.sandbox_mode ? 'warn' : true} />
