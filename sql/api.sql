@@ -126,11 +126,17 @@ BEGIN
     -- Everything below runs in one subtransaction: an error leaves no trace.
     BEGIN
         IF route.auth = 'twilio' THEN
+            -- Twilio posts its webhooks form-encoded, always.
+            IF split_part(lower(coalesce(request_headers ->> 'content-type', '')), ';', 1) <> 'application/x-www-form-urlencoded' THEN
+                PERFORM nmc.raise_api_error(415, 'unsupported_media_type',
+                    'Twilio webhooks are application/x-www-form-urlencoded', 'content-type');
+            END IF;
             BEGIN
                 form_pairs := nmc.form_decode(coalesce(request_body, ''));
             EXCEPTION WHEN invalid_text_representation THEN
                 PERFORM nmc.raise_api_error(400, 'malformed_form', 'the request body is not a valid form');
             END;
+            PERFORM nmc.webhook_fields_check(form_pairs);
             IF NOT nmc.twilio_request_is_signed(handle.path, raw_query, form_pairs,
                                                 request_headers ->> 'x-twilio-signature') THEN
                 PERFORM nmc.raise_api_error(403, 'invalid_signature',
@@ -140,8 +146,15 @@ BEGIN
         ELSIF coalesce(request_body, '') <> '' THEN
             BEGIN
                 parsed := request_body::jsonb;
-            EXCEPTION WHEN invalid_text_representation THEN
-                PERFORM nmc.raise_api_error(400, 'malformed_json', 'the request body is not valid JSON');
+            EXCEPTION
+                WHEN invalid_text_representation THEN
+                    PERFORM nmc.raise_api_error(400, 'malformed_json', 'the request body is not valid JSON');
+                WHEN untranslatable_character THEN
+                    -- \u0000, which no text in the database can hold.
+                    PERFORM nmc.raise_api_error(400, 'malformed_json', 'the request body holds a character that is not accepted (\u0000)');
+                WHEN statement_too_complex OR program_limit_exceeded THEN
+                    -- Nested deeper than the parser's stack allows.
+                    PERFORM nmc.raise_api_error(400, 'malformed_json', 'the request body is nested too deeply');
             END;
         END IF;
         IF route.auth = 'jwt' THEN

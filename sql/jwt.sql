@@ -11,4 +11,4 @@ RETURNS jsonb
 LANGUAGE c STRICT STABLE
 AS 'MODULE_PATHNAME', 'nmc_jwt_verify';
 COMMENT ON FUNCTION nmc.jwt_verify(text, text, timestamptz) IS
-    'Verifies an HS256 JWT and returns its claims. Refusals: NMJ01 jwt_malformed, NMJ02 jwt_alg_not_allowed, NMJ03 jwt_bad_signature, NMJ04 jwt_expired (exp <= at), NMJ05 jwt_alg_none.';
+    'Verifies an HS256 JWT and returns its claims. Refusals: NMJ01 jwt_malformed, NMJ02 jwt_alg_not_allowed, NMJ03 jwt_bad_signature, NMJ04 jwt_expired (exp <= at), NMJ05 jwt_alg_none, NMJ06 jwt_not_yet_valid (nbf > at, or iat more than 60 s after at).';

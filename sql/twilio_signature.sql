@@ -18,6 +18,28 @@ END
 $$;
 COMMENT ON FUNCTION nmc.form_object(text[]) IS 'Form pairs as a JSON object (for a repeated name, the last value).';
 
+-- Twilio's own limits: a message body is at most 1,600 characters (ten
+-- concatenated segments); its other fields are identifiers, numbers, statuses
+-- and URLs. Anything longer did not come from Twilio.
+CREATE FUNCTION nmc.webhook_fields_check(pairs text[])
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    i int;
+    longest int;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(pairs, 1), 0) / 2 LOOP
+        longest := CASE WHEN pairs[2 * i - 1] = 'Body' THEN 1600 ELSE 4096 END;
+        IF length(pairs[2 * i]) > longest THEN
+            PERFORM nmc.raise_api_error(400, 'field_too_long',
+                format('%s is longer than Twilio sends (%s characters at most)', pairs[2 * i - 1], longest), pairs[2 * i - 1]);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION nmc.webhook_fields_check(text[]) IS 'Refuses a Twilio webhook with a field longer than Twilio sends (Body 1,600 characters, any other 4,096): NM400 field_too_long, naming the field.';
+
 CREATE FUNCTION nmc.secure_compare(a text, b text)
 RETURNS boolean
 LANGUAGE c IMMUTABLE STRICT

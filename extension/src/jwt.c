@@ -2,7 +2,8 @@
  * jwt.c — HS256 JSON Web Tokens: nmc.jwt_sign and nmc.jwt_verify.
  * The API layer signs a token at login and verifies it on every call; each
  * way a token can be refused has its own SQLSTATE so callers can tell the
- * client exactly why (malformed, alg not allowed, alg none, signature, expired).
+ * client exactly why (malformed, alg not allowed, alg none, signature, expired,
+ * not yet valid).
  */
 #include "postgres.h"
 
@@ -15,6 +16,7 @@
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -25,6 +27,14 @@
 #define ERRCODE_JWT_BAD_SIGNATURE	MAKE_SQLSTATE('N','M','J','0','3')
 #define ERRCODE_JWT_EXPIRED			MAKE_SQLSTATE('N','M','J','0','4')
 #define ERRCODE_JWT_ALG_NONE		MAKE_SQLSTATE('N','M','J','0','5')
+#define ERRCODE_JWT_NOT_YET_VALID	MAKE_SQLSTATE('N','M','J','0','6')
+
+/*
+ * Clock skew allowed for iat (RFC 7519 §4.1.6 leaves the check to the
+ * application): a token issued further in the future was not issued by a
+ * clock we trust. nbf (§4.1.5) gets no leeway: "MUST NOT be accepted before".
+ */
+#define JWT_IAT_LEEWAY_SECONDS 60
 
 /* RFC 7518 §3.2: HS256 is HMAC with SHA-256, a 32-byte MAC. */
 #define HS256_MAC_LEN 32
@@ -114,6 +124,20 @@ nmc_jwt_sign(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(signing_input.data, signing_input.len));
 }
 
+/* A NumericDate claim in seconds, or -infinity when absent; a claim that is
+ * present but not a number makes the token malformed. */
+static double
+claim_seconds(Jsonb *payload, const char *name)
+{
+	JsonbValue *v = object_key(payload, name);
+
+	if (v == NULL)
+		return -get_float8_infinity();
+	if (v->type != jbvNumeric)
+		refuse(ERRCODE_JWT_MALFORMED, "jwt_malformed", "a time claim of the token is not a number");
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
 Datum
 nmc_jwt_verify(PG_FUNCTION_ARGS)
 {
@@ -181,6 +205,10 @@ nmc_jwt_verify(PG_FUNCTION_ARGS)
 		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 	if (exp_seconds <= now_seconds)
 		refuse(ERRCODE_JWT_EXPIRED, "jwt_expired", "the token has expired");
+	if (claim_seconds(payload, "nbf") > now_seconds)
+		refuse(ERRCODE_JWT_NOT_YET_VALID, "jwt_not_yet_valid", "the token is not valid yet (nbf)");
+	if (claim_seconds(payload, "iat") > now_seconds + JWT_IAT_LEEWAY_SECONDS)
+		refuse(ERRCODE_JWT_NOT_YET_VALID, "jwt_not_yet_valid", "the token claims to be issued in the future (iat)");
 
 	PG_RETURN_JSONB_P(payload);
 }

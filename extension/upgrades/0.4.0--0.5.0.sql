@@ -57,3 +57,10 @@ DROP FUNCTION nmc.call_missed(nmc.calls, text);
 --@replace events nmc.defer_events
 --@replace events nmc.emit_deferred_events
 --@replace dispatcher nmc.dispatcher_complete_batch
+
+-- Bad input is a 4xx with a stable code: JSON with \u0000 or nested too deeply
+-- (400 malformed_json), a webhook that is not form-encoded (415) or has a field
+-- longer than Twilio sends (400 field_too_long); tokens not valid yet (nbf, iat).
+--@replace api nmc_api.handle
+--@replace twilio_signature nmc.webhook_fields_check
+--@replace jwt nmc.jwt_verify

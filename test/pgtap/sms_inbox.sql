@@ -11,7 +11,7 @@ CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550900') AS i
 -- Exactly what the edge sends, without the test helper's draining.
 CREATE FUNCTION pg_temp.post(params jsonb) RETURNS TABLE (status int, body text) LANGUAGE sql AS $$
     SELECT h.status, h.body FROM nmc_api.handle('POST', '/webhooks/twilio/sms', '{}',
-        jsonb_build_object('x-twilio-signature', nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || '/webhooks/twilio/sms',
+        jsonb_build_object('content-type', 'application/x-www-form-urlencoded', 'x-twilio-signature', nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || '/webhooks/twilio/sms',
             (SELECT coalesce(array_agg(x), '{}') FROM (SELECT unnest(ARRAY[key, value]) x FROM jsonb_each_text(params)) s),
             nmc.webhook_signing_token())),
         '127.0.0.1', nmc.form_encode(params), NULL) h $$;
@@ -32,7 +32,7 @@ SELECT is((SELECT status FROM pg_temp.post(pg_temp.text(3, '+15125550901', 'x') 
           'a text to a number that is not ours gets 200 (Twilio would retry anything else)');
 SELECT is((SELECT count(*) FROM nmc.webhook_inbox WHERE webhook_key IN ('SM' || lpad('2', 32, '0'), 'SM' || lpad('3', 32, '0'))), 0::bigint,
           'neither is recorded');
-SELECT is((SELECT status FROM nmc_api.handle('POST', '/webhooks/twilio/sms', '{}', '{"x-twilio-signature": "bm90IGEgc2lnbmF0dXJl"}',
+SELECT is((SELECT status FROM nmc_api.handle('POST', '/webhooks/twilio/sms', '{}', '{"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": "bm90IGEgc2lnbmF0dXJl"}',
                                               '127.0.0.1', nmc.form_encode(pg_temp.text(4, '+15125550901', 'x')), NULL)), 403,
           'a text with a wrong signature: 403');
 SELECT is((SELECT count(*) FROM nmc.webhook_inbox WHERE webhook_key = 'SM' || lpad('4', 32, '0')), 0::bigint, 'and nothing recorded');

@@ -12,7 +12,7 @@ CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550950') AS i
 UPDATE nmc.businesses SET human_window_seconds = 60 WHERE id = (SELECT id FROM b);
 CREATE FUNCTION pg_temp.post(n int, caller text, body text) RETURNS int LANGUAGE sql AS $$
     SELECT h.status FROM nmc_api.handle('POST', '/webhooks/twilio/sms', '{}',
-        jsonb_build_object('x-twilio-signature', nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || '/webhooks/twilio/sms',
+        jsonb_build_object('content-type', 'application/x-www-form-urlencoded', 'x-twilio-signature', nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || '/webhooks/twilio/sms',
             ARRAY['Body', body, 'From', caller, 'MessageSid', 'SM' || lpad(n::text, 32, '0'), 'To', '+15125550950'], nmc.webhook_signing_token())),
         '127.0.0.1', nmc.form_encode(jsonb_build_object('Body', body, 'From', caller, 'MessageSid', 'SM' || lpad(n::text, 32, '0'), 'To', '+15125550950')),
         NULL) h $$;

@@ -32,17 +32,17 @@ SELECT throws_ok($$ SELECT nmc.form_decode('Body=%ZZ') $$, '22P02', NULL, 'a mal
 
 SELECT nmc_test.business_with_number('+15125550100') IS NULL;
 CREATE TEMP TABLE call AS SELECT '{"CallSid":"CA00000000000000000000000000000077","From":"+15125550143","To":"+15125550100","CallStatus":"ringing"}'::jsonb AS p;
-SELECT is((SELECT status FROM nmc_api.handle('POST', '/webhooks/twilio/voice', '{}', '{}', '127.0.0.1', nmc.form_encode((SELECT p FROM call)), NULL)),
+SELECT is((SELECT status FROM nmc_api.handle('POST', '/webhooks/twilio/voice', '{}', '{"content-type": "application/x-www-form-urlencoded"}', '127.0.0.1', nmc.form_encode((SELECT p FROM call)), NULL)),
           403, 'no signature: 403');
 SELECT is((SELECT status FROM nmc_test.twilio_post('/webhooks/twilio/voice', (SELECT p FROM call), 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=')), 403, 'a wrong signature: 403');
 SELECT is((SELECT status FROM nmc_api.handle('POST', '/webhooks/twilio/voice', '{}',
-              jsonb_build_object('x-twilio-signature', (SELECT nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || '/webhooks/twilio/voice',
+              jsonb_build_object('content-type', 'application/x-www-form-urlencoded', 'x-twilio-signature', (SELECT nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || '/webhooks/twilio/voice',
                                                                                    ARRAY['CallSid', 'CA00000000000000000000000000000077', 'From', '+15125550143',
                                                                                          'To', '+15125550100', 'CallStatus', 'ringing'], nmc.webhook_signing_token()))),
               '127.0.0.1', 'CallSid=CA00000000000000000000000000000077&From=%2B15125559999&To=%2B15125550100&CallStatus=ringing', NULL)),
           403, 'a tampered body (another caller): 403');
 SELECT is((SELECT status FROM nmc_api.handle('POST', '/webhooks/twilio/voice', '{}',
-              jsonb_build_object('x-twilio-signature', (SELECT nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || '/webhooks/twilio/sms',
+              jsonb_build_object('content-type', 'application/x-www-form-urlencoded', 'x-twilio-signature', (SELECT nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || '/webhooks/twilio/sms',
                                                                                    ARRAY['CallSid', 'CA00000000000000000000000000000077', 'CallStatus', 'ringing', 'From', '+15125550143',
                                                                                          'To', '+15125550100'], nmc.webhook_signing_token()))),
               '127.0.0.1', nmc.form_encode((SELECT p FROM call)), NULL)),

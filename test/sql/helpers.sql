@@ -76,7 +76,7 @@ BEGIN
     SELECT coalesce(array_agg(x), '{}') INTO pairs FROM (SELECT unnest(ARRAY[key, value]) x FROM jsonb_each_text(params)) s;
     sig := coalesce(signature, nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || path, pairs, nmc.webhook_signing_token()));
     RETURN QUERY SELECT h.status, h.content_type, h.body
-                   FROM nmc_api.handle('POST', path, '{}', jsonb_build_object('x-twilio-signature', sig), '127.0.0.1',
+                   FROM nmc_api.handle('POST', path, '{}', jsonb_build_object('content-type', 'application/x-www-form-urlencoded', 'x-twilio-signature', sig), '127.0.0.1',
                                        nmc.form_encode(params), NULL) h;
 END
 $$;
