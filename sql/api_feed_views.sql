@@ -157,8 +157,10 @@ DECLARE
     h record;
     i record;
 BEGIN
-    SELECT * INTO h FROM nmc.system_health();
-    SELECT * INTO i FROM nmc.system_inbox_health();
+    -- Invoker's rights: row-level security limits the counts to the caller's
+    -- business; whether the workers run is the same for everyone.
+    SELECT * INTO h FROM nmc.dispatcher_health();
+    SELECT * INTO i FROM nmc.inbox_health();
     RETURN nmc.respond(200, jsonb_build_object(
         'database', 'ok',
         'sandbox_mode', nmc.sandbox_mode(),
@@ -177,7 +179,7 @@ BEGIN
                          'dropped_slow', (req #>> '{headers,x-nmc-edge-ws-dropped-slow}')::bigint) END));
 END
 $$;
-COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, the dispatcher''s heartbeat and queue, the inbound-text inbox and its worker, and provider successes / retries / failures over 5 minutes, for the whole system; and the answering edge''s WebSocket clients (connected, dropped for being slow).';
+COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, whether the dispatcher and the inbox worker run (heartbeats), and — of the caller''s business only — its queued jobs, its webhooks waiting in the inbox and provider successes / retries / failures over 5 minutes; and the answering edge''s WebSocket clients (connected, dropped for being slow).';
 
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('GET', '/api/conversations', 'api_conversations_list', 'jwt', 'Conversations, filtered and paged'),

@@ -45,9 +45,6 @@ ALTER FUNCTION nmc.phone_number_available(text) OWNER TO nmc_auth;
 GRANT USAGE ON SCHEMA nmc TO nmc_monitor;
 GRANT SELECT ON nmc.jobs, nmc.job_attempts, nmc.job_kinds, nmc.settings, nmc.webhook_inbox TO nmc_monitor;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc TO nmc_monitor;
-ALTER FUNCTION nmc.system_health() OWNER TO nmc_monitor;
-ALTER FUNCTION nmc.system_inbox_health() OWNER TO nmc_monitor;
-ALTER FUNCTION nmc.provider_stats_5m() OWNER TO nmc_monitor;
 ALTER FUNCTION nmc_api.metrics() OWNER TO nmc_monitor;
 -- nmc_monitor owns nmc_api.metrics (a definer function), so it needs the schema too.
 GRANT USAGE ON SCHEMA nmc_api TO nmc_monitor;

@@ -1,33 +1,15 @@
--- monitoring.sql — system-wide figures for GET /metrics and the status page:
--- the job queue and the dispatcher, the inbound-text inbox and its worker,
--- across all businesses. These functions run as nmc_monitor, whose only
--- cross-tenant right is reading jobs, attempts and the inbox.
+-- monitoring.sql — system-wide figures for GET /metrics (the job queue and the
+-- dispatcher, the webhook inbox and its worker, across all businesses: run as
+-- nmc_monitor, whose only cross-tenant right is reading jobs, attempts and the
+-- inbox), provider figures for the status page (the caller's business only),
+-- and the system.health events.
 CREATE POLICY monitoring ON nmc.jobs FOR SELECT TO nmc_monitor USING (true);
 CREATE POLICY monitoring ON nmc.job_attempts FOR SELECT TO nmc_monitor USING (true);
 CREATE POLICY monitoring ON nmc.webhook_inbox FOR SELECT TO nmc_monitor USING (true);
 
-CREATE FUNCTION nmc.system_health()
-RETURNS TABLE (worker_pid int, heartbeat_age interval, queued bigint, due bigint, in_flight bigint,
-               oldest_due_age interval, retries_5m bigint, failures_5m bigint, done_5m bigint)
-LANGUAGE plpgsql STABLE
-SECURITY DEFINER
-SET search_path = nmc, public, pg_temp
-AS $$ BEGIN RETURN QUERY SELECT * FROM nmc.dispatcher_health(); END $$;
-COMMENT ON FUNCTION nmc.system_health() IS 'nmc.dispatcher_health() across all businesses, for the status page (runs as nmc_monitor).';
-
-CREATE FUNCTION nmc.system_inbox_health()
-RETURNS TABLE (worker_pid int, heartbeat_age interval, waiting bigint, oldest_waiting_age interval, failed bigint)
-LANGUAGE plpgsql STABLE
-SECURITY DEFINER
-SET search_path = nmc, public, pg_temp
-AS $$ BEGIN RETURN QUERY SELECT * FROM nmc.inbox_health(); END $$;
-COMMENT ON FUNCTION nmc.system_inbox_health() IS 'nmc.inbox_health() across all businesses, for the status page and /metrics (runs as nmc_monitor).';
-
 CREATE FUNCTION nmc.provider_stats_5m()
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
-SECURITY DEFINER
-SET search_path = nmc, public, pg_temp
 AS $$
 BEGIN
     RETURN coalesce((SELECT jsonb_object_agg(x.provider, jsonb_build_object('done', x.done, 'retries', x.retries, 'failures', x.failures))
@@ -40,7 +22,7 @@ BEGIN
                               GROUP BY k.provider) x), '{}');
 END
 $$;
-COMMENT ON FUNCTION nmc.provider_stats_5m() IS 'Successes, retries and failures per provider over the last 5 minutes, all businesses (runs as nmc_monitor).';
+COMMENT ON FUNCTION nmc.provider_stats_5m() IS 'Successes, retries and failures per provider over the last 5 minutes, of the attempts the caller may see: under row-level security, the current business''s own.';
 
 CREATE FUNCTION nmc_api.metrics()
 RETURNS text

@@ -64,3 +64,11 @@ DROP FUNCTION nmc.call_missed(nmc.calls, text);
 --@replace api nmc_api.handle
 --@replace twilio_signature nmc.webhook_fields_check
 --@replace jwt nmc.jwt_verify
+
+-- The status page shows a business only its own queue, inbox and provider
+-- figures: nothing platform-wide reaches a tenant.
+DROP FUNCTION nmc.system_health();
+DROP FUNCTION nmc.system_inbox_health();
+DROP FUNCTION nmc.provider_stats_5m();
+--@replace monitoring nmc.provider_stats_5m
+--@replace api_feed_views nmc.api_status
