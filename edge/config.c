@@ -100,7 +100,10 @@ int config_load(struct edge_config *cfg)
 
 	cfg->db_conninfo = strdup(env_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
 	cfg->dashboard_dir = absolute_dir(env_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
-	if (cfg->db_conninfo == NULL || cfg->dashboard_dir == NULL) {
+	const char *metrics_token = getenv("NMC_METRICS_TOKEN");
+	cfg->metrics_token = metrics_token != NULL && metrics_token[0] != '\0' ? strdup(metrics_token) : NULL;
+	if (cfg->db_conninfo == NULL || cfg->dashboard_dir == NULL ||
+	    (metrics_token != NULL && metrics_token[0] != '\0' && cfg->metrics_token == NULL)) {
 		fprintf(stderr, "nmc-edge: out of memory reading configuration\n");
 		config_free(cfg);
 		return -1;
@@ -112,6 +115,8 @@ void config_free(struct edge_config *cfg)
 {
 	free(cfg->db_conninfo);
 	free(cfg->dashboard_dir);
+	free(cfg->metrics_token);
 	cfg->db_conninfo = NULL;
 	cfg->dashboard_dir = NULL;
+	cfg->metrics_token = NULL;
 }

@@ -9,6 +9,7 @@ struct edge_config {
 	unsigned int threads;      /* MHD thread pool size == DB pool size */
 	char *db_conninfo;         /* owned */
 	char *dashboard_dir;       /* owned, absolute when it can be resolved */
+	char *metrics_token;       /* owned; NULL: /metrics for direct loopback clients only */
 };
 
 /* Returns 0 on success; on a bad value prints why to stderr and returns -1. */

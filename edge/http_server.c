@@ -18,6 +18,7 @@
 #include "api_proxy.h"
 #include "health_check.h"
 #include "metrics.h"
+#include "metrics_access.h"
 #include "http_response.h"
 #include "request_state.h"
 #include "static_files.h"
@@ -113,8 +114,12 @@ static enum MHD_Result route(struct http_server *srv, struct MHD_Connection *con
 	    (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	     strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
 		return health_check_handle(conn, rs, srv->pool);
-	if (strcmp(path, "/metrics") == 0 && strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+	if (strcmp(path, "/metrics") == 0 && strcmp(method, MHD_HTTP_METHOD_GET) == 0) {
+		if (!metrics_access_allowed(conn, srv->cfg->metrics_token))
+			return http_reply_error(conn, rs, MHD_HTTP_FORBIDDEN, "metrics_forbidden",
+						"GET /metrics needs Authorization: Bearer <NMC_METRICS_TOKEN>, or a client on this machine that is not proxied");
 		return metrics_handle(conn, rs, srv->pool);
+	}
 	if (is_sql_path(path))
 		return api_proxy_handle(conn, rs, srv->pool, method, path);
 	return static_files_handle(conn, rs, srv->cfg->dashboard_dir, method, path);
