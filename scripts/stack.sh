@@ -163,18 +163,21 @@ setup_database() {
     psql_su -d "$NMC_DB" -c "SET client_min_messages = warning" \
         -c "CREATE EXTENSION IF NOT EXISTS nevermisscall CASCADE" \
         -c "ALTER EXTENSION nevermisscall UPDATE"
+    # Secrets reach psql through its environment (readable by root alone) and
+    # \getenv, never on its command line (/proc/*/cmdline is world-readable).
+    NMC_SECRET_TWILIO=${NMC_TWILIO_AUTH_TOKEN:-} NMC_SECRET_OPENAI=${NMC_OPENAI_API_KEY:-} NMC_SECRET_MAPS=${NMC_MAPS_API_KEY:-} \
     psql_su -d "$NMC_DB" \
         -v public_url="$NMC_PUBLIC_URL" \
         -v public_ws_url="$NMC_PUBLIC_WS_URL" \
         -v twilio_account_sid="${NMC_TWILIO_ACCOUNT_SID:-}" \
-        -v twilio_auth_token="${NMC_TWILIO_AUTH_TOKEN:-}" \
         -v twilio_api_base="${NMC_TWILIO_API_BASE:-https://api.twilio.com}" \
-        -v openai_api_key="${NMC_OPENAI_API_KEY:-}" \
         -v openai_api_base="${NMC_OPENAI_API_BASE:-https://api.openai.com/v1}" \
         -v openai_model="${NMC_OPENAI_MODEL:-gpt-4o-mini}" \
-        -v maps_api_key="${NMC_MAPS_API_KEY:-}" \
         -v maps_api_base="${NMC_MAPS_API_BASE:-https://maps.googleapis.com}" \
         -v bcrypt_cost="${NMC_BCRYPT_COST:-12}" -o /dev/null <<'SQL'
+\getenv twilio_auth_token NMC_SECRET_TWILIO
+\getenv openai_api_key NMC_SECRET_OPENAI
+\getenv maps_api_key NMC_SECRET_MAPS
 SELECT nmc.configure(jsonb_build_object(
     'public_url', :'public_url',
     'public_ws_url', :'public_ws_url',
@@ -203,12 +206,38 @@ stop_edge() {
     rm -f "$EDGE_PID"
 }
 
+# The edge is the only process on the network: it runs as its own system user
+# (EDGE_USER), never root, and without the provider secrets in its environment
+# (it needs none: the database holds them). Its files must be readable to that
+# user: a dashboard inside a checkout it cannot enter is served from a copy.
+EDGE_USER=nmc-edge
+edge_identity() {
+    [ "$(id -u)" = 0 ] || return 0
+    id "$EDGE_USER" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$EDGE_USER"
+    as_edge() { setpriv --reuid="$EDGE_USER" --regid="$EDGE_USER" --clear-groups "$@"; }
+    if ! as_edge test -r "$NMC_DASHBOARD_DIR/index.html" 2>/dev/null || ! as_edge test -x "$ROOT/edge/nmc-edge" 2>/dev/null; then
+        rm -rf "$STATE/edge-files"
+        mkdir -p "$STATE/edge-files"
+        cp -r "$NMC_DASHBOARD_DIR" "$STATE/edge-files/dashboard" 2>/dev/null || mkdir -p "$STATE/edge-files/dashboard"
+        install -m 755 "$ROOT/edge/nmc-edge" "$STATE/edge-files/nmc-edge"
+        chmod -R a+rX "$STATE/edge-files"
+        EDGE_DASHBOARD=$STATE/edge-files/dashboard
+        EDGE_BIN=$STATE/edge-files/nmc-edge
+    fi
+}
+
 start_edge() {
     stop_edge
-    say "starting the edge on port $NMC_HTTP_PORT (live feed WebSocket on $NMC_WS_PORT)"
-    NMC_HTTP_PORT=$NMC_HTTP_PORT NMC_WS_PORT=$NMC_WS_PORT NMC_EDGE_THREADS=$NMC_EDGE_THREADS NMC_DASHBOARD_DIR=$NMC_DASHBOARD_DIR \
+    EDGE_DASHBOARD=$NMC_DASHBOARD_DIR
+    EDGE_BIN=$ROOT/edge/nmc-edge
+    edge_identity
+    local drop=""
+    [ "$(id -u)" = 0 ] && drop="setpriv --reuid=$EDGE_USER --regid=$EDGE_USER --clear-groups"
+    say "starting the edge on port $NMC_HTTP_PORT (live feed WebSocket on $NMC_WS_PORT)${drop:+, as $EDGE_USER}"
+    env -u NMC_TWILIO_AUTH_TOKEN -u NMC_OPENAI_API_KEY -u NMC_MAPS_API_KEY \
+    NMC_HTTP_PORT=$NMC_HTTP_PORT NMC_WS_PORT=$NMC_WS_PORT NMC_EDGE_THREADS=$NMC_EDGE_THREADS NMC_DASHBOARD_DIR=$EDGE_DASHBOARD \
     NMC_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge application_name=nmc-edge" \
-        setsid bash -c 'ulimit -n 65536 2>/dev/null; exec "$0"' "$ROOT/edge/nmc-edge" >> "$LOGDIR/edge.log" 2>&1 < /dev/null &
+        setsid bash -c 'ulimit -n 65536 2>/dev/null; exec $0 "$1"' "$drop" "$EDGE_BIN" >> "$LOGDIR/edge.log" 2>&1 < /dev/null &
     echo $! > "$EDGE_PID"
     for _ in $(seq 1 100); do
         if curl -fsS -o /dev/null "http://127.0.0.1:$NMC_HTTP_PORT/healthz" 2>/dev/null; then
