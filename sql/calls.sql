@@ -281,18 +281,8 @@ COMMENT ON FUNCTION nmc.call_dial_ended(nmc.webhook_inbox) IS 'Applies an accept
 
 CREATE FUNCTION nmc.webhook_voice_status(req jsonb)
 RETURNS nmc.http_response
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    sid text := nmc.webhook_field(req, 'CallSid');
-    pn nmc.phone_numbers := nmc.webhook_tenant(nmc.webhook_field(req, 'To'));
-BEGIN
-    IF pn.id IS NOT NULL THEN
-        PERFORM nmc.webhook_inbox_put('voice_status', sid || ' ' || coalesce(req #>> '{body,CallStatus}', ''), pn, req -> 'body');
-    END IF;
-    RETURN nmc.twiml(NULL);
-END
-$$;
+LANGUAGE sql
+AS $$ SELECT nmc.webhook_status_accept(req, 'voice_status', 'CallSid', 'CallStatus', 'To') $$;
 COMMENT ON FUNCTION nmc.webhook_voice_status(jsonb) IS 'POST /webhooks/twilio/voice/status: the call''s final status and duration, accepted into the webhook inbox (nmc.call_status_reported applies it). Idempotent on CallSid and status.';
 
 CREATE FUNCTION nmc.call_status_reported(t nmc.webhook_inbox)

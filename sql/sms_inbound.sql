@@ -62,19 +62,8 @@ COMMENT ON FUNCTION nmc.message_status_rank(text) IS 'How far along an outbound 
 
 CREATE FUNCTION nmc.webhook_sms_status(req jsonb)
 RETURNS nmc.http_response
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    sid text := nmc.webhook_field(req, 'MessageSid');
-    new_status text := nmc.webhook_field(req, 'MessageStatus');
-    pn nmc.phone_numbers := nmc.webhook_tenant(nmc.webhook_field(req, 'From'));
-BEGIN
-    IF pn.id IS NOT NULL THEN
-        PERFORM nmc.webhook_inbox_put('sms_status', sid || ' ' || new_status, pn, req -> 'body');
-    END IF;
-    RETURN nmc.twiml(NULL);
-END
-$$;
+LANGUAGE sql
+AS $$ SELECT nmc.webhook_status_accept(req, 'sms_status', 'MessageSid', 'MessageStatus', 'From') $$;
 COMMENT ON FUNCTION nmc.webhook_sms_status(jsonb) IS 'POST /webhooks/twilio/sms/status: an outbound message''s delivery status, accepted into the webhook inbox (nmc.message_status_reported applies it) and answered at once. Idempotent on MessageSid and status.';
 
 CREATE FUNCTION nmc.message_status_reported(t nmc.webhook_inbox)

@@ -63,6 +63,23 @@ END
 $$;
 COMMENT ON FUNCTION nmc.webhook_inbox_put(text, text, nmc.phone_numbers, jsonb) IS 'How every Twilio webhook is accepted: one insert into nmc.webhook_inbox for the business of the number pn, idempotent on (kind, key), waking the inbox worker at commit. Returns the params recorded — these, or those of an earlier delivery of the same webhook that still waits — or NULL when an earlier delivery was applied already (applying is idempotent too).';
 
+CREATE FUNCTION nmc.webhook_status_accept(req jsonb, p_kind text, sid_field text, status_field text, our_number_field text)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    sid text := nmc.webhook_field(req, sid_field);
+    new_status text := nmc.webhook_field(req, status_field);
+    pn nmc.phone_numbers := nmc.webhook_tenant(nmc.webhook_field(req, our_number_field));
+BEGIN
+    IF pn.id IS NOT NULL THEN
+        PERFORM nmc.webhook_inbox_put(p_kind, sid || ' ' || new_status, pn, req -> 'body');
+    END IF;
+    RETURN nmc.twiml(NULL);
+END
+$$;
+COMMENT ON FUNCTION nmc.webhook_status_accept(jsonb, text, text, text, text) IS 'How a Twilio status callback is accepted: its SID, status and our number (the field named, each required) — recorded in the webhook inbox as p_kind, keyed by SID and status (a retry of the same status is the same webhook), answered with empty TwiML. Callbacks for a number that is not ours are answered and dropped.';
+
 CREATE FUNCTION nmc.webhook_inbox_apply(t nmc.webhook_inbox)
 RETURNS void
 LANGUAGE plpgsql

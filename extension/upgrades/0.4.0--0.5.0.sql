@@ -72,3 +72,4 @@ DROP FUNCTION nmc.system_inbox_health();
 DROP FUNCTION nmc.provider_stats_5m();
 --@replace monitoring nmc.provider_stats_5m
 --@replace api_feed_views nmc.api_status
+--@replace webhook_inbox nmc.webhook_status_accept
