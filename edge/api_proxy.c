@@ -192,7 +192,7 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
-				 const char *method, const char *path)
+				 const char *method, const char *path, bool group_commit)
 {
 	if (!utf8_is_valid_text(method, strlen(method)))
 		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_request",
@@ -232,7 +232,7 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 	PGresult *res;
 	/* Routes the database lists (requests that only record themselves and are
 	 * idempotent) are committed in groups; everything else runs alone. */
-	enum db_outcome outcome = grouped_route(pool, method, path)
+	enum db_outcome outcome = group_commit && grouped_route(pool, method, path)
 		? handle_call_grouped(pool, params, &res)
 		: handle_call_one(pool, params, &res);
 	string_buffer_free(&query);

@@ -4,6 +4,8 @@
 #ifndef NMC_API_PROXY_H
 #define NMC_API_PROXY_H
 
+#include <stdbool.h>
+
 #include <microhttpd.h>
 
 #include "db_pool.h"
@@ -11,6 +13,6 @@
 
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
-				 const char *method, const char *path);
+				 const char *method, const char *path, bool group_commit);
 
 #endif

@@ -98,6 +98,13 @@ int config_load(struct edge_config *cfg)
 		cfg->threads = DEFAULT_THREADS;
 	}
 
+	const char *group = env_or("NMC_EDGE_GROUP_COMMIT", "on");
+	if (strcmp(group, "on") != 0 && strcmp(group, "off") != 0) {
+		fprintf(stderr, "nmc-edge: NMC_EDGE_GROUP_COMMIT must be on or off, not \"%s\"\n", group);
+		return -1;
+	}
+	cfg->group_commit = strcmp(group, "on") == 0;
+
 	cfg->db_conninfo = strdup(env_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
 	cfg->dashboard_dir = absolute_dir(env_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
 	const char *metrics_token = getenv("NMC_METRICS_TOKEN");
