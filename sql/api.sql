@@ -25,7 +25,7 @@ COMMENT ON FUNCTION nmc.api_trade_types(jsonb) IS 'GET /api/trade-types: the tra
 CREATE FUNCTION nmc.api_auth_register(req jsonb)
 RETURNS nmc.http_response
 LANGUAGE sql
-AS $$ SELECT nmc.register(req -> 'body') $$;
+AS $$ SELECT nmc.register(req -> 'body', req ->> 'client_addr') $$;
 COMMENT ON FUNCTION nmc.api_auth_register(jsonb) IS 'POST /api/auth/register: see nmc.register.';
 
 CREATE FUNCTION nmc.api_auth_login(req jsonb)

@@ -8,6 +8,13 @@ CREATE TABLE nmc.login_failures (
 COMMENT ON TABLE nmc.login_failures IS 'One row per failed login, by email and by client address; counted over login_failure_window_seconds for rate limiting.';
 CREATE INDEX login_failures_lookup ON nmc.login_failures (scope, key, failed_at);
 
+CREATE TABLE nmc.registration_attempts (
+    source       text NOT NULL,
+    attempted_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE nmc.registration_attempts IS 'One row per sign-up that got as far as hashing its password, by client address; counted over register_window_seconds for throttling (each costs a bcrypt hash), and pruned by the next sign-up from that address.';
+CREATE INDEX registration_attempts_lookup ON nmc.registration_attempts (source, attempted_at);
+
 CREATE FUNCTION nmc.input_email(body jsonb)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
@@ -59,7 +66,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION nmc.issue_token(nmc.users) IS 'A session JWT for u: sub, business_id, iat, exp (jwt_ttl_seconds from now).';
 
-CREATE FUNCTION nmc.register(body jsonb)
+CREATE FUNCTION nmc.register(body jsonb, client_addr text)
 RETURNS nmc.http_response
 LANGUAGE plpgsql
 AS $$
@@ -72,6 +79,11 @@ DECLARE
     v_timezone text;
     b nmc.businesses;
     u nmc.users;
+    v_source text := coalesce(client_addr, '');
+    win interval := make_interval(secs => nmc.setting_int('register_window_seconds'));
+    n bigint;
+    oldest timestamptz;
+    retry_after int;
 BEGIN
     PERFORM nmc.input_object(body);
     PERFORM nmc.input_allowed_fields(body, ARRAY['email', 'password', 'name', 'business_name', 'trade_type', 'timezone']);
@@ -81,6 +93,19 @@ BEGIN
     v_business_name := nmc.input_text(body, 'business_name', true, 200);
     v_trade := nmc.input_trade_type(nmc.input_text(body, 'trade_type', true, 50));
     v_timezone := nmc.input_timezone(coalesce(nmc.input_text(body, 'timezone', false, 64), 'UTC'));
+
+    -- Each sign-up costs a bcrypt hash: an address gets register_max_per_source
+    -- of them per window. Sign-ups from one address take turns here, so a burst
+    -- of parallel ones is counted exactly.
+    PERFORM pg_advisory_xact_lock(hashtextextended('nmc.register ' || v_source, 0));
+    DELETE FROM nmc.registration_attempts WHERE source = v_source AND attempted_at <= now() - win;
+    SELECT count(*), min(attempted_at) INTO n, oldest FROM nmc.registration_attempts WHERE source = v_source;
+    IF n >= nmc.setting_int('register_max_per_source') THEN
+        retry_after := greatest(1, ceil(extract(epoch FROM oldest + win - now())))::int;
+        RETURN nmc.respond(429, nmc.error_body('rate_limited', format('too many sign-ups from this address; try again in %s seconds', retry_after)),
+                           'Retry-After: ' || retry_after);
+    END IF;
+    INSERT INTO nmc.registration_attempts (source) VALUES (v_source);
 
     -- The new rows belong to the new business: scope the transaction to it
     -- so row-level security checks the inserts like any other write.
@@ -94,7 +119,9 @@ BEGIN
         VALUES (b.id, v_email, crypt(v_password, gen_salt('bf', nmc.setting_int('bcrypt_cost')::int)), v_name)
         RETURNING * INTO u;
     EXCEPTION WHEN unique_violation THEN
-        PERFORM nmc.raise_api_error(409, 'email_taken', 'an account with this email already exists; log in instead', 'email');
+        -- Returned, not raised: the attempt (and its hash) still counts.
+        PERFORM set_config('nmc.business_id', '', true);
+        RETURN nmc.respond(409, nmc.error_body('email_taken', 'an account with this email already exists; log in instead', 'email'));
     END;
     PERFORM set_config('nmc.user_id', u.id::text, true);
     RETURN nmc.respond(201, jsonb_build_object(
@@ -103,8 +130,8 @@ BEGIN
         'business', nmc.business_json(b)));
 END
 $$;
-COMMENT ON FUNCTION nmc.register(jsonb) IS
-    'Creates a business and its first user in one transaction from {email, password, name, business_name, trade_type[, timezone]}; answers 201 {token, user, business} or 400/409.';
+COMMENT ON FUNCTION nmc.register(jsonb, text) IS
+    'Creates a business and its first user in one transaction from {email, password, name, business_name, trade_type[, timezone]}; answers 201 {token, user, business}, 400/409, or 429 rate_limited (with Retry-After) once the client address made register_max_per_source sign-ups within register_window_seconds.';
 
 CREATE FUNCTION nmc.login_rate_limited(v_email text, client_addr text)
 RETURNS nmc.http_response

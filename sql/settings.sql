@@ -31,6 +31,8 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('login_failure_window_seconds', '900', false, 'Window over which failed logins are counted.'),
     ('login_max_failures_per_email', '5', false, 'Failed logins for one email within the window before 429.'),
     ('login_max_failures_per_source', '30', false, 'Failed logins from one client address within the window before 429.'),
+    ('register_window_seconds', '3600', false, 'Window over which sign-ups from one client address are counted.'),
+    ('register_max_per_source', '10', false, 'Sign-ups (each a bcrypt hash) from one client address within the window before 429.'),
     ('dispatcher_max_concurrency', '64', false, 'Most HTTP requests the dispatcher runs at once.'),
     ('dispatcher_claim_batch', '100', false, 'Most jobs claimed in one transaction.'),
     ('dispatcher_idle_poll_ms', '60000', false, 'Longest the dispatcher sleeps without a wake-up before looking at the queue anyway.'),

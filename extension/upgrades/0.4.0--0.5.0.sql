@@ -73,3 +73,17 @@ DROP FUNCTION nmc.provider_stats_5m();
 --@replace monitoring nmc.provider_stats_5m
 --@replace api_feed_views nmc.api_status
 --@replace webhook_inbox nmc.webhook_status_accept
+
+-- Sign-ups are throttled per client address (each costs a bcrypt hash).
+CREATE TABLE nmc.registration_attempts (
+    source       text NOT NULL,
+    attempted_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE nmc.registration_attempts IS 'One row per sign-up that got as far as hashing its password, by client address; counted over register_window_seconds for throttling (each costs a bcrypt hash), and pruned by the next sign-up from that address.';
+CREATE INDEX registration_attempts_lookup ON nmc.registration_attempts (source, attempted_at);
+INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
+    ('register_window_seconds', '3600', false, 'Window over which sign-ups from one client address are counted.'),
+    ('register_max_per_source', '10', false, 'Sign-ups (each a bcrypt hash) from one client address within the window before 429.');
+DROP FUNCTION nmc.register(jsonb);
+--@replace auth nmc.register
+--@replace api nmc.api_auth_register
