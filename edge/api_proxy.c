@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "client_address.h"
 #include "grouped_routes.h"
 #include "handle_call.h"
 #include "http_response.h"
@@ -84,22 +85,6 @@ static bool add_edge_figures(struct string_buffer *headers)
 		string_buffer_append_char(headers, ',');
 	string_buffer_append(headers, extra, (size_t)n);
 	return !headers->failed;
-}
-
-static bool client_address(struct MHD_Connection *conn, char *out, size_t size)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (info == NULL || info->client_addr == NULL)
-		return false;
-	const struct sockaddr *sa = info->client_addr;
-	if (sa->sa_family == AF_INET)
-		return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-				 out, (socklen_t)size) != NULL;
-	if (sa->sa_family == AF_INET6)
-		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-				 out, (socklen_t)size) != NULL;
-	return false;
 }
 
 /* Applies "Name: value" lines. A line MHD refuses (bad characters, or a
@@ -192,7 +177,7 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
-				 const char *method, const char *path, bool group_commit)
+				 const char *method, const char *path, const struct edge_config *cfg)
 {
 	if (!utf8_is_valid_text(method, strlen(method)))
 		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_request",
@@ -218,7 +203,7 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 	}
 
 	char addr[INET6_ADDRSTRLEN];
-	bool have_addr = client_address(conn, addr, sizeof addr);
+	bool have_addr = client_address(conn, cfg->trusted_proxies, addr, sizeof addr);
 
 	const char *params[HANDLE_NPARAMS] = {
 		[HANDLE_METHOD] = method,
@@ -232,7 +217,7 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 	PGresult *res;
 	/* Routes the database lists (requests that only record themselves and are
 	 * idempotent) are committed in groups; everything else runs alone. */
-	enum db_outcome outcome = group_commit && grouped_route(pool, method, path)
+	enum db_outcome outcome = cfg->group_commit && grouped_route(pool, method, path)
 		? handle_call_grouped(pool, params, &res)
 		: handle_call_one(pool, params, &res);
 	string_buffer_free(&query);

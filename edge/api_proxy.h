@@ -8,11 +8,12 @@
 
 #include <microhttpd.h>
 
+#include "config.h"
 #include "db_pool.h"
 #include "request_state.h"
 
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
-				 const char *method, const char *path, bool group_commit);
+				 const char *method, const char *path, const struct edge_config *cfg);
 
 #endif

@@ -107,10 +107,13 @@ int config_load(struct edge_config *cfg)
 
 	cfg->db_conninfo = strdup(env_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
 	cfg->dashboard_dir = absolute_dir(env_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
+	const char *trusted = getenv("NMC_TRUSTED_PROXIES");
+	cfg->trusted_proxies = trusted != NULL && trusted[0] != '\0' ? strdup(trusted) : NULL;
 	const char *metrics_token = getenv("NMC_METRICS_TOKEN");
 	cfg->metrics_token = metrics_token != NULL && metrics_token[0] != '\0' ? strdup(metrics_token) : NULL;
 	if (cfg->db_conninfo == NULL || cfg->dashboard_dir == NULL ||
-	    (metrics_token != NULL && metrics_token[0] != '\0' && cfg->metrics_token == NULL)) {
+	    (metrics_token != NULL && metrics_token[0] != '\0' && cfg->metrics_token == NULL) ||
+	    (trusted != NULL && trusted[0] != '\0' && cfg->trusted_proxies == NULL)) {
 		fprintf(stderr, "nmc-edge: out of memory reading configuration\n");
 		config_free(cfg);
 		return -1;
@@ -123,7 +126,9 @@ void config_free(struct edge_config *cfg)
 	free(cfg->db_conninfo);
 	free(cfg->dashboard_dir);
 	free(cfg->metrics_token);
+	free(cfg->trusted_proxies);
 	cfg->db_conninfo = NULL;
 	cfg->dashboard_dir = NULL;
 	cfg->metrics_token = NULL;
+	cfg->trusted_proxies = NULL;
 }

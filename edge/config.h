@@ -10,6 +10,7 @@ struct edge_config {
 	char *db_conninfo;         /* owned */
 	char *dashboard_dir;       /* owned, absolute when it can be resolved */
 	char *metrics_token;       /* owned; NULL: /metrics for direct loopback clients only */
+	char *trusted_proxies;     /* owned; NMC_TRUSTED_PROXIES, NULL: trust no X-Forwarded-For */
 	int group_commit;          /* 0: every request commits alone (NMC_EDGE_GROUP_COMMIT=off) */
 };
 

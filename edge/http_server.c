@@ -121,7 +121,7 @@ static enum MHD_Result route(struct http_server *srv, struct MHD_Connection *con
 		return metrics_handle(conn, rs, srv->pool);
 	}
 	if (is_sql_path(path))
-		return api_proxy_handle(conn, rs, srv->pool, method, path, srv->cfg->group_commit);
+		return api_proxy_handle(conn, rs, srv->pool, method, path, srv->cfg);
 	return static_files_handle(conn, rs, srv->cfg->dashboard_dir, method, path);
 }
 

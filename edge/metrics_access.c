@@ -3,9 +3,9 @@
 #include "metrics_access.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
-#include <sys/socket.h>
+
+#include "client_address.h"
 
 #define BEARER "Bearer "
 
@@ -22,21 +22,11 @@ static bool same_secret(const char *a, const char *b)
 
 static bool from_loopback(struct MHD_Connection *conn)
 {
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (info == NULL || info->client_addr == NULL)
+	char addr[INET6_ADDRSTRLEN];
+	if (!peer_address(conn, addr, sizeof addr))
 		return false;
-	const struct sockaddr *sa = info->client_addr;
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_LOOPBACK(a))
-			return true;
-		/* ::ffff:127.x.y.z, an IPv4 client on a dual-stack socket */
-		return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
-	}
-	return false;
+	/* 127.0.0.0/8, ::1, or an IPv4 loopback client on a dual-stack socket */
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 || strncmp(addr, "::ffff:127.", 11) == 0;
 }
 
 bool metrics_access_allowed(struct MHD_Connection *conn, const char *token)
