@@ -12,6 +12,10 @@
 
 #define DEFAULT_PORT 8080
 #define DEFAULT_THREADS 16
+/* A flood of connections from one address holds at most its share, and the
+ * total stays far below the file descriptors the edge gets (stack.sh: 65,536). */
+#define DEFAULT_MAX_CONNECTIONS 4096
+#define DEFAULT_MAX_CONNECTIONS_PER_CLIENT 128
 #define MAX_THREADS 256
 #define DEFAULT_CONNINFO "dbname=nevermisscall user=nmc_edge"
 #define DEFAULT_DASHBOARD "dashboard/out"
@@ -96,6 +100,21 @@ int config_load(struct edge_config *cfg)
 		cfg->threads = (unsigned int)v;
 	} else {
 		cfg->threads = DEFAULT_THREADS;
+	}
+
+	cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
+	const char *max_conn = getenv("NMC_EDGE_MAX_CONNECTIONS");
+	if (max_conn != NULL && max_conn[0] != '\0') {
+		if (parse_range("NMC_EDGE_MAX_CONNECTIONS", max_conn, cfg->threads, 60000, &v) != 0)
+			return -1;
+		cfg->max_connections = (unsigned int)v;
+	}
+	cfg->max_connections_per_client = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+	const char *per_client = getenv("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT");
+	if (per_client != NULL && per_client[0] != '\0') {
+		if (parse_range("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT", per_client, 1, 60000, &v) != 0)
+			return -1;
+		cfg->max_connections_per_client = (unsigned int)v;
 	}
 
 	const char *group = env_or("NMC_EDGE_GROUP_COMMIT", "on");

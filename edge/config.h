@@ -7,6 +7,8 @@ struct edge_config {
 	unsigned short http_port;
 	unsigned short ws_port;    /* live feed; a second port, see ws_server.h */
 	unsigned int threads;      /* MHD thread pool size == DB pool size */
+	unsigned int max_connections;            /* HTTP connections open at once, in total */
+	unsigned int max_connections_per_client; /* … from one client address */
 	char *db_conninfo;         /* owned */
 	char *dashboard_dir;       /* owned, absolute when it can be resolved */
 	char *metrics_token;       /* owned; NULL: /metrics for direct loopback clients only */

@@ -187,6 +187,10 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, (void *)srv,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_CONNECTION_TIMEOUT_S,
+		/* One address cannot take every connection: the others (Twilio's
+		 * webhooks among them) keep theirs. */
+		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		fprintf(stderr, "nmc-edge: cannot start HTTP server on port %u\n",

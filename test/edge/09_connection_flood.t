@@ -1,0 +1,70 @@
+# 09_connection_flood.t — a flood of slow connections from one address holds at
+# most NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT of the edge's connections; the rest
+# are closed at once, and everyone else (/healthz, a signed Twilio webhook)
+# keeps being answered while the flood stays. A second edge with small caps
+# (20 per client, 60 in all); the flood comes from 127.0.0.2, the others from
+# 127.0.0.1.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../dispatcher/lib", "$FindBin::Bin/../../scripts/lib";
+use Test::More;
+use HTTP::Tiny;
+use IO::Socket::INET;
+use IO::Select;
+use Time::HiRes qw(sleep time);
+use NmcTest qw(sql);
+use TwilioWebhook qw(post_twilio random_sid);
+
+my $port = ($ENV{NMC_HTTP_PORT} // 18080) + 11;
+my $pid = fork // die "fork: $!";
+if ($pid == 0) {
+    $ENV{NMC_HTTP_PORT} = $port;
+    $ENV{NMC_WS_PORT} = $port + 1;
+    $ENV{NMC_EDGE_DB} = $ENV{NMC_TEST_EDGE_DB};
+    $ENV{NMC_EDGE_THREADS} = 4;
+    $ENV{NMC_EDGE_MAX_CONNECTIONS} = 60;
+    $ENV{NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT} = 20;
+    open STDOUT, '>', "$ENV{NMC_TEST_STATE}/log/edge-flood.log" or die;
+    open STDERR, '>&', \*STDOUT or die;
+    exec $ENV{NMC_TEST_EDGE_BIN};
+    die "exec: $!";
+}
+my $test_pid = $$;
+END { kill TERM => $pid if $$ == $test_pid && $pid }
+my $base = "http://127.0.0.1:$port";
+my $up = 0;
+for (1 .. 200) { if ((HTTP::Tiny->new->get("$base/healthz")->{status} // 0) == 200) { $up = 1; last } sleep 0.05 }
+ok $up, 'an edge with connection caps answers';
+
+# 100 connections from one address, each sending half a request head and then
+# nothing (a slow client that never finishes).
+my @flood;
+for (1 .. 100) {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, LocalAddr => '127.0.0.2', Proto => 'tcp', Timeout => 2) or next;
+    syswrite $s, "GET /healthz HTTP/1.1\r\nHost: flood\r\n";
+    push @flood, $s;
+}
+# The edge closes what is over the cap: those sockets read end-of-file.
+my $deadline = time + 5;
+my %closed;
+while (time < $deadline && keys(%closed) < @flood - 20) {
+    my $sel = IO::Select->new(grep { !$closed{fileno $_} } @flood);
+    for my $s ($sel->can_read(0.2)) { my $buf; $closed{fileno $s} = 1 if !sysread($s, $buf, 4096) }
+}
+my $held = @flood - keys %closed;
+diag sprintf '%d flood connections opened, %d held by the edge', scalar @flood, $held;
+cmp_ok $held, '<=', 20, 'one address holds at most its 20 connections';
+
+my $t0 = time;
+my $h = HTTP::Tiny->new(timeout => 5)->get("$base/healthz");
+is $h->{status}, 200, 'meanwhile /healthz answers from another address';
+my $public = sql("SELECT nmc.setting('public_url')");
+my $token = sql("SELECT nmc.webhook_signing_token()");
+sql("SELECT nmc_test.business_with_number('+15125550990')");
+my $w = post_twilio($base, $public, '/webhooks/twilio/sms',
+    { MessageSid => random_sid('SM'), From => '+15125550991', To => '+15125550990', Body => 'still there?' }, $token);
+is $w->{status}, 200, '… and so does a signed Twilio webhook';
+close $_ for @flood;
+
+done_testing;
