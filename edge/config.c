@@ -16,6 +16,8 @@
  * total stays far below the file descriptors the edge gets (stack.sh: 65,536). */
 #define DEFAULT_MAX_CONNECTIONS 4096
 #define DEFAULT_MAX_CONNECTIONS_PER_CLIENT 128
+/* Twilio's webhooks and browsers send a whole head at once. */
+#define DEFAULT_HEAD_DEADLINE_SECONDS 10
 #define MAX_THREADS 256
 #define DEFAULT_CONNINFO "dbname=nevermisscall user=nmc_edge"
 #define DEFAULT_DASHBOARD "dashboard/out"
@@ -108,6 +110,13 @@ int config_load(struct edge_config *cfg)
 		if (parse_range("NMC_EDGE_MAX_CONNECTIONS", max_conn, cfg->threads, 60000, &v) != 0)
 			return -1;
 		cfg->max_connections = (unsigned int)v;
+	}
+	cfg->head_deadline_seconds = DEFAULT_HEAD_DEADLINE_SECONDS;
+	const char *head = getenv("NMC_EDGE_HEAD_DEADLINE_SECONDS");
+	if (head != NULL && head[0] != '\0') {
+		if (parse_range("NMC_EDGE_HEAD_DEADLINE_SECONDS", head, 1, 600, &v) != 0)
+			return -1;
+		cfg->head_deadline_seconds = (unsigned int)v;
 	}
 	cfg->max_connections_per_client = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
 	const char *per_client = getenv("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT");

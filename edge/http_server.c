@@ -18,6 +18,7 @@
 #include "api_proxy.h"
 #include "health_check.h"
 #include "metrics.h"
+#include "head_deadline.h"
 #include "metrics_access.h"
 #include "http_response.h"
 #include "request_state.h"
@@ -31,6 +32,7 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	const struct edge_config *cfg;
 	struct db_pool *pool;
+	struct head_deadline *head_deadline;
 	atomic_uint in_flight;  /* requests between request line and completion */
 };
 
@@ -38,7 +40,7 @@ static void *on_request_line(void *cls, const char *uri,
 			     struct MHD_Connection *conn)
 {
 	struct http_server *srv = cls;
-	(void)conn;
+	head_deadline_request_line(conn);
 	/* NULL is tolerated: the access handler then refuses the request. */
 	struct request_state *rs = request_state_new(uri);
 	if (rs != NULL)
@@ -138,6 +140,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_NO;
 
 	if (!rs->headers_seen) {
+		head_deadline_head_done(conn);
 		if (!request_state_begin(rs, method, url))
 			return MHD_NO;
 		/* Answering now, before any body is read, means MHD never sends
@@ -174,6 +177,12 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 	srv->cfg = cfg;
 	srv->pool = pool;
 	atomic_init(&srv->in_flight, 0);
+	srv->head_deadline = head_deadline_start(cfg->head_deadline_seconds);
+	if (srv->head_deadline == NULL) {
+		fprintf(stderr, "nmc-edge: cannot start the request-head watchdog\n");
+		free(srv);
+		return NULL;
+	}
 
 	/* MHD_USE_ITC is what makes MHD_quiesce_daemon possible with an
 	 * internal thread pool. */
@@ -191,10 +200,13 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 		 * webhooks among them) keep theirs. */
 		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
+		/* A head must arrive within its deadline, however steadily it drips. */
+		MHD_OPTION_NOTIFY_CONNECTION, head_deadline_notify, (void *)srv->head_deadline,
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		fprintf(stderr, "nmc-edge: cannot start HTTP server on port %u\n",
 			(unsigned int)cfg->http_port);
+		head_deadline_stop(srv->head_deadline);
 		free(srv);
 		return NULL;
 	}
@@ -229,5 +241,6 @@ void http_server_stop(struct http_server *srv)
 	 * until the daemon is stopped. */
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
+	head_deadline_stop(srv->head_deadline);
 	free(srv);
 }

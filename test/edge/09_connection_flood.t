@@ -3,7 +3,8 @@
 # are closed at once, and everyone else (/healthz, a signed Twilio webhook)
 # keeps being answered while the flood stays. A second edge with small caps
 # (20 per client, 60 in all); the flood comes from 127.0.0.2, the others from
-# 127.0.0.1.
+# 127.0.0.1. Then a third edge with a request-head deadline of 1 s: a client
+# dripping a header line every 200 ms is cut off although it never goes idle.
 use strict;
 use warnings;
 use FindBin;
@@ -66,5 +67,39 @@ my $w = post_twilio($base, $public, '/webhooks/twilio/sms',
     { MessageSid => random_sid('SM'), From => '+15125550991', To => '+15125550990', Body => 'still there?' }, $token);
 is $w->{status}, 200, '… and so does a signed Twilio webhook';
 close $_ for @flood;
+
+my $port3 = $port + 2;
+my $pid3 = fork // die "fork: $!";
+if ($pid3 == 0) {
+    $ENV{NMC_HTTP_PORT} = $port3;
+    $ENV{NMC_WS_PORT} = $port3 + 1;
+    $ENV{NMC_EDGE_DB} = $ENV{NMC_TEST_EDGE_DB};
+    $ENV{NMC_EDGE_HEAD_DEADLINE_SECONDS} = 1;
+    open STDOUT, '>', "$ENV{NMC_TEST_STATE}/log/edge-head-deadline.log" or die;
+    open STDERR, '>&', \*STDOUT or die;
+    exec $ENV{NMC_TEST_EDGE_BIN};
+    die "exec: $!";
+}
+END { kill TERM => $pid3 if $$ == $test_pid && $pid3 }
+my $base3 = "http://127.0.0.1:$port3";
+$up = 0;
+for (1 .. 200) { if ((HTTP::Tiny->new->get("$base3/healthz")->{status} // 0) == 200) { $up = 1; last } sleep 0.05 }
+ok $up, 'an edge with a 1 s request-head deadline answers';
+my $drip = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port3, Proto => 'tcp') or die "connect: $!";
+syswrite $drip, "GET /healthz HTTP/1.1\r\nHost: drip\r\n";
+my ($lines, $cut) = (0, 0);
+for (1 .. 150) {    # up to 30 s of dripping; the deadline is 1 s
+    last unless defined syswrite($drip, "X-Drip-$lines: still here\r\n");
+    $lines++;
+    my $sel = IO::Select->new($drip);
+    if ($sel->can_read(0.2)) { my $buf; if (!sysread($drip, $buf, 4096)) { $cut = 1; last } }
+}
+diag "the dripping client sent $lines header lines before it was cut off";
+ok $cut, 'a client dripping header lines without pause is cut off at the deadline';
+is(HTTP::Tiny->new(timeout => 5)->get("$base3/healthz")->{status}, 200, 'an ordinary request is answered as before');
+my $keep = HTTP::Tiny->new(timeout => 5, keep_alive => 1);
+is $keep->get("$base3/healthz")->{status}, 200, 'a kept-alive connection: a first request';
+sleep 1.5;
+is $keep->get("$base3/healthz")->{status}, 200, '… and one after an idle pause longer than the deadline';
 
 done_testing;
