@@ -23,8 +23,10 @@ STACK=$ROOT/scripts/stack.sh
 STATE=$("$STACK" state-dir)
 FAKE_PORT=${NMC_TEST_FAKE_PORT:-18999}
 FAKE_PID=
+SAN_PID=
 
 cleanup() {
+    [ -n "$SAN_PID" ] && kill -KILL "$SAN_PID" 2>/dev/null
     [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null
     "$STACK" stop >/dev/null 2>&1 || true
     rm -rf "$STATE"
@@ -61,6 +63,38 @@ export NMC_TEST_STACK=$STACK
 export NMC_TEST_EDGE_BIN=$ROOT/edge/nmc-edge
 export NMC_TEST_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge"
 prove -r "$ROOT/test/edge"
+
+# The edge's HTTP tests again, against the edge built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (its own ports; the tests' extra edges are that
+# build too): any report, a leak at exit included, fails.
+echo "==> edge HTTP tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+make -s -C "$ROOT/edge" nmc-edge-sanitized
+SAN_PORT=$((NMC_HTTP_PORT + 20))
+SAN_LOG=$STATE/log/edge-sanitized.log
+export ASAN_OPTIONS=exitcode=99:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=98
+NMC_HTTP_PORT=$SAN_PORT NMC_WS_PORT=$((SAN_PORT + 1)) NMC_EDGE_DB="$NMC_TEST_EDGE_DB" NMC_DASHBOARD_DIR="$ROOT/dashboard/out" \
+    setsid "$ROOT/edge/nmc-edge-sanitized" > "$SAN_LOG" 2>&1 < /dev/null &
+SAN_PID=$!
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$SAN_PORT/healthz" 2>/dev/null && break
+    sleep 0.1
+done
+NMC_TEST_BASE_URL=http://127.0.0.1:$SAN_PORT NMC_HTTP_PORT=$SAN_PORT NMC_WS_PORT=$((SAN_PORT + 1)) \
+NMC_TEST_EDGE_BIN=$ROOT/edge/nmc-edge-sanitized NMC_TEST_EDGE_LOG=$SAN_LOG \
+    prove "$ROOT"/test/edge/01_api_routes.t "$ROOT"/test/edge/04_websocket_feed.t "$ROOT"/test/edge/05_openapi_coverage.t \
+          "$ROOT"/test/edge/06_metrics.t "$ROOT"/test/edge/08_client_address.t "$ROOT"/test/edge/09_connection_flood.t
+kill -TERM "$SAN_PID"
+san_status=0
+wait "$SAN_PID" || san_status=$?
+SAN_PID=
+# (The tests' own extra edges log to edge-*.log beside it.)
+if [ "$san_status" != 0 ] || grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$STATE"/log/edge-*.log; then
+    echo "the sanitized edge exited $san_status or reported errors:" >&2
+    grep -E -A30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$STATE"/log/edge-*.log | head -80 >&2
+    exit 1
+fi
+echo "sanitized edge: clean exit, no AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer report"
+unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "==> dispatcher and webhook tests (real HTTP to the fake providers)"
 prove "$ROOT"/test/dispatcher/*.t "$ROOT"/test/webhooks/*.t

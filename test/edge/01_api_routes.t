@@ -108,7 +108,7 @@ $res = http()->request(POST => base_url() . '/index.html');
 is $res->{status}, 405, 'POST to a static file: 405';
 
 # The access log has one line per request and never a token or body.
-my $log = "$ENV{NMC_TEST_STATE}/log/edge.log";
+my $log = $ENV{NMC_TEST_EDGE_LOG} // "$ENV{NMC_TEST_STATE}/log/edge.log";
 open my $fh, '<', $log or die "cannot read $log: $!";
 my @lines = <$fh>;
 close $fh;

@@ -38,7 +38,7 @@ if ($pid == 0) {
     die "exec: $!";
 }
 my $test_pid = $$;
-END { kill TERM => $pid if $$ == $test_pid && $pid }
+END { if ($$ == $test_pid && $pid) { local $?; kill TERM => $pid; waitpid $pid, 0 } }    # $? kept: it is the exit status
 my $proxied = "http://127.0.0.1:$port";
 my $up = 0;
 for (1 .. 200) { if ((HTTP::Tiny->new->get("$proxied/healthz")->{status} // 0) == 200) { $up = 1; last } select undef, undef, undef, 0.05 }
