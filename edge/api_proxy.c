@@ -3,12 +3,10 @@
  * always travel as libpq parameters, never spliced into SQL text. */
 #include "api_proxy.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "client_address.h"
 #include "grouped_routes.h"

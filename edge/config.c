@@ -3,7 +3,9 @@
  * typo in deployment is noticed immediately. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +62,29 @@ static char *absolute_dir(const char *dir)
 	if (joined != NULL)
 		snprintf(joined, len, "%s/%s", cwd, dir);
 	return joined;
+}
+
+/* Every comma-separated entry an IPv4 or IPv6 address (spaces around allowed). */
+static bool addresses_valid(const char *list)
+{
+	for (const char *p = list; *p != '\0';) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char entry[64];
+		unsigned char bin[16];
+		while (len > 0 && *p == ' ') { p++; len--; }
+		while (len > 0 && p[len - 1] == ' ') len--;
+		if (len == 0 || len >= sizeof entry)
+			return false;
+		memcpy(entry, p, len);
+		entry[len] = '\0';
+		if (inet_pton(AF_INET, entry, bin) != 1 && inet_pton(AF_INET6, entry, bin) != 1)
+			return false;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return true;
 }
 
 int config_load(struct edge_config *cfg)
@@ -136,6 +161,11 @@ int config_load(struct edge_config *cfg)
 	cfg->db_conninfo = strdup(env_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
 	cfg->dashboard_dir = absolute_dir(env_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
 	const char *trusted = getenv("NMC_TRUSTED_PROXIES");
+	if (trusted != NULL && !addresses_valid(trusted)) {
+		fprintf(stderr, "nmc-edge: NMC_TRUSTED_PROXIES must be IP addresses separated by commas, not \"%s\"\n", trusted);
+		config_free(cfg);
+		return -1;
+	}
 	cfg->trusted_proxies = trusted != NULL && trusted[0] != '\0' ? strdup(trusted) : NULL;
 	const char *metrics_token = getenv("NMC_METRICS_TOKEN");
 	cfg->metrics_token = metrics_token != NULL && metrics_token[0] != '\0' ? strdup(metrics_token) : NULL;

@@ -4,10 +4,11 @@
  * the others keep using the list they have. */
 #include "grouped_routes.h"
 
+#include "monotonic_clock.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define REFRESH_MS 60000
 #define RETRY_MS 1000
@@ -24,13 +25,6 @@ static struct route routes[MAX_ROUTES];
 static int nroutes;
 static long long next_read_ms;   /* 0: never read */
 static bool reading;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Reads the list into fresh[]; -1 when it cannot be read (an older extension
  * without the function, or the database away). */
@@ -57,7 +51,7 @@ static int read_routes(struct db_pool *pool, struct route *fresh)
 bool grouped_route(struct db_pool *pool, const char *method, const char *path)
 {
 	pthread_mutex_lock(&lock);
-	if (!reading && now_ms() >= next_read_ms) {
+	if (!reading && monotonic_ms() >= next_read_ms) {
 		reading = true;
 		pthread_mutex_unlock(&lock);
 		struct route fresh[MAX_ROUTES];
@@ -65,7 +59,7 @@ bool grouped_route(struct db_pool *pool, const char *method, const char *path)
 		pthread_mutex_lock(&lock);
 		nroutes = n < 0 ? 0 : n;
 		memcpy(routes, fresh, sizeof(struct route) * (size_t)nroutes);
-		next_read_ms = now_ms() + (n < 0 ? RETRY_MS : REFRESH_MS);
+		next_read_ms = monotonic_ms() + (n < 0 ? RETRY_MS : REFRESH_MS);
 		reading = false;
 	}
 	bool found = false;

@@ -14,9 +14,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "json_escape.h"
+#include "monotonic_clock.h"
 #include "string_buffer.h"
 
 static const char handle_sql[] =
@@ -105,13 +105,6 @@ static PGresult *row_result(const PGresult *group, int k)
 #define GROUPING_PAUSE_MS 60000
 static atomic_llong grouping_paused_until_ms;
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs the group; each call ends with its result, or marked to run alone
  * (retry_alone, then on its own thread) when the group as a whole failed.
  * Every grouped handler is idempotent (Twilio retries anyway), so a call
@@ -153,7 +146,7 @@ static void run_group(struct db_pool *pool, struct pending_call **calls, int n)
 		fprintf(stderr, "nmc-edge: a group of %d webhooks failed (%s); each runs alone\n",
 			n, state ? state : "unexpected result");
 		if (state != NULL && (strcmp(state, "42883") == 0 || strcmp(state, "42501") == 0))
-			atomic_store(&grouping_paused_until_ms, now_ms() + GROUPING_PAUSE_MS);
+			atomic_store(&grouping_paused_until_ms, monotonic_ms() + GROUPING_PAUSE_MS);
 	} else {
 		atomic_fetch_add(&groups, 1);
 		atomic_fetch_add(&grouped_calls, (uint_fast64_t)n);
@@ -164,7 +157,7 @@ static void run_group(struct db_pool *pool, struct pending_call **calls, int n)
 enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
 				    PGresult **result)
 {
-	if (now_ms() < atomic_load(&grouping_paused_until_ms))
+	if (monotonic_ms() < atomic_load(&grouping_paused_until_ms))
 		return handle_call_one(pool, params, result);
 
 	struct pending_call me = { .params = params };

@@ -7,6 +7,8 @@
  * the socket: the watchdog never touches a socket that is gone. */
 #include "head_deadline.h"
 
+#include "monotonic_clock.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,13 +34,6 @@ struct head_deadline {
 	pthread_t thread;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *watch(void *arg)
 {
 	struct head_deadline *hd = arg;
@@ -48,7 +43,7 @@ static void *watch(void *arg)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += WATCH_INTERVAL_MS / 1000;
 		pthread_cond_timedwait(&hd->wake, &hd->lock, &until);
-		long long now = now_ms();
+		long long now = monotonic_ms();
 		for (struct tracked *t = hd->head; t != NULL; t = t->next) {
 			long long since = __atomic_load_n(&t->waiting_since_ms, __ATOMIC_RELAXED);
 			if (!t->shut && since != 0 && now - since > hd->deadline_ms) {
@@ -108,7 +103,7 @@ void head_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_
 		if (t == NULL)
 			return;    /* untracked: only libmicrohttpd's own timeout applies */
 		t->fd = info->connect_fd;
-		t->waiting_since_ms = now_ms();
+		t->waiting_since_ms = monotonic_ms();
 		pthread_mutex_lock(&hd->lock);
 		t->next = hd->head;
 		if (hd->head != NULL)
@@ -147,5 +142,5 @@ void head_deadline_head_done(struct MHD_Connection *conn)
 
 void head_deadline_request_line(struct MHD_Connection *conn)
 {
-	set_waiting(conn, now_ms());
+	set_waiting(conn, monotonic_ms());
 }

@@ -180,30 +180,40 @@ END
 $$;
 COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call, accepted into the webhook inbox and answered at once. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → the after-hours message (the call is then missed: nmc.call_rang). Idempotent on CallSid: a retry gets the same answer.';
 
+-- A call's row is created by whichever of its webhooks is applied first
+-- (normally the incoming call; its dial result if that came alone).
+CREATE FUNCTION nmc.call_record(t nmc.webhook_inbox, p_status text)
+RETURNS nmc.calls
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c nmc.calls;
+BEGIN
+    INSERT INTO nmc.calls (business_id, phone_number_id, twilio_call_sid, from_raw, to_phone, status, call_status, created_at)
+    SELECT t.business_id, pn.id, t.webhook_key, coalesce(t.params ->> 'From', 'unknown'), pn.phone, p_status, t.params ->> 'CallStatus',
+           t.received_at
+      FROM nmc.phone_numbers pn WHERE pn.id = t.phone_number_id AND pn.business_id = t.business_id
+    ON CONFLICT (twilio_call_sid) DO NOTHING
+    RETURNING * INTO c;
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM nmc.phone_numbers WHERE id = t.phone_number_id AND business_id = t.business_id) THEN
+        RAISE LOG 'nevermisscall: call % arrived for a number the business no longer has', t.webhook_key;
+    END IF;
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION nmc.call_record(nmc.webhook_inbox, text) IS 'Records the call an accepted voice webhook belongs to, with p_status, created when the webhook was accepted; returns the new row, or a row of NULLs when the call was recorded already (idempotent on CallSid) or its number is gone (logged).';
+
 CREATE FUNCTION nmc.call_rang(t nmc.webhook_inbox)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    pn nmc.phone_numbers;
-    c nmc.calls;
     answer text := t.params ->> 'nmc_answer';
+    c nmc.calls := nmc.call_record(t, CASE WHEN answer = 'forward' THEN 'forwarded' ELSE 'ringing' END);
 BEGIN
-    SELECT * INTO pn FROM nmc.phone_numbers WHERE id = t.phone_number_id AND business_id = t.business_id;
-    IF NOT FOUND THEN
-        RAISE LOG 'nevermisscall: call % arrived for a number the business no longer has', t.webhook_key;
-        RETURN;
-    END IF;
-    INSERT INTO nmc.calls (business_id, phone_number_id, twilio_call_sid, from_raw, to_phone, status, call_status, created_at)
-    VALUES (t.business_id, pn.id, t.webhook_key, coalesce(t.params ->> 'From', 'unknown'), pn.phone, 'ringing', t.params ->> 'CallStatus',
-            t.received_at)
-    ON CONFLICT (twilio_call_sid) DO NOTHING
-    RETURNING * INTO c;
-    IF NOT FOUND THEN
-        RETURN;  -- Applied before (Twilio retried), or its dial result came first.
-    END IF;
-    IF answer = 'forward' THEN
-        UPDATE nmc.calls SET status = 'forwarded' WHERE id = c.id RETURNING * INTO c;
+    IF c.id IS NULL THEN
+        RETURN;  -- Applied before (Twilio retried), its dial result came first, or the number is gone.
+    ELSIF answer = 'forward' THEN
         PERFORM nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c));
     ELSE
         PERFORM nmc.call_missed(c, answer, t.received_at);
@@ -248,21 +258,13 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    pn nmc.phone_numbers;
     c nmc.calls;
     reason text := nmc.call_dial_missed_reason(t.params);
 BEGIN
-    SELECT * INTO pn FROM nmc.phone_numbers WHERE id = t.phone_number_id AND business_id = t.business_id;
-    IF NOT FOUND THEN
-        RAISE LOG 'nevermisscall: dial result for call % arrived for a number the business no longer has', t.webhook_key;
-        RETURN;
-    END IF;
-    INSERT INTO nmc.calls (business_id, phone_number_id, twilio_call_sid, from_raw, to_phone, status, created_at)
-    VALUES (t.business_id, pn.id, t.webhook_key, coalesce(t.params ->> 'From', 'unknown'), pn.phone, 'forwarded', t.received_at)
-    ON CONFLICT (twilio_call_sid) DO NOTHING;
+    PERFORM nmc.call_record(t, 'forwarded');
     SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = t.webhook_key FOR UPDATE;
-    IF c.status IN ('answered', 'missed') THEN
-        RETURN;
+    IF NOT FOUND OR c.status IN ('answered', 'missed') THEN
+        RETURN;  -- Its number is gone (and its calls with it), or it was applied before.
     END IF;
     UPDATE nmc.calls SET dial_call_status = t.params ->> 'DialCallStatus', call_status = coalesce(t.params ->> 'CallStatus', call_status),
            duration_seconds = CASE WHEN t.params ->> 'DialCallDuration' ~ '^[0-9]+$' THEN (t.params ->> 'DialCallDuration')::int END

@@ -33,6 +33,7 @@ DROP FUNCTION nmc.call_missed(nmc.calls, text);
 --@replace calls nmc.call_answer_twiml
 --@replace calls nmc.call_missed
 --@replace calls nmc.webhook_voice
+--@replace calls nmc.call_record
 --@replace calls nmc.call_rang
 --@replace calls nmc.call_dial_missed_reason
 --@replace calls nmc.webhook_voice_dial

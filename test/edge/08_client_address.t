@@ -49,4 +49,8 @@ is failed_login_from($proxied, '203.0.113.64, 10.0.0.1'), '203.0.113.64', 'past 
 is failed_login_from($proxied, 'not an address'), '127.0.0.1', 'a malformed header: the peer';
 is failed_login_from($proxied, undef), '127.0.0.1', 'no header: the peer';
 
+my $out = qx{NMC_HTTP_PORT=$port NMC_WS_PORT=@{[$port + 1]} NMC_TRUSTED_PROXIES='127.0.0.1, my-proxy' $ENV{NMC_TEST_EDGE_BIN} 2>&1};
+isnt $? >> 8, 0, 'NMC_TRUSTED_PROXIES with a name that is not an address: the edge refuses to start';
+like $out, qr/NMC_TRUSTED_PROXIES must be IP addresses/, '… and says why';
+
 done_testing;

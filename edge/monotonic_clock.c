@@ -1,0 +1,12 @@
+/* monotonic_clock.c — the edge's one reading of CLOCK_MONOTONIC in whole
+ * milliseconds (group-commit pauses, the grouped-routes refresh, head deadlines). */
+#include "monotonic_clock.h"
+
+#include <time.h>
+
+long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
