@@ -38,7 +38,8 @@ make -s -C "$ROOT/test/fakes" >/dev/null
 "$STACK" up
 "$STACK" psql -c "CREATE EXTENSION IF NOT EXISTS pgtap" -f "$ROOT/test/sql/helpers.sql"
 # Only a commit can wake the dispatcher promptly: see test/dispatcher/03_wake_at_commit.t.
-"$STACK" psql -o /dev/null -c "SELECT nmc.configure('{\"dispatcher_idle_poll_ms\":\"3600000\",\"register_max_per_source\":\"1000000\"}')"
+# A throttled login waits a minute, not 2 s, so "the next try is refused" holds on a slow host.
+"$STACK" psql -o /dev/null -c "SELECT nmc.configure('{\"dispatcher_idle_poll_ms\":\"3600000\",\"register_max_per_source\":\"1000000\",\"login_delay_base_seconds\":\"60\"}')"
 
 # The fake Twilio, OpenAI and Google Maps (test/fakes), on loopback.
 FAKE_PORT=$FAKE_PORT setsid "$ROOT/test/fakes/nmc-fake-providers" > "$STATE/log/fake-providers.log" 2>&1 < /dev/null &

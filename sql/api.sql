@@ -34,6 +34,12 @@ LANGUAGE sql
 AS $$ SELECT nmc.login(req -> 'body', req ->> 'client_addr') $$;
 COMMENT ON FUNCTION nmc.api_auth_login(jsonb) IS 'POST /api/auth/login: see nmc.login.';
 
+CREATE FUNCTION nmc.api_auth_unlock(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql
+AS $$ SELECT nmc.login_code_request(req -> 'body', req ->> 'client_addr') $$;
+COMMENT ON FUNCTION nmc.api_auth_unlock(jsonb) IS 'POST /api/auth/unlock: see nmc.login_code_request.';
+
 CREATE FUNCTION nmc.api_me_get(req jsonb)
 RETURNS nmc.http_response
 LANGUAGE sql STABLE
@@ -68,6 +74,7 @@ INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VA
     ('GET', '/api/trade-types', 'api_trade_types', 'public', 'List the trades a business can choose'),
     ('POST', '/api/auth/register', 'api_auth_register', 'public', 'Create a user and their business; returns a session token'),
     ('POST', '/api/auth/login', 'api_auth_login', 'public', 'Log in; returns a session token'),
+    ('POST', '/api/auth/unlock', 'api_auth_unlock', 'public', 'Text a sign-in code to the business''s phone (passes the login throttle)'),
     ('GET', '/api/me', 'api_me_get', 'jwt', 'The logged-in user'),
     ('PATCH', '/api/me', 'api_me_patch', 'jwt', 'Update the logged-in user''s name and preferences'),
     ('GET', '/api/business', 'api_business_get', 'jwt', 'The business profile'),

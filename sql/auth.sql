@@ -1,13 +1,5 @@
--- auth.sql — registration, login with rate limiting, session tokens, and
+-- auth.sql — registration, login (guarded by login_guard.sql), session tokens, and
 -- authenticating an API call (which scopes the transaction to one business).
-CREATE TABLE nmc.login_failures (
-    scope     text NOT NULL CHECK (scope IN ('email', 'source')),
-    key       text NOT NULL,
-    failed_at timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE nmc.login_failures IS 'One row per failed login, by email and by client address; counted over login_failure_window_seconds for rate limiting.';
-CREATE INDEX login_failures_lookup ON nmc.login_failures (scope, key, failed_at);
-
 CREATE TABLE nmc.registration_attempts (
     source       text NOT NULL,
     attempted_at timestamptz NOT NULL DEFAULT now()
@@ -133,40 +125,6 @@ $$;
 COMMENT ON FUNCTION nmc.register(jsonb, text) IS
     'Creates a business and its first user in one transaction from {email, password, name, business_name, trade_type[, timezone]}; answers 201 {token, user, business}, 400/409, or 429 rate_limited (with Retry-After) once the client address made register_max_per_source sign-ups within register_window_seconds.';
 
-CREATE FUNCTION nmc.login_rate_limited(v_email text, client_addr text)
-RETURNS nmc.http_response
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    win interval := make_interval(secs => nmc.setting_int('login_failure_window_seconds'));
-    scope_name text;
-    scope_key text;
-    max_failures bigint;
-    n bigint;
-    oldest timestamptz;
-    retry_after int;
-BEGIN
-    FOR scope_name, scope_key, max_failures IN
-        VALUES ('email', v_email, nmc.setting_int('login_max_failures_per_email')),
-               ('source', coalesce(client_addr, ''), nmc.setting_int('login_max_failures_per_source'))
-    LOOP
-        -- The oldest failure that still counts decides when one more try is allowed.
-        SELECT count(*), min(failed_at) INTO n, oldest
-          FROM (SELECT failed_at FROM nmc.login_failures
-                 WHERE scope = scope_name AND key = scope_key AND failed_at > now() - win
-                 ORDER BY failed_at DESC LIMIT max_failures) recent;
-        IF n >= max_failures THEN
-            retry_after := greatest(1, ceil(extract(epoch FROM oldest + win - now())))::int;
-            RETURN nmc.respond(429,
-                nmc.error_body('rate_limited', format('too many failed logins; try again in %s seconds', retry_after)),
-                'Retry-After: ' || retry_after);
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION nmc.login_rate_limited(text, text) IS 'A 429 response when the email or client address has too many recent failed logins, else NULL.';
-
 CREATE FUNCTION nmc.login(body jsonb, client_addr text)
 RETURNS nmc.http_response
 LANGUAGE plpgsql
@@ -176,38 +134,62 @@ AS $$
 DECLARE
     v_email text;
     v_password text;
+    v_device text;
+    v_code text;
     limited nmc.http_response;
     u nmc.users;
+    dev nmc.user_devices;
     attempt text;
+    device_token text;
 BEGIN
     PERFORM nmc.input_object(body);
-    PERFORM nmc.input_allowed_fields(body, ARRAY['email', 'password']);
+    PERFORM nmc.input_allowed_fields(body, ARRAY['email', 'password', 'device', 'login_code']);
     v_email := lower(nmc.input_text(body, 'email', true, 254));
     v_password := nmc.input_password(body, 1);
+    v_device := nmc.input_text(body, 'device', false, 200);
+    v_code := nmc.input_text(body, 'login_code', false, 20);
 
     -- Serialise attempts on one email so concurrent guesses are all counted.
     PERFORM pg_advisory_xact_lock(hashtextextended('nmc.login:' || v_email, 0));
-    limited := nmc.login_rate_limited(v_email, client_addr);
-    IF limited.status IS NOT NULL THEN
-        RETURN limited;
+    SELECT * INTO u FROM nmc.users WHERE email = v_email;
+    IF u.id IS NOT NULL THEN
+        PERFORM set_config('nmc.business_id', u.business_id::text, true);   -- its devices and codes
+    END IF;
+    IF v_code IS NOT NULL THEN
+        -- A texted code stands in for the throttle, not for the password.
+        IF NOT nmc.login_code_redeem(u, v_code) THEN
+            RETURN nmc.respond(401, nmc.error_body('invalid_login_code', 'this sign-in code is wrong, used or expired; ask for a new one', 'login_code'));
+        END IF;
+    ELSE
+        dev := nmc.device_find(u, v_device);
+        IF dev.id IS NULL THEN
+            limited := nmc.login_throttled(v_email, client_addr);
+            IF limited.status IS NOT NULL THEN
+                RETURN limited;
+            END IF;
+        END IF;
     END IF;
 
-    SELECT * INTO u FROM nmc.users WHERE email = v_email;
     -- An unknown email still pays one hash so timing does not reveal which emails exist.
     attempt := crypt(v_password, coalesce(u.password_hash, gen_salt('bf', nmc.setting_int('bcrypt_cost')::int)));
     IF u.id IS NULL OR attempt IS DISTINCT FROM u.password_hash THEN
-        INSERT INTO nmc.login_failures (scope, key) VALUES ('email', v_email), ('source', coalesce(client_addr, ''));
+        PERFORM nmc.login_failure_record(v_email, client_addr, dev);
         RETURN nmc.respond(401, nmc.error_body('invalid_credentials', 'email or password is wrong'));
     END IF;
 
-    DELETE FROM nmc.login_failures WHERE scope = 'email' AND key = v_email;
-    PERFORM set_config('nmc.business_id', u.business_id::text, true);
+    -- A known device's success leaves a guesser's failures counting; a
+    -- success anywhere else (or with a texted code) clears them.
+    IF dev.id IS NULL THEN
+        DELETE FROM nmc.login_failures WHERE scope = 'email' AND key = v_email;
+    END IF;
+    device_token := nmc.device_remember(u, dev);
     PERFORM set_config('nmc.user_id', u.id::text, true);
-    RETURN nmc.respond(200, jsonb_build_object('token', nmc.issue_token(u), 'user', nmc.user_json(u)));
+    RETURN nmc.respond(200, jsonb_build_object('token', nmc.issue_token(u), 'user', nmc.user_json(u))
+                            || CASE WHEN device_token IS NOT NULL THEN jsonb_build_object('device', device_token) ELSE '{}' END);
 END
 $$;
 COMMENT ON FUNCTION nmc.login(jsonb, text) IS
-    'Checks {email, password}; 200 {token, user}, 401 invalid_credentials (counted), or 429 rate_limited with Retry-After. Failures are returned, not raised, so they are recorded. Runs as nmc_auth to find the user before the tenant is known.';
+    'Checks {email, password[, device][, login_code]}; 200 {token, user[, device]} (device: a new device token for the browser to keep and send as device next time), 401 invalid_credentials (counted) or invalid_login_code, or 429 rate_limited with Retry-After while the email or address must wait (nmc.login_throttled) — unless the login comes from a known device or with a texted sign-in code. Failures are returned, not raised, so they are recorded. Runs as nmc_auth to find the user before the tenant is known.';
 
 CREATE FUNCTION nmc.authenticate(headers jsonb)
 RETURNS nmc.users

@@ -20,6 +20,8 @@ GRANT USAGE ON SCHEMA nmc_api TO nmc_api, nmc_edge;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA nmc TO nmc_api;
 GRANT SELECT ON nmc.settings, nmc.users, nmc.businesses, nmc.phone_numbers TO nmc_auth;
 GRANT SELECT, INSERT, DELETE ON nmc.login_failures TO nmc_auth;
+GRANT SELECT, INSERT, UPDATE, DELETE ON nmc.user_devices, nmc.login_codes TO nmc_auth;
+GRANT SELECT, INSERT ON nmc.jobs TO nmc_auth;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_api FROM PUBLIC;
@@ -40,6 +42,7 @@ BEGIN
 END
 $api_owner$;
 ALTER FUNCTION nmc.login(jsonb, text) OWNER TO nmc_auth;
+ALTER FUNCTION nmc.login_code_request(jsonb, text) OWNER TO nmc_auth;
 ALTER FUNCTION nmc.webhook_tenant(text) OWNER TO nmc_auth;
 ALTER FUNCTION nmc.phone_number_available(text) OWNER TO nmc_auth;
 GRANT USAGE ON SCHEMA nmc TO nmc_monitor;

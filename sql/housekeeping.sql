@@ -66,6 +66,7 @@ BEGIN
     WITH d AS (DELETE FROM nmc.login_failures
                 WHERE failed_at < now() - make_interval(secs => nmc.setting_int('login_failure_window_seconds')) RETURNING 1)
     SELECT count(*) INTO login_failures_deleted FROM d;
+    DELETE FROM nmc.login_codes WHERE expires_at < now() - interval '1 day';
     conversations_closed := nmc.close_idle_conversations();
     -- Event numbers live on in nmc.event_counters, so deleting old events never reuses one.
     WITH d AS (DELETE FROM nmc.events WHERE created_at < now() - make_interval(hours => nmc.setting_int('event_retention_hours')::int) RETURNING 1)
@@ -73,7 +74,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.housekeeping() IS
-    'pg_cron, every 10 minutes: closes conversations idle for conversation_idle_close_hours, and deletes finished jobs, their attempts and past timers older than job_retention_hours, events older than event_retention_hours, and login failures older than the rate-limit window.';
+    'pg_cron, every 10 minutes: closes conversations idle for conversation_idle_close_hours, and deletes finished jobs, their attempts and past timers older than job_retention_hours, events older than event_retention_hours, login failures older than the rate-limit window, and sign-in codes a day past their expiry.';
 
 -- pg_cron runs in cron.database_name, which make run sets to this database.
 SELECT cron.schedule('nevermisscall-backstop', '* * * * *', 'SELECT nmc.dispatcher_backstop()');

@@ -9,6 +9,7 @@ AS $$
 BEGIN
     CASE j.kind
         WHEN 'twilio.sms.send' THEN RETURN nmc.twilio_sms_send_build(j, cfg);
+        WHEN 'twilio.sms.login_code' THEN RETURN nmc.twilio_sms_login_code_build(j, cfg);
         WHEN 'twilio.numbers.search' THEN RETURN nmc.twilio_numbers_search_build(j, cfg);
         WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_build(j, cfg);
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_build(j, cfg);
@@ -25,6 +26,7 @@ AS $$
 BEGIN
     CASE j.kind
         WHEN 'twilio.sms.send' THEN RETURN nmc.twilio_sms_send_apply(j, response);
+        WHEN 'twilio.sms.login_code' THEN RETURN nmc.twilio_sms_login_code_apply(j, response);
         WHEN 'twilio.numbers.search' THEN RETURN nmc.twilio_numbers_search_apply(j, response);
         WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_apply(j, response);
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_apply(j, response);
@@ -41,6 +43,8 @@ AS $$
 BEGIN
     IF j.kind = 'twilio.sms.send' THEN
         PERFORM nmc.twilio_sms_send_failed(j, code, message);
+    ELSIF j.kind = 'twilio.sms.login_code' THEN
+        PERFORM nmc.twilio_sms_login_code_done(j);
     ELSIF j.kind = 'openai.chat' AND j.payload ? 'turn_id' THEN
         PERFORM nmc.ai_turn_failed(j, message);
     ELSIF j.kind = 'maps.geocode' THEN
@@ -48,7 +52,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind: a failed text marks the message (and may mark the customer); a failed model call hands the conversation to a person; a failed geocoding answers the assistant''s area check.';
+COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind: a failed text marks the message (and may mark the customer); a sign-in code given up on forgets its text; a failed model call hands the conversation to a person; a failed geocoding answers the assistant''s area check.';
 
 CREATE FUNCTION nmc.job_simulate(j nmc.jobs)
 RETURNS jsonb
@@ -57,6 +61,7 @@ AS $$
 BEGIN
     RETURN CASE j.kind
         WHEN 'twilio.sms.send' THEN nmc.twilio_sms_send_simulate(j)
+        WHEN 'twilio.sms.login_code' THEN nmc.twilio_sms_login_code_simulate(j)
         WHEN 'twilio.numbers.search' THEN nmc.twilio_numbers_search_simulate(j)
         WHEN 'twilio.numbers.buy' THEN nmc.twilio_numbers_buy_simulate(j)
     END;
@@ -66,6 +71,7 @@ COMMENT ON FUNCTION nmc.job_simulate(nmc.jobs) IS 'Sandbox mode: the response th
 
 INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms, description) VALUES
     ('twilio.sms.send', 'twilio', 8, 3000, 15000, 'Send one SMS through Twilio Messages.json'),
+    ('twilio.sms.login_code', 'twilio', 4, 3000, 15000, 'Text a sign-in code to the business''s own phone, outside any customer''s thread'),
     ('twilio.numbers.search', 'twilio', 3, 3000, 15000, 'Search available local numbers by area code'),
     ('twilio.numbers.buy', 'twilio', 3, 3000, 30000, 'Buy a number and point its webhooks at us'),
     ('openai.chat', 'openai', 3, 5000, 60000, 'One chat completion for an AI turn'),

@@ -138,31 +138,86 @@ $$;
 COMMENT ON FUNCTION nmc.twilio_sms_send_failed(nmc.jobs, text, text) IS
     'twilio.sms.send permanent failure: the message is failed with Twilio''s code (message.status emitted); 21610 marks the customer opted out, 21211/21614 mark the number unable to receive texts.';
 
+CREATE FUNCTION nmc.twilio_message_simulated(from_phone text, to_phone text, body text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    sid text := nmc.twilio_random_sid('SM');
+    acct text := coalesce(nullif(nmc.setting('twilio_account_sid'), ''), 'AC' || repeat('0', 32));
+BEGIN
+    RETURN jsonb_build_object(
+        'account_sid', acct, 'api_version', '2010-04-01', 'body', body,
+        'date_created', nmc.twilio_date(now()), 'date_sent', NULL, 'date_updated', nmc.twilio_date(now()),
+        'direction', 'outbound-api', 'error_code', NULL, 'error_message', NULL,
+        'from', from_phone, 'messaging_service_sid', NULL, 'num_media', '0',
+        'num_segments', (nmc.sms_segments(body)).segments::text, 'price', NULL, 'price_unit', 'USD',
+        'sid', sid, 'status', 'queued', 'to', to_phone,
+        'uri', '/2010-04-01/Accounts/' || acct || '/Messages/' || sid || '.json',
+        'nmc_simulated', true);
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_message_simulated(text, text, text) IS 'Sandbox mode: the Message resource Twilio would answer a send with, with a fresh SID; nothing is sent.';
+
 CREATE FUNCTION nmc.twilio_sms_send_simulate(j nmc.jobs)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
     m nmc.messages;
-    sid text := nmc.twilio_random_sid('SM');
-    acct text := coalesce(nullif(nmc.setting('twilio_account_sid'), ''), 'AC' || repeat('0', 32));
 BEGIN
     SELECT * INTO m FROM nmc.messages WHERE id = (j.payload ->> 'message_id')::uuid;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'message % no longer exists', j.payload ->> 'message_id';
     END IF;
-    RETURN jsonb_build_object(
-        'account_sid', acct, 'api_version', '2010-04-01', 'body', m.body,
-        'date_created', nmc.twilio_date(now()), 'date_sent', NULL, 'date_updated', nmc.twilio_date(now()),
-        'direction', 'outbound-api', 'error_code', NULL, 'error_message', NULL,
-        'from', m.from_phone, 'messaging_service_sid', NULL, 'num_media', '0',
-        'num_segments', (nmc.sms_segments(m.body)).segments::text, 'price', NULL, 'price_unit', 'USD',
-        'sid', sid, 'status', 'queued', 'to', m.to_phone,
-        'uri', '/2010-04-01/Accounts/' || acct || '/Messages/' || sid || '.json',
-        'nmc_simulated', true);
+    RETURN nmc.twilio_message_simulated(m.from_phone, m.to_phone, m.body);
 END
 $$;
-COMMENT ON FUNCTION nmc.twilio_sms_send_simulate(nmc.jobs) IS 'Sandbox mode: the response Twilio would give to twilio.sms.send, with a fresh SID; nothing is sent.';
+COMMENT ON FUNCTION nmc.twilio_sms_send_simulate(nmc.jobs) IS 'Sandbox mode: the response Twilio would give to twilio.sms.send; nothing is sent.';
+
+-- twilio.sms.login_code --------------------------------------------------
+CREATE FUNCTION nmc.twilio_sms_login_code_build(j nmc.jobs, cfg jsonb)
+RETURNS nmc.http_request
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    body text;
+BEGIN
+    SELECT text_to_send INTO body FROM nmc.login_codes WHERE id = (j.payload ->> 'login_code_id')::uuid;
+    IF body IS NULL THEN
+        PERFORM nmc.job_permanent_error('the sign-in code was already sent, given up on, or deleted', 'nothing_to_send');
+    END IF;
+    RETURN nmc.twilio_request(cfg, 'POST', 'Messages.json', jsonb_build_object(
+        'To', j.payload ->> 'to', 'From', j.payload ->> 'from', 'Body', body));
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_sms_login_code_build(nmc.jobs, jsonb) IS 'twilio.sms.login_code: POST Messages.json to the payload''s To from its From, with the code''s text_to_send as Body (no message row, no status callback).';
+
+CREATE FUNCTION nmc.twilio_sms_login_code_done(j nmc.jobs)
+RETURNS void
+LANGUAGE sql
+AS $$ UPDATE nmc.login_codes SET text_to_send = NULL WHERE id = (j.payload ->> 'login_code_id')::uuid $$;
+COMMENT ON FUNCTION nmc.twilio_sms_login_code_done(nmc.jobs) IS 'twilio.sms.login_code sent or given up: the text with the code in it is forgotten.';
+
+CREATE FUNCTION nmc.twilio_sms_login_code_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.twilio_sms_login_code_done(j);
+    RETURN response - 'body' - 'nmc_simulated';
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_sms_login_code_apply(nmc.jobs, jsonb) IS 'twilio.sms.login_code success: the code''s text is forgotten, and the job result is Twilio''s answer without the body.';
+
+CREATE FUNCTION nmc.twilio_sms_login_code_simulate(j nmc.jobs)
+RETURNS jsonb
+LANGUAGE sql
+AS $$
+    SELECT nmc.twilio_message_simulated(j.payload ->> 'from', j.payload ->> 'to',
+                                        coalesce((SELECT text_to_send FROM nmc.login_codes WHERE id = (j.payload ->> 'login_code_id')::uuid), '(sent)'))
+$$;
+COMMENT ON FUNCTION nmc.twilio_sms_login_code_simulate(nmc.jobs) IS 'Sandbox mode: the response Twilio would give to twilio.sms.login_code; nothing is sent.';
 
 -- twilio.numbers.search ---------------------------------------------------
 CREATE FUNCTION nmc.twilio_numbers_search_build(j nmc.jobs, cfg jsonb)

@@ -108,7 +108,14 @@ export function createApi(opts: ApiOptions) {
     tradeTypes: () => get<{ trade_types: TradeType[] }>('/api/trade-types'),
     register: (b: { email: string; password: string; name: string; business_name: string; trade_type: string; timezone?: string }) =>
       post<{ token: string; user: User; business: Business }>('/api/auth/register', b),
-    login: (email: string, password: string) => post<{ token: string; user: User }>('/api/auth/login', { email, password }),
+    /** device: the token this browser got at an earlier login (passes the throttle); loginCode: a texted sign-in code. */
+    login: (email: string, password: string, extra: { device?: string | null; loginCode?: string } = {}) =>
+      post<{ token: string; user: User; device?: string }>('/api/auth/login', {
+        email, password,
+        ...(extra.device ? { device: extra.device } : {}),
+        ...(extra.loginCode ? { login_code: extra.loginCode } : {}),
+      }),
+    requestLoginCode: (email: string) => post<{ message: string }>('/api/auth/unlock', { email }),
     me: () => get<{ user: User }>('/api/me'),
     patchMe: (b: { name?: string; preferences?: Partial<Record<keyof Preferences, unknown>> }) => patch<{ user: User }>('/api/me', b),
     business: () => get<{ business: Business }>('/api/business'),

@@ -411,5 +411,24 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await page.locator('.conv-row').first().waitFor();
     await page.locator('[data-feed=live]').waitFor();
     figures.login_to_live_list_ms = Date.now() - t0;
+    const devices = JSON.parse(await page.evaluate(() => localStorage.getItem('nmc.devices')) ?? '{}');
+    assert.match(devices[email.toLowerCase()] ?? '', /^nmcd_/, 'the browser keeps a device token for the email');
+  });
+
+  await t.test('someone guessing the password does not shut the owner out of a known browser', async () => {
+    for (let i = 0; i < 6; i++) {
+      await fetch(BASE_URL + '/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: `guess ${i}` }) });
+    }
+    const blocked = await fetch(BASE_URL + '/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'a good password' }) });
+    assert.equal(blocked.status, 429, 'the right password without the device token must wait');
+    await me.click(page.getByRole('button', { name: 'Log out' }));
+    await page.waitForURL('**/login');
+    await me.fill(page.getByLabel('Email'), email);
+    await me.fill(page.getByLabel('Password'), 'a good password');
+    await me.click(page.getByRole('button', { name: 'Log in' }));
+    await page.waitForURL('**/conversations');
+    await sql(`DELETE FROM nmc.login_failures WHERE scope = 'source' AND key = '127.0.0.1'`);
   });
 });

@@ -61,7 +61,7 @@ SELECT is((SELECT status || ' ' || attempts FROM nmc.job_retry((SELECT id FROM j
 
 -- Housekeeping.
 UPDATE nmc.jobs SET status = 'done', finished_at = now() - interval '8 days' WHERE id = (SELECT id FROM j);
-INSERT INTO nmc.login_failures (scope, key, failed_at) VALUES ('email', 'old@example.com', now() - interval '1 day');
+INSERT INTO nmc.login_failures (scope, key, failed_at) VALUES ('email', 'old@example.com', now() - interval '2 days');
 SELECT nmc.emit_event('b0000000-0000-0000-0000-000000000003', 'test.old', '{}') IS NULL;
 UPDATE nmc.events SET created_at = now() - interval '31 days' WHERE type = 'test.old';
 SELECT is((SELECT jobs_deleted >= 1 AND login_failures_deleted >= 1 AND events_deleted >= 1 FROM nmc.housekeeping()), true,

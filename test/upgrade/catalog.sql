@@ -4,6 +4,7 @@
 -- pg_cron jobs and the rows of its reference tables. The upgrade check runs it
 -- after "install the previous version + ALTER EXTENSION UPDATE" and after a fresh
 -- install; any difference is an upgrade script that forgot something.
+-- Privileges are compared as sets: an upgrade grants in another order.
 \pset format unaligned
 \pset tuples_only on
 \pset footer off
@@ -15,20 +16,20 @@ WITH nsp AS (
     FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
     WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'nevermisscall' AND d.deptype = 'e'
     UNION ALL
-    SELECT format('schema %s owner=%s acl=%s comment=%s', n.nspname, n.nspowner::regrole, n.nspacl,
+    SELECT format('schema %s owner=%s acl=%s comment=%s', n.nspname, n.nspowner::regrole, (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(n.nspacl) x),
                   obj_description(n.oid, 'pg_namespace'))
     FROM pg_namespace n WHERE n.oid IN (SELECT oid FROM nsp)
     UNION ALL
     SELECT format('relation %s kind=%s owner=%s rls=%s force=%s acl=%s options=%s comment=%s',
                   c.oid::regclass, c.relkind, c.relowner::regrole, c.relrowsecurity, c.relforcerowsecurity,
-                  c.relacl, c.reloptions, obj_description(c.oid, 'pg_class'))
+                  (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(c.relacl) x), c.reloptions, obj_description(c.oid, 'pg_class'))
     FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM nsp)
     UNION ALL
     SELECT format('column %s #%s %s %s notnull=%s default=%s identity=%s generated=%s acl=%s statistics=%s comment=%s',
                   a.attrelid::regclass,
                   row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
                   a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-                  pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated, a.attacl, a.attstattarget,
+                  pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated, (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x), a.attstattarget,
                   col_description(a.attrelid, a.attnum))
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
     LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
@@ -53,7 +54,7 @@ WITH nsp AS (
     FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM nsp) AND c.relkind IN ('v', 'm')
     UNION ALL
     SELECT format('function %s owner=%s acl=%s comment=%s def=%s', p.oid::regprocedure, p.proowner::regrole,
-                  p.proacl, obj_description(p.oid, 'pg_proc'), pg_get_functiondef(p.oid))
+                  (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(p.proacl) x), obj_description(p.oid, 'pg_proc'), pg_get_functiondef(p.oid))
     FROM pg_proc p WHERE p.pronamespace IN (SELECT oid FROM nsp) AND p.prokind IN ('f', 'p', 'w')
     UNION ALL
     SELECT format('aggregate %s owner=%s', p.oid::regprocedure, p.proowner::regrole)

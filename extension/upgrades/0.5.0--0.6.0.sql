@@ -1,0 +1,95 @@
+-- 0.5.0 → 0.6.0, assembled by extension/Makefile (upgrades/assemble.pl) into
+-- nevermisscall--0.5.0--0.6.0.sql: table changes written here as upgrade steps;
+-- "--@include f" brings sql/f.sql (new in this version), "--@replace f name" the
+-- current text of a changed function; then the OpenAPI document, the route
+-- dispatcher and sql/grants.sql. test/upgrade/check.sh proves the result equals
+-- a fresh 0.6.0 install.
+\echo Use "ALTER EXTENSION nevermisscall UPDATE" to load this file. \quit
+
+-- Logins: growing delays instead of a lock, known devices, sign-in codes by
+-- text (sql/login_guard.sql).
+UPDATE nmc.settings SET value = '86400' WHERE name = 'login_failure_window_seconds' AND value = '900';
+UPDATE nmc.settings SET description = 'Window over which failed logins are counted (for the growing delays of nmc.login_throttled).'
+ WHERE name = 'login_failure_window_seconds';
+UPDATE nmc.settings SET description = 'Failed logins for one email within the window before each further try must wait (login_delay_base_seconds, doubling).'
+ WHERE name = 'login_max_failures_per_email';
+UPDATE nmc.settings SET description = 'Failed logins from one client address within the window before each further try must wait (login_delay_base_seconds, doubling).'
+ WHERE name = 'login_max_failures_per_source';
+INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
+    ('login_delay_base_seconds', '2', false, 'The first wait after the failures allowed, doubled with each further failure.'),
+    ('login_delay_max_seconds', '900', false, 'The longest wait between login tries of a throttled email or address.'),
+    ('login_device_max_failures', '5', false, 'Wrong passwords from a known device (since its last success) before it is forgotten.'),
+    ('login_code_ttl_seconds', '600', false, 'How long a texted sign-in code works.'),
+    ('login_code_max_attempts', '5', false, 'Wrong sign-in codes before the live codes of an account stop working.'),
+    ('login_codes_per_hour', '5', false, 'Sign-in codes texted per account, and asked for per client address, in an hour.');
+COMMENT ON TABLE nmc.login_failures IS 'One row per failed login, by email and by client address; counted over login_failure_window_seconds for the growing delays of nmc.login_throttled.';
+
+CREATE TABLE nmc.user_devices (
+    id           uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    business_id  uuid NOT NULL,
+    user_id      uuid NOT NULL,
+    token_hash   bytea NOT NULL UNIQUE,
+    failures     int NOT NULL DEFAULT 0,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz NOT NULL DEFAULT now(),
+    FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE nmc.user_devices IS 'Browsers a user logged in from: the SHA-256 of the device token handed out at login. A known device passes the login throttle with the right password; failures counts its wrong passwords since its last success (at login_device_max_failures it is forgotten).';
+CREATE INDEX user_devices_user ON nmc.user_devices (user_id, last_used_at);
+ALTER TABLE nmc.user_devices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.user_devices FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.user_devices
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+CREATE TABLE nmc.login_codes (
+    id           uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    business_id  uuid NOT NULL,
+    user_id      uuid NOT NULL,
+    code_hash    bytea NOT NULL,
+    requested_from text NOT NULL,
+    attempts     int NOT NULL DEFAULT 0,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL,
+    used_at      timestamptz,
+    text_to_send text,
+    FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE nmc.login_codes IS 'Sign-in codes texted to a business''s phone (POST /api/auth/unlock): the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
+CREATE INDEX login_codes_user ON nmc.login_codes (user_id, created_at);
+CREATE INDEX login_codes_source ON nmc.login_codes (requested_from, created_at);
+ALTER TABLE nmc.login_codes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.login_codes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.login_codes
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+CREATE POLICY code_throttle ON nmc.login_codes FOR SELECT TO nmc_auth USING (true);
+
+DROP FUNCTION nmc.login_rate_limited(text, text);
+--@replace login_guard nmc.login_delay
+--@replace login_guard nmc.login_throttled
+--@replace login_guard nmc.login_failure_record
+--@replace login_guard nmc.device_find
+--@replace login_guard nmc.device_remember
+--@replace login_guard nmc.login_code_hash
+--@replace login_guard nmc.login_code_redeem
+--@replace login_guard nmc.login_code_request
+--@replace auth nmc.login
+--@replace api nmc.api_auth_unlock
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('POST', '/api/auth/unlock', 'api_auth_unlock', 'public', 'Text a sign-in code to the business''s phone (passes the login throttle)');
+--@replace housekeeping nmc.housekeeping
+
+-- twilio.sms.login_code: a sign-in code to the business's own phone.
+INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms, description) VALUES
+    ('twilio.sms.login_code', 'twilio', 4, 3000, 15000, 'Text a sign-in code to the business''s own phone, outside any customer''s thread');
+--@replace twilio nmc.twilio_message_simulated
+--@replace twilio nmc.twilio_sms_send_simulate
+--@replace twilio nmc.twilio_sms_login_code_build
+--@replace twilio nmc.twilio_sms_login_code_done
+--@replace twilio nmc.twilio_sms_login_code_apply
+--@replace twilio nmc.twilio_sms_login_code_simulate
+--@replace job_dispatch nmc.job_build_request
+--@replace job_dispatch nmc.job_apply
+--@replace job_dispatch nmc.job_simulate
+--@replace job_dispatch nmc.job_on_failure
