@@ -2,7 +2,9 @@
  * connection's life: its socket (a dup, so lws closing it never closes
  * libpq's) is adopted into the lws loop as a raw file descriptor and wakes
  * the loop when a notification arrives; after any database failure a 500 ms
- * timer reconnects, re-LISTENs and resyncs every client. */
+ * timer reconnects, re-LISTENs and resyncs every client. Connections are
+ * admitted under the HTTP port's caps (ws_admission.c) and given the same
+ * deadline for their handshake, however it drips. */
 #include "ws_server.h"
 
 #include <pthread.h>
@@ -11,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
+#include "ws_admission.h"
 #include "ws_feed.h"
 
 #define PROTOCOL_NAME "nmc-feed"
@@ -30,6 +34,8 @@ struct ws_server {
 	bool drain_expired;
 	bool outage_logged;
 	struct lws *listen_wsi;               /* the adopted LISTEN socket */
+	bool adopting;                        /* adopting it: not a network client */
+	struct ws_admission *admission;
 	lws_sorted_usec_list_t reconnect_timer;
 	lws_sorted_usec_list_t drain_timer;
 };
@@ -80,8 +86,10 @@ static bool watch_listen_socket(struct ws_server *srv)
 	fd.filefd = dup(ws_db_listen_socket(&srv->feed.db));
 	if (fd.filefd < 0)
 		return false;
+	srv->adopting = true;
 	srv->listen_wsi = lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_RAW_FILE_DESC,
 						     fd, PROTOCOL_NAME, NULL);
+	srv->adopting = false;
 	return srv->listen_wsi != NULL;
 }
 
@@ -148,6 +156,30 @@ static bool path_is_feed(struct lws *wsi)
 	       strcmp(uri, "/ws") == 0;
 }
 
+/* A network client just accepted: counted against its address until its
+ * wsi is destroyed (the address rides along as the wsi's opaque data). */
+static void client_admitted(struct ws_server *srv, struct lws *wsi)
+{
+	struct sockaddr_storage *peer = calloc(1, sizeof *peer);
+	socklen_t len = sizeof *peer;
+	if (peer == NULL || getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)peer, &len) != 0) {
+		free(peer);
+		return;
+	}
+	ws_admission_count(srv->admission, (struct sockaddr *)peer);
+	lws_set_opaque_user_data(wsi, peer);
+}
+
+static void client_gone(struct ws_server *srv, struct lws *wsi)
+{
+	struct sockaddr_storage *peer = lws_get_opaque_user_data(wsi);
+	if (peer == NULL)
+		return;
+	ws_admission_release(srv->admission, (struct sockaddr *)peer);
+	lws_set_opaque_user_data(wsi, NULL);
+	free(peer);
+}
+
 static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			 void *user, void *in, size_t len)
 {
@@ -155,6 +187,17 @@ static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct ws_client *c = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+		const struct lws_filter_network_conn_args *f = user;
+		return ws_admission_allows(srv->admission, (const struct sockaddr *)&f->cli_addr) ? 0 : 1;
+	}
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		if (!srv->adopting)
+			client_admitted(srv, wsi);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		client_gone(srv, wsi);
+		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return path_is_feed(wsi) ? 0 : 1;
 	case LWS_CALLBACK_HTTP:
@@ -223,6 +266,13 @@ struct ws_server *ws_server_start(const struct edge_config *cfg)
 		return NULL;
 	}
 	atomic_init(&srv->stop_requested, false);
+	srv->admission = ws_admission_new(cfg->max_connections, cfg->max_connections_per_client);
+	if (srv->admission == NULL) {
+		fprintf(stderr, "nmc-edge: out of memory starting the websocket feed\n");
+		ws_feed_free(&srv->feed);
+		free(srv);
+		return NULL;
+	}
 
 	lws_set_log_level(LLL_ERR, NULL);
 	struct lws_context_creation_info info;
@@ -231,6 +281,11 @@ struct ws_server *ws_server_start(const struct edge_config *cfg)
 	info.protocols = protocols;
 	info.retry_and_idle_policy = &keepalive;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	/* The handshake's deadline, from the connection's start (lws does not
+	 * restart it per byte); idle clients are the keepalive policy's. */
+	info.timeout_secs = cfg->head_deadline_seconds;
+	info.timeout_secs_ah_idle = cfg->head_deadline_seconds;
+	info.fd_limit_per_thread = cfg->max_connections + 64;
 	info.gid = -1;
 	info.uid = -1;
 	info.user = srv;
@@ -243,6 +298,7 @@ struct ws_server *ws_server_start(const struct edge_config *cfg)
 		if (srv->context != NULL)
 			lws_context_destroy(srv->context);
 		ws_feed_free(&srv->feed);
+		ws_admission_free(srv->admission);
 		free(srv);
 		return NULL;
 	}
@@ -252,6 +308,7 @@ struct ws_server *ws_server_start(const struct edge_config *cfg)
 		fprintf(stderr, "nmc-edge: cannot start the websocket thread\n");
 		lws_context_destroy(srv->context);
 		ws_feed_free(&srv->feed);
+		ws_admission_free(srv->admission);
 		free(srv);
 		return NULL;
 	}
@@ -269,5 +326,6 @@ void ws_server_stop(struct ws_server *srv)
 	 * open after the drain are closed (and their callbacks run) here. */
 	lws_context_destroy(srv->context);
 	ws_feed_free(&srv->feed);
+	ws_admission_free(srv->admission);
 	free(srv);
 }

@@ -3,8 +3,9 @@
 # are closed at once, and everyone else (/healthz, a signed Twilio webhook)
 # keeps being answered while the flood stays. A second edge with small caps
 # (20 per client, 60 in all); the flood comes from 127.0.0.2, the others from
-# 127.0.0.1. Then a third edge with a request-head deadline of 1 s: a client
-# dripping a header line every 200 ms is cut off although it never goes idle.
+# 127.0.0.1; the same on the live-feed (WebSocket) port. Then a third edge with
+# a request-head deadline of 1 s: a client dripping a header line every 200 ms
+# is cut off although it never goes idle, on both ports.
 use strict;
 use warnings;
 use FindBin;
@@ -16,6 +17,7 @@ use IO::Select;
 use Time::HiRes qw(sleep time);
 use NmcTest qw(sql);
 use TwilioWebhook qw(post_twilio random_sid);
+use WsClient;
 
 my $port = ($ENV{NMC_HTTP_PORT} // 18080) + 11;
 my $pid = fork // die "fork: $!";
@@ -69,6 +71,25 @@ my $w = post_twilio($base, $public, '/webhooks/twilio/sms',
 is $w->{status}, 200, '… and so does a signed Twilio webhook';
 close $_ for @flood;
 
+# The live-feed port, the same flood: its own count, the same caps.
+my @wsflood;
+for (1 .. 100) {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port + 1, LocalAddr => '127.0.0.2', Proto => 'tcp', Timeout => 2) or next;
+    syswrite $s, "GET /ws HTTP/1.1\r\nHost: flood\r\n";
+    push @wsflood, $s;
+}
+$deadline = time + 5;
+%closed = ();
+while (time < $deadline && keys(%closed) < @wsflood - 20) {
+    my $sel = IO::Select->new(grep { !$closed{fileno $_} } @wsflood);
+    for my $s ($sel->can_read(0.2)) { my $buf; $closed{fileno $s} = 1 if !sysread($s, $buf, 4096) }
+}
+$held = @wsflood - keys %closed;
+diag sprintf 'live feed: %d flood connections opened, %d held by the edge', scalar @wsflood, $held;
+cmp_ok $held, '<=', 20, 'on the live-feed port too, one address holds at most its 20 connections';
+ok eval { WsClient->connect(port => $port + 1); 1 }, '… and a dashboard from another address still opens its WebSocket' or diag $@;
+close $_ for @wsflood;
+
 my $port3 = $port + 2;
 my $pid3 = fork // die "fork: $!";
 if ($pid3 == 0) {
@@ -98,6 +119,20 @@ for (1 .. 150) {    # up to 30 s of dripping; the deadline is 1 s
 diag "the dripping client sent $lines header lines before it was cut off";
 ok $cut, 'a client dripping header lines without pause is cut off at the deadline';
 is(HTTP::Tiny->new(timeout => 5)->get("$base3/healthz")->{status}, 200, 'an ordinary request is answered as before');
+# The live-feed port's handshake has the same deadline (libwebsockets' own
+# default would be 10 s): cut well before 5 s.
+my $wsdrip = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port3 + 1, Proto => 'tcp') or die "connect: $!";
+syswrite $wsdrip, "GET /ws HTTP/1.1\r\nHost: drip\r\n";
+my ($wslines, $wscut, $wst0) = (0, 0, time);
+for (1 .. 150) {
+    last unless defined syswrite($wsdrip, "X-Drip-$wslines: still here\r\n");
+    $wslines++;
+    my $sel = IO::Select->new($wsdrip);
+    if ($sel->can_read(0.2)) { my $buf; if (!sysread($wsdrip, $buf, 4096)) { $wscut = 1; last } }
+}
+diag sprintf 'live feed: the dripping client was cut after %.1f s', time - $wst0;
+ok $wscut && time - $wst0 < 5, 'a WebSocket handshake dripping header lines is cut off at the 1 s deadline';
+ok eval { WsClient->connect(port => $port3 + 1); 1 }, '… while an ordinary WebSocket opens' or diag $@;
 # One connection kept alive across an idle pause longer than the deadline (a
 # raw socket: HTTP::Tiny would quietly reconnect and hide a cut).
 my $kept = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port3, Proto => 'tcp') or die "connect: $!";
