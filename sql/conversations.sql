@@ -17,6 +17,7 @@ CREATE TABLE nmc.conversations (
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now(),
     closed_at             timestamptz,
+    taken_over_at         timestamptz,   -- since 0.6.0: the owner's latest takeover
     UNIQUE (business_id, id),
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE,
     FOREIGN KEY (business_id, phone_number_id) REFERENCES nmc.phone_numbers (business_id, id) ON DELETE CASCADE,

@@ -57,15 +57,19 @@ DECLARE
     lease_margin_ms bigint := nmc.setting_int('dispatcher_lease_margin_ms');
     cfg jsonb := nmc.settings_json();
     simulated jsonb;
+    probe_ids bigint[];
+    drop_code text;
+    drop_message text;
 BEGIN
     IF max_jobs <= 0 THEN
         RETURN;
     END IF;
+    probe_ids := nmc.circuit_hold_and_probe();
     -- The claim need not wait for its WAL flush: if a crash loses it, the
     -- job is simply still queued, and delivery is at-least-once anyway.
     PERFORM set_config('synchronous_commit', 'off', true);
     FOR j IN
-        UPDATE nmc.jobs SET status = 'in_flight', attempts = jobs.attempts + 1, updated_at = now(),
+        UPDATE nmc.jobs SET status = 'in_flight', attempts = jobs.attempts + 1, updated_at = now(), held_at = NULL,
                lease_expires_at = now() + make_interval(secs => (kk.total_timeout_ms + lease_margin_ms) / 1000.0)
           FROM nmc.job_kinds kk,
                (SELECT d.id FROM (SELECT q.id FROM nmc.jobs q
@@ -75,13 +79,15 @@ BEGIN
                 SELECT e.id FROM (SELECT x.id FROM nmc.jobs x
                                    WHERE x.status = 'in_flight' AND x.lease_expires_at <= now()
                                    ORDER BY x.lease_expires_at LIMIT max_jobs FOR UPDATE SKIP LOCKED) e
-                LIMIT max_jobs) due
+                UNION ALL
+                SELECT unnest(probe_ids)
+                LIMIT max_jobs + cardinality(probe_ids)) due
          WHERE jobs.id = due.id AND kk.kind = jobs.kind
         RETURNING jobs.*
     LOOP
         SELECT * INTO k FROM nmc.job_kinds WHERE kind = j.kind;
         BEGIN
-            IF j.attempts > k.max_attempts THEN
+            IF j.attempts - j.retry_budget_from > k.max_attempts THEN
                 -- Only a lease that kept expiring gets here (crashes mid-flight).
                 PERFORM nmc.job_fail_permanently(j, k, j.last_http_status, 'lease_expired',
                     format('gave up after %s attempts whose outcome was never recorded', j.attempts - 1));
@@ -106,14 +112,21 @@ BEGIN
             connect_timeout_ms := k.connect_timeout_ms;
             total_timeout_ms := k.total_timeout_ms;
             RETURN NEXT;
-        EXCEPTION WHEN OTHERS THEN
-            PERFORM nmc.job_finish(j, 'failed', NULL, NULL, 'could not build the request: ' || SQLERRM, 'build_error');
+        EXCEPTION
+            WHEN SQLSTATE 'NMD01' THEN
+                -- No longer wanted at the moment it would go out (see nmc.job_not_wanted).
+                GET STACKED DIAGNOSTICS drop_code = PG_EXCEPTION_DETAIL, drop_message = MESSAGE_TEXT;
+                PERFORM nmc.job_drop(j, drop_code, drop_message);
+                PERFORM nmc.circuit_probe_again(k.provider, j.id = ANY (probe_ids));
+            WHEN OTHERS THEN
+                PERFORM nmc.job_finish(j, 'failed', NULL, NULL, 'could not build the request: ' || SQLERRM, 'build_error');
+                PERFORM nmc.circuit_probe_again(k.provider, j.id = ANY (probe_ids));
         END;
     END LOOP;
 END
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_claim(int) IS
-    'Dispatcher: claims up to max_jobs due jobs (queued and due, or in flight with an expired lease) with SKIP LOCKED, leases them, and returns their HTTP requests. Sandbox-mode Twilio jobs complete here, simulated. A job whose request cannot be built fails alone.';
+    'Dispatcher: claims up to max_jobs due jobs (queued and due, or in flight with an expired lease) with SKIP LOCKED, plus the probe of each open provider circuit whose probe is due (nmc.circuit_hold_and_probe holds the rest), leases them, and returns their HTTP requests. Sandbox-mode Twilio jobs complete here, simulated. A job whose request cannot be built fails alone; one no longer wanted when it would go out (NMD01) is dropped (nmc.job_drop).';
 
 CREATE FUNCTION nmc.dispatcher_complete(p_job_id bigint, p_attempt int, p_http_status int, p_retry_after text,
                                         p_body text, p_transport_error text, p_duration_ms double precision)
@@ -146,6 +159,7 @@ BEGIN
         SELECT * INTO err_code, err_message FROM nmc.job_provider_error(k.provider, p_http_status, p_body);
         outcome := nmc.job_retry_or_fail(j, k, p_http_status, err_code, err_message, p_retry_after);
     ELSIF p_http_status BETWEEN 200 AND 299 THEN
+        PERFORM nmc.circuit_success(k.provider);
         -- An apply function that finds the answer unusable raises NMR01
         -- (retry) or NMR02 (fail); nmc.dispatcher_complete_batch rolls this
         -- job back and calls nmc.dispatcher_reject for it.
@@ -160,6 +174,7 @@ BEGIN
         PERFORM nmc.job_apply_success(j, k, p_http_status, parsed, false);
         outcome := 'done';
     ELSE
+        PERFORM nmc.circuit_success(k.provider);   -- up, and refusing this one request
         SELECT * INTO err_code, err_message FROM nmc.job_provider_error(k.provider, p_http_status, p_body);
         PERFORM nmc.job_fail_permanently(j, k, p_http_status, err_code, err_message);
         outcome := 'failed';
@@ -172,7 +187,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_complete(bigint, int, int, text, text, text, double precision) IS
-    'Dispatcher: records one HTTP attempt and moves the job on: 2xx → apply to the domain and done; transport error, 408, 429, 5xx → retry with backoff (Retry-After honoured) until max_attempts; other 4xx → failed with the provider''s code. Returns the outcome.';
+    'Dispatcher: records one HTTP attempt and moves the job on: 2xx → apply to the domain and done; transport error, 408, 429, 5xx → retry with backoff (Retry-After honoured) until max_attempts, or held while the provider''s circuit is open (nmc.job_retry_or_fail); other 4xx → failed with the provider''s code. Any answer but a transient failure tells the circuit the provider is up. Returns the outcome.';
 
 CREATE FUNCTION nmc.dispatcher_reject(p_job_id bigint, p_attempt int, p_http_status int, p_retry_after text,
                                       p_duration_ms double precision, p_transient boolean, p_code text, p_error text)
@@ -275,8 +290,10 @@ BEGIN
     -- greatest() ignores NULLs, so "nothing pending" must stay NULL explicitly.
     SELECT (SELECT CASE WHEN min(t) IS NOT NULL
                         THEN greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint END
-              FROM (SELECT min(next_attempt_at) AS t FROM nmc.jobs WHERE status = 'queued'
-                    UNION ALL SELECT min(lease_expires_at) FROM nmc.jobs WHERE status = 'in_flight') s),
+              FROM (SELECT min(next_attempt_at) AS t FROM nmc.jobs WHERE status = 'queued' AND next_attempt_at < 'infinity'
+                    UNION ALL SELECT min(lease_expires_at) FROM nmc.jobs WHERE status = 'in_flight'
+                    -- held jobs wait for their circuit's next probe
+                    UNION ALL SELECT min(probe_at) FROM nmc.provider_circuits WHERE state = 'open') s),
            (SELECT CASE WHEN min(due_at) IS NOT NULL
                         THEN greatest(0, ceil(extract(epoch FROM (min(due_at) - clock_timestamp())) * 1000))::bigint END
               FROM nmc.timers t WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL),
@@ -286,7 +303,7 @@ BEGIN
       INTO next_job_due_ms, next_timer_due_ms, idle_poll_ms, max_concurrency, claim_batch;
 END
 $$;
-COMMENT ON FUNCTION nmc.dispatcher_plan() IS 'Dispatcher: milliseconds until the next job (or lease expiry) and the next timer are due (NULL if none), and its tunables from nmc.settings.';
+COMMENT ON FUNCTION nmc.dispatcher_plan() IS 'Dispatcher: milliseconds until the next job (or lease expiry, or probe of an open provider circuit) and the next timer are due (NULL if none), and its tunables from nmc.settings.';
 
 CREATE VIEW nmc.job_queue WITH (security_invoker = true) AS
 SELECT kind, status, count(*) AS jobs,

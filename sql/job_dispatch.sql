@@ -54,6 +54,20 @@ END
 $$;
 COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind: a failed text marks the message (and may mark the customer); a sign-in code given up on forgets its text; a failed model call hands the conversation to a person; a failed geocoding answers the assistant''s area check.';
 
+CREATE FUNCTION nmc.job_on_dropped(j nmc.jobs, code text, message text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF j.kind = 'twilio.sms.send' THEN
+        PERFORM nmc.twilio_sms_send_dropped(j, code, message);
+    ELSIF j.kind = 'twilio.sms.login_code' THEN
+        PERFORM nmc.twilio_sms_login_code_done(j);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.job_on_dropped(nmc.jobs, text, text) IS 'Domain effects of a job dropped as no longer wanted, by kind: a text is marked dropped with the reason (and a stale one is told to the owner); a sign-in code forgets its text.';
+
 CREATE FUNCTION nmc.job_simulate(j nmc.jobs)
 RETURNS jsonb
 LANGUAGE plpgsql

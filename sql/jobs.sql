@@ -32,6 +32,9 @@ CREATE TABLE nmc.jobs (
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     finished_at      timestamptz,
+    -- Since 0.6.0:
+    held_at          timestamptz,
+    retry_budget_from int NOT NULL DEFAULT 0,
     UNIQUE (business_id, id)
 ) WITH (fillfactor = 70);
 COMMENT ON TABLE nmc.jobs IS 'The outbox. Never holds a secret: requests are built from payload + settings at send time. error_code is the provider''s (Twilio code, OpenAI error.type, Maps status).';
@@ -40,6 +43,9 @@ CREATE INDEX jobs_due ON nmc.jobs (next_attempt_at) WHERE status = 'queued';
 CREATE INDEX jobs_leased ON nmc.jobs (lease_expires_at) WHERE status = 'in_flight';
 CREATE INDEX jobs_finished ON nmc.jobs (finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX jobs_parent ON nmc.jobs (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX jobs_held ON nmc.jobs (id) WHERE held_at IS NOT NULL AND status = 'queued';
+COMMENT ON COLUMN nmc.jobs.held_at IS 'Since when the job waits behind its provider''s open circuit (sql/provider_circuits.sql): not sent, its retry budget not spent.';
+COMMENT ON COLUMN nmc.jobs.retry_budget_from IS 'Attempts made before the retry budget was last renewed: a job released from behind a circuit gets max_attempts more.';
 ALTER TABLE nmc.jobs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.jobs FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON nmc.jobs
@@ -53,7 +59,7 @@ CREATE TABLE nmc.job_attempts (
     job_id      bigint NOT NULL,
     business_id uuid NOT NULL,
     attempt     int NOT NULL,
-    outcome     text NOT NULL CHECK (outcome IN ('done', 'retry', 'failed', 'stale')),
+    outcome     text NOT NULL CHECK (outcome IN ('done', 'retry', 'failed', 'stale', 'held')),
     http_status int,
     error       text,
     duration_ms double precision,
@@ -88,6 +94,14 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'NMR01', MESSAGE = message, DETAIL = coalesce(code, '');
 END $$;
 COMMENT ON FUNCTION nmc.job_transient_error(text, text) IS 'For apply functions: this response is a transient failure; the job is retried with backoff.';
+
+-- Raised by build functions: what this job would send is no longer wanted.
+CREATE FUNCTION nmc.job_not_wanted(message text, code text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'NMD01', MESSAGE = message, DETAIL = code;
+END $$;
+COMMENT ON FUNCTION nmc.job_not_wanted(text, text) IS 'For build functions: at the moment it would go out, this job''s request is no longer wanted (code says why); the dispatcher drops the job (nmc.job_drop) instead of sending.';
 
 CREATE FUNCTION nmc.job_permanent_error(message text, code text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -223,6 +237,17 @@ END
 $$;
 COMMENT ON FUNCTION nmc.job_fail_permanently(nmc.jobs, nmc.job_kinds, int, text, text) IS 'Marks a job failed, lets its kind apply the domain effects of the failure (nmc.job_on_failure) and emits job.failed.';
 
+CREATE FUNCTION nmc.job_drop(j nmc.jobs, p_code text, p_message text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.job_finish(j, 'cancelled', NULL, NULL, p_message, p_code);
+    PERFORM nmc.job_on_dropped(j, p_code, p_message);
+END
+$$;
+COMMENT ON FUNCTION nmc.job_drop(nmc.jobs, text, text) IS 'A job no longer wanted when it would go out: cancelled with the reason, and its kind''s domain effects (nmc.job_on_dropped).';
+
 CREATE FUNCTION nmc.job_apply_success(j nmc.jobs, k nmc.job_kinds, p_http_status int, p_body jsonb, p_simulated boolean)
 RETURNS void
 LANGUAGE plpgsql
@@ -241,7 +266,17 @@ RETURNS text
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF j.attempts >= k.max_attempts THEN
+    IF nmc.circuit_failure(k.provider, p_error) = 'open' THEN
+        -- The provider is down: wait behind its circuit; this attempt (a
+        -- probe, or a send out when it opened) is not taken from the budget.
+        UPDATE nmc.jobs SET status = 'queued', lease_expires_at = NULL, held_at = coalesce(held_at, now()),
+               retry_budget_from = retry_budget_from + 1,
+               next_attempt_at = 'infinity', last_http_status = p_http_status,
+               last_error = nmc.redact_secrets(p_error), error_code = p_code, updated_at = now()
+         WHERE id = j.id;
+        RETURN 'held';
+    END IF;
+    IF j.attempts - j.retry_budget_from >= k.max_attempts THEN
         PERFORM nmc.job_fail_permanently(j, k, p_http_status, p_code,
             format('gave up after %s attempts: %s', j.attempts, p_error));
         RETURN 'failed';
@@ -254,7 +289,7 @@ BEGIN
     RETURN 'retry';
 END
 $$;
-COMMENT ON FUNCTION nmc.job_retry_or_fail(nmc.jobs, nmc.job_kinds, int, text, text, text) IS 'After a transient failure: back to queued with backoff, or failed once max_attempts is reached.';
+COMMENT ON FUNCTION nmc.job_retry_or_fail(nmc.jobs, nmc.job_kinds, int, text, text, text) IS 'After a transient failure (counted by the provider''s circuit): held behind the circuit if it is open, else back to queued with backoff, or failed once the retry budget (max_attempts) is spent.';
 
 CREATE FUNCTION nmc.job_retry(p_job_id bigint)
 RETURNS nmc.jobs

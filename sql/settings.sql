@@ -49,6 +49,10 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('job_retention_hours', '168', false, 'Finished jobs, attempts and fired timers are deleted after this.'),
     ('conversation_idle_close_hours', '24', false, 'Open conversations with no message for this long are closed by housekeeping; the next text opens a fresh one.'),
     ('event_retention_hours', '720', false, 'Events older than this are deleted (a dashboard away longer than this reloads instead of replaying).'),
+    ('circuit_failure_threshold', '5', false, 'Transient failures of a provider in a row (any jobs) that open its circuit: its jobs then wait, unspent, behind one probe at a time.'),
+    ('circuit_probe_base_ms', '2000', false, 'First wait before probing a provider whose circuit opened; doubles per failed probe.'),
+    ('circuit_probe_max_ms', '60000', false, 'Longest wait between probes of a provider that is down.'),
+    ('stale_text_seconds', '3600', false, 'A text that could not go out for this long (a provider outage) is not sent; the owner is told instead.'),
     ('backstop_grace_ms', '5000', false, 'The pg_cron backstop fires a timer only when it is overdue by this much.');
 
 CREATE FUNCTION nmc.setting(setting_name text)

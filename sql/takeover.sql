@@ -25,11 +25,15 @@ CREATE FUNCTION nmc.conversation_takeover(p_conversation_id uuid)
 RETURNS nmc.conversations
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    c nmc.conversations := nmc.conversation_for_update(p_conversation_id);
 BEGIN
-    RETURN nmc.conversation_set_mode(nmc.conversation_for_update(p_conversation_id), 'human');
+    UPDATE nmc.conversations SET taken_over_at = now() WHERE id = c.id;
+    c.taken_over_at := now();
+    RETURN nmc.conversation_set_mode(c, 'human');
 END
 $$;
-COMMENT ON FUNCTION nmc.conversation_takeover(uuid) IS 'The owner takes the conversation over: mode human, any human-window timer cancelled; from then on no AI reply is sent (nmc.ai_send_reply drops them).';
+COMMENT ON FUNCTION nmc.conversation_takeover(uuid) IS 'The owner takes the conversation over: mode human (taken_over_at recorded), any human-window timer cancelled; from then on no AI reply is sent (nmc.ai_send_reply drops new ones; one queued before, still unsent when the takeover came, is dropped when it would go out: nmc.twilio_sms_send_build).';
 
 CREATE FUNCTION nmc.conversation_release(p_conversation_id uuid)
 RETURNS nmc.conversations

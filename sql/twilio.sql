@@ -68,17 +68,64 @@ LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     m nmc.messages;
+    opted_out timestamptz;
 BEGIN
     SELECT * INTO m FROM nmc.messages WHERE id = (j.payload ->> 'message_id')::uuid;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'message % no longer exists', j.payload ->> 'message_id';
+    END IF;
+    -- Still wanted now that it would go out (after an outage, maybe hours late)?
+    SELECT c.opted_out_at INTO opted_out FROM nmc.customers c
+     WHERE c.business_id = m.business_id AND c.id = m.customer_id AND c.phone = m.to_phone;
+    IF opted_out IS NOT NULL THEN
+        PERFORM nmc.job_not_wanted('the customer replied STOP before this text went out', 'opted_out');
+    END IF;
+    IF m.author = 'ai' AND EXISTS (SELECT 1 FROM nmc.conversations WHERE id = m.conversation_id AND taken_over_at >= m.created_at) THEN
+        PERFORM nmc.job_not_wanted('the owner took the conversation over before this assistant text went out', 'taken_over');
+    END IF;
+    IF m.created_at < now() - make_interval(secs => (cfg ->> 'stale_text_seconds')::int) THEN
+        PERFORM nmc.job_not_wanted(format('this text could not go out for %s minutes (a provider outage); too late to send',
+                                          floor(extract(epoch FROM now() - m.created_at) / 60)), 'stale');
     END IF;
     RETURN nmc.twilio_request(cfg, 'POST', 'Messages.json', jsonb_build_object(
         'To', m.to_phone, 'From', m.from_phone, 'Body', m.body,
         'StatusCallback', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/sms/status')));
 END
 $$;
-COMMENT ON FUNCTION nmc.twilio_sms_send_build(nmc.jobs, jsonb) IS 'twilio.sms.send: POST Messages.json with To, From, Body and our status callback.';
+COMMENT ON FUNCTION nmc.twilio_sms_send_build(nmc.jobs, jsonb) IS 'twilio.sms.send: POST Messages.json with To, From, Body and our status callback — unless, at that moment, the customer has opted out, the conversation of an assistant text was taken over, or the text is older than stale_text_seconds (then NMD01: dropped, see nmc.twilio_sms_send_dropped).';
+
+CREATE FUNCTION nmc.twilio_sms_send_dropped(j nmc.jobs, code text, message text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    m nmc.messages;
+    b nmc.businesses;
+    conv nmc.conversations;
+BEGIN
+    UPDATE nmc.messages SET status = 'dropped', error_message = message, updated_at = now()
+     WHERE id = (j.payload ->> 'message_id')::uuid AND status IN ('pending', 'queued')
+    RETURNING * INTO m;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM nmc.emit_event(m.business_id, 'message.status',
+        jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'status', m.status, 'error_code', m.error_code,
+                           'reason', code));
+    IF code = 'stale' AND m.to_phone <> coalesce((SELECT forward_to_phone FROM nmc.businesses WHERE id = m.business_id), '') THEN
+        -- The customer is not texted hours late: the owner is told to call back.
+        PERFORM nmc.emit_event(m.business_id, 'message.stale', jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id,
+            'customer_id', m.customer_id, 'to', m.to_phone, 'created_at', m.created_at));
+        SELECT * INTO b FROM nmc.businesses WHERE id = m.business_id;
+        SELECT * INTO conv FROM nmc.conversations WHERE id = m.conversation_id;
+        IF b.forward_to_phone IS NOT NULL AND conv.id IS NOT NULL THEN
+            PERFORM nmc.owner_alert_send(b, conv, format('Texting was down: %s was not texted back (since %s). Please call them.',
+                m.to_phone, to_char(m.created_at AT TIME ZONE b.timezone, 'Mon DD HH24:MI')));
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_sms_send_dropped(nmc.jobs, text, text) IS 'twilio.sms.send no longer wanted: the message is dropped with the reason (message.status event); a stale text to a customer is told to the owner instead (message.stale event, and a text to the forward-to phone, which goes out now that the provider is back).';
 
 CREATE FUNCTION nmc.twilio_sms_send_apply(j nmc.jobs, response jsonb)
 RETURNS jsonb

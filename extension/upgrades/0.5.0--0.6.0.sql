@@ -93,3 +93,46 @@ INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, tot
 --@replace job_dispatch nmc.job_apply
 --@replace job_dispatch nmc.job_simulate
 --@replace job_dispatch nmc.job_on_failure
+
+-- A circuit per provider: an outage of any length loses no text; what a text
+-- would say is checked again when it finally goes out (sql/provider_circuits.sql).
+INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
+    ('circuit_failure_threshold', '5', false, 'Transient failures of a provider in a row (any jobs) that open its circuit: its jobs then wait, unspent, behind one probe at a time.'),
+    ('circuit_probe_base_ms', '2000', false, 'First wait before probing a provider whose circuit opened; doubles per failed probe.'),
+    ('circuit_probe_max_ms', '60000', false, 'Longest wait between probes of a provider that is down.'),
+    ('stale_text_seconds', '3600', false, 'A text that could not go out for this long (a provider outage) is not sent; the owner is told instead.');
+ALTER TABLE nmc.jobs ADD COLUMN held_at timestamptz;
+ALTER TABLE nmc.jobs ADD COLUMN retry_budget_from int NOT NULL DEFAULT 0;
+CREATE INDEX jobs_held ON nmc.jobs (id) WHERE held_at IS NOT NULL AND status = 'queued';
+COMMENT ON COLUMN nmc.jobs.held_at IS 'Since when the job waits behind its provider''s open circuit (sql/provider_circuits.sql): not sent, its retry budget not spent.';
+COMMENT ON COLUMN nmc.jobs.retry_budget_from IS 'Attempts made before the retry budget was last renewed: a job released from behind a circuit gets max_attempts more.';
+ALTER TABLE nmc.job_attempts DROP CONSTRAINT job_attempts_outcome_check;
+ALTER TABLE nmc.job_attempts ADD CONSTRAINT job_attempts_outcome_check CHECK (outcome IN ('done', 'retry', 'failed', 'stale', 'held'));
+CREATE TABLE nmc.provider_circuits (
+    provider   text PRIMARY KEY CHECK (provider IN ('twilio', 'openai', 'maps')),
+    state      text NOT NULL DEFAULT 'closed' CHECK (state IN ('closed', 'open')),
+    failures   int NOT NULL DEFAULT 0,
+    probes     int NOT NULL DEFAULT 0,
+    opened_at  timestamptz,
+    probe_at   timestamptz,
+    last_error text
+);
+COMMENT ON TABLE nmc.provider_circuits IS 'Circuit breaker per provider. failures: transient failures in a row (any job); open: jobs of the provider are held (nmc.jobs.held_at) and only a probe goes out, at probe_at (then every circuit_probe_base_ms, doubling per failed probe, at most circuit_probe_max_ms). Platform state, not tenant data.';
+INSERT INTO nmc.provider_circuits (provider) VALUES ('twilio'), ('openai'), ('maps');
+--@replace provider_circuits nmc.circuit_failure
+--@replace provider_circuits nmc.circuit_success
+--@replace provider_circuits nmc.circuit_hold_and_probe
+--@replace provider_circuits nmc.circuit_probe_again
+--@replace provider_circuits nmc.provider_circuit_status
+--@replace jobs nmc.job_not_wanted
+--@replace jobs nmc.job_drop
+--@replace jobs nmc.job_retry_or_fail
+--@replace job_dispatch nmc.job_on_dropped
+ALTER TABLE nmc.conversations ADD COLUMN taken_over_at timestamptz;
+--@replace takeover nmc.conversation_takeover
+--@replace twilio nmc.twilio_sms_send_build
+--@replace twilio nmc.twilio_sms_send_dropped
+--@replace dispatcher nmc.dispatcher_claim
+--@replace dispatcher nmc.dispatcher_complete
+--@replace dispatcher nmc.dispatcher_plan
+--@replace api_feed_views nmc.api_status

@@ -16,8 +16,10 @@ fake_reset();
 my $email = unique_email('code');
 my $reg = register($email);
 my $business = $reg->{business}{id};
-sql("UPDATE nmc.businesses SET forward_to_phone = '+15125550171' WHERE id = '$business'");
-sql("INSERT INTO nmc.phone_numbers (business_id, phone) VALUES ('$business', '+15125550170')");
+my $block = 200 + int rand 800;    # numbers drawn per run: the file can run again on the same database
+my ($owner_phone, $number) = ("+1737${block}7171", "+1737${block}7170");
+sql("UPDATE nmc.businesses SET forward_to_phone = '$owner_phone' WHERE id = '$business'");
+sql("INSERT INTO nmc.phone_numbers (business_id, phone) VALUES ('$business', '$number')");
 
 # Someone guesses; five failures, then the right password must wait.
 api(POST => '/api/auth/login', { email => $email, password => "guess $_" }) for 1 .. 5;
@@ -30,8 +32,8 @@ my $texts = wait_until(sub { my $r = fake_requests(path => 'Messages.json'); @$r
 ok $texts, 'a text reached the fake Twilio';
 my %form = map { my ($k, $v) = split /=/, $_, 2; $v =~ tr/+/ /; $v =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge; ($k => $v) }
            split /&/, ($texts->[0]{body} // '');
-is $form{To}, '+15125550171', "to the business's forward-to phone";
-is $form{From}, '+15125550170', 'from its number';
+is $form{To}, $owner_phone, "to the business's forward-to phone";
+is $form{From}, $number, 'from its number';
 my ($code) = ($form{Body} // '') =~ /code: (\d{6})/;
 ok $code, 'with a 6-digit code';
 ok !exists $form{StatusCallback}, 'no status callback (there is no message row to update)';
