@@ -92,8 +92,9 @@ nmc_twilio_signature_valid(PG_FUNCTION_ARGS)
 	text	   *signature;
 	int			npairs;
 	struct form_pair *pairs;
-	char		variants[2][TWILIO_URL_VARIANT_SIZE];
-	int			nvariants;
+	char		alternative[TWILIO_URL_VARIANT_SIZE];
+	const char *forms[2];
+	int			nforms = 1;
 	bool		valid = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -104,16 +105,18 @@ nmc_twilio_signature_valid(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	url = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	pairs = sorted_pairs(PG_GETARG_ARRAYTYPE_P(1), &npairs);
-	nvariants = twilio_url_variants(url, variants);
-	for (int i = 0; i < nvariants; i++)
+	forms[0] = url;
+	if (twilio_url_alternative(url, alternative))
+		forms[nforms++] = alternative;
+	for (int i = 0; i < nforms; i++)
 	{
 		char		expected[64];
 		size_t		len;
 
-		sign(variants[i], (int) strlen(variants[i]), pairs, npairs,
+		sign(forms[i], (int) strlen(forms[i]), pairs, npairs,
 			 VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), expected);
 		len = strlen(expected);
-		/* Every variant is checked: the time taken does not depend on which matched. */
+		/* Every form is checked: the time taken does not depend on which matched. */
 		if (len == (size_t) VARSIZE_ANY_EXHDR(signature) &&
 			CRYPTO_memcmp(expected, VARDATA_ANY(signature), len) == 0)
 			valid = true;

@@ -5,7 +5,6 @@
  */
 #include "twilio_signature_core.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +53,8 @@ twilio_signature_base(const char *url, size_t urllen,
 	return n;
 }
 
-int
-twilio_url_variants(const char *url, char variants[2][TWILIO_URL_VARIANT_SIZE])
+bool
+twilio_url_alternative(const char *url, char alt[TWILIO_URL_VARIANT_SIZE])
 {
 	const char *p = strstr(url, "://");
 	const char *host;
@@ -65,30 +64,27 @@ twilio_url_variants(const char *url, char variants[2][TWILIO_URL_VARIANT_SIZE])
 	bool		https;
 
 	/* 8 bytes spare: the longest default port added, ":443", fits. */
-	if (strlen(url) >= TWILIO_URL_VARIANT_SIZE - 8)
-		return 1;
-	snprintf(variants[0], TWILIO_URL_VARIANT_SIZE, "%s", url);
-	if (p == NULL)
-		return 1;
+	if (strlen(url) >= TWILIO_URL_VARIANT_SIZE - 8 || p == NULL)
+		return false;
 	schemelen = (size_t) (p - url);
 	if (!((schemelen == 4 && strncmp(url, "http", 4) == 0) || (schemelen == 5 && strncmp(url, "https", 5) == 0)))
-		return 1;
+		return false;
 	https = schemelen == 5;
 	host = p + 3;
 	end = host + strcspn(host, "/?#");
 	colon = memchr(host, ':', (size_t) (end - host));
 	if (end == host || colon == host)
-		return 1;
+		return false;
 	if (colon != NULL)
 	{
 		for (const char *d = colon + 1; d < end; d++)
 			if (*d < '0' || *d > '9')
-				return 1;
+				return false;
 		if (colon + 1 == end)
-			return 1;
-		snprintf(variants[1], TWILIO_URL_VARIANT_SIZE, "%.*s%s", (int) (colon - url), url, end);
+			return false;
+		snprintf(alt, TWILIO_URL_VARIANT_SIZE, "%.*s%s", (int) (colon - url), url, end);
 	}
 	else
-		snprintf(variants[1], TWILIO_URL_VARIANT_SIZE, "%.*s%s%s", (int) (end - url), url, https ? ":443" : ":80", end);
-	return 2;
+		snprintf(alt, TWILIO_URL_VARIANT_SIZE, "%.*s%s%s", (int) (end - url), url, https ? ":443" : ":80", end);
+	return true;
 }

@@ -8,9 +8,11 @@
 #ifndef NMC_TWILIO_SIGNATURE_CORE_H
 #define NMC_TWILIO_SIGNATURE_CORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Room for one URL form; a longer URL is only ever tried as given. */
+/* Room for the other URL form; a URL too long for it is only ever tried
+ * as given. */
 #define TWILIO_URL_VARIANT_SIZE 2048
 
 struct form_pair
@@ -29,10 +31,11 @@ extern size_t twilio_signature_base(const char *url, size_t urllen,
 									const struct form_pair *pairs, int npairs,
 									char *out);
 
-/* The URL forms Twilio may have signed, into variants: url as given; and
- * if it parses as http(s)://host[:port]rest, without the port when it has
- * one or with the scheme's default port when not. Returns 1 or 2. */
-extern int	twilio_url_variants(const char *url,
-								char variants[2][TWILIO_URL_VARIANT_SIZE]);
+/* Twilio may have signed the URL as given or, when it parses as
+ * http(s)://host[:port]rest, this other form: without the port when it has
+ * one, with the scheme's default port when not. Writes that form into alt
+ * and returns true, or returns false when there is none (the URL as given is
+ * then the only form, whatever its length). */
+extern bool twilio_url_alternative(const char *url, char alt[TWILIO_URL_VARIANT_SIZE]);
 
 #endif
