@@ -1,6 +1,6 @@
 # NeverMissCall — the two commands (make run, make test) and their helpers.
 # scripts/stack.sh does the work; see README.md for the configuration table.
-.PHONY: run test stop logs deps build bench clean simulate
+.PHONY: run test stop logs deps build bench clean simulate fuzz
 
 run:
 	@scripts/stack.sh deps
@@ -34,7 +34,12 @@ bench:
 	@scripts/stack.sh build
 	@bench/run.sh
 
+# make fuzz [SECONDS=300]: each libFuzzer target for SECONDS seconds (fuzz/README.md).
+fuzz:
+	$(MAKE) -C fuzz run SECONDS=$(or $(SECONDS),300)
+
 clean:
 	$(MAKE) -C extension clean
+	$(MAKE) -C fuzz clean
 	$(MAKE) -C edge clean
 	rm -rf dashboard/out dashboard/.next dashboard/.test-build test/browser/screenshots

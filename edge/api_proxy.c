@@ -12,57 +12,27 @@
 #include "grouped_routes.h"
 #include "handle_call.h"
 #include "http_response.h"
-#include "json_escape.h"
+#include "json_object.h"
 #include "string_buffer.h"
 #include "utf8_validate.h"
 #include "ws_stats.h"
 
-struct json_object_builder {
-	struct string_buffer sb;
-	bool lowercase_keys;
-	bool first;
-};
-
 static enum MHD_Result add_json_member(void *cls, enum MHD_ValueKind kind,
 				       const char *key, const char *value)
 {
-	struct json_object_builder *b = cls;
 	(void)kind;
-	if (key == NULL)
-		return MHD_YES;
-	string_buffer_append_char(&b->sb, b->first ? '{' : ',');
-	b->first = false;
-
-	size_t key_start = b->sb.len;
-	json_escape_append(&b->sb, key);
-	/* HTTP header names are case-insensitive; the SQL side gets them in
-	 * one canonical case. Lowercasing the escaped form is safe because
-	 * every escape sequence the encoder emits is already lowercase. */
-	if (b->lowercase_keys && !b->sb.failed)
-		for (size_t i = key_start; i < b->sb.len; i++)
-			if (b->sb.data[i] >= 'A' && b->sb.data[i] <= 'Z')
-				b->sb.data[i] = (char)(b->sb.data[i] - 'A' + 'a');
-
-	string_buffer_append_char(&b->sb, ':');
-	/* "?flag" without "=" has no value; present it as an empty string so
-	 * every member is a string as the SQL contract says. */
-	json_escape_append(&b->sb, value ? value : "");
+	if (key != NULL)
+		json_object_add(cls, key, value);
 	return MHD_YES;
 }
 
-/* Duplicate names are emitted in arrival order; jsonb keeps the last one,
- * which is exactly the "last wins" rule. */
 static bool build_json_object(struct MHD_Connection *conn, enum MHD_ValueKind kind,
 			      bool lowercase_keys, struct string_buffer *out)
 {
-	struct json_object_builder b = { .lowercase_keys = lowercase_keys, .first = true };
-	string_buffer_init(&b.sb);
+	struct json_object_builder b;
+	json_object_begin(&b, lowercase_keys);
 	MHD_get_connection_values(conn, kind, add_json_member, &b);
-	if (b.first)
-		string_buffer_append_char(&b.sb, '{');
-	string_buffer_append_char(&b.sb, '}');
-	*out = b.sb;
-	return !out->failed;
+	return json_object_finish(&b, out);
 }
 
 /* The edge's own figures the SQL side cannot know (GET /api/status shows

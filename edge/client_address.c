@@ -2,15 +2,14 @@
  * throttling count by it): the socket peer, or, behind a proxy the operator
  * named in NMC_TRUSTED_PROXIES, the address that proxy reports in
  * X-Forwarded-For. A client cannot choose its own address by sending the
- * header: only a trusted peer's header is read. */
+ * header: only a trusted peer's header is read (forwarded_for.c). */
 #include "client_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <string.h>
 #include <sys/socket.h>
 
-#define MAX_ADDR_TEXT 64
+#include "forwarded_for.h"
 
 bool peer_address(struct MHD_Connection *conn, char *out, size_t size)
 {
@@ -26,62 +25,15 @@ bool peer_address(struct MHD_Connection *conn, char *out, size_t size)
 	return false;
 }
 
-/* text[0..len) as a canonical numeric address in out; false if it is none. */
-static bool canonical(const char *text, size_t len, char *out, size_t size)
-{
-	char buf[MAX_ADDR_TEXT];
-	unsigned char bin[sizeof(struct in6_addr)];
-	while (len > 0 && (*text == ' ' || *text == '\t')) { text++; len--; }
-	while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t')) len--;
-	if (len == 0 || len >= sizeof buf)
-		return false;
-	memcpy(buf, text, len);
-	buf[len] = '\0';
-	if (inet_pton(AF_INET, buf, bin) == 1)
-		return inet_ntop(AF_INET, bin, out, (socklen_t)size) != NULL;
-	if (inet_pton(AF_INET6, buf, bin) == 1)
-		return inet_ntop(AF_INET6, bin, out, (socklen_t)size) != NULL;
-	return false;
-}
-
-static bool is_trusted(const char *addr, const char *trusted)
-{
-	for (const char *p = trusted; p != NULL && *p != '\0';) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		char entry[MAX_ADDR_TEXT];
-		if (canonical(p, len, entry, sizeof entry) && strcmp(entry, addr) == 0)
-			return true;
-		p = comma ? comma + 1 : NULL;
-	}
-	return false;
-}
-
 bool client_address(struct MHD_Connection *conn, const char *trusted_proxies, char *out, size_t size)
 {
 	if (!peer_address(conn, out, size))
 		return false;
-	if (trusted_proxies == NULL || trusted_proxies[0] == '\0' || !is_trusted(out, trusted_proxies))
+	if (trusted_proxies == NULL || trusted_proxies[0] == '\0' || !forwarded_is_trusted(out, trusted_proxies))
 		return true;
 	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
 	if (xff == NULL)
 		return true;
-	/* Right to left: each proxy appends the address it saw. */
-	size_t end = strlen(xff);
-	while (end > 0) {
-		size_t start = end;
-		while (start > 0 && xff[start - 1] != ',')
-			start--;
-		char hop[MAX_ADDR_TEXT];
-		if (!canonical(xff + start, end - start, hop, sizeof hop))
-			return true;    /* malformed: keep the peer */
-		if (!is_trusted(hop, trusted_proxies)) {
-			if (strlen(hop) >= size)
-				return true;
-			strcpy(out, hop);
-			return true;
-		}
-		end = start > 0 ? start - 1 : 0;
-	}
+	forwarded_client(xff, trusted_proxies, out, size);
 	return true;
 }

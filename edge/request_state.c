@@ -9,18 +9,7 @@
 
 #include "access_log.h"
 #include "metrics.h"
-
-/* MHD hands the access handler a decoded path in which "%00" has become a
- * terminator, silently cutting the path short; only the raw URI shows it. */
-static bool raw_path_contains_nul(const char *raw_uri)
-{
-	if (raw_uri == NULL)
-		return false;
-	for (const char *p = raw_uri; *p != '\0' && *p != '?'; p++)
-		if (p[0] == '%' && p[1] == '0' && p[2] == '0')
-			return true;
-	return false;
-}
+#include "raw_uri.h"
 
 struct request_state *request_state_new(const char *raw_uri)
 {
@@ -29,9 +18,9 @@ struct request_state *request_state_new(const char *raw_uri)
 		return NULL;
 	clock_gettime(CLOCK_MONOTONIC, &rs->started_mono);
 	clock_gettime(CLOCK_REALTIME, &rs->started_wall);
-	rs->raw_path_has_nul = raw_path_contains_nul(raw_uri);
-	const char *q = raw_uri ? strchr(raw_uri, '?') : NULL;
-	if (q != NULL && (rs->raw_query = strdup(q + 1)) == NULL) {
+	rs->raw_path_has_nul = raw_uri_path_has_nul(raw_uri);
+	const char *q = raw_uri_query(raw_uri);
+	if (q != NULL && (rs->raw_query = strdup(q)) == NULL) {
 		free(rs);
 		return NULL;
 	}

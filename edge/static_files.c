@@ -13,26 +13,7 @@
 
 #include "content_types.h"
 #include "http_response.h"
-
-static bool has_dotdot_segment(const char *path)
-{
-	const char *seg = path;
-	for (;;) {
-		const char *end = strchr(seg, '/');
-		size_t len = end ? (size_t)(end - seg) : strlen(seg);
-		if (len == 2 && seg[0] == '.' && seg[1] == '.')
-			return true;
-		if (end == NULL)
-			return false;
-		seg = end + 1;
-	}
-}
-
-static bool path_is_acceptable(const char *path)
-{
-	return path[0] == '/' && strchr(path, '\\') == NULL &&
-	       !has_dotdot_segment(path);
-}
+#include "static_path.h"
 
 /* Opens root + rel + suffix if it is a regular file. O_NONBLOCK keeps a
  * FIFO planted in the tree from hanging the thread; it has no effect on
@@ -108,7 +89,7 @@ enum MHD_Result static_files_handle(struct MHD_Connection *conn,
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 		return http_reply(conn, rs, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
 	}
-	if (!path_is_acceptable(path))
+	if (!static_path_is_acceptable(path))
 		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_path",
 					"the request path is not allowed");
 

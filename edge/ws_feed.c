@@ -11,10 +11,10 @@
 
 #include "json_escape.h"
 #include "metrics.h"
+#include "ws_hello.h"
 #include "ws_stats.h"
 
 #define HELLO_TIMEOUT_US (10 * LWS_US_PER_SEC)
-#define HELLO_MAX_BYTES 8192
 #define REPLAY_PAGE "500"
 #define REPLAY_PAGE_ROWS 500
 #define LIVE_PAGE "1000"
@@ -342,19 +342,19 @@ void ws_feed_client_message(struct ws_client *c, const void *in, size_t len, boo
 	/* The feed is one-way after the hello; later messages are ignored. */
 	if (c->state != WS_AWAITING_HELLO || c->hello_parked)
 		return;
-	if (c->hello.len + len > HELLO_MAX_BYTES) {
-		string_buffer_free(&c->hello);
-		refuse(c, CLOSE_BAD_HELLO, "bad_hello", "the first message is too long");
-		return;
-	}
-	string_buffer_append(&c->hello, in, len);
-	if (c->hello.failed) {
-		string_buffer_free(&c->hello);
-		close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out_of_memory", true);
-		return;
-	}
-	if (final)
+	switch (ws_hello_receive(&c->hello, in, len, final)) {
+	case WS_HELLO_MORE:
+		break;
+	case WS_HELLO_COMPLETE:
 		handle_hello(c);
+		break;
+	case WS_HELLO_TOO_LONG:
+		refuse(c, CLOSE_BAD_HELLO, "bad_hello", "the first message is too long");
+		break;
+	case WS_HELLO_NO_MEMORY:
+		close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out_of_memory", true);
+		break;
+	}
 }
 
 int ws_feed_client_writable(struct ws_client *c)

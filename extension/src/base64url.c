@@ -1,72 +1,41 @@
 /*
- * base64url.c — unpadded base64url encoding and strict decoding for JWTs,
- * built on PostgreSQL's common base64 by swapping the two differing
- * characters of the alphabet.
+ * base64url.c — unpadded base64url for jwt.c in palloc'd memory; the coding
+ * itself is base64url_core.c.
  */
 #include "postgres.h"
 
-#include "common/base64.h"
-
 #include "base64url.h"
+#include "base64url_core.h"
 
 char *
 base64url_encode(const unsigned char *src, int len)
 {
-	int			cap = pg_b64_enc_len(len) + 1;
+	int			cap = base64url_encoded_size(len);
 	char	   *dst = palloc(cap);
-	int			n = pg_b64_encode((const char *) src, len, dst, cap);
 
-	if (n < 0)
+	if (base64url_encode_into(src, len, dst, cap) < 0)
 		elog(ERROR, "base64 encoding failed");
-	while (n > 0 && dst[n - 1] == '=')
-		n--;
-	dst[n] = '\0';
-	for (int i = 0; i < n; i++)
-	{
-		if (dst[i] == '+')
-			dst[i] = '-';
-		else if (dst[i] == '/')
-			dst[i] = '_';
-	}
 	return dst;
 }
 
 unsigned char *
 base64url_decode(const char *src, int len, int *out_len)
 {
-	/* A remainder of 1 character can never come from whole bytes. */
-	int			pad = (4 - len % 4) % 4;
-	char	   *std;
+	int			scratch_size = base64url_decode_scratch_size(len);
+	char	   *scratch;
 	unsigned char *dst;
 	int			cap;
 	int			n;
 
-	if (len % 4 == 1)
+	if (scratch_size < 0)
 		return NULL;
-	std = palloc(len + pad + 1);
-	for (int i = 0; i < len; i++)
-	{
-		char		c = src[i];
-
-		if (c == '-')
-			c = '+';
-		else if (c == '_')
-			c = '/';
-		else if (c == '+' || c == '/' || c == '=')
-			return NULL;
-		std[i] = c;
-	}
-	for (int i = 0; i < pad; i++)
-		std[len + i] = '=';
-	std[len + pad] = '\0';
-
-	cap = pg_b64_dec_len(len + pad) + 1;
+	scratch = palloc(scratch_size);
+	cap = base64url_decoded_size(len);
 	dst = palloc(cap);
-	n = pg_b64_decode(std, len + pad, (char *) dst, cap);
-	pfree(std);
+	n = base64url_decode_into(src, len, scratch, dst, cap);
+	pfree(scratch);
 	if (n < 0)
 		return NULL;
-	dst[n] = '\0';
 	*out_len = n;
 	return dst;
 }

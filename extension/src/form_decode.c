@@ -1,55 +1,32 @@
 /*
  * form_decode.c — nmc.form_decode: application/x-www-form-urlencoded bodies
  * (Twilio's webhooks) into name/value pairs, keeping repeats and order, since
- * Twilio's signature covers every parameter exactly as sent.
+ * Twilio's signature covers every parameter exactly as sent. The parsing
+ * itself is form_decode_core.c; this adds the encoding check and the errors.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "form_decode_core.h"
+
 PG_FUNCTION_INFO_V1(nmc_form_decode);
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes one name or value ('+' is a space, %XX a byte); false if malformed. */
+/* One decoded name or value as text; false if malformed. */
 static bool
-decode_part(const char *s, int len, StringInfo out)
+decode_part(const char *s, size_t len, char *buf, Datum *result)
 {
-	resetStringInfo(out);
-	for (int i = 0; i < len; i++)
-	{
-		if (s[i] == '+')
-			appendStringInfoChar(out, ' ');
-		else if (s[i] == '%')
-		{
-			int			hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-			int			lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
+	size_t		n;
 
-			if (hi < 0 || lo < 0)
-				return false;
-			appendStringInfoChar(out, (char) (hi * 16 + lo));
-			i += 2;
-		}
-		else
-			appendStringInfoChar(out, s[i]);
-	}
-	return memchr(out->data, '\0', out->len) == NULL &&
-		pg_verifymbstr(out->data, out->len, true);
+	if (form_decode_part(s, len, buf, &n) != FORM_DECODE_OK ||
+		!pg_verifymbstr(buf, (int) n, true))
+		return false;
+	*result = PointerGetDatum(cstring_to_text_with_len(buf, (int) n));
+	return true;
 }
 
 Datum
@@ -57,36 +34,27 @@ nmc_form_decode(PG_FUNCTION_ARGS)
 {
 	text	   *body = PG_GETARG_TEXT_PP(0);
 	const char *s = VARDATA_ANY(body);
-	int			len = VARSIZE_ANY_EXHDR(body);
+	size_t		len = VARSIZE_ANY_EXHDR(body);
 	ArrayBuildState *astate = initArrayResult(TEXTOID, CurrentMemoryContext, false);
-	StringInfoData part;
-	int			start = 0;
+	/* A decoded part is never longer than the body. */
+	char	   *buf = palloc(len + 1);
+	size_t		pos = 0;
+	struct form_field field;
+	Datum		part;
 
-	initStringInfo(&part);
-	while (start < len)
+	while (form_next_field(s, len, &pos, &field))
 	{
-		int			end = start;
-		int			eq;
-
-		while (end < len && s[end] != '&')
-			end++;
-		if (end > start)
-		{
-			eq = start;
-			while (eq < end && s[eq] != '=')
-				eq++;
-			if (!decode_part(s + start, eq - start, &part))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-						 errmsg("malformed form field name")));
-			astate = accumArrayResult(astate, CStringGetTextDatum(part.data), false, TEXTOID, CurrentMemoryContext);
-			if (!decode_part(s + Min(eq + 1, end), end - Min(eq + 1, end), &part))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-						 errmsg("malformed form field value")));
-			astate = accumArrayResult(astate, CStringGetTextDatum(part.data), false, TEXTOID, CurrentMemoryContext);
-		}
-		start = end + 1;
+		if (!decode_part(field.name, field.name_len, buf, &part))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("malformed form field name")));
+		astate = accumArrayResult(astate, part, false, TEXTOID, CurrentMemoryContext);
+		if (!decode_part(field.value, field.value_len, buf, &part))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("malformed form field value")));
+		astate = accumArrayResult(astate, part, false, TEXTOID, CurrentMemoryContext);
 	}
+	pfree(buf);
 	PG_RETURN_DATUM(makeArrayResult(astate, CurrentMemoryContext));
 }

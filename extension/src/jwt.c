@@ -3,13 +3,10 @@
  * The API layer signs a token at login and verifies it on every call; each
  * way a token can be refused has its own SQLSTATE so callers can tell the
  * client exactly why (malformed, alg not allowed, alg none, signature, expired,
- * not yet valid).
+ * not yet valid). Splitting the token and the MAC are jwt_core.c; the
+ * claims are read here with PostgreSQL's JSON.
  */
 #include "postgres.h"
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "common/jsonapi.h"
 #include "datatype/timestamp.h"
@@ -21,6 +18,7 @@
 #include "utils/timestamp.h"
 
 #include "base64url.h"
+#include "jwt_core.h"
 
 #define ERRCODE_JWT_MALFORMED		MAKE_SQLSTATE('N','M','J','0','1')
 #define ERRCODE_JWT_ALG_NOT_ALLOWED	MAKE_SQLSTATE('N','M','J','0','2')
@@ -36,8 +34,6 @@
  */
 #define JWT_IAT_LEEWAY_SECONDS 60
 
-/* RFC 7518 §3.2: HS256 is HMAC with SHA-256, a 32-byte MAC. */
-#define HS256_MAC_LEN 32
 #define JWT_HEADER_HS256 "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 
 PG_FUNCTION_INFO_V1(nmc_jwt_sign);
@@ -47,14 +43,11 @@ static void
 hs256(const char *key, int keylen, const char *data, int datalen,
 	  unsigned char *mac)
 {
-	unsigned int maclen = 0;
-
 	if (keylen <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("JWT secret must not be empty")));
-	if (HMAC(EVP_sha256(), key, keylen, (const unsigned char *) data,
-			 datalen, mac, &maclen) == NULL || maclen != HS256_MAC_LEN)
+	if (!jwt_hs256(key, (size_t) keylen, data, (size_t) datalen, mac))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("HMAC-SHA256 computation failed")));
@@ -145,8 +138,7 @@ nmc_jwt_verify(PG_FUNCTION_ARGS)
 	text	   *secret = PG_GETARG_TEXT_PP(1);
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(2);
 	char	   *token = text_to_cstring(token_t);
-	char	   *dot1 = strchr(token, '.');
-	char	   *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	struct jwt_parts parts;
 	unsigned char *header_json;
 	unsigned char *payload_json;
 	unsigned char *sig;
@@ -161,11 +153,11 @@ nmc_jwt_verify(PG_FUNCTION_ARGS)
 	double		exp_seconds;
 	double		now_seconds;
 
-	if (dot1 == NULL || dot2 == NULL || strchr(dot2 + 1, '.') != NULL)
+	if (!jwt_split(token, strlen(token), &parts))
 		refuse(ERRCODE_JWT_MALFORMED, "jwt_malformed",
 			   "a token has three dot-separated parts");
 
-	header_json = base64url_decode(token, dot1 - token, &header_len);
+	header_json = base64url_decode(parts.header, (int) parts.header_len, &header_len);
 	if (header_json == NULL ||
 		(header = parse_json_object(header_json, header_len)) == NULL)
 		refuse(ERRCODE_JWT_MALFORMED, "jwt_malformed",
@@ -181,16 +173,16 @@ nmc_jwt_verify(PG_FUNCTION_ARGS)
 		refuse(ERRCODE_JWT_ALG_NOT_ALLOWED, "jwt_alg_not_allowed",
 			   "only HS256 tokens are accepted");
 
-	sig = base64url_decode(dot2 + 1, strlen(dot2 + 1), &sig_len);
+	sig = base64url_decode(parts.signature, (int) parts.signature_len, &sig_len);
 	if (sig == NULL)
 		refuse(ERRCODE_JWT_MALFORMED, "jwt_malformed",
 			   "the token signature is not base64url");
-	hs256(VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret), token, dot2 - token, mac);
-	if (sig_len != HS256_MAC_LEN || CRYPTO_memcmp(sig, mac, HS256_MAC_LEN) != 0)
+	hs256(VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret), token, (int) parts.signing_input_len, mac);
+	if (!jwt_signature_matches(sig, (size_t) sig_len, mac))
 		refuse(ERRCODE_JWT_BAD_SIGNATURE, "jwt_bad_signature",
 			   "the token signature does not match");
 
-	payload_json = base64url_decode(dot1 + 1, dot2 - dot1 - 1, &payload_len);
+	payload_json = base64url_decode(parts.payload, (int) parts.payload_len, &payload_len);
 	if (payload_json == NULL ||
 		(payload = parse_json_object(payload_json, payload_len)) == NULL)
 		refuse(ERRCODE_JWT_MALFORMED, "jwt_malformed",
