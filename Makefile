@@ -36,6 +36,7 @@ bench:
 
 # make fuzz [SECONDS=300]: each libFuzzer target for SECONDS seconds (fuzz/README.md).
 fuzz:
+	@scripts/stack.sh deps
 	$(MAKE) -C fuzz run SECONDS=$(or $(SECONDS),300)
 
 clean:

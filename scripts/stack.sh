@@ -20,7 +20,7 @@ NMC_DASHBOARD_DIR=${NMC_DASHBOARD_DIR:-$ROOT/dashboard/out}
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl libcurl4-openssl-dev libmicrohttpd-dev
 libwebsockets-dev libpq-dev libssl-dev make gcc pkg-config curl valgrind
-chromium"
+chromium clang libclang-rt-14-dev"
 
 say() { printf '==> %s\n' "$*"; }
 

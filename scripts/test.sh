@@ -97,6 +97,11 @@ fi
 echo "sanitized edge: clean exit, no AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer report"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
+# Every C parser under libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer,
+# briefly, from the committed corpus (make fuzz runs them for 5 minutes each).
+echo "==> fuzzing: each C parser for ${NMC_TEST_FUZZ_SECONDS:-10} s (fuzz/README.md)"
+make -s -C "$ROOT/fuzz" run SECONDS="${NMC_TEST_FUZZ_SECONDS:-10}"
+
 echo "==> dispatcher and webhook tests (real HTTP to the fake providers)"
 prove "$ROOT"/test/dispatcher/*.t "$ROOT"/test/webhooks/*.t
 
