@@ -143,9 +143,25 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 	return http_reply(conn, rs, (unsigned int)status, resp);
 }
 
+/* Twilio's webhooks are the routes the database groups; one it accepted
+ * (2xx: the signature held) marks its sender's address. */
+static void note_webhook_sender(struct MHD_Connection *conn, struct webhook_senders *senders,
+				PGresult *res)
+{
+	if (PQntuples(res) != 1 || PQnfields(res) < 1 || PQgetisnull(res, 0, 0))
+		return;
+	long status = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	if (status < 200 || status > 299)
+		return;
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (info != NULL)
+		webhook_senders_note(senders, info->client_addr);
+}
+
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
-				 const char *method, const char *path, const struct edge_config *cfg)
+				 const char *method, const char *path, const struct edge_config *cfg,
+				 struct webhook_senders *senders)
 {
 	if (!utf8_is_valid_text(method, strlen(method)))
 		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_request",
@@ -185,9 +201,12 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 	PGresult *res;
 	/* Routes the database lists (requests that only record themselves and are
 	 * idempotent) are committed in groups; everything else runs alone. */
-	enum db_outcome outcome = cfg->group_commit && grouped_route(pool, method, path)
+	bool webhook = grouped_route(pool, method, path);
+	enum db_outcome outcome = cfg->group_commit && webhook
 		? handle_call_grouped(pool, params, &res)
 		: handle_call_one(pool, params, &res);
+	if (outcome == DB_OK && webhook)
+		note_webhook_sender(conn, senders, res);
 	string_buffer_free(&query);
 	string_buffer_free(&headers);
 

@@ -143,6 +143,15 @@ int config_load(struct edge_config *cfg)
 			return -1;
 		cfg->head_deadline_seconds = (unsigned int)v;
 	}
+	/* The last connections are kept for the addresses Twilio's webhooks came
+	 * from lately (http_server.c): by default a sixteenth of them. */
+	cfg->twilio_reserve = cfg->max_connections / 16;
+	const char *reserve = getenv("NMC_EDGE_TWILIO_RESERVE");
+	if (reserve != NULL && reserve[0] != '\0') {
+		if (parse_range("NMC_EDGE_TWILIO_RESERVE", reserve, 0, cfg->max_connections - 1, &v) != 0)
+			return -1;
+		cfg->twilio_reserve = (unsigned int)v;
+	}
 	cfg->max_connections_per_client = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
 	const char *per_client = getenv("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT");
 	if (per_client != NULL && per_client[0] != '\0') {

@@ -9,6 +9,7 @@ struct edge_config {
 	unsigned int threads;      /* MHD thread pool size == DB pool size */
 	unsigned int max_connections;            /* HTTP connections open at once, in total */
 	unsigned int max_connections_per_client; /* … from one client address */
+	unsigned int twilio_reserve;             /* of max_connections, kept for recent webhook senders */
 	unsigned int head_deadline_seconds;      /* for a request head, however it drips */
 	char *db_conninfo;         /* owned */
 	char *dashboard_dir;       /* owned, absolute when it can be resolved */

@@ -33,8 +33,37 @@ struct http_server {
 	const struct edge_config *cfg;
 	struct db_pool *pool;
 	struct head_deadline *head_deadline;
+	struct webhook_senders *senders;
 	atomic_uint in_flight;  /* requests between request line and completion */
+	atomic_uint open;       /* connections */
 };
+
+/* Recent enough to count as one of Twilio's addresses for the reserve. */
+#define WEBHOOK_SENDER_WINDOW_MS (3600 * 1000LL)
+
+/* Before a connection is accepted: the last cfg->twilio_reserve places are
+ * kept for addresses Twilio's webhooks came from within the hour, so a flood
+ * from many addresses cannot shut out the missed calls. */
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *srv = cls;
+	(void)addrlen;
+	if (atomic_load(&srv->open) + srv->cfg->twilio_reserve < srv->cfg->max_connections)
+		return MHD_YES;
+	return webhook_senders_recent(srv->senders, addr, WEBHOOK_SENDER_WINDOW_MS) ? MHD_YES : MHD_NO;
+}
+
+/* Counts open connections, and lets the head-deadline watchdog track them. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *srv = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&srv->open, 1);
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+		atomic_fetch_sub(&srv->open, 1);
+	head_deadline_notify(srv->head_deadline, conn, socket_context, toe);
+}
 
 static void *on_request_line(void *cls, const char *uri,
 			     struct MHD_Connection *conn)
@@ -123,7 +152,7 @@ static enum MHD_Result route(struct http_server *srv, struct MHD_Connection *con
 		return metrics_handle(conn, rs, srv->pool);
 	}
 	if (is_sql_path(path))
-		return api_proxy_handle(conn, rs, srv->pool, method, path, srv->cfg);
+		return api_proxy_handle(conn, rs, srv->pool, method, path, srv->cfg, srv->senders);
 	return static_files_handle(conn, rs, srv->cfg->dashboard_dir, method, path);
 }
 
@@ -177,9 +206,14 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 	srv->cfg = cfg;
 	srv->pool = pool;
 	atomic_init(&srv->in_flight, 0);
+	atomic_init(&srv->open, 0);
+	srv->senders = webhook_senders_new();
 	srv->head_deadline = head_deadline_start(cfg->head_deadline_seconds);
-	if (srv->head_deadline == NULL) {
+	if (srv->head_deadline == NULL || srv->senders == NULL) {
 		fprintf(stderr, "nmc-edge: cannot start the request-head watchdog\n");
+		if (srv->head_deadline != NULL)
+			head_deadline_stop(srv->head_deadline);
+		webhook_senders_free(srv->senders);
 		free(srv);
 		return NULL;
 	}
@@ -189,7 +223,7 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			     MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	srv->daemon = MHD_start_daemon(
-		flags, cfg->http_port, NULL, NULL, on_request, srv,
+		flags, cfg->http_port, admit, srv, on_request, srv,
 		/* First, or MHD logs option-parsing problems its own way. */
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd_message, (void *)srv,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
@@ -201,12 +235,13 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
 		/* A head must arrive within its deadline, however steadily it drips. */
-		MHD_OPTION_NOTIFY_CONNECTION, head_deadline_notify, (void *)srv->head_deadline,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)srv,
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		fprintf(stderr, "nmc-edge: cannot start HTTP server on port %u\n",
 			(unsigned int)cfg->http_port);
 		head_deadline_stop(srv->head_deadline);
+		webhook_senders_free(srv->senders);
 		free(srv);
 		return NULL;
 	}
@@ -242,5 +277,6 @@ void http_server_stop(struct http_server *srv)
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
 	head_deadline_stop(srv->head_deadline);
+	webhook_senders_free(srv->senders);
 	free(srv);
 }

@@ -1,12 +1,13 @@
-/* Connection caps of the live-feed port: a count per client address (IPv4,
- * or IPv6 with IPv4-mapped addresses folded to IPv4) in a small table with
+/* Connection caps of the live-feed port: a count per client address
+ * (address_key.c) in a small table with
  * linear search, as long as the total cap — fine for thousands, and only
  * touched when a connection opens or closes. */
 #include "ws_admission.h"
 
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "address_key.h"
 
 struct slot {
 	unsigned char addr[16];   /* IPv4 as ::ffff:a.b.c.d */
@@ -20,23 +21,6 @@ struct ws_admission {
 	unsigned int nslots;
 	struct slot *slots;
 };
-
-static bool address_key(const struct sockaddr *sa, unsigned char key[16])
-{
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (sa == NULL)
-		return false;
-	if (sa->sa_family == AF_INET) {
-		memcpy(key, mapped, 12);
-		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-		return true;
-	}
-	if (sa->sa_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-		return true;
-	}
-	return false;
-}
 
 static struct slot *find(const struct ws_admission *a, const unsigned char key[16])
 {

@@ -43,7 +43,8 @@ RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$ SELECT jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'customer_id', m.customer_id,
                                 'direction', m.direction, 'author', m.author, 'body', m.body, 'status', m.status,
-                                'error_code', m.error_code, 'simulated', m.simulated, 'created_at', m.created_at) $$;
+                                'error_code', m.error_code, 'error_message', m.error_message, 'simulated', m.simulated,
+                                'created_at', m.created_at) $$;
 COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status).';
 
 CREATE FUNCTION nmc.sms_enqueue(m nmc.messages)

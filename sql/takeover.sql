@@ -68,7 +68,7 @@ BEGIN
     END IF;
     INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status, error_message)
     SELECT c.business_id, c.customer_id, c.id, 'outbound', 'ai', p.phone, cu.phone, left(p_body, 1600), 'dropped',
-           format('not sent: the conversation was in %s mode when the AI reply arrived', c.mode)
+           format('the conversation was in %s mode when the AI reply arrived', c.mode)
       FROM nmc.phone_numbers p, nmc.customers cu WHERE p.id = c.phone_number_id AND cu.id = c.customer_id
     RETURNING * INTO m;
     PERFORM nmc.emit_event(c.business_id, 'message.created', nmc.message_json(m) - 'body');

@@ -1,18 +1,19 @@
 // MessageBubble.tsx — one text in a thread: who wrote it (customer, assistant,
-// you, automatic), the text, the time and, for our texts, the delivery status.
+// you, automatic), the text, the time and, for our texts, the delivery status
+// (and why, when it failed or was not sent).
 import { authorLabel, clockTime, deliveryLabel } from '../lib/format';
 import type { Message } from '../lib/types';
 
 export function MessageBubble({ message: m }: { message: Message }) {
   const ours = m.direction === 'outbound';
-  const bad = m.status === 'failed' || m.status === 'undelivered';
+  const bad = m.status === 'failed' || m.status === 'undelivered' || m.status === 'dropped';
   return (
     <li className={`msg ${ours ? 'msg-out' : 'msg-in'} msg-${m.author}`} data-message={m.id} data-status={m.status}>
       <span className="msg-author">{authorLabel(m.author)}</span>
       <p className="msg-body">{m.body ?? '…'}</p>
       <span className="msg-meta">
         <time dateTime={m.created_at}>{clockTime(m.created_at)}</time>
-        {ours && <span className={`msg-status${bad ? ' bad' : ''}`}> · {deliveryLabel(m.status)}</span>}
+        {ours && <span className={`msg-status${bad ? ' bad' : ''}`}> · {deliveryLabel(m.status)}{bad && m.error_message ? `: ${m.error_message}` : ''}</span>}
       </span>
     </li>
   );

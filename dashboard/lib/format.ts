@@ -72,7 +72,7 @@ export const DELIVERY_LABEL: Record<string, string> = {
   undelivered: 'Not delivered',
   failed: 'Failed',
   simulated: 'Simulated (sandbox)',
-  dropped: 'Not sent (taken over)',
+  dropped: 'Not sent',
   received: 'Received',
 };
 

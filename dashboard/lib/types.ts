@@ -105,6 +105,8 @@ export interface Message {
   body?: string;
   status: string;
   error_code: number | null;
+  /** Why it failed or was not sent (e.g. the customer replied STOP before it went out). */
+  error_message?: string | null;
   simulated: boolean;
   created_at: string;
 }
@@ -154,6 +156,8 @@ export interface Call {
 }
 
 export interface ProviderStats { done: number; retries: number; failures: number }
+/** A provider's circuit: open while it is down; waiting: your jobs held behind it. */
+export interface ProviderCircuit { state: 'closed' | 'open'; since: string | null; next_probe_at: string | null; waiting: number }
 export interface SystemStatus {
   database: string;
   sandbox_mode: boolean;
@@ -173,6 +177,7 @@ export interface SystemStatus {
     oldest_waiting_age_seconds: number;
   };
   providers_5m: Record<string, ProviderStats>;
+  providers?: Record<string, ProviderCircuit>;
 }
 
 export interface FeedEvent<T = Record<string, unknown>> {

@@ -20,7 +20,7 @@ test('relative times', () => {
 test('authors and delivery states in words, unknown codes passed through', () => {
   assert.equal(authorLabel('ai'), 'Assistant');
   assert.equal(authorLabel('system'), 'Automatic text');
-  assert.equal(deliveryLabel('dropped'), 'Not sent (taken over)');
+  assert.equal(deliveryLabel('dropped'), 'Not sent');
   assert.equal(deliveryLabel('something_new'), 'something_new');
 });
 

@@ -130,8 +130,10 @@ INSERT INTO nmc.provider_circuits (provider) VALUES ('twilio'), ('openai'), ('ma
 --@replace job_dispatch nmc.job_on_dropped
 ALTER TABLE nmc.conversations ADD COLUMN taken_over_at timestamptz;
 --@replace takeover nmc.conversation_takeover
+--@replace takeover nmc.ai_send_reply
 --@replace twilio nmc.twilio_sms_send_build
 --@replace twilio nmc.twilio_sms_send_dropped
+--@replace messages nmc.message_json
 --@replace dispatcher nmc.dispatcher_claim
 --@replace dispatcher nmc.dispatcher_complete
 --@replace dispatcher nmc.dispatcher_plan

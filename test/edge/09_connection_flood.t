@@ -28,6 +28,7 @@ if ($pid == 0) {
     $ENV{NMC_EDGE_THREADS} = 4;
     $ENV{NMC_EDGE_MAX_CONNECTIONS} = 60;
     $ENV{NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT} = 20;
+    $ENV{NMC_EDGE_TWILIO_RESERVE} = 10;
     open STDOUT, '>', "$ENV{NMC_TEST_STATE}/log/edge-flood.log" or die;
     open STDERR, '>&', \*STDOUT or die;
     exec $ENV{NMC_TEST_EDGE_BIN};
@@ -70,6 +71,40 @@ my $w = post_twilio($base, $public, '/webhooks/twilio/sms',
     { MessageSid => random_sid('SM'), From => '+15125550991', To => '+15125550990', Body => 'still there?' }, $token);
 is $w->{status}, 200, '… and so does a signed Twilio webhook';
 close $_ for @flood;
+
+# A flood from many addresses (127.0.0.3-5, 20 each: 60, the whole cap) takes
+# at most 50: the last 10 places are kept for addresses Twilio's webhooks came
+# from lately (127.0.0.1 sent the signed webhook above).
+sub half_open {
+    my ($from) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, LocalAddr => $from, Proto => 'tcp', Timeout => 2) or return;
+    syswrite $s, "GET /healthz HTTP/1.1\r\nHost: flood\r\n";
+    return $s;
+}
+my $settled = time + 5;    # the first flood's sockets close on the edge's side too
+while (time < $settled && (HTTP::Tiny->new(timeout => 1)->get("$base/healthz")->{status} // 0) != 200) { sleep 0.05 }
+my @many = grep { defined } map { my $a = $_; map { half_open("127.0.0.$a") } 1 .. 20 } 3 .. 5;
+$deadline = time + 5;
+%closed = ();
+while (time < $deadline && keys(%closed) < 10) {
+    my $sel = IO::Select->new(grep { !$closed{fileno $_} } @many);
+    for my $s ($sel->can_read(0.2)) { my $buf; $closed{fileno $s} = 1 if !sysread($s, $buf, 4096) }
+}
+$held = @many - keys %closed;
+diag sprintf '%d flood connections from three addresses, %d held by the edge', scalar @many, $held;
+cmp_ok $held, '<=', 50, 'a flood from many addresses holds at most the cap less the reserve';
+my $stranger = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, LocalAddr => '127.0.0.6', Proto => 'tcp', Timeout => 2);
+my $answer = '';
+if ($stranger) {
+    syswrite $stranger, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    my $sel = IO::Select->new($stranger);
+    while ($sel->can_read(2)) { last unless sysread($stranger, $answer, 4096, length $answer) }
+}
+unlike $answer, qr{^HTTP/1\.1 200}, 'meanwhile a new address finds no room (the reserve is not for it)';
+$w = post_twilio($base, $public, '/webhooks/twilio/sms',
+    { MessageSid => random_sid('SM'), From => '+15125550991', To => '+15125550990', Body => 'and now?' }, $token);
+is $w->{status}, 200, '… while a signed Twilio webhook from an address Twilio used lately gets in';
+close $_ for @many;
 
 # The live-feed port, the same flood: its own count, the same caps.
 my @wsflood;

@@ -1,7 +1,8 @@
 'use client';
 // status/page.tsx — is it all working: database, the dispatcher (running,
 // heartbeat, queue), the inbox of Twilio's webhooks (worker, waiting, failed),
-// provider results over five minutes, sandbox mode; in
+// provider results over five minutes, a provider that is down (its circuit
+// open) and how much of yours waits behind it, sandbox mode; in
 // sandbox mode a button plays a missed call. Refreshed on load, on demand and
 // when the feed reports a health change.
 import { useCallback, useEffect, useState } from 'react';
@@ -43,6 +44,11 @@ export default function StatusPage() {
             ? `Running · ${s.inbox.waiting} waiting${s.inbox.waiting > 0 ? ` (oldest ${s.inbox.oldest_waiting_age_seconds.toFixed(1)} s)` : ''}${s.inbox.failed > 0 ? ` · ${s.inbox.failed} could not be processed` : ''}`
             : 'Not running'} ok={!s.inbox.running ? false : s.inbox.failed > 0 || s.inbox.oldest_waiting_age_seconds >= 30 ? 'warn' : true} />
           <Row label="Mode" value={s.sandbox_mode ? 'Sandbox: texts are simulated' : 'Live: texts go out through Twilio'} ok={s.sandbox_mode ? 'warn' : true} />
+          {Object.entries(s.providers ?? {}).filter(([, c]) => c.state === 'open').map(([name, c]) => (
+            <Row key={`down-${name}`} label={`${name[0].toUpperCase()}${name.slice(1)} is down`}
+              value={`since ${c.since ? new Date(c.since).toLocaleTimeString() : '?'} · ${c.waiting} of your ${c.waiting === 1 ? 'job waits' : 'jobs wait'} and will go out when it is back (texts older than an hour are not sent: you get a text to call back instead)`}
+              ok={false} />
+          ))}
           {Object.entries(s.providers_5m).map(([name, p]) => (
             <Row key={name} label={`${name[0].toUpperCase()}${name.slice(1)} (5 min)`} value={`${p.done} done · ${p.retries} retried · ${p.failures} failed`} ok={p.failures === 0} />
           ))}
