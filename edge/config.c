@@ -20,6 +20,7 @@
 #define DEFAULT_MAX_CONNECTIONS_PER_CLIENT 128
 /* Twilio's webhooks and browsers send a whole head at once. */
 #define DEFAULT_HEAD_DEADLINE_SECONDS 10
+#define DEFAULT_BODY_DEADLINE_SECONDS 30   /* 1 MiB at 35 KB/s */
 #define MAX_THREADS 256
 #define DEFAULT_CONNINFO "dbname=nevermisscall user=nmc_edge"
 #define DEFAULT_DASHBOARD "dashboard/out"
@@ -151,6 +152,13 @@ int config_load(struct edge_config *cfg)
 		if (parse_range("NMC_EDGE_TWILIO_RESERVE", reserve, 0, cfg->max_connections - 1, &v) != 0)
 			return -1;
 		cfg->twilio_reserve = (unsigned int)v;
+	}
+	cfg->body_deadline_seconds = DEFAULT_BODY_DEADLINE_SECONDS;
+	const char *body = getenv("NMC_EDGE_BODY_DEADLINE_SECONDS");
+	if (body != NULL && body[0] != '\0') {
+		if (parse_range("NMC_EDGE_BODY_DEADLINE_SECONDS", body, 1, 3600, &v) != 0)
+			return -1;
+		cfg->body_deadline_seconds = (unsigned int)v;
 	}
 	cfg->max_connections_per_client = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
 	const char *per_client = getenv("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT");

@@ -11,6 +11,7 @@ struct edge_config {
 	unsigned int max_connections_per_client; /* … from one client address */
 	unsigned int twilio_reserve;             /* of max_connections, kept for recent webhook senders */
 	unsigned int head_deadline_seconds;      /* for a request head, however it drips */
+	unsigned int body_deadline_seconds;      /* … then for its body */
 	char *db_conninfo;         /* owned */
 	char *dashboard_dir;       /* owned, absolute when it can be resolved */
 	char *metrics_token;       /* owned; NULL: /metrics for direct loopback clients only */

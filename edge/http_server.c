@@ -18,7 +18,7 @@
 #include "api_proxy.h"
 #include "health_check.h"
 #include "metrics.h"
-#include "head_deadline.h"
+#include "request_deadline.h"
 #include "metrics_access.h"
 #include "http_response.h"
 #include "request_state.h"
@@ -32,7 +32,7 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	const struct edge_config *cfg;
 	struct db_pool *pool;
-	struct head_deadline *head_deadline;
+	struct request_deadline *deadline;
 	struct webhook_senders *senders;
 	atomic_uint in_flight;  /* requests between request line and completion */
 	atomic_uint open;       /* connections */
@@ -53,7 +53,7 @@ static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t a
 	return webhook_senders_recent(srv->senders, addr, WEBHOOK_SENDER_WINDOW_MS) ? MHD_YES : MHD_NO;
 }
 
-/* Counts open connections, and lets the head-deadline watchdog track them. */
+/* Counts open connections, and lets the deadline watchdog track them. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
 {
@@ -62,14 +62,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		atomic_fetch_add(&srv->open, 1);
 	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
 		atomic_fetch_sub(&srv->open, 1);
-	head_deadline_notify(srv->head_deadline, conn, socket_context, toe);
+	request_deadline_notify(srv->deadline, conn, socket_context, toe);
 }
 
 static void *on_request_line(void *cls, const char *uri,
 			     struct MHD_Connection *conn)
 {
 	struct http_server *srv = cls;
-	head_deadline_request_line(conn);
+	request_deadline_request_line(srv->deadline, conn);
 	/* NULL is tolerated: the access handler then refuses the request. */
 	struct request_state *rs = request_state_new(uri);
 	if (rs != NULL)
@@ -169,7 +169,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_NO;
 
 	if (!rs->headers_seen) {
-		head_deadline_head_done(conn);
+		request_deadline_head_done(srv->deadline, conn);
 		if (!request_state_begin(rs, method, url))
 			return MHD_NO;
 		/* Answering now, before any body is read, means MHD never sends
@@ -190,6 +190,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 
+	request_deadline_body_done(conn);
 	if (rs->status != 0)
 		return MHD_YES;
 	if (rs->body_too_large)
@@ -208,11 +209,11 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 	atomic_init(&srv->in_flight, 0);
 	atomic_init(&srv->open, 0);
 	srv->senders = webhook_senders_new();
-	srv->head_deadline = head_deadline_start(cfg->head_deadline_seconds);
-	if (srv->head_deadline == NULL || srv->senders == NULL) {
-		fprintf(stderr, "nmc-edge: cannot start the request-head watchdog\n");
-		if (srv->head_deadline != NULL)
-			head_deadline_stop(srv->head_deadline);
+	srv->deadline = request_deadline_start(cfg->head_deadline_seconds, cfg->body_deadline_seconds);
+	if (srv->deadline == NULL || srv->senders == NULL) {
+		fprintf(stderr, "nmc-edge: cannot start the request-deadline watchdog\n");
+		if (srv->deadline != NULL)
+			request_deadline_stop(srv->deadline);
 		webhook_senders_free(srv->senders);
 		free(srv);
 		return NULL;
@@ -234,13 +235,14 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 		 * webhooks among them) keep theirs. */
 		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
-		/* A head must arrive within its deadline, however steadily it drips. */
+		/* A head, then its body, must arrive within their deadlines, however
+		 * steadily they drip. */
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)srv,
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		fprintf(stderr, "nmc-edge: cannot start HTTP server on port %u\n",
 			(unsigned int)cfg->http_port);
-		head_deadline_stop(srv->head_deadline);
+		request_deadline_stop(srv->deadline);
 		webhook_senders_free(srv->senders);
 		free(srv);
 		return NULL;
@@ -276,7 +278,7 @@ void http_server_stop(struct http_server *srv)
 	 * until the daemon is stopped. */
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
-	head_deadline_stop(srv->head_deadline);
+	request_deadline_stop(srv->deadline);
 	webhook_senders_free(srv->senders);
 	free(srv);
 }

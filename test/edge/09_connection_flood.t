@@ -3,9 +3,11 @@
 # are closed at once, and everyone else (/healthz, a signed Twilio webhook)
 # keeps being answered while the flood stays. A second edge with small caps
 # (20 per client, 60 in all); the flood comes from 127.0.0.2, the others from
-# 127.0.0.1; the same on the live-feed (WebSocket) port. Then a third edge with
-# a request-head deadline of 1 s: a client dripping a header line every 200 ms
-# is cut off although it never goes idle, on both ports.
+# 127.0.0.1; a flood from many addresses leaves the reserve to Twilio's
+# address; the same on the live-feed (WebSocket) port. Then a third edge with
+# a request-head deadline of 1 s and a body deadline of 2 s: a client dripping
+# a header line (or a byte of body) every 200 ms is cut off although it never
+# goes idle, on both ports.
 use strict;
 use warnings;
 use FindBin;
@@ -132,6 +134,7 @@ if ($pid3 == 0) {
     $ENV{NMC_WS_PORT} = $port3 + 1;
     $ENV{NMC_EDGE_DB} = $ENV{NMC_TEST_EDGE_DB};
     $ENV{NMC_EDGE_HEAD_DEADLINE_SECONDS} = 1;
+    $ENV{NMC_EDGE_BODY_DEADLINE_SECONDS} = 2;
     open STDOUT, '>', "$ENV{NMC_TEST_STATE}/log/edge-head-deadline.log" or die;
     open STDERR, '>&', \*STDOUT or die;
     exec $ENV{NMC_TEST_EDGE_BIN};
@@ -154,6 +157,22 @@ for (1 .. 150) {    # up to 30 s of dripping; the deadline is 1 s
 diag "the dripping client sent $lines header lines before it was cut off";
 ok $cut, 'a client dripping header lines without pause is cut off at the deadline';
 is(HTTP::Tiny->new(timeout => 5)->get("$base3/healthz")->{status}, 200, 'an ordinary request is answered as before');
+# A whole head, then a body dripping one byte every 200 ms: cut at the body's
+# deadline (2 s), although the head was in time and the client never goes idle.
+my $slow = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port3, Proto => 'tcp') or die "connect: $!";
+syswrite $slow, "POST /api/auth/login HTTP/1.1\r\nHost: slow\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+my ($bytes, $bodycut, $bt0) = (0, 0, time);
+for (1 .. 150) {
+    last unless defined syswrite($slow, ' ');
+    $bytes++;
+    my $sel = IO::Select->new($slow);
+    if ($sel->can_read(0.2)) { my $buf; if (!sysread($slow, $buf, 4096)) { $bodycut = 1; last } }
+}
+diag sprintf 'the dripping body was cut after %.1f s (%d bytes)', time - $bt0, $bytes;
+ok $bodycut && time - $bt0 < 6, 'a body dripping a byte at a time is cut off at its deadline';
+my $post = HTTP::Tiny->new(timeout => 5)->post("$base3/api/auth/login", { headers => { 'content-type' => 'application/json' },
+    content => '{"email":"nobody@example.com","password":"x"}' });
+is $post->{status}, 401, 'an ordinary request with a body is answered as before';
 # The live-feed port's handshake has the same deadline (libwebsockets' own
 # default would be 10 s): cut well before 5 s.
 my $wsdrip = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port3 + 1, Proto => 'tcp') or die "connect: $!";

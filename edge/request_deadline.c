@@ -1,11 +1,12 @@
-/* head_deadline.c — shuts down connections that take longer than the
- * deadline to send a request head (head_deadline.h). Each connection is
+/* request_deadline.c — shuts down connections that take longer than their
+ * deadlines to send a request head, or then its body (request_deadline.h).
+ * Each connection is
  * tracked from libmicrohttpd's connection notifications; a watchdog thread
  * looks once a second and shuts down the socket of any connection past its
  * deadline, which libmicrohttpd then sees and closes. The list's lock is also
  * taken by the close notification, which libmicrohttpd sends before it closes
  * the socket: the watchdog never touches a socket that is gone. */
-#include "head_deadline.h"
+#include "request_deadline.h"
 
 #include "monotonic_clock.h"
 
@@ -20,13 +21,14 @@
 
 struct tracked {
 	int fd;
-	long long waiting_since_ms;   /* 0: no head being waited for */
+	long long due_ms;             /* 0: nothing being waited for */
 	bool shut;
 	struct tracked *prev, *next;
 };
 
-struct head_deadline {
-	long long deadline_ms;
+struct request_deadline {
+	long long head_ms;
+	long long body_ms;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
@@ -36,7 +38,7 @@ struct head_deadline {
 
 static void *watch(void *arg)
 {
-	struct head_deadline *hd = arg;
+	struct request_deadline *hd = arg;
 	pthread_mutex_lock(&hd->lock);
 	while (!hd->stopping) {
 		struct timespec until;
@@ -45,8 +47,8 @@ static void *watch(void *arg)
 		pthread_cond_timedwait(&hd->wake, &hd->lock, &until);
 		long long now = monotonic_ms();
 		for (struct tracked *t = hd->head; t != NULL; t = t->next) {
-			long long since = __atomic_load_n(&t->waiting_since_ms, __ATOMIC_RELAXED);
-			if (!t->shut && since != 0 && now - since > hd->deadline_ms) {
+			long long due = __atomic_load_n(&t->due_ms, __ATOMIC_RELAXED);
+			if (!t->shut && due != 0 && now > due) {
 				shutdown(t->fd, SHUT_RDWR);
 				t->shut = true;
 			}
@@ -56,12 +58,13 @@ static void *watch(void *arg)
 	return NULL;
 }
 
-struct head_deadline *head_deadline_start(unsigned int seconds)
+struct request_deadline *request_deadline_start(unsigned int head_seconds, unsigned int body_seconds)
 {
-	struct head_deadline *hd = calloc(1, sizeof *hd);
+	struct request_deadline *hd = calloc(1, sizeof *hd);
 	if (hd == NULL)
 		return NULL;
-	hd->deadline_ms = (long long)seconds * 1000;
+	hd->head_ms = (long long)head_seconds * 1000;
+	hd->body_ms = (long long)body_seconds * 1000;
 	pthread_mutex_init(&hd->lock, NULL);
 	pthread_cond_init(&hd->wake, NULL);
 	if (pthread_create(&hd->thread, NULL, watch, hd) != 0) {
@@ -73,7 +76,7 @@ struct head_deadline *head_deadline_start(unsigned int seconds)
 	return hd;
 }
 
-void head_deadline_stop(struct head_deadline *hd)
+void request_deadline_stop(struct request_deadline *hd)
 {
 	if (hd == NULL)
 		return;
@@ -92,10 +95,10 @@ void head_deadline_stop(struct head_deadline *hd)
 	free(hd);
 }
 
-void head_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+void request_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
 {
-	struct head_deadline *hd = cls;
+	struct request_deadline *hd = cls;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		struct tracked *t = info != NULL ? calloc(1, sizeof *t) : NULL;
@@ -103,7 +106,7 @@ void head_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_
 		if (t == NULL)
 			return;    /* untracked: only libmicrohttpd's own timeout applies */
 		t->fd = info->connect_fd;
-		t->waiting_since_ms = monotonic_ms();
+		t->due_ms = monotonic_ms() + hd->head_ms;
 		pthread_mutex_lock(&hd->lock);
 		t->next = hd->head;
 		if (hd->head != NULL)
@@ -127,20 +130,25 @@ void head_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_
 	}
 }
 
-static void set_waiting(struct MHD_Connection *conn, long long since)
+static void set_due(struct MHD_Connection *conn, long long due)
 {
 	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct tracked *t = info != NULL ? info->socket_context : NULL;
 	if (t != NULL)
-		__atomic_store_n(&t->waiting_since_ms, since, __ATOMIC_RELAXED);
+		__atomic_store_n(&t->due_ms, due, __ATOMIC_RELAXED);
 }
 
-void head_deadline_head_done(struct MHD_Connection *conn)
+void request_deadline_request_line(struct request_deadline *hd, struct MHD_Connection *conn)
 {
-	set_waiting(conn, 0);
+	set_due(conn, monotonic_ms() + hd->head_ms);
 }
 
-void head_deadline_request_line(struct MHD_Connection *conn)
+void request_deadline_head_done(struct request_deadline *hd, struct MHD_Connection *conn)
 {
-	set_waiting(conn, monotonic_ms());
+	set_due(conn, monotonic_ms() + hd->body_ms);
+}
+
+void request_deadline_body_done(struct MHD_Connection *conn)
+{
+	set_due(conn, 0);
 }
