@@ -15,6 +15,7 @@
 #include "json_object.h"
 #include "string_buffer.h"
 #include "utf8_validate.h"
+#include "webhook_spool.h"
 #include "ws_stats.h"
 
 static enum MHD_Result add_json_member(void *cls, enum MHD_ValueKind kind,
@@ -36,15 +37,18 @@ static bool build_json_object(struct MHD_Connection *conn, enum MHD_ValueKind ki
 }
 
 /* The edge's own figures the SQL side cannot know (GET /api/status shows
- * them), appended as x-nmc-edge-* members: jsonb keeps the last of a
+ * them), appended as x-nmc-edge-* members, and an empty x-nmc-spooled-at
+ * (only a replay from the spool sets it): jsonb keeps the last of a
  * duplicate name, so a client sending such a header cannot forge them. */
 static bool add_edge_figures(struct string_buffer *headers)
 {
-	char extra[128];
+	char extra[256];
 	int n = snprintf(extra, sizeof extra,
-			 "\"x-nmc-edge-ws-clients\":\"%llu\",\"x-nmc-edge-ws-dropped-slow\":\"%llu\"}",
+			 "\"x-nmc-edge-ws-clients\":\"%llu\",\"x-nmc-edge-ws-dropped-slow\":\"%llu\","
+			 "\"x-nmc-edge-spool-waiting\":\"%u\",\"x-nmc-spooled-at\":\"\"}",
 			 (unsigned long long)ws_stats_clients_connected(),
-			 (unsigned long long)ws_stats_clients_dropped_slow());
+			 (unsigned long long)ws_stats_clients_dropped_slow(),
+			 webhook_spool_depth());
 	if (n < 0 || (size_t)n >= sizeof extra || headers->len == 0)
 		return false;
 	/* Replace the closing brace; a comma unless the object was empty. */
@@ -158,6 +162,30 @@ static void note_webhook_sender(struct MHD_Connection *conn, struct webhook_send
 		webhook_senders_note(senders, info->client_addr);
 }
 
+/* The database is down: a webhook the spool can answer for is kept on disk
+ * and answered as the database said it may be; anything else is 503. */
+static enum MHD_Result reply_unavailable(struct MHD_Connection *conn, struct request_state *rs,
+					 const char *const params[HANDLE_NPARAMS])
+{
+	char *content_type = NULL, *answer = NULL;
+	if (webhook_spool_answer(params[HANDLE_PATH], params[HANDLE_BODY], &content_type, &answer) &&
+	    webhook_spool_put(params)) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(answer), answer, MHD_RESPMEM_MUST_COPY);
+		enum MHD_Result ret = MHD_NO;
+		if (resp != NULL) {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+			ret = http_reply(conn, rs, MHD_HTTP_OK, resp);
+		}
+		free(content_type);
+		free(answer);
+		return ret;
+	}
+	free(content_type);
+	free(answer);
+	return http_reply_error(conn, rs, MHD_HTTP_SERVICE_UNAVAILABLE, "database_unavailable",
+				"the database is not reachable; try again shortly");
+}
+
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
 				 const char *method, const char *path, const struct edge_config *cfg,
@@ -207,8 +235,6 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 		: handle_call_one(pool, params, &res);
 	if (outcome == DB_OK && webhook)
 		note_webhook_sender(conn, senders, res);
-	string_buffer_free(&query);
-	string_buffer_free(&headers);
 
 	enum MHD_Result ret;
 	switch (outcome) {
@@ -221,11 +247,12 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 		break;
 	case DB_UNAVAILABLE:
 	default:
-		ret = http_reply_error(conn, rs, MHD_HTTP_SERVICE_UNAVAILABLE,
-				       "database_unavailable",
-				       "the database is not reachable; try again shortly");
+		ret = reply_unavailable(conn, rs, params);
 		break;
 	}
+	/* Only now: the spool may have written params (query, headers) to disk. */
+	string_buffer_free(&query);
+	string_buffer_free(&headers);
 	PQclear(res);
 	return ret;
 }

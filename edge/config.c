@@ -20,7 +20,8 @@
 #define DEFAULT_MAX_CONNECTIONS_PER_CLIENT 128
 /* Twilio's webhooks and browsers send a whole head at once. */
 #define DEFAULT_HEAD_DEADLINE_SECONDS 10
-#define DEFAULT_BODY_DEADLINE_SECONDS 30   /* 1 MiB at 35 KB/s */
+#define DEFAULT_BODY_DEADLINE_SECONDS 30
+#define DEFAULT_SPOOL_MAX 100000   /* 1 MiB at 35 KB/s */
 #define MAX_THREADS 256
 #define DEFAULT_CONNINFO "dbname=nevermisscall user=nmc_edge"
 #define DEFAULT_DASHBOARD "dashboard/out"
@@ -184,11 +185,23 @@ int config_load(struct edge_config *cfg)
 		return -1;
 	}
 	cfg->trusted_proxies = trusted != NULL && trusted[0] != '\0' ? strdup(trusted) : NULL;
+	const char *spool_dir = getenv("NMC_EDGE_SPOOL_DIR");
+	cfg->spool_dir = spool_dir != NULL && spool_dir[0] != '\0' ? strdup(spool_dir) : NULL;
+	cfg->spool_max = DEFAULT_SPOOL_MAX;
+	const char *spool_max = getenv("NMC_EDGE_SPOOL_MAX");
+	if (spool_max != NULL && spool_max[0] != '\0') {
+		if (parse_range("NMC_EDGE_SPOOL_MAX", spool_max, 1, 10000000, &v) != 0) {
+			config_free(cfg);
+			return -1;
+		}
+		cfg->spool_max = (unsigned int)v;
+	}
 	const char *metrics_token = getenv("NMC_METRICS_TOKEN");
 	cfg->metrics_token = metrics_token != NULL && metrics_token[0] != '\0' ? strdup(metrics_token) : NULL;
 	if (cfg->db_conninfo == NULL || cfg->dashboard_dir == NULL ||
 	    (metrics_token != NULL && metrics_token[0] != '\0' && cfg->metrics_token == NULL) ||
-	    (trusted != NULL && trusted[0] != '\0' && cfg->trusted_proxies == NULL)) {
+	    (trusted != NULL && trusted[0] != '\0' && cfg->trusted_proxies == NULL) ||
+	    (spool_dir != NULL && spool_dir[0] != '\0' && cfg->spool_dir == NULL)) {
 		fprintf(stderr, "nmc-edge: out of memory reading configuration\n");
 		config_free(cfg);
 		return -1;
@@ -202,6 +215,8 @@ void config_free(struct edge_config *cfg)
 	free(cfg->dashboard_dir);
 	free(cfg->metrics_token);
 	free(cfg->trusted_proxies);
+	free(cfg->spool_dir);
+	cfg->spool_dir = NULL;
 	cfg->db_conninfo = NULL;
 	cfg->dashboard_dir = NULL;
 	cfg->metrics_token = NULL;

@@ -16,6 +16,8 @@ struct edge_config {
 	char *dashboard_dir;       /* owned, absolute when it can be resolved */
 	char *metrics_token;       /* owned; NULL: /metrics for direct loopback clients only */
 	char *trusted_proxies;     /* owned; NMC_TRUSTED_PROXIES, NULL: trust no X-Forwarded-For */
+	char *spool_dir;           /* owned; NMC_EDGE_SPOOL_DIR, NULL: no spool (503 while the database is down) */
+	unsigned int spool_max;    /* webhooks the spool keeps at most */
 	int group_commit;          /* 0: every request commits alone (NMC_EDGE_GROUP_COMMIT=off) */
 };
 

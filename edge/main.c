@@ -9,6 +9,7 @@
 #include "config.h"
 #include "db_pool.h"
 #include "http_server.h"
+#include "webhook_spool.h"
 #include "ws_server.h"
 
 int main(void)
@@ -41,8 +42,19 @@ int main(void)
 		return EXIT_FAILURE;
 	}
 
+	/* Before the HTTP server: a webhook is only ever answered from the
+	 * spool once the spool is there. */
+	if (cfg.spool_dir != NULL && !webhook_spool_start(cfg.spool_dir, cfg.spool_max, pool)) {
+		db_pool_destroy(pool);
+		config_free(&cfg);
+		return EXIT_FAILURE;
+	}
+	if (cfg.spool_dir == NULL)
+		fprintf(stderr, "nmc-edge: NMC_EDGE_SPOOL_DIR is not set: Twilio's webhooks are refused (503) while the database is down\n");
+
 	struct http_server *srv = http_server_start(&cfg, pool);
 	if (srv == NULL) {
+		webhook_spool_stop();
 		db_pool_destroy(pool);
 		config_free(&cfg);
 		return EXIT_FAILURE;
@@ -53,6 +65,7 @@ int main(void)
 	struct ws_server *feed = ws_server_start(&cfg);
 	if (feed == NULL) {
 		http_server_stop(srv);
+		webhook_spool_stop();
 		db_pool_destroy(pool);
 		config_free(&cfg);
 		return EXIT_FAILURE;
@@ -65,6 +78,7 @@ int main(void)
 
 	ws_server_stop(feed);
 	http_server_stop(srv);
+	webhook_spool_stop();
 	db_pool_destroy(pool);
 	config_free(&cfg);
 	printf("nmc-edge stopped\n");

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "handle_call.h"
+#include "webhook_spool.h"
 #include "http_response.h"
 #include "string_buffer.h"
 #include "ws_stats.h"
@@ -191,6 +192,14 @@ static void render_edge(struct string_buffer *sb)
 		(unsigned long long)handle_call_grouped_calls());
 	appendf(sb, "# HELP nmc_webhook_group_queued Webhooks queued in the edge right now, waiting for the group in the database to finish.\n# TYPE nmc_webhook_group_queued gauge\nnmc_webhook_group_queued %d\n",
 		handle_call_queued());
+	appendf(sb, "# HELP nmc_webhook_spool_waiting Twilio webhooks the edge kept on disk while the database was down, not yet replayed.\n# TYPE nmc_webhook_spool_waiting gauge\nnmc_webhook_spool_waiting %u\n",
+		webhook_spool_depth());
+	appendf(sb, "# HELP nmc_webhook_spooled_total Webhooks kept in the spool (answered by the edge while the database was down).\n# TYPE nmc_webhook_spooled_total counter\nnmc_webhook_spooled_total %llu\n",
+		(unsigned long long)webhook_spool_spooled());
+	appendf(sb, "# HELP nmc_webhook_spool_replayed_total Spooled webhooks the database has taken since.\n# TYPE nmc_webhook_spool_replayed_total counter\nnmc_webhook_spool_replayed_total %llu\n",
+		(unsigned long long)webhook_spool_replayed());
+	appendf(sb, "# HELP nmc_webhook_spool_failed_total Spooled webhooks the database failed on (moved to the spool's failed/ for a DBA).\n# TYPE nmc_webhook_spool_failed_total counter\nnmc_webhook_spool_failed_total %llu\n",
+		(unsigned long long)webhook_spool_failed());
 }
 
 enum MHD_Result metrics_handle(struct MHD_Connection *conn, struct request_state *rs, struct db_pool *pool)

@@ -224,18 +224,27 @@ edge_identity() {
         EDGE_DASHBOARD=$STATE/edge-files/dashboard
         EDGE_BIN=$STATE/edge-files/nmc-edge
     fi
+    mkdir -p "$EDGE_SPOOL" && chown "$EDGE_USER:" "$EDGE_SPOOL" && chmod 700 "$EDGE_SPOOL"
+    if ! as_edge test -w "$EDGE_SPOOL" 2>/dev/null; then
+        EDGE_SPOOL=/var/lib/nevermisscall/spool-$NMC_HTTP_PORT
+        mkdir -p "$EDGE_SPOOL" && chown "$EDGE_USER:" "$EDGE_SPOOL" && chmod 700 "$EDGE_SPOOL"
+    fi
 }
 
 start_edge() {
     stop_edge
     EDGE_DASHBOARD=$NMC_DASHBOARD_DIR
     EDGE_BIN=$ROOT/edge/nmc-edge
+    # Twilio's webhooks kept while the database is down (edge/webhook_spool.h).
+    EDGE_SPOOL=${NMC_EDGE_SPOOL_DIR:-$STATE/spool}
+    mkdir -p "$EDGE_SPOOL"
     edge_identity
     local drop=""
     [ "$(id -u)" = 0 ] && drop="setpriv --reuid=$EDGE_USER --regid=$EDGE_USER --clear-groups"
     say "starting the edge on port $NMC_HTTP_PORT (live feed WebSocket on $NMC_WS_PORT)${drop:+, as $EDGE_USER}"
     env -u NMC_TWILIO_AUTH_TOKEN -u NMC_OPENAI_API_KEY -u NMC_MAPS_API_KEY \
     NMC_HTTP_PORT=$NMC_HTTP_PORT NMC_WS_PORT=$NMC_WS_PORT NMC_EDGE_THREADS=$NMC_EDGE_THREADS NMC_DASHBOARD_DIR=$EDGE_DASHBOARD \
+    NMC_EDGE_SPOOL_DIR=$EDGE_SPOOL \
     NMC_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge application_name=nmc-edge" \
         setsid bash -c 'ulimit -n 65536 2>/dev/null; exec $0 "$1"' "$drop" "$EDGE_BIN" >> "$LOGDIR/edge.log" 2>&1 < /dev/null &
     echo $! > "$EDGE_PID"

@@ -150,6 +150,11 @@ BEGIN
                     'X-Twilio-Signature is missing or does not match this request');
             END IF;
             parsed := nmc.form_object(form_pairs);
+            -- Replayed from the edge's spool: when the edge received it (epoch ms).
+            IF coalesce(request_headers ->> 'x-nmc-spooled-at', '') ~ '^[0-9]{10,15}$' THEN
+                parsed := parsed || jsonb_build_object('nmc_spooled_at',
+                                        to_timestamp((request_headers ->> 'x-nmc-spooled-at')::bigint / 1000.0));
+            END IF;
         ELSIF coalesce(request_body, '') <> '' THEN
             BEGIN
                 parsed := request_body::jsonb;
@@ -192,7 +197,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text) IS
-    'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string) → (status, content type, extra header lines, body). API errors are JSON {"error":{"code","message"[,"field"]}}; Twilio webhooks are signature-checked and answer TwiML.';
+    'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string) → (status, content type, extra header lines, body). API errors are JSON {"error":{"code","message"[,"field"]}}; Twilio webhooks are signature-checked and answer TwiML; one the edge replays from its spool carries x-nmc-spooled-at (epoch ms of its arrival), passed to the handler as body.nmc_spooled_at.';
 
 CREATE FUNCTION nmc_api.handle_many(requests jsonb)
 RETURNS TABLE (status int, content_type text, headers text, body text)

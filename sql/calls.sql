@@ -13,7 +13,7 @@ CREATE TABLE nmc.calls (
     to_phone         text NOT NULL,
     customer_id      uuid,
     status           text NOT NULL CHECK (status IN ('ringing', 'forwarded', 'answered', 'missed')),
-    missed_reason    text CHECK (missed_reason IN ('no-answer', 'busy', 'failed', 'canceled', 'not-bridged', 'after_hours', 'no_forward_phone')),
+    missed_reason    text CHECK (missed_reason IN ('no-answer', 'busy', 'failed', 'canceled', 'not-bridged', 'after_hours', 'no_forward_phone', 'outage')),
     dial_call_status text,
     call_status      text,
     duration_seconds int,
@@ -119,7 +119,7 @@ BEGIN
         ELSIF cust.sms_unreachable_at IS NOT NULL THEN
             v_decision := 'suppressed_unreachable';
             why := 'the number cannot receive texts: ' || coalesce(cust.sms_unreachable_reason, 'unknown');
-        ELSIF p_reason NOT IN ('after_hours', 'no_forward_phone')
+        ELSIF p_reason NOT IN ('after_hours', 'no_forward_phone', 'outage')
               AND at - c.created_at < make_interval(secs => b.min_ring_seconds) THEN
             v_decision := 'suppressed_short_ring';
             why := format('the caller hung up after %s s, before the minimum ring time of %s s',
@@ -164,7 +164,10 @@ BEGIN
         RETURN nmc.twiml_say_and_hang_up('Sorry, this number is not in service.');
     END IF;
     SELECT * INTO b FROM nmc.businesses WHERE id = pn.business_id;
-    answer := CASE WHEN b.forward_to_phone IS NULL THEN 'no_forward_phone'
+    -- Kept by the edge while the database was down: the caller was told a
+    -- text is coming (nmc_api.webhook_fallbacks), so the call is missed.
+    answer := CASE WHEN req #>> '{body,nmc_spooled_at}' IS NOT NULL THEN 'outage'
+                   WHEN b.forward_to_phone IS NULL THEN 'no_forward_phone'
                    WHEN NOT nmc.business_is_open(b.id) THEN 'after_hours'
                    ELSE 'forward' END;
     answer := nmc.webhook_inbox_put('voice', sid, pn, (req -> 'body') || jsonb_build_object('nmc_answer', answer)) ->> 'nmc_answer';
@@ -172,13 +175,13 @@ BEGIN
         -- Twilio retried after the call was applied: the answer it got then.
         SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = sid;
         answer := CASE WHEN c.status = 'missed' AND c.missed_reason IN ('after_hours', 'no_forward_phone') THEN c.missed_reason
-                       WHEN c.status = 'missed' THEN 'missed'
+                       WHEN c.status = 'missed' THEN 'missed'   -- outage too: a text is coming
                        WHEN c.status IN ('ringing', 'forwarded') THEN 'forward' END;
     END IF;
     RETURN nmc.call_answer_twiml(b, answer);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call, accepted into the webhook inbox and answered at once. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → the after-hours message (the call is then missed: nmc.call_rang). Idempotent on CallSid: a retry gets the same answer.';
+COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call, accepted into the webhook inbox and answered at once. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → the after-hours message (the call is then missed: nmc.call_rang); replayed from the edge''s spool (the database was down, the caller was told a text is coming) → missed, reason outage. Idempotent on CallSid: a retry gets the same answer.';
 
 -- A call's row is created by whichever of its webhooks is applied first
 -- (normally the incoming call; its dial result if that came alone).
@@ -243,12 +246,18 @@ END
 $$;
 COMMENT ON FUNCTION nmc.webhook_voice_dial(jsonb) IS 'POST /webhooks/twilio/voice/dial: the <Dial> ended; accepted into the webhook inbox (nmc.call_dial_ended applies it) and answered at once — a missed call hears that a text is coming, an answered one hangs up. Idempotent on CallSid.';
 
+CREATE FUNCTION nmc.dial_missed_statuses()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ARRAY['no-answer', 'busy', 'failed', 'canceled'] $$;
+COMMENT ON FUNCTION nmc.dial_missed_statuses() IS 'The DialCallStatus values of a forward nobody answered.';
+
 CREATE FUNCTION nmc.call_dial_missed_reason(params jsonb)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
 AS $$
-    SELECT CASE WHEN params ->> 'DialCallStatus' IN ('no-answer', 'busy', 'failed', 'canceled') THEN params ->> 'DialCallStatus'
+    SELECT CASE WHEN params ->> 'DialCallStatus' = ANY (nmc.dial_missed_statuses()) THEN params ->> 'DialCallStatus'
                 WHEN params ->> 'DialBridged' = 'false' THEN 'not-bridged' END
 $$;
 COMMENT ON FUNCTION nmc.call_dial_missed_reason(jsonb) IS 'Why the forwarded call counts as missed, from the <Dial> action''s fields: no-answer, busy, failed, canceled, or not-bridged; NULL when the owner answered.';

@@ -48,8 +48,9 @@ AS $$
 DECLARE
     recorded jsonb;
 BEGIN
-    INSERT INTO nmc.webhook_inbox (business_id, phone_number_id, webhook_key, params, kind)
-    VALUES (pn.business_id, pn.id, p_key, p_params, p_kind)
+    -- A webhook the edge kept while the database was down happened when it arrived there.
+    INSERT INTO nmc.webhook_inbox (business_id, phone_number_id, webhook_key, params, kind, received_at)
+    VALUES (pn.business_id, pn.id, p_key, p_params, p_kind, coalesce((p_params ->> 'nmc_spooled_at')::timestamptz, clock_timestamp()))
     ON CONFLICT (kind, webhook_key) DO NOTHING
     RETURNING params INTO recorded;
     IF FOUND THEN
@@ -61,7 +62,7 @@ BEGIN
     RETURN recorded;
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_inbox_put(text, text, nmc.phone_numbers, jsonb) IS 'How every Twilio webhook is accepted: one insert into nmc.webhook_inbox for the business of the number pn, idempotent on (kind, key), waking the inbox worker at commit. Returns the params recorded — these, or those of an earlier delivery of the same webhook that still waits — or NULL when an earlier delivery was applied already (applying is idempotent too).';
+COMMENT ON FUNCTION nmc.webhook_inbox_put(text, text, nmc.phone_numbers, jsonb) IS 'How every Twilio webhook is accepted: one insert into nmc.webhook_inbox for the business of the number pn, idempotent on (kind, key), waking the inbox worker at commit; received when the edge received it (params.nmc_spooled_at, for a webhook replayed from its spool) or now. Returns the params recorded — these, or those of an earlier delivery of the same webhook that still waits — or NULL when an earlier delivery was applied already (applying is idempotent too).';
 
 CREATE FUNCTION nmc.webhook_status_accept(req jsonb, p_kind text, sid_field text, status_field text, our_number_field text)
 RETURNS nmc.http_response

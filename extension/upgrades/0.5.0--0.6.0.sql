@@ -138,3 +138,16 @@ ALTER TABLE nmc.conversations ADD COLUMN taken_over_at timestamptz;
 --@replace dispatcher nmc.dispatcher_complete
 --@replace dispatcher nmc.dispatcher_plan
 --@replace api_feed_views nmc.api_status
+
+-- Twilio's webhooks while the database is down: the edge answers from
+-- nmc_api.webhook_fallbacks, spools them and replays them later.
+ALTER TABLE nmc.calls DROP CONSTRAINT calls_missed_reason_check;
+ALTER TABLE nmc.calls ADD CONSTRAINT calls_missed_reason_check
+    CHECK (missed_reason IN ('no-answer', 'busy', 'failed', 'canceled', 'not-bridged', 'after_hours', 'no_forward_phone', 'outage'));
+--@replace calls nmc.dial_missed_statuses
+--@replace calls nmc.call_dial_missed_reason
+--@replace calls nmc.call_missed
+--@replace calls nmc.webhook_voice
+--@replace webhook_inbox nmc.webhook_inbox_put
+--@replace api nmc_api.handle
+--@include webhook_fallbacks
