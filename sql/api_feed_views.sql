@@ -100,7 +100,8 @@ BEGIN
     SELECT jsonb_agg(nmc.lead_json(page::nmc.leads)
                      || jsonb_build_object('customer', jsonb_build_object('id', cu.id, 'phone', cu.phone, 'name', cu.name),
                                            'last_call', (SELECT jsonb_build_object('id', c.id, 'decision', c.decision, 'decision_reason', c.decision_reason,
-                                                                                    'created_at', c.created_at)
+                                                                                    'created_at', c.created_at, 'message_id', c.message_id,
+                                                                                    'text_status', (SELECT m.status FROM nmc.messages m WHERE m.id = c.message_id))
                                                            FROM nmc.calls c WHERE c.business_id = page.business_id AND c.lead_id = page.id
                                                            ORDER BY c.created_at DESC LIMIT 1))
                      ORDER BY page.last_activity_at DESC, page.id DESC),

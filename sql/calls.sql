@@ -44,8 +44,10 @@ LANGUAGE sql STABLE
 AS $$ SELECT jsonb_build_object('id', c.id, 'from', c.from_raw, 'to', c.to_phone, 'status', c.status, 'missed_reason', c.missed_reason,
                                 'decision', c.decision, 'decision_reason', c.decision_reason, 'customer_id', c.customer_id,
                                 'lead_id', c.lead_id, 'conversation_id', c.conversation_id, 'message_id', c.message_id,
-                                'duration_seconds', c.duration_seconds, 'created_at', c.created_at, 'missed_at', c.missed_at) $$;
-COMMENT ON FUNCTION nmc.call_json(nmc.calls) IS 'The API and event representation of a call, with its text decision.';
+                                'duration_seconds', c.duration_seconds, 'created_at', c.created_at, 'missed_at', c.missed_at,
+                                'text', (SELECT jsonb_build_object('status', m.status, 'error_code', m.error_code, 'error_message', m.error_message)
+                                           FROM nmc.messages m WHERE m.id = c.message_id)) $$;
+COMMENT ON FUNCTION nmc.call_json(nmc.calls) IS 'The API and event representation of a call, with its text decision and, when texted, where that text is now (text: status pending/queued/sent/delivered/undelivered/failed/dropped, with the provider''s code and the reason).';
 
 CREATE FUNCTION nmc.webhook_field(req jsonb, name text)
 RETURNS text

@@ -100,3 +100,20 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.lead_transition(uuid, text) IS 'Moves a lead: new → contacted → qualified → appointment_scheduled only forward; won, lost, out_of_area from any state. Emits lead.updated.';
+
+CREATE FUNCTION nmc.lead_text_not_delivered(m nmc.messages)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    l nmc.leads;
+BEGIN
+    UPDATE nmc.leads SET delivery_error = coalesce(m.error_message, 'not delivered')
+     WHERE id = (SELECT lead_id FROM nmc.conversations WHERE id = m.conversation_id)
+    RETURNING * INTO l;
+    IF FOUND THEN
+        PERFORM nmc.emit_event(l.business_id, 'lead.updated', nmc.lead_json(l));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.lead_text_not_delivered(nmc.messages) IS 'Our text in a lead''s conversation did not reach the customer (Twilio reported it undelivered or failed, the send failed for good, or it was too late to send after an outage): the lead shows why (delivery_error), lead.updated.';

@@ -92,12 +92,12 @@ BEGIN
     SELECT c.lead_id INTO lead FROM nmc.conversations c WHERE c.id = m.conversation_id;
     IF lead IS NOT NULL AND new_status = 'delivered' THEN
         PERFORM nmc.lead_transition(lead, 'contacted');
-    ELSIF lead IS NOT NULL AND new_status IN ('undelivered', 'failed') THEN
-        UPDATE nmc.leads SET delivery_error = m.error_message WHERE id = lead;
+    ELSIF new_status IN ('undelivered', 'failed') THEN
+        PERFORM nmc.lead_text_not_delivered(m);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc.message_status_reported(nmc.webhook_inbox) IS 'Applies an accepted delivery status callback, only if it moves the message forward; delivered moves its lead to contacted, a delivery failure shows on the lead.';
+COMMENT ON FUNCTION nmc.message_status_reported(nmc.webhook_inbox) IS 'Applies an accepted delivery status callback, only if it moves the message forward; delivered moves its lead to contacted, a delivery failure shows on the lead (nmc.lead_text_not_delivered).';
 
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('POST', '/webhooks/twilio/voice', 'webhook_voice', 'twilio', 'Twilio: an incoming call'),

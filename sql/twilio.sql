@@ -114,6 +114,7 @@ BEGIN
                            'reason', code));
     IF code = 'stale' AND m.to_phone <> coalesce((SELECT forward_to_phone FROM nmc.businesses WHERE id = m.business_id), '') THEN
         -- The customer is not texted hours late: the owner is told to call back.
+        PERFORM nmc.lead_text_not_delivered(m);
         PERFORM nmc.emit_event(m.business_id, 'message.stale', jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id,
             'customer_id', m.customer_id, 'to', m.to_phone, 'created_at', m.created_at));
         SELECT * INTO b FROM nmc.businesses WHERE id = m.business_id;
@@ -171,6 +172,7 @@ BEGIN
     END IF;
     PERFORM nmc.emit_event(m.business_id, 'message.status',
         jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'status', m.status, 'error_code', m.error_code));
+    PERFORM nmc.lead_text_not_delivered(m);
     IF code = '21610' THEN
         UPDATE nmc.customers SET opted_out_at = coalesce(opted_out_at, now())
          WHERE business_id = m.business_id AND id = m.customer_id;
@@ -183,7 +185,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.twilio_sms_send_failed(nmc.jobs, text, text) IS
-    'twilio.sms.send permanent failure: the message is failed with Twilio''s code (message.status emitted); 21610 marks the customer opted out, 21211/21614 mark the number unable to receive texts.';
+    'twilio.sms.send permanent failure: the message is failed with Twilio''s code (message.status emitted, the lead shows it); 21610 marks the customer opted out, 21211/21614 mark the number unable to receive texts.';
 
 CREATE FUNCTION nmc.twilio_message_simulated(from_phone text, to_phone text, body text)
 RETURNS jsonb

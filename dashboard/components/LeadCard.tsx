@@ -5,7 +5,7 @@
 // ask why (required for lost, as the API does).
 import Link from 'next/link';
 import { useState } from 'react';
-import { formatPhone, LEAD_STATUS_LABEL, timeAgo } from '../lib/format';
+import { deliveryLabel, formatPhone, LEAD_STATUS_LABEL, timeAgo } from '../lib/format';
 import { LEAD_STATUSES, type Lead, type LeadStatus } from '../lib/types';
 import { errorText } from './FormStatus';
 import { useLive } from './LiveProvider';
@@ -49,7 +49,7 @@ export function LeadCard({ lead: l }: { lead: Lead }) {
       {l.customer?.name && <p className="hint">{formatPhone(l.customer.phone)}</p>}
       {l.problem && <p className="lead-problem">{l.problem}</p>}
       {l.service_address && <p className="hint">{l.service_address}</p>}
-      <p>{l.calls_count} call{l.calls_count === 1 ? '' : 's'}{l.last_call?.decision_reason ? ` · ${l.last_call.decision_reason}` : ''}</p>
+      <p>{l.calls_count} call{l.calls_count === 1 ? '' : 's'}{l.last_call?.decision_reason ? ` · ${l.last_call.decision_reason}` : ''}{l.last_call?.text_status ? ` · text ${deliveryLabel(l.last_call.text_status).toLowerCase()}` : ''}</p>
       {l.status_reason && <p className="hint">{LEAD_STATUS_LABEL[l.status]}: {l.status_reason}</p>}
       {l.delivery_error && <p className="field-error">Text not delivered: {l.delivery_error}</p>}
       <div className="lead-actions">

@@ -119,6 +119,20 @@ function without(all: Record<string, Delivery>, ids: string[]): Record<string, D
   return out;
 }
 
+/** A lead whose last call's text this is shows where the text is now (never moving back). */
+function leadsHearTextStatus(s: LiveState, messageId: string, status: string): LiveState {
+  let leads: LiveState['leads'] | null = null;
+  for (const [id, l] of Object.entries(s.leads)) {
+    const lc = l.last_call;
+    if (!lc || lc.message_id !== messageId) continue;
+    const kept = newerDelivery<Delivery>(lc.text_status ? { status: lc.text_status, error_code: null } : undefined, { status, error_code: null });
+    if (kept.status === lc.text_status) continue;
+    leads = leads ?? { ...s.leads };
+    leads[id] = { ...l, last_call: { ...lc, text_status: kept.status } };
+  }
+  return leads ? { ...s, leads } : s;
+}
+
 function applyEvent(s: LiveState, e: FeedEvent): LiveState {
   const d = e.data as Record<string, any>;
   switch (e.type) {
@@ -154,6 +168,7 @@ function applyEvent(s: LiveState, e: FeedEvent): LiveState {
     }
     case 'message.status': {
       const heard: Delivery = { status: d.status, error_code: d.error_code ?? null };
+      s = leadsHearTextStatus(s, d.id, d.status);
       const list = s.threads[d.conversation_id];
       const i = list ? list.findIndex((m) => m.id === d.id) : -1;
       // Not on screen yet (thread not loaded, or its read still under way): kept for when it is.
@@ -178,7 +193,8 @@ function applyEvent(s: LiveState, e: FeedEvent): LiveState {
       // The lead's card says what the last call did: the event has it (lead.updated came first, without it).
       const lead = s.leads[d.lead_id];
       if (!lead) return { ...s, calls, leadsStale: true };
-      const last_call = { id: d.id, decision: d.decision, decision_reason: d.decision_reason, created_at: d.created_at };
+      const last_call = { id: d.id, decision: d.decision, decision_reason: d.decision_reason, created_at: d.created_at,
+                          message_id: d.message_id ?? null, text_status: d.text?.status ?? null };
       return { ...s, calls, leads: { ...s.leads, [d.lead_id]: { ...lead, last_call } } };
     }
     case 'call.updated':

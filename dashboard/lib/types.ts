@@ -126,7 +126,8 @@ export interface Lead {
   last_activity_at: string;
   created_at: string;
   customer?: Customer;
-  last_call?: { id: string; decision: string; decision_reason: string; created_at: string } | null;
+  /** text_status: where the greeting of that call is (queued, sent, delivered, failed, dropped…). */
+  last_call?: { id: string; decision: string; decision_reason: string; created_at: string; message_id?: string | null; text_status?: string | null } | null;
 }
 
 export interface Appointment {
@@ -151,6 +152,9 @@ export interface Call {
   lead_id?: string | null;
   conversation_id: string | null;
   created_at: string;
+  message_id?: string | null;
+  /** Where the call's text is: status (queued, sent, delivered, failed, dropped…) and why it failed. */
+  text?: { status: string; error_code: number | null; error_message: string | null } | null;
   /** On call.missed: who called. */
   customer?: Customer | null;
 }

@@ -194,3 +194,18 @@ test('remembered states are bounded', () => {
   assert.equal(Object.keys(s.deliveries).length, MAX_DELIVERIES);
   assert.ok(!('x0' in s.deliveries) && `x${MAX_DELIVERIES + 4}` in s.deliveries, 'the oldest go first');
 });
+
+test("a lead shows where its last call's text is, and never moves it back", () => {
+  const lead = { id: 'l1', customer_id: 'u1', status: 'new', calls_count: 1, delivery_error: null,
+    last_activity_at: '2026-11-25T12:00:00Z', created_at: '2026-11-25T12:00:00Z' } as unknown as import('../lib/types').Lead;
+  let s = liveReducer(liveReducer(initialLiveState, { type: 'feed/hello', resumeAfter: 0 }), { type: 'leads/loaded', items: [lead] });
+  s = apply(s, ev('call.missed', { id: 'k1', lead_id: 'l1', decision: 'texted', decision_reason: 'missed call: greeting sent',
+                                   created_at: '2026-11-25T12:00:01Z', message_id: 'm9', text: { status: 'pending', error_code: null, error_message: null } }));
+  assert.equal(s.leads.l1.last_call?.text_status, 'pending');
+  s = apply(s, ev('message.status', { id: 'm9', conversation_id: 'c1', status: 'delivered', error_code: null }));
+  assert.equal(s.leads.l1.last_call?.text_status, 'delivered');
+  s = apply(s, ev('message.status', { id: 'm9', conversation_id: 'c1', status: 'sent', error_code: null }));
+  assert.equal(s.leads.l1.last_call?.text_status, 'delivered', 'a late "sent" does not undo "delivered"');
+  s = apply(s, ev('message.status', { id: 'other', conversation_id: 'c1', status: 'failed', error_code: 30003 }));
+  assert.equal(s.leads.l1.last_call?.text_status, 'delivered', "another message's status is not this call's");
+});

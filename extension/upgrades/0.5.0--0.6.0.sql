@@ -151,3 +151,11 @@ ALTER TABLE nmc.calls ADD CONSTRAINT calls_missed_reason_check
 --@replace webhook_inbox nmc.webhook_inbox_put
 --@replace api nmc_api.handle
 --@include webhook_fallbacks
+
+-- The record tells the truth: a call says where its text is, a lead why its
+-- text did not arrive, whichever way it failed.
+--@replace calls nmc.call_json
+--@replace api_feed_views nmc.api_leads_list
+--@replace leads nmc.lead_text_not_delivered
+--@replace sms_inbound nmc.message_status_reported
+--@replace twilio nmc.twilio_sms_send_failed
