@@ -1,6 +1,6 @@
 # NeverMissCall — the two commands (make run, make test) and their helpers.
 # scripts/stack.sh does the work; see README.md for the configuration table.
-.PHONY: run test stop logs deps build bench clean simulate fuzz
+.PHONY: run test stop logs deps build bench clean simulate fuzz soak
 
 run:
 	@scripts/stack.sh deps
@@ -35,6 +35,12 @@ bench:
 	@bench/run.sh
 
 # make fuzz [SECONDS=300]: each libFuzzer target for SECONDS seconds (fuzz/README.md).
+# make soak [NMC_SOAK_SECONDS=600 NMC_SOAK_BUSINESSES=1000]: mixed load with faults on a schedule (test/faults/soak.t).
+soak:
+	@scripts/stack.sh deps
+	@scripts/stack.sh build
+	@scripts/test.sh soak
+
 fuzz:
 	@scripts/stack.sh deps
 	$(MAKE) -C fuzz run SECONDS=$(or $(SECONDS),300)

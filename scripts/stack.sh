@@ -310,6 +310,7 @@ case "${1:-}" in
     state-dir) init_paths; echo "$STATE" ;;
     pg-stop) init_paths; as_pg "$PGBIN/pg_ctl" -D "$DATA" -w -t 60 stop -m fast >/dev/null ;;
     pg-start) init_paths; start_cluster ;;
+    edge-restart) init_paths; start_edge >/dev/null ;;
     psql) shift; init_paths; psql_su -d "$NMC_DB" "$@" ;;
-    *) echo "usage: $0 deps|build|up|print|stop|logs|state-dir|psql|pg-stop|pg-start" >&2; exit 2 ;;
+    *) echo "usage: $0 deps|build|up|print|stop|logs|state-dir|psql|pg-stop|pg-start|edge-restart" >&2; exit 2 ;;
 esac

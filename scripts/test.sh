@@ -51,6 +51,20 @@ done
 export NMC_TEST_FAKE_URL=http://127.0.0.1:$FAKE_PORT
 
 SOCK=$STATE/run
+export NMC_TEST_BASE_URL=http://127.0.0.1:$NMC_HTTP_PORT
+export NMC_TEST_STATE=$STATE
+export NMC_TEST_STACK=$STACK
+export NMC_TEST_EDGE_BIN=$ROOT/edge/nmc-edge
+export NMC_TEST_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge"
+
+# make soak: only the long soak (test/faults/soak.t), 10 minutes over 1,000 businesses.
+if [ "${1:-}" = soak ]; then
+    echo "==> soak: ${NMC_SOAK_SECONDS:=600} s over ${NMC_SOAK_BUSINESSES:=1000} businesses, faults on a schedule"
+    export NMC_SOAK_SECONDS NMC_SOAK_BUSINESSES
+    prove -v "$ROOT/test/faults/soak.t"
+    exit
+fi
+
 echo "==> upgrade: every released version updated to this one equals a fresh install"
 "$ROOT/test/upgrade/check.sh"
 
@@ -58,11 +72,6 @@ echo "==> pgTAP"
 pg_prove -h "$SOCK" -p "$NMC_PG_PORT" -U postgres -d "$NMC_DB" --ext .sql -r "$ROOT/test/pgtap"
 
 echo "==> edge HTTP tests"
-export NMC_TEST_BASE_URL=http://127.0.0.1:$NMC_HTTP_PORT
-export NMC_TEST_STATE=$STATE
-export NMC_TEST_STACK=$STACK
-export NMC_TEST_EDGE_BIN=$ROOT/edge/nmc-edge
-export NMC_TEST_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge"
 prove -r "$ROOT/test/edge"
 
 # The edge's HTTP tests again, against the edge built with AddressSanitizer and
@@ -105,6 +114,10 @@ make -s -C "$ROOT/fuzz" run SECONDS="${NMC_TEST_FUZZ_SECONDS:-10}"
 
 echo "==> dispatcher and webhook tests (real HTTP to the fake providers)"
 prove "$ROOT"/test/dispatcher/*.t "$ROOT"/test/webhooks/*.t
+
+# Faults on a schedule under mixed load, briefly (make soak runs it for 10 minutes).
+echo "==> soak, short: ${NMC_TEST_SOAK_SECONDS:-45} s (test/faults/soak.t)"
+NMC_SOAK_SECONDS=${NMC_TEST_SOAK_SECONDS:-45} prove "$ROOT"/test/faults/soak.t
 
 # --- dashboard: unit tests (node:test), then the owner's journey in Chromium (test/browser) ---
 echo "==> dashboard unit tests"

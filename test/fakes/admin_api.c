@@ -227,6 +227,10 @@ static void route(const struct fake_request *rq, const struct form *f, struct fa
 		add_fault(f, rp);
 	else if (strcmp(p, "/faults") == 0 && get)
 		list_faults(rp);
+	else if (strcmp(p, "/faults") == 0 && strcmp(rq->method, "DELETE") == 0) {
+		fake_faults_clear();
+		ok_reply(rp, NULL, 0);
+	}
 	else if (strcmp(p, "/openai/responses") == 0 && post)
 		script_openai(rq, rp);
 	else if (strcmp(p, "/maps/geocode") == 0 && post)

@@ -62,13 +62,8 @@ int fake_state_init(void)
 	return 0;
 }
 
-static void clear_locked(void)
+static void clear_faults_locked(void)
 {
-	for (size_t i = 0; i < ring_count; i++) {
-		free(ring[(ring_head + i) % FAKE_MAX_RECORDS]);
-		ring[(ring_head + i) % FAKE_MAX_RECORDS] = NULL;
-	}
-	ring_head = ring_count = 0;
 	while (faults) {
 		struct fault *f = faults;
 
@@ -77,6 +72,23 @@ static void clear_locked(void)
 		free(f->action.body);
 		free(f);
 	}
+}
+
+void fake_faults_clear(void)
+{
+	pthread_mutex_lock(&lock);
+	clear_faults_locked();
+	pthread_mutex_unlock(&lock);
+}
+
+static void clear_locked(void)
+{
+	for (size_t i = 0; i < ring_count; i++) {
+		free(ring[(ring_head + i) % FAKE_MAX_RECORDS]);
+		ring[(ring_head + i) % FAKE_MAX_RECORDS] = NULL;
+	}
+	ring_head = ring_count = 0;
+	clear_faults_locked();
 	while (openai_head) {
 		struct scripted *s = openai_head;
 

@@ -48,6 +48,8 @@ size_t fake_fault_add(const char *match, unsigned status, const char *body,
  * caller frees out->body. */
 bool fake_fault_take(const char *path, struct fault_action *out);
 void fake_faults_json(struct jbuf *out);
+/* Removes every pending fault (the request log stays). */
+void fake_faults_clear(void);
 
 /* Scripted OpenAI messages (raw JSON objects), first in first out. */
 size_t fake_openai_push(const char *json, size_t len);
