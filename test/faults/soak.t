@@ -2,7 +2,7 @@
 # schedule: missed calls (the incoming call, then the <Dial> ending no-answer)
 # and customers' replies, from several senders, through the real edge, inbox
 # worker and dispatcher to the fake Twilio; meanwhile Twilio fails every send
-# for a while, the inbox worker and the dispatcher are terminated, the
+# for a while (500, then 429 with Retry-After), the inbox worker and the dispatcher are terminated, the
 # postmaster is killed, and the edge is restarted. Then a quiet stretch under
 # load, over which the edge's and the workers' own memory must not grow.
 # Counts: calls sent, acknowledged (answered with TwiML, by the database or
@@ -118,6 +118,10 @@ my @faults;
 at(0.10);
 fake(POST => '/_fake/faults', { match => 'Messages.json', status => 500, count => 0 });
 push @faults, 'Twilio answers 500 to every send';
+at(0.16);
+fake(DELETE => '/_fake/faults');
+fake(POST => '/_fake/faults', { match => 'Messages.json', status => 429, retry_after => 1, count => 0 });
+push @faults, 'then 429 with Retry-After to every send';
 at(0.22);
 fake(DELETE => '/_fake/faults');
 at(0.27);
