@@ -184,6 +184,18 @@ BEGIN
                                 err_code = PG_EXCEPTION_DETAIL, err_field = PG_EXCEPTION_HINT;
         IF err_state ~ '^NM[0-9]{3}$' THEN
             resp := nmc.respond(substr(err_state, 3)::int, nmc.error_body(err_code, err_message, err_field));
+        ELSIF err_state IN ('23505', '23503', '23P01') THEN
+            -- A rule the schema enforces that no handler checked first: the
+            -- request conflicts with what is stored; a client's mistake, not ours.
+            RAISE LOG 'nmc_api.handle % %: refused by a constraint: % %', upper(handle.method), handle.path, err_state, err_message;
+            resp := nmc.respond(409, nmc.error_body('conflict', CASE err_state
+                WHEN '23505' THEN 'this conflicts with something that already exists'
+                WHEN '23503' THEN 'this refers to something that does not exist, or is still in use'
+                ELSE 'this overlaps with something that already exists' END));
+        ELSIF err_state IN ('23502', '23514', '22001', '22003', '22007', '22008', '22023', '22P02') THEN
+            -- A value the schema refuses (empty, out of range, too long, malformed).
+            RAISE LOG 'nmc_api.handle % %: refused input: % %', upper(handle.method), handle.path, err_state, err_message;
+            resp := nmc.respond(400, nmc.error_body('invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'));
         ELSE
             RAISE LOG 'nmc_api.handle % %: unexpected error % %', upper(handle.method), handle.path, err_state, err_message;
             resp := nmc.respond(500, nmc.error_body('internal_error', 'internal error'));
@@ -197,7 +209,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text) IS
-    'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string) → (status, content type, extra header lines, body). API errors are JSON {"error":{"code","message"[,"field"]}}; Twilio webhooks are signature-checked and answer TwiML; one the edge replays from its spool carries x-nmc-spooled-at (epoch ms of its arrival), passed to the handler as body.nmc_spooled_at.';
+    'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string) → (status, content type, extra header lines, body). API errors are JSON {"error":{"code","message"[,"field"]}}: NMxxx errors with their status, a constraint the request ran into 409 conflict, a value the schema refuses 400 invalid_input, anything else 500; Twilio webhooks are signature-checked and answer TwiML; one the edge replays from its spool carries x-nmc-spooled-at (epoch ms of its arrival), passed to the handler as body.nmc_spooled_at.';
 
 CREATE FUNCTION nmc_api.handle_many(requests jsonb)
 RETURNS TABLE (status int, content_type text, headers text, body text)
