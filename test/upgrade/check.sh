@@ -28,8 +28,10 @@ psql -X -q -h "$SOCK" -p "$NMC_PG_PORT" -U postgres -d postgres -c "CREATE DATAB
 mkdir -p "$OUT"
 
 current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$ROOT/extension/nevermisscall.control")
-olds=$(ls "$ROOT"/extension/history/nevermisscall--*.sql 2>/dev/null | grep -v "nevermisscall--[^/]*--" \
-       | sed 's/.*nevermisscall--\(.*\)\.sql/\1/' | sort -V)
+# Every released version: the oldest has the one kept install script, the others
+# are reached through the upgrade scripts (PostgreSQL installs them that way).
+olds=$(ls "$ROOT"/extension/history/nevermisscall--*.sql 2>/dev/null \
+       | sed -n 's/.*nevermisscall--\(.*\)\.sql$/\1/p' | sed 's/.*--//' | sort -uV)
 
 fresh_install() {
     psql_db -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS nevermisscall CASCADE" \
