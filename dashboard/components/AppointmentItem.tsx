@@ -2,8 +2,9 @@
 // AppointmentItem.tsx — one appointment: time, problem, customer, address, who booked it,
 // and Cancel (asks first; the customer is not texted by this button).
 import { useState } from 'react';
-import { clockTime, formatPhone } from '../lib/format';
+import { clockTime } from '../lib/format';
 import type { Appointment } from '../lib/types';
+import { AddressLink, PhoneLink } from './ContactLinks';
 import { errorText } from './FormStatus';
 import { useLive } from './LiveProvider';
 import { useSession } from './SessionProvider';
@@ -32,8 +33,8 @@ export function AppointmentItem({ appointment: a, timeZone }: { appointment: App
       <span className="appt-time">{clockTime(a.starts_at, timeZone)}–{clockTime(a.ends_at, timeZone)}</span>
       <span className="appt-what">
         <strong>{a.problem || 'Appointment'}</strong>
-        {customer && <span>{customer.name || formatPhone(customer.phone)}</span>}
-        {a.service_address && <span className="hint">{a.service_address}</span>}
+        {customer && <span>{customer.name ? <>{customer.name} · </> : null}<PhoneLink phone={customer.phone} /></span>}
+        {a.service_address && <span className="hint"><AddressLink address={a.service_address} /></span>}
         <span className="hint">Booked by {a.booked_by === 'ai' ? 'the assistant' : 'you'}{a.status === 'cancelled' ? ' · cancelled' : ''}</span>
       </span>
       {a.status === 'booked' && (confirming ? (

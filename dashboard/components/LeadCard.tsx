@@ -7,6 +7,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { deliveryLabel, formatPhone, LEAD_STATUS_LABEL, timeAgo } from '../lib/format';
 import { LEAD_STATUSES, type Lead, type LeadStatus } from '../lib/types';
+import { AddressLink, PhoneLink } from './ContactLinks';
 import { errorText } from './FormStatus';
 import { useLive } from './LiveProvider';
 import { useSession } from './SessionProvider';
@@ -46,9 +47,9 @@ export function LeadCard({ lead: l }: { lead: Lead }) {
         {l.urgency && l.urgency !== 'normal' && <span className={`badge badge-urgency-${l.urgency}`}>{l.urgency === 'emergency' ? 'Emergency' : 'Urgent'}</span>}
         <span className="hint">{timeAgo(l.last_activity_at, api.serverNow())}</span>
       </div>
-      {l.customer?.name && <p className="hint">{formatPhone(l.customer.phone)}</p>}
+      {l.customer?.phone && <p className="hint"><PhoneLink phone={l.customer.phone} /></p>}
       {l.problem && <p className="lead-problem">{l.problem}</p>}
-      {l.service_address && <p className="hint">{l.service_address}</p>}
+      {l.service_address && <p className="hint"><AddressLink address={l.service_address} /></p>}
       <p>{l.calls_count} call{l.calls_count === 1 ? '' : 's'}{l.last_call?.decision_reason ? ` · ${l.last_call.decision_reason}` : ''}{l.last_call?.text_status ? ` · text ${deliveryLabel(l.last_call.text_status).toLowerCase()}` : ''}</p>
       {l.status_reason && <p className="hint">{LEAD_STATUS_LABEL[l.status]}: {l.status_reason}</p>}
       {l.delivery_error && <p className="field-error">Text not delivered: {l.delivery_error}</p>}

@@ -6,6 +6,7 @@
 import Link from 'next/link';
 import { useEffect, useLayoutEffect, useRef } from 'react';
 import { formatPhone, LEAD_STATUS_LABEL } from '../lib/format';
+import { AddressLink, PhoneLink } from './ContactLinks';
 import { Composer } from './Composer';
 import { useLive } from './LiveProvider';
 import { MessageBubble } from './MessageBubble';
@@ -47,8 +48,9 @@ export function ThreadView({ id }: { id: string }) {
         <Link href="/conversations" className="back" aria-label="Back to conversations">←</Link>
         <div>
           <h2>{who}</h2>
-          {conv.customer?.name && <p className="hint">{formatPhone(conv.customer.phone)}</p>}
+          {conv.customer?.phone && <p className="hint"><PhoneLink phone={conv.customer.phone} /></p>}
           {about && <p className="hint thread-about">Lead: {about}</p>}
+          {lead?.service_address && <p className="hint"><AddressLink address={lead.service_address} /></p>}
         </div>
       </header>
       <ThreadActions conversation={conv} />

@@ -307,6 +307,8 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await page.getByRole('heading', { name: 'Leads', level: 1 }).waitFor();
     const lead = page.locator('.lead', { hasText: '(512) 555-0142' });
     await lead.getByText('missed call: greeting sent').waitFor();
+    assert.equal(await lead.getByRole('link', { name: 'Call (512) 555-0142' }).getAttribute('href'), 'tel:+15125550142',
+      'the number is a tap-to-call link');
     await me.select(lead.getByLabel('Status'), 'qualified');
     await page.locator('.lead[data-status=qualified]', { hasText: '(512) 555-0142' }).waitFor();
     const other = page.locator('.lead', { hasText: '(512) 555-0177' });
