@@ -298,8 +298,7 @@ BEGIN
         EXCEPTION WHEN SQLSTATE 'NM409' THEN
             NULL;  -- opted out or unreachable: nothing may be sent
         END;
-        PERFORM nmc.emit_event(b.id, 'conversation.handoff', jsonb_build_object('id', conv.id, 'reason', reason));
-        PERFORM nmc.conversation_set_mode(conv, 'human');
+        PERFORM nmc.conversation_handed_over(conv, reason);
     END IF;
     RETURN nmc.ai_turn_finish(t, p_status, reason);
 END

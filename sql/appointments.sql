@@ -108,10 +108,18 @@ BEGIN
         PERFORM nmc.lead_transition(l, 'appointment_scheduled');
     END IF;
     PERFORM nmc.emit_event(b.id, 'appointment.created', nmc.appointment_json(a));
+    IF p_booked_by = 'ai' THEN
+        PERFORM nmc.owner_alert(b, conv, 'booking', format('Booked by the assistant: %s, %s%s. %s',
+                    coalesce(nmc.owner_alert_who(conv), (SELECT phone FROM nmc.customers WHERE id = p_customer_id)),
+                    to_char(p_starts_at AT TIME ZONE b.timezone, 'Dy Mon DD HH24:MI'),
+                    coalesce(', ' || p_address, ''), coalesce(nmc.owner_alert_link(conv), '')))
+          FROM (SELECT c FROM nmc.conversations c WHERE c.business_id = b.id AND c.customer_id = p_customer_id
+                 ORDER BY c.state = 'open' DESC, c.created_at DESC LIMIT 1) x(conv);
+    END IF;
     RETURN a;
 END
 $$;
-COMMENT ON FUNCTION nmc.appointment_book(uuid, uuid, timestamptz, text, text, text, int) IS 'Books a job inside business hours; NM409 slot_taken when it would overlap another (the exclusion constraint decides, even under concurrency). Moves the customer''s lead to appointment_scheduled; emits appointment.created.';
+COMMENT ON FUNCTION nmc.appointment_book(uuid, uuid, timestamptz, text, text, text, int) IS 'Books a job inside business hours; NM409 slot_taken when it would overlap another (the exclusion constraint decides, even under concurrency). Moves the customer''s lead to appointment_scheduled; emits appointment.created; one the assistant booked is texted to the owner''s phone (kind booking).';
 
 CREATE FUNCTION nmc.appointment_cancel(p_appointment_id uuid, p_reason text DEFAULT NULL)
 RETURNS nmc.appointments

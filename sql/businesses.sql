@@ -52,7 +52,15 @@ CREATE TABLE nmc.businesses (
     service_radius_km      numeric(5,1) CHECK (service_radius_km > 0 AND service_radius_km <= 500),
     service_lat            double precision CHECK (service_lat BETWEEN -90 AND 90),
     service_lng            double precision CHECK (service_lng BETWEEN -180 AND 180),
-    emergency_sms_to_owner boolean NOT NULL DEFAULT true
+    emergency_sms_to_owner boolean NOT NULL DEFAULT true,
+    -- Since 0.6.0: alerts to the owner's phone (sql/owner_alerts.sql).
+    alert_phone             nmc.e164,
+    alert_phone_verified_at timestamptz,
+    alert_kinds             text[] NOT NULL DEFAULT '{booking,customer_replied,handoff,undelivered}'
+                            CHECK (alert_kinds <@ '{booking,customer_replied,handoff,undelivered}'),
+    quiet_hours_start       time,
+    quiet_hours_end         time,
+    CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL))
 );
 COMMENT ON TABLE nmc.businesses IS 'One row per business (tenant): profile, trade, address, time zone and the phone missed calls were forwarded to.';
 CREATE TRIGGER businesses_touch BEFORE UPDATE ON nmc.businesses

@@ -140,10 +140,26 @@ BEGIN
     SELECT * INTO b FROM nmc.businesses WHERE id = c.business_id;
     t := nmc.timer_set(c.business_id, 'conversation.human_window', c.id, now() + make_interval(secs => b.human_window_seconds));
     UPDATE nmc.conversations SET human_window_timer_id = t.id WHERE id = c.id RETURNING * INTO c;
-    RETURN nmc.conversation_set_mode(c, 'human_window', t.due_at);
+    c := nmc.conversation_set_mode(c, 'human_window', t.due_at);
+    PERFORM nmc.owner_alert_your_turn(c);
+    RETURN c;
 END
 $$;
-COMMENT ON FUNCTION nmc.conversation_customer_wrote(nmc.conversations) IS 'A customer message opens the human response window: a conversation.human_window timer for the business''s human_window_seconds, mode human_window with its deadline.';
+COMMENT ON FUNCTION nmc.conversation_customer_wrote(nmc.conversations) IS 'A customer message opens the human response window: a conversation.human_window timer for the business''s human_window_seconds, mode human_window with its deadline, and the owner''s phone is told (nmc.owner_alert_your_turn).';
+
+CREATE FUNCTION nmc.conversation_handed_over(conv nmc.conversations, reason text)
+RETURNS nmc.conversations
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.emit_event(conv.business_id, 'conversation.handoff', jsonb_build_object('id', conv.id, 'reason', reason));
+    conv := nmc.conversation_set_mode(conv, 'human');
+    PERFORM nmc.owner_alert((SELECT b FROM nmc.businesses b WHERE b.id = conv.business_id), conv, 'handoff',
+        format('The assistant handed %s over to you (%s). %s', nmc.owner_alert_who(conv), reason, nmc.owner_alert_link(conv)));
+    RETURN conv;
+END
+$$;
+COMMENT ON FUNCTION nmc.conversation_handed_over(nmc.conversations, text) IS 'The assistant gives a conversation to a person: conversation.handoff for the dashboard, mode human, and the owner''s phone is told (kind handoff).';
 
 CREATE FUNCTION nmc.conversation_human_window_expired(t nmc.timers)
 RETURNS void

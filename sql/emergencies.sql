@@ -53,32 +53,12 @@ BEGIN
     PERFORM nmc.sms_send(b.id, conv.customer_id, (SELECT phone FROM nmc.phone_numbers WHERE id = conv.phone_number_id),
                          coalesce(b.safety_advice, nmc.default_safety_advice(b)), 'system', conv.id);
     PERFORM nmc.emit_event(b.id, 'conversation.emergency', jsonb_build_object('id', conv.id, 'customer_id', conv.customer_id, 'term', term));
-    IF b.emergency_sms_to_owner AND b.forward_to_phone IS NOT NULL THEN
-        PERFORM nmc.owner_alert_send(b, conv, format('EMERGENCY (%s) from %s: "%s" Reply to them now on your dashboard.',
-            term, (SELECT phone FROM nmc.customers WHERE id = conv.customer_id),
-            left((SELECT body FROM nmc.messages WHERE conversation_id = conv.id AND direction = 'inbound'
-                   ORDER BY created_at DESC, id DESC LIMIT 1), 200)));
-    END IF;
+    PERFORM nmc.owner_alert(b, conv, 'emergency', format('EMERGENCY (%s) from %s: "%s" Call them now: %s',
+        term, (SELECT phone FROM nmc.customers WHERE id = conv.customer_id),
+        left((SELECT body FROM nmc.messages WHERE conversation_id = conv.id AND direction = 'inbound'
+               ORDER BY created_at DESC, id DESC LIMIT 1), 200), nmc.owner_alert_link(conv)));
     -- A person handles danger: no countdown, and no AI small talk about a gas leak.
     RETURN nmc.conversation_set_mode(conv, 'human');
 END
 $$;
 COMMENT ON FUNCTION nmc.conversation_emergency(nmc.conversations, text) IS 'A text reported danger: safety advice to the customer at once, a conversation.emergency event for the owner, and the conversation handed to a human (no human window, no AI).';
-
-CREATE FUNCTION nmc.owner_alert_send(b nmc.businesses, conv nmc.conversations, body text)
-RETURNS nmc.messages
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    m nmc.messages;
-BEGIN
-    -- Recorded against the customer it is about, outside their thread (no conversation).
-    INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status)
-    VALUES (b.id, conv.customer_id, NULL, 'outbound', 'system', (SELECT phone FROM nmc.phone_numbers WHERE id = conv.phone_number_id),
-            b.forward_to_phone, left(body, 480), 'pending')
-    RETURNING * INTO m;
-    PERFORM nmc.sms_enqueue(m);
-    RETURN m;
-END
-$$;
-COMMENT ON FUNCTION nmc.owner_alert_send(nmc.businesses, nmc.conversations, text) IS 'Texts the owner''s forward-to phone from the business number (an emergency alert); recorded as a system message about the customer, outside the conversation.';

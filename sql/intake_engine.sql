@@ -185,8 +185,7 @@ BEGIN
         IF coalesce((i ->> 'misunderstood')::int, 0) >= 1 THEN
             PERFORM nmc.intake_reply(conv, format('Sorry, I didn''t catch that. I''ll have someone from %s text you shortly.', b.name));
             UPDATE nmc.conversations SET intake = i WHERE id = conv.id RETURNING * INTO conv;
-            PERFORM nmc.emit_event(b.id, 'conversation.handoff', jsonb_build_object('id', conv.id, 'reason', 'the assistant could not understand the customer twice'));
-            PERFORM nmc.conversation_set_mode(conv, 'human');
+            PERFORM nmc.conversation_handed_over(conv, 'the assistant could not understand the customer twice');
             RETURN;
         END IF;
         i := i || jsonb_build_object('misunderstood', 1);

@@ -113,7 +113,10 @@ BEGIN
     RETURNING * INTO l;
     IF FOUND THEN
         PERFORM nmc.emit_event(l.business_id, 'lead.updated', nmc.lead_json(l));
+        PERFORM nmc.owner_alert(b, c, 'undelivered', format('Our text to %s did not arrive (%s). %s',
+                    nmc.owner_alert_who(c), coalesce(m.error_message, 'not delivered'), nmc.owner_alert_link(c)))
+          FROM nmc.businesses b, nmc.conversations c WHERE b.id = m.business_id AND c.id = m.conversation_id;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc.lead_text_not_delivered(nmc.messages) IS 'Our text in a lead''s conversation did not reach the customer (Twilio reported it undelivered or failed, the send failed for good, or it was too late to send after an outage): the lead shows why (delivery_error), lead.updated.';
+COMMENT ON FUNCTION nmc.lead_text_not_delivered(nmc.messages) IS 'Our text in a lead''s conversation did not reach the customer (Twilio reported it undelivered or failed, the send failed for good, or it was too late to send after an outage): the lead shows why (delivery_error), lead.updated, and the owner''s phone is told (kind undelivered).';

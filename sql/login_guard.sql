@@ -42,9 +42,11 @@ CREATE TABLE nmc.login_codes (
     expires_at   timestamptz NOT NULL,
     used_at      timestamptz,
     text_to_send text,
+    purpose      text NOT NULL DEFAULT 'sign_in' CHECK (purpose IN ('sign_in', 'alert_phone')),
+    phone        nmc.e164,
     FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
 );
-COMMENT ON TABLE nmc.login_codes IS 'Sign-in codes texted to a business''s phone (POST /api/auth/unlock): the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
+COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
 CREATE INDEX login_codes_user ON nmc.login_codes (user_id, created_at);
 CREATE INDEX login_codes_source ON nmc.login_codes (requested_from, created_at);
 ALTER TABLE nmc.login_codes ENABLE ROW LEVEL SECURITY;
@@ -176,14 +178,14 @@ BEGIN
         RETURN false;
     END IF;
     SELECT id INTO hit FROM nmc.login_codes
-     WHERE user_id = u.id AND used_at IS NULL AND expires_at > now()
+     WHERE user_id = u.id AND purpose = 'sign_in' AND used_at IS NULL AND expires_at > now()
        AND attempts < nmc.setting_int('login_code_max_attempts')
        AND code_hash = nmc.login_code_hash(id, regexp_replace(code, '[^0-9]', '', 'g'))
      LIMIT 1;
     IF hit IS NULL THEN
         -- Every live code of the user pays for a wrong guess.
         UPDATE nmc.login_codes SET attempts = attempts + 1
-         WHERE user_id = u.id AND used_at IS NULL AND expires_at > now();
+         WHERE user_id = u.id AND purpose = 'sign_in' AND used_at IS NULL AND expires_at > now();
         RETURN false;
     END IF;
     UPDATE nmc.login_codes SET used_at = now() WHERE id = hit;
@@ -216,7 +218,7 @@ BEGIN
 
     PERFORM pg_advisory_xact_lock(hashtextextended('nmc.login:' || v_email, 0));
     -- Each code is a text someone pays for: an address asks for a few per hour.
-    IF (SELECT count(*) FROM nmc.login_codes WHERE requested_from = v_source AND created_at > now() - interval '1 hour')
+    IF (SELECT count(*) FROM nmc.login_codes WHERE requested_from = v_source AND purpose = 'sign_in' AND created_at > now() - interval '1 hour')
        >= nmc.setting_int('login_codes_per_hour') THEN
         RETURN nmc.respond(429, nmc.error_body('rate_limited', 'too many sign-in codes asked for from this address; try again later'),
                            'Retry-After: 3600');
@@ -230,8 +232,8 @@ BEGIN
     SELECT phone INTO from_phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1;
     IF b.forward_to_phone IS NULL OR from_phone IS NULL
        -- one code a minute, and a few an hour, per account
-       OR EXISTS (SELECT 1 FROM nmc.login_codes WHERE user_id = u.id AND created_at > now() - interval '1 minute')
-       OR (SELECT count(*) FROM nmc.login_codes WHERE user_id = u.id AND created_at > now() - interval '1 hour')
+       OR EXISTS (SELECT 1 FROM nmc.login_codes WHERE user_id = u.id AND purpose = 'sign_in' AND created_at > now() - interval '1 minute')
+       OR (SELECT count(*) FROM nmc.login_codes WHERE user_id = u.id AND purpose = 'sign_in' AND created_at > now() - interval '1 hour')
           >= nmc.setting_int('login_codes_per_hour') THEN
         RETURN answer;
     END IF;

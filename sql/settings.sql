@@ -53,6 +53,7 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('circuit_probe_base_ms', '2000', false, 'First wait before probing a provider whose circuit opened; doubles per failed probe.'),
     ('circuit_probe_max_ms', '60000', false, 'Longest wait between probes of a provider that is down.'),
     ('stale_text_seconds', '3600', false, 'A text that could not go out for this long (a provider outage) is not sent; the owner is told instead.'),
+    ('alert_min_gap_seconds', '180', false, 'At most one alert to the owner''s phone per conversation within this (emergencies excepted).'),
     ('backstop_grace_ms', '5000', false, 'The pg_cron backstop fires a timer only when it is overdue by this much.');
 
 CREATE FUNCTION nmc.setting(setting_name text)

@@ -185,6 +185,8 @@ BEGIN
       INTO ev_b, ev_t, ev_body
       FROM e;
     PERFORM nmc.emit_events(ev_b, ev_t, ev_body);
+    -- As nmc.conversation_customer_wrote: the owner's phone is told.
+    PERFORM nmc.owner_alert_your_turn(w) FROM unnest(windows) w;
 END
 $$;
 COMMENT ON FUNCTION nmc.sms_thread_routine(nmc.webhook_inbox[], text[], text[]) IS 'Threads many routine inbound texts at once (callers: their normalised From numbers; modes: the mode of the open conversation each was sorted with, NULL if none — all in the same order): what nmc.sms_received does for a text that is not a keyword, raises no emergency and is not for the assistant — customer, conversation, message dated at receipt, the human response window where the conversation waited for the customer, and the same events in the same order. nmc.webhook_inbox_run decides which texts are routine.';

@@ -112,15 +112,15 @@ BEGIN
     PERFORM nmc.emit_event(m.business_id, 'message.status',
         jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'status', m.status, 'error_code', m.error_code,
                            'reason', code));
-    IF code = 'stale' AND m.to_phone <> coalesce((SELECT forward_to_phone FROM nmc.businesses WHERE id = m.business_id), '') THEN
+    IF code = 'stale' AND m.conversation_id IS NOT NULL THEN
         -- The customer is not texted hours late: the owner is told to call back.
         PERFORM nmc.lead_text_not_delivered(m);
         PERFORM nmc.emit_event(m.business_id, 'message.stale', jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id,
             'customer_id', m.customer_id, 'to', m.to_phone, 'created_at', m.created_at));
         SELECT * INTO b FROM nmc.businesses WHERE id = m.business_id;
         SELECT * INTO conv FROM nmc.conversations WHERE id = m.conversation_id;
-        IF b.forward_to_phone IS NOT NULL AND conv.id IS NOT NULL THEN
-            PERFORM nmc.owner_alert_send(b, conv, format('Texting was down: %s was not texted back (since %s). Please call them.',
+        IF conv.id IS NOT NULL THEN
+            PERFORM nmc.owner_alert(b, conv, 'call_back', format('Texting was down: %s was not texted back (since %s). Please call them.',
                 m.to_phone, to_char(m.created_at AT TIME ZONE b.timezone, 'Mon DD HH24:MI')));
         END IF;
     END IF;

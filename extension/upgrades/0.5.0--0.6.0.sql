@@ -53,9 +53,11 @@ CREATE TABLE nmc.login_codes (
     expires_at   timestamptz NOT NULL,
     used_at      timestamptz,
     text_to_send text,
+    purpose      text NOT NULL DEFAULT 'sign_in' CHECK (purpose IN ('sign_in', 'alert_phone')),
+    phone        nmc.e164,
     FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
 );
-COMMENT ON TABLE nmc.login_codes IS 'Sign-in codes texted to a business''s phone (POST /api/auth/unlock): the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
+COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
 CREATE INDEX login_codes_user ON nmc.login_codes (user_id, created_at);
 CREATE INDEX login_codes_source ON nmc.login_codes (requested_from, created_at);
 ALTER TABLE nmc.login_codes ENABLE ROW LEVEL SECURITY;
@@ -159,3 +161,26 @@ ALTER TABLE nmc.calls ADD CONSTRAINT calls_missed_reason_check
 --@replace leads nmc.lead_text_not_delivered
 --@replace sms_inbound nmc.message_status_reported
 --@replace twilio nmc.twilio_sms_send_failed
+
+-- Alerts to the owner's phone (sql/owner_alerts.sql): a verified alert phone,
+-- the kinds wanted, quiet hours, spacing; the one function that texts the owner.
+ALTER TABLE nmc.businesses ADD COLUMN alert_phone nmc.e164;
+ALTER TABLE nmc.businesses ADD COLUMN alert_phone_verified_at timestamptz;
+ALTER TABLE nmc.businesses ADD COLUMN alert_kinds text[] NOT NULL DEFAULT '{booking,customer_replied,handoff,undelivered}'
+    CHECK (alert_kinds <@ '{booking,customer_replied,handoff,undelivered}');
+ALTER TABLE nmc.businesses ADD COLUMN quiet_hours_start time;
+ALTER TABLE nmc.businesses ADD COLUMN quiet_hours_end time;
+ALTER TABLE nmc.businesses ADD CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL));
+INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
+    ('alert_min_gap_seconds', '180', false, 'At most one alert to the owner''s phone per conversation within this (emergencies excepted).');
+DROP FUNCTION nmc.owner_alert_send(nmc.businesses, nmc.conversations, text);
+--@include owner_alerts
+--@replace emergencies nmc.conversation_emergency
+--@replace conversations nmc.conversation_customer_wrote
+--@replace conversations nmc.conversation_handed_over
+--@replace ai_engine nmc.ai_turn_hand_off
+--@replace intake_engine nmc.intake_turn
+--@replace sms_threading nmc.sms_thread_routine
+--@replace appointments nmc.appointment_book
+--@replace login_guard nmc.login_code_redeem
+--@replace login_guard nmc.login_code_request

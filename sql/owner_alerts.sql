@@ -1,0 +1,266 @@
+-- owner_alerts.sql — the owner's phone, for an owner away from the dashboard:
+-- an alert phone verified by a texted code, which kinds of alert go to it
+-- (a customer replied and it is the owner's turn, a booking, the assistant
+-- handing over, a text that did not arrive), quiet hours in the business's
+-- time zone, at most one alert per conversation per alert_min_gap_seconds —
+-- and the one function that texts the owner (emergencies too).
+CREATE TABLE nmc.owner_alerts (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    business_id     uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
+    conversation_id uuid,
+    kind            text NOT NULL CHECK (kind IN ('customer_replied', 'emergency', 'booking', 'handoff', 'undelivered', 'call_back')),
+    message_id      uuid,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE nmc.owner_alerts IS 'Every alert texted to the owner: which conversation it named and why (the spacing of alerts per conversation is counted here).';
+CREATE INDEX owner_alerts_conversation ON nmc.owner_alerts (conversation_id, created_at);
+ALTER TABLE nmc.owner_alerts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.owner_alerts FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.owner_alerts
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+CREATE FUNCTION nmc.owner_phone(b nmc.businesses)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT CASE WHEN b.alert_phone_verified_at IS NOT NULL THEN b.alert_phone ELSE b.forward_to_phone END $$;
+COMMENT ON FUNCTION nmc.owner_phone(nmc.businesses) IS 'Where texts for the owner go: the verified alert phone, else the forward-to phone.';
+
+CREATE FUNCTION nmc.owner_alert_send(b nmc.businesses, p_customer_id uuid, p_phone_number_id uuid, body text)
+RETURNS nmc.messages
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    m nmc.messages;
+    to_phone text := nmc.owner_phone(b);
+    from_phone text := coalesce((SELECT phone FROM nmc.phone_numbers WHERE id = p_phone_number_id),
+                                (SELECT phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1));
+BEGIN
+    IF to_phone IS NULL OR from_phone IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- Recorded against the customer it is about, outside their thread (no conversation).
+    INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status)
+    VALUES (b.id, p_customer_id, NULL, 'outbound', 'system', from_phone, to_phone, left(body, 480), 'pending')
+    RETURNING * INTO m;
+    PERFORM nmc.sms_enqueue(m);
+    RETURN m;
+END
+$$;
+COMMENT ON FUNCTION nmc.owner_alert_send(nmc.businesses, uuid, uuid, text) IS 'Texts the owner (nmc.owner_phone) from the business number (the given one, else its first); recorded as a system message about the customer, outside the conversation. NULL when there is no phone to text or none to text from.';
+
+CREATE FUNCTION nmc.owner_alert(b nmc.businesses, conv nmc.conversations, p_kind text, body text)
+RETURNS nmc.messages
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    m nmc.messages;
+    local_time time := (now() AT TIME ZONE b.timezone)::time;
+    quiet boolean;
+BEGIN
+    IF p_kind = 'emergency' THEN
+        IF NOT b.emergency_sms_to_owner THEN
+            RETURN NULL;
+        END IF;
+    ELSIF p_kind = 'call_back' THEN
+        NULL;   -- a customer we could not text at all: always told
+    ELSE
+        -- Everything but danger: only to a phone the owner verified, only the
+        -- kinds they want, never in their quiet hours, and spaced out.
+        IF b.alert_phone_verified_at IS NULL OR NOT (p_kind = ANY (b.alert_kinds)) THEN
+            RETURN NULL;
+        END IF;
+        -- Quiet hours may run past midnight (21:00 to 07:00).
+        quiet := b.quiet_hours_start IS NOT NULL AND
+                 CASE WHEN b.quiet_hours_start <= b.quiet_hours_end THEN local_time >= b.quiet_hours_start AND local_time < b.quiet_hours_end
+                      ELSE local_time >= b.quiet_hours_start OR local_time < b.quiet_hours_end END;
+        IF quiet THEN
+            RETURN NULL;
+        END IF;
+        IF conv.id IS NOT NULL AND EXISTS (SELECT 1 FROM nmc.owner_alerts a WHERE a.conversation_id = conv.id
+                                             AND a.created_at > now() - make_interval(secs => nmc.setting_int('alert_min_gap_seconds'))) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    m := nmc.owner_alert_send(b, conv.customer_id, conv.phone_number_id, body);
+    IF m.id IS NOT NULL THEN
+        INSERT INTO nmc.owner_alerts (business_id, conversation_id, kind, message_id) VALUES (b.id, conv.id, p_kind, m.id);
+    END IF;
+    RETURN m;
+END
+$$;
+COMMENT ON FUNCTION nmc.owner_alert(nmc.businesses, nmc.conversations, text, text) IS
+    'Texts the owner an alert of p_kind about conv, if it should go: an emergency whenever emergency_sms_to_owner, a call_back (a customer who could not be texted) always — both to the verified alert phone, else the forward-to phone; any other kind only to a verified alert phone, only if in alert_kinds, not in the quiet hours (business time zone), and not within alert_min_gap_seconds of the last alert about the same conversation. Recorded in nmc.owner_alerts.';
+
+CREATE FUNCTION nmc.owner_alert_link(conv nmc.conversations)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT rtrim(nmc.setting('public_url'), '/') || '/conversations/' || conv.id $$;
+COMMENT ON FUNCTION nmc.owner_alert_link(nmc.conversations) IS 'The link to a conversation in the dashboard, for alerts.';
+
+CREATE FUNCTION nmc.owner_alert_who(conv nmc.conversations)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT coalesce(nullif(c.name, ''), c.phone) FROM nmc.customers c WHERE c.id = conv.customer_id $$;
+COMMENT ON FUNCTION nmc.owner_alert_who(nmc.conversations) IS 'How an alert names the customer: their name if known, else their number.';
+
+CREATE FUNCTION nmc.owner_alert_your_turn(conv nmc.conversations)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    b nmc.businesses;
+    said text;
+BEGIN
+    SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
+    IF b.alert_phone_verified_at IS NULL THEN
+        RETURN;   -- the usual case until the owner sets a phone: nothing to look up
+    END IF;
+    SELECT body INTO said FROM nmc.messages
+     WHERE business_id = conv.business_id AND conversation_id = conv.id AND direction = 'inbound'
+     ORDER BY created_at DESC, id DESC LIMIT 1;
+    PERFORM nmc.owner_alert(b, conv, 'customer_replied',
+        format('%s: "%s" Your turn: %s s before the assistant answers. %s', nmc.owner_alert_who(conv), left(coalesce(said, ''), 200),
+               greatest(0, round(extract(epoch FROM conv.human_window_deadline - now())))::int, nmc.owner_alert_link(conv)));
+END
+$$;
+COMMENT ON FUNCTION nmc.owner_alert_your_turn(nmc.conversations) IS 'A customer wrote and the human response window opened: the owner gets the customer''s words, the seconds left and the link (nmc.owner_alert, kind customer_replied).';
+
+-- Settings, through the API ---------------------------------------------------
+CREATE FUNCTION nmc.owner_alert_settings_json(b nmc.businesses)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'phone', coalesce(b.alert_phone, b.forward_to_phone),
+        'verified', b.alert_phone IS NOT NULL AND b.alert_phone_verified_at IS NOT NULL,
+        'kinds', to_jsonb(b.alert_kinds),
+        'emergency_sms_to_owner', b.emergency_sms_to_owner,
+        'quiet_hours', CASE WHEN b.quiet_hours_start IS NOT NULL THEN jsonb_build_object(
+                           'start', to_char(b.quiet_hours_start, 'HH24:MI'), 'end', to_char(b.quiet_hours_end, 'HH24:MI')) END)
+$$;
+COMMENT ON FUNCTION nmc.owner_alert_settings_json(nmc.businesses) IS 'GET /api/business/alerts: the alert phone (the forward-to phone until another is set), whether it is verified (alerts other than emergencies need that), the kinds switched on and the quiet hours.';
+
+CREATE FUNCTION nmc.api_alerts_get(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE sql STABLE
+AS $$ SELECT nmc.respond(200, jsonb_build_object('alerts', nmc.owner_alert_settings_json(b)))
+        FROM nmc.businesses b WHERE b.id = nmc.current_business_id() $$;
+COMMENT ON FUNCTION nmc.api_alerts_get(jsonb) IS 'GET /api/business/alerts: see nmc.owner_alert_settings_json.';
+
+CREATE FUNCTION nmc.api_alerts_patch(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    body jsonb := req -> 'body';
+    b nmc.businesses;
+    kinds text[];
+    qh jsonb;
+BEGIN
+    PERFORM nmc.input_object(body);
+    PERFORM nmc.input_allowed_fields(body, ARRAY['kinds', 'quiet_hours']);
+    SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
+    IF body ? 'kinds' THEN
+        IF jsonb_typeof(body -> 'kinds') <> 'array' OR EXISTS (SELECT 1 FROM jsonb_array_elements(body -> 'kinds') k
+                WHERE jsonb_typeof(k) <> 'string' OR k #>> '{}' NOT IN ('customer_replied', 'booking', 'handoff', 'undelivered')) THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field',
+                'kinds must be a list of: customer_replied, booking, handoff, undelivered (emergencies: emergency_sms_to_owner)', 'kinds');
+        END IF;
+        SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{}') INTO kinds FROM jsonb_array_elements_text(body -> 'kinds') k;
+        b.alert_kinds := kinds;
+    END IF;
+    IF body ? 'quiet_hours' THEN
+        qh := body -> 'quiet_hours';
+        IF jsonb_typeof(qh) = 'null' THEN
+            b.quiet_hours_start := NULL;
+            b.quiet_hours_end := NULL;
+        ELSIF jsonb_typeof(qh) <> 'object' OR coalesce(qh ->> 'start', '') !~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'
+              OR coalesce(qh ->> 'end', '') !~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' OR qh ->> 'start' = qh ->> 'end' THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'quiet_hours must be null or {"start": "HH:MM", "end": "HH:MM"}, two different times (e.g. 21:00 to 07:00)', 'quiet_hours');
+        ELSE
+            b.quiet_hours_start := (qh ->> 'start')::time;
+            b.quiet_hours_end := (qh ->> 'end')::time;
+        END IF;
+    END IF;
+    UPDATE nmc.businesses SET alert_kinds = b.alert_kinds, quiet_hours_start = b.quiet_hours_start, quiet_hours_end = b.quiet_hours_end
+     WHERE id = b.id RETURNING * INTO b;
+    RETURN nmc.respond(200, jsonb_build_object('alerts', nmc.owner_alert_settings_json(b)));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_alerts_patch(jsonb) IS 'PATCH /api/business/alerts {kinds?, quiet_hours?}: which alerts go to the owner''s verified phone, and the quiet hours (business time zone; emergencies still go through).';
+
+CREATE FUNCTION nmc.api_alert_phone_put(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    body jsonb := req -> 'body';
+    b nmc.businesses;
+    v_phone text;
+    from_phone text;
+    code text;
+    c_id uuid := gen_random_uuid();
+BEGIN
+    PERFORM nmc.input_object(body);
+    PERFORM nmc.input_allowed_fields(body, ARRAY['phone']);
+    v_phone := nmc.normalize_phone(nmc.input_text(body, 'phone', true, 40), 'phone');
+    SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
+    SELECT phone INTO from_phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1;
+    IF from_phone IS NULL THEN
+        PERFORM nmc.raise_api_error(409, 'no_number', 'get a texting number first: the code is texted from it');
+    END IF;
+    -- Each code is a text: one a minute, a few an hour.
+    IF EXISTS (SELECT 1 FROM nmc.login_codes WHERE business_id = b.id AND purpose = 'alert_phone' AND created_at > now() - interval '1 minute')
+       OR (SELECT count(*) FROM nmc.login_codes WHERE business_id = b.id AND purpose = 'alert_phone' AND created_at > now() - interval '1 hour')
+          >= nmc.setting_int('login_codes_per_hour') THEN
+        RETURN nmc.respond(429, nmc.error_body('rate_limited', 'a code was texted a moment ago; wait a minute before asking for another'),
+                           'Retry-After: 60');
+    END IF;
+    UPDATE nmc.businesses SET alert_phone = v_phone, alert_phone_verified_at = NULL WHERE id = b.id RETURNING * INTO b;
+    code := lpad((('x' || encode(gen_random_bytes(4), 'hex'))::bit(32)::bigint % 1000000)::text, 6, '0');
+    INSERT INTO nmc.login_codes (id, business_id, user_id, code_hash, requested_from, expires_at, text_to_send, purpose, phone)
+    VALUES (c_id, b.id, nmc.current_user_id(), nmc.login_code_hash(c_id, code), coalesce(req ->> 'client_addr', ''),
+            now() + make_interval(secs => nmc.setting_int('login_code_ttl_seconds')),
+            format('NeverMissCall: your code to get alerts on this phone is %s. Enter it on the dashboard.', code), 'alert_phone', v_phone);
+    PERFORM nmc.job_enqueue('twilio.sms.login_code', b.id, jsonb_build_object('login_code_id', c_id, 'to', v_phone, 'from', from_phone));
+    RETURN nmc.respond(202, jsonb_build_object('alerts', nmc.owner_alert_settings_json(b)));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_alert_phone_put(jsonb) IS 'PUT /api/business/alerts/phone {phone}: the phone alerts go to, unverified until its code comes back (POST …/verify); the code is texted from the business number (one a minute, login_codes_per_hour an hour). 409 no_number without a number to text from.';
+
+CREATE FUNCTION nmc.api_alert_phone_verify(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    body jsonb := req -> 'body';
+    b nmc.businesses;
+    v_code text;
+    hit uuid;
+BEGIN
+    PERFORM nmc.input_object(body);
+    PERFORM nmc.input_allowed_fields(body, ARRAY['code']);
+    v_code := regexp_replace(nmc.input_text(body, 'code', true, 20), '[^0-9]', '', 'g');
+    SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
+    SELECT id INTO hit FROM nmc.login_codes
+     WHERE business_id = b.id AND purpose = 'alert_phone' AND phone = b.alert_phone AND used_at IS NULL AND expires_at > now()
+       AND attempts < nmc.setting_int('login_code_max_attempts') AND code_hash = nmc.login_code_hash(id, v_code)
+     LIMIT 1;
+    IF hit IS NULL THEN
+        UPDATE nmc.login_codes SET attempts = attempts + 1
+         WHERE business_id = b.id AND purpose = 'alert_phone' AND used_at IS NULL AND expires_at > now();
+        RETURN nmc.respond(400, nmc.error_body('invalid_code', 'this code is wrong, used or expired; ask for a new one', 'code'));
+    END IF;
+    UPDATE nmc.login_codes SET used_at = now() WHERE id = hit;
+    UPDATE nmc.businesses SET alert_phone_verified_at = now() WHERE id = b.id RETURNING * INTO b;
+    RETURN nmc.respond(200, jsonb_build_object('alerts', nmc.owner_alert_settings_json(b)));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_alert_phone_verify(jsonb) IS 'POST /api/business/alerts/phone/verify {code}: the code texted to the alert phone proves the owner has it; alerts then go there. 400 invalid_code otherwise (login_code_max_attempts tries).';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/business/alerts', 'api_alerts_get', 'jwt', 'Alerts to the owner''s phone: the phone, the kinds, the quiet hours'),
+    ('PATCH', '/api/business/alerts', 'api_alerts_patch', 'jwt', 'Choose the alerts and the quiet hours'),
+    ('PUT', '/api/business/alerts/phone', 'api_alert_phone_put', 'jwt', 'Set the phone alerts go to; a code is texted to it'),
+    ('POST', '/api/business/alerts/phone/verify', 'api_alert_phone_verify', 'jwt', 'Verify the alert phone with the texted code');
