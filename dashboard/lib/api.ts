@@ -3,7 +3,7 @@
 // (docs/http-api.md), and the server clock offset for countdowns.
 // Used by every screen through the session context; unit-tested in test/api.test.ts.
 import type {
-  Appointment, AvailableNumber, BlockedNumber, Business, Call, Conversation, FeedEvent, Greeting,
+  AlertKind, AlertSettings, Appointment, AvailableNumber, BlockedNumber, Business, Call, Conversation, FeedEvent, Greeting,
   GreetingPreview, Hours, HoursRange, Job, Lead, LeadStatus, Message, PhoneNumber, Preferences,
   SystemStatus, TradeType, User,
 } from './types';
@@ -116,6 +116,11 @@ export function createApi(opts: ApiOptions) {
         ...(extra.loginCode ? { login_code: extra.loginCode } : {}),
       }),
     requestLoginCode: (email: string) => post<{ message: string }>('/api/auth/unlock', { email }),
+    alerts: () => get<{ alerts: AlertSettings }>('/api/business/alerts'),
+    patchAlerts: (b: { kinds?: AlertKind[]; quiet_hours?: { start: string; end: string } | null }) =>
+      patch<{ alerts: AlertSettings }>('/api/business/alerts', b),
+    setAlertPhone: (phone: string) => put<{ alerts: AlertSettings }>('/api/business/alerts/phone', { phone }),
+    verifyAlertPhone: (code: string) => post<{ alerts: AlertSettings }>('/api/business/alerts/phone/verify', { code }),
     me: () => get<{ user: User }>('/api/me'),
     patchMe: (b: { name?: string; preferences?: Partial<Record<keyof Preferences, unknown>> }) => patch<{ user: User }>('/api/me', b),
     business: () => get<{ business: Business }>('/api/business'),

@@ -159,6 +159,22 @@ export interface Call {
   customer?: Customer | null;
 }
 
+export type AlertKind = 'customer_replied' | 'booking' | 'handoff' | 'undelivered';
+export const ALERT_KINDS: { kind: AlertKind; label: string }[] = [
+  { kind: 'customer_replied', label: 'A customer replied and it is my turn' },
+  { kind: 'booking', label: 'The assistant booked a job' },
+  { kind: 'handoff', label: 'The assistant handed a conversation to me' },
+  { kind: 'undelivered', label: 'A text to a customer did not arrive' },
+];
+/** Texts to the owner's phone (GET /api/business/alerts). */
+export interface AlertSettings {
+  phone: string | null;
+  verified: boolean;
+  kinds: AlertKind[];
+  quiet_hours: { start: string; end: string } | null;
+  emergency_sms_to_owner: boolean;
+}
+
 export interface ProviderStats { done: number; retries: number; failures: number }
 /** A provider's circuit: open while it is down; waiting: your jobs held behind it. */
 export interface ProviderCircuit { state: 'closed' | 'open'; since: string | null; next_probe_at: string | null; waiting: number }

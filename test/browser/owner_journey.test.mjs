@@ -390,6 +390,28 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await screenshots(page, ++shot, 'settings-service-area', { scrollTo: page.locator('#area') });
   });
 
+  await t.test('settings: an alert phone, verified by a texted code, and which alerts go to it', async () => {
+    const alerts = page.getByRole('group', { name: 'Alerts by text' });
+    await alerts.getByLabel('Alert phone').waitFor();
+    assert.equal(await alerts.getByLabel('Alert phone').inputValue(), '+15125550199', 'the forward-to phone at first');
+    assert.equal(await alerts.getByRole('checkbox', { name: 'A customer replied and it is my turn' }).isDisabled(), true,
+      'nothing to switch before the phone is verified');
+    await me.fill(alerts.getByLabel('Alert phone'), '(512) 555-0188');
+    await me.click(alerts.getByRole('button', { name: 'Text me a code' }));
+    await alerts.getByText('A code is on its way to that phone.').waitFor();
+    // Sandbox mode: the text is simulated and its code forgotten once "sent"; the test sets a code it knows.
+    sql(`UPDATE nmc.login_codes SET code_hash = nmc.login_code_hash(id, '482913') WHERE purpose = 'alert_phone' AND phone = '+15125550188'`);
+    await me.fill(alerts.getByLabel('Code from the text'), '482913');
+    await me.click(alerts.getByRole('button', { name: 'Verify' }));
+    await alerts.getByText('Verified: alerts go to this phone.').waitFor();
+    const replied = alerts.getByRole('checkbox', { name: 'A customer replied and it is my turn' });
+    assert.equal(await replied.isChecked(), true, 'on once verified');
+    await me.click(alerts.getByRole('checkbox', { name: 'The assistant booked a job' }));
+    await alerts.getByText('Saved.').waitFor();
+    const { alerts: saved } = await api('GET', '/api/business/alerts');
+    assert.deepEqual([saved.phone, saved.verified, saved.kinds], ['+15125550188', true, ['customer_replied', 'handoff', 'undelivered']]);
+  });
+
   await t.test('status shows the services and the sandbox', async () => {
     await nav('Status');
     await page.getByRole('heading', { name: 'System status', level: 1 }).waitFor();

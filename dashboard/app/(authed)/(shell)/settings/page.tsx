@@ -6,6 +6,7 @@
 import { AssistantForm } from '../../../../components/AssistantForm';
 import { BlockListForm } from '../../../../components/BlockListForm';
 import { ClosuresForm } from '../../../../components/ClosuresForm';
+import { AlertPhoneForm } from '../../../../components/AlertPhoneForm';
 import { EmergencyTextForm } from '../../../../components/EmergencyTextForm';
 import { GreetingForm } from '../../../../components/GreetingForm';
 import { HoursForm } from '../../../../components/HoursForm';
@@ -16,7 +17,7 @@ import { ServiceAreaForm } from '../../../../components/ServiceAreaForm';
 
 const SECTIONS = [
   { id: 'profile', title: 'Business profile', body: <ProfileForm submitLabel="Save" /> },
-  { id: 'alerts', title: 'Alerts', body: <><PreferencesForm /><EmergencyTextForm /></> },
+  { id: 'alerts', title: 'Alerts', body: <><PreferencesForm /><EmergencyTextForm /><AlertPhoneForm /></> },
   { id: 'hours', title: 'Business hours', body: <HoursForm submitLabel="Save" /> },
   { id: 'closed', title: 'Closed days', body: <ClosuresForm /> },
   { id: 'greeting', title: 'Greeting text', body: <GreetingForm submitLabel="Save" /> },
