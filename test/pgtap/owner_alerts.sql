@@ -4,10 +4,11 @@
 -- it with the customer's words, the seconds left and the link; at most one per
 -- conversation per alert_min_gap_seconds; kinds can be switched off; quiet
 -- hours hold everything but emergencies; the assistant handing over is texted
--- too. Until the phone is verified only emergencies go out (to the forward-to
+-- too, and so are the assistant's bookings and texts that did not arrive. Until
+-- the phone is verified only emergencies go out (to the forward-to
 -- phone, as before).
 BEGIN;
-SELECT plan(26);
+SELECT plan(29);
 
 CREATE TEMP TABLE r AS SELECT nmc_test.register('alerts@example.com', 'Alert Plumbing') AS body;
 CREATE TEMP TABLE b AS SELECT (body #>> '{business,id}')::uuid AS id, body ->> 'token' AS token FROM r;
@@ -71,19 +72,43 @@ SELECT nmc.conversation_set_mode(pg_temp.conv('+15125550402'), 'waiting') IS NUL
 SELECT is(pg_temp.text_in(4, '+15125550402', 'Anyone?'), 200, 'and again, later');
 SELECT is(pg_temp.alerts_to('+15125550188'), 2::bigint, 'after the gap: alerted again');
 
+-- A booking by the assistant, and a text that did not arrive.
+SELECT nmc.appointment_book((SELECT id FROM b), (pg_temp.conv('+15125550401')).customer_id,
+                            date_trunc('hour', now()) + interval '1 day 2 hours', 'ai', '55 Oak St', 'Leak') IS NULL;
+SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550188' AND conversation_id IS NULL ORDER BY created_at DESC LIMIT 1),
+               '^Booked by the assistant: \+15125550401, \w{3} \w{3} \d{2} \d{2}:\d{2}, 55 Oak St\. http\S+/conversations/',
+               'a booking by the assistant is texted, with when and where');
+SELECT nmc.appointment_book((SELECT id FROM b), (pg_temp.conv('+15125550401')).customer_id,
+                            date_trunc('hour', now()) + interval '2 days 2 hours', 'owner') IS NULL;
+SELECT is((SELECT count(*) FROM nmc.owner_alerts WHERE business_id = (SELECT id FROM b) AND kind = 'booking'), 1::bigint,
+          'one the owner booked is not (never an alert for the owner''s own action)');
+UPDATE nmc.owner_alerts SET created_at = created_at - interval '1 hour';
+CREATE TEMP TABLE lost_text AS SELECT * FROM nmc.sms_send((SELECT id FROM b), (pg_temp.conv('+15125550402')).customer_id, '+15125550300',
+                                                          'On my way', 'owner', (pg_temp.conv('+15125550402')).id);
+-- (a conversation that started with a text has no lead yet: give it one, as a missed call would)
+INSERT INTO nmc.leads (business_id, customer_id)
+SELECT (SELECT id FROM b), (pg_temp.conv('+15125550402')).customer_id WHERE (pg_temp.conv('+15125550402')).lead_id IS NULL;
+UPDATE nmc.conversations SET lead_id = (SELECT id FROM nmc.leads WHERE customer_id = (pg_temp.conv('+15125550402')).customer_id)
+ WHERE id = (pg_temp.conv('+15125550402')).id;
+SELECT nmc.twilio_sms_send_failed(j, '30003', 'Unreachable destination handset') FROM nmc.jobs j
+ WHERE j.payload ->> 'message_id' = (SELECT id::text FROM lost_text);
+SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550188' AND conversation_id IS NULL ORDER BY created_at DESC LIMIT 1),
+               '^Our text to \+15125550402 did not arrive \(Unreachable destination handset\)\. http',
+               'a text that did not arrive is texted to the owner');
+
 -- Kinds and quiet hours.
 SELECT is((SELECT status || ' ' || (body #>> '{error,field}') FROM pg_temp.api('PATCH', '/api/business/alerts', '{"kinds": ["gossip"]}')),
           '400 kinds', 'an unknown kind: 400');
 SELECT is((SELECT (body #>> '{alerts,kinds}') FROM pg_temp.api('PATCH', '/api/business/alerts', '{"kinds": ["handoff"]}')), '["handoff"]',
           'only hand-overs, now');
 SELECT is(pg_temp.text_in(5, '+15125550403', 'Hi'), 200, 'a third customer writes');
-SELECT is(pg_temp.alerts_to('+15125550188'), 2::bigint, 'customer_replied switched off: no alert');
+SELECT is(pg_temp.alerts_to('+15125550188'), 4::bigint, 'customer_replied switched off: no alert (still the 4 of before)');
 SELECT is((SELECT status FROM pg_temp.api('PATCH', '/api/business/alerts',
               jsonb_build_object('quiet_hours', jsonb_build_object('start', to_char((now() AT TIME ZONE 'America/Chicago') - interval '1 hour', 'HH24:MI'),
                                                                    'end', to_char((now() AT TIME ZONE 'America/Chicago') + interval '1 hour', 'HH24:MI'))))), 200,
           'quiet hours around now (the business''s time)');
 SELECT nmc.conversation_handed_over(pg_temp.conv('+15125550403'), 'test') IS NULL;
-SELECT is(pg_temp.alerts_to('+15125550188'), 2::bigint, 'in the quiet hours even a hand-over is not texted');
+SELECT is(pg_temp.alerts_to('+15125550188'), 4::bigint, 'in the quiet hours even a hand-over is not texted');
 SELECT is(pg_temp.text_in(6, '+15125550404', 'I smell gas in the kitchen'), 200, 'but an emergency comes in');
 SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550188' AND conversation_id IS NULL ORDER BY created_at DESC LIMIT 1),
                '^EMERGENCY \(smell gas\) from \+15125550404: "I smell gas in the kitchen" Call them now: http', 'an emergency goes through the quiet hours, to the verified alert phone');
