@@ -157,7 +157,7 @@ BEGIN
     END IF;
     IF v_code IS NOT NULL THEN
         -- A texted code stands in for the throttle, not for the password.
-        IF NOT nmc.login_code_redeem(u, v_code) THEN
+        IF u.id IS NULL OR NOT nmc.login_code_redeem(u.business_id, u.id, 'sign_in', NULL, v_code) THEN
             RETURN nmc.respond(401, nmc.error_body('invalid_login_code', 'this sign-in code is wrong, used or expired; ask for a new one', 'login_code'));
         END IF;
     ELSE

@@ -46,7 +46,7 @@ CREATE TABLE nmc.login_codes (
     phone        nmc.e164,
     FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
 );
-COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
+COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). code_hash: the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
 CREATE INDEX login_codes_user ON nmc.login_codes (user_id, created_at);
 CREATE INDEX login_codes_source ON nmc.login_codes (requested_from, created_at);
 ALTER TABLE nmc.login_codes ENABLE ROW LEVEL SECURITY;
@@ -167,32 +167,57 @@ LANGUAGE sql IMMUTABLE
 AS $$ SELECT sha256(convert_to(code_id::text || ':' || code, 'UTF8')) $$;
 COMMENT ON FUNCTION nmc.login_code_hash(uuid, text) IS 'How a sign-in code is kept: SHA-256 of its row id and the digits.';
 
-CREATE FUNCTION nmc.login_code_redeem(u nmc.users, code text)
+CREATE FUNCTION nmc.login_code_send(p_business_id uuid, p_user_id uuid, p_purpose text, p_to text, p_from text,
+                                    p_text text, p_source text)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    code text := lpad((('x' || encode(gen_random_bytes(4), 'hex'))::bit(32)::bigint % 1000000)::text, 6, '0');
+    c_id uuid := gen_random_uuid();
+BEGIN
+    -- Each code is a text: one a minute, and login_codes_per_hour an hour, per account (or business) and purpose.
+    IF EXISTS (SELECT 1 FROM nmc.login_codes WHERE business_id = p_business_id AND user_id = coalesce(p_user_id, user_id)
+                  AND purpose = p_purpose AND created_at > now() - interval '1 minute')
+       OR (SELECT count(*) FROM nmc.login_codes WHERE business_id = p_business_id AND user_id = coalesce(p_user_id, user_id)
+              AND purpose = p_purpose AND created_at > now() - interval '1 hour') >= nmc.setting_int('login_codes_per_hour') THEN
+        RETURN false;
+    END IF;
+    INSERT INTO nmc.login_codes (id, business_id, user_id, code_hash, requested_from, expires_at, text_to_send, purpose, phone)
+    VALUES (c_id, p_business_id, coalesce(p_user_id, nmc.current_user_id()), nmc.login_code_hash(c_id, code), coalesce(p_source, ''),
+            now() + make_interval(secs => nmc.setting_int('login_code_ttl_seconds')), replace(p_text, '{code}', code), p_purpose, p_to);
+    PERFORM nmc.job_enqueue('twilio.sms.login_code', p_business_id, jsonb_build_object('login_code_id', c_id, 'to', p_to, 'from', p_from));
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION nmc.login_code_send(uuid, uuid, text, text, text, text, text) IS
+    'Texts a new 6-digit code (p_text with {code} where the code goes) to p_to from p_from, for p_purpose (sign_in for the account p_user_id; alert_phone for the business and the phone p_to): false, and nothing sent, when one went out within the minute or login_codes_per_hour within the hour for the same account (or business, with p_user_id NULL) and purpose.';
+
+CREATE FUNCTION nmc.login_code_redeem(p_business_id uuid, p_user_id uuid, p_purpose text, p_phone text, code text)
 RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 DECLARE
     hit uuid;
 BEGIN
-    IF u.id IS NULL THEN
-        RETURN false;
-    END IF;
     SELECT id INTO hit FROM nmc.login_codes
-     WHERE user_id = u.id AND purpose = 'sign_in' AND used_at IS NULL AND expires_at > now()
+     WHERE business_id = p_business_id AND user_id = coalesce(p_user_id, user_id) AND purpose = p_purpose
+       AND phone IS NOT DISTINCT FROM coalesce(p_phone, phone) AND used_at IS NULL AND expires_at > now()
        AND attempts < nmc.setting_int('login_code_max_attempts')
        AND code_hash = nmc.login_code_hash(id, regexp_replace(code, '[^0-9]', '', 'g'))
      LIMIT 1;
     IF hit IS NULL THEN
-        -- Every live code of the user pays for a wrong guess.
+        -- Every live code of the same kind pays for a wrong guess.
         UPDATE nmc.login_codes SET attempts = attempts + 1
-         WHERE user_id = u.id AND purpose = 'sign_in' AND used_at IS NULL AND expires_at > now();
+         WHERE business_id = p_business_id AND user_id = coalesce(p_user_id, user_id) AND purpose = p_purpose
+           AND used_at IS NULL AND expires_at > now();
         RETURN false;
     END IF;
     UPDATE nmc.login_codes SET used_at = now() WHERE id = hit;
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION nmc.login_code_redeem(nmc.users, text) IS 'True (and the code used up) when code is a live sign-in code of u; otherwise every live code of u counts one more attempt.';
+COMMENT ON FUNCTION nmc.login_code_redeem(uuid, uuid, text, text, text) IS 'True (and the code used up) when code is a live code of p_purpose for the business (and the account p_user_id, and the phone p_phone, when given); otherwise every live code of that kind counts one more attempt (login_code_max_attempts each).';
 
 CREATE FUNCTION nmc.login_code_request(body jsonb, client_addr text)
 RETURNS nmc.http_response
@@ -206,9 +231,6 @@ DECLARE
     u nmc.users;
     b nmc.businesses;
     from_phone text;
-    code text;
-    c nmc.login_codes;
-    ttl int := nmc.setting_int('login_code_ttl_seconds');
     answer nmc.http_response := nmc.respond(202, jsonb_build_object('message',
         'If this email has an account and its business has a phone on file, a sign-in code is on its way there by text.'));
 BEGIN
@@ -230,22 +252,13 @@ BEGIN
     PERFORM set_config('nmc.business_id', u.business_id::text, true);
     SELECT * INTO b FROM nmc.businesses WHERE id = u.business_id;
     SELECT phone INTO from_phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1;
-    IF b.forward_to_phone IS NULL OR from_phone IS NULL
-       -- one code a minute, and a few an hour, per account
-       OR EXISTS (SELECT 1 FROM nmc.login_codes WHERE user_id = u.id AND purpose = 'sign_in' AND created_at > now() - interval '1 minute')
-       OR (SELECT count(*) FROM nmc.login_codes WHERE user_id = u.id AND purpose = 'sign_in' AND created_at > now() - interval '1 hour')
-          >= nmc.setting_int('login_codes_per_hour') THEN
-        RETURN answer;
+    IF nmc.owner_phone(b) IS NOT NULL AND from_phone IS NOT NULL THEN
+        PERFORM nmc.login_code_send(b.id, u.id, 'sign_in', nmc.owner_phone(b), from_phone,
+            format('NeverMissCall sign-in code: {code} (for %s, valid %s minutes). If you did not ask for it, someone is guessing your password: ignore this text.',
+                   u.email, ceil(nmc.setting_int('login_code_ttl_seconds') / 60.0)), v_source);
     END IF;
-    code := lpad((('x' || encode(gen_random_bytes(4), 'hex'))::bit(32)::bigint % 1000000)::text, 6, '0');
-    c.id := gen_random_uuid();
-    INSERT INTO nmc.login_codes (id, business_id, user_id, code_hash, requested_from, expires_at, text_to_send)
-    VALUES (c.id, u.business_id, u.id, nmc.login_code_hash(c.id, code), v_source, now() + make_interval(secs => ttl),
-            format('NeverMissCall sign-in code: %s (for %s, valid %s minutes). If you did not ask for it, someone is guessing your password: ignore this text.',
-                   code, u.email, ceil(ttl / 60.0)));
-    PERFORM nmc.job_enqueue('twilio.sms.login_code', b.id, jsonb_build_object('login_code_id', c.id, 'to', b.forward_to_phone, 'from', from_phone));
-    RETURN answer;
+    RETURN answer;   -- the same whether or not a code went out (none within the minute, or past the hour's allowance)
 END
 $$;
 COMMENT ON FUNCTION nmc.login_code_request(jsonb, text) IS
-    'POST /api/auth/unlock {email}: texts a 6-digit sign-in code from the business''s number to its forward-to phone (at most one a minute and login_codes_per_hour an hour per account and per client address); always answers 202 with the same words, so it tells nobody whether an email has an account. The code, given to POST /api/auth/login as login_code with the right password, passes the login throttle. Runs as nmc_auth (the user is found before the tenant is known).';
+    'POST /api/auth/unlock {email}: texts a 6-digit sign-in code (nmc.login_code_send) from the business''s number to the owner''s phone — the verified alert phone, else the forward-to phone (at most one a minute and login_codes_per_hour an hour per account and per client address); always answers 202 with the same words, so it tells nobody whether an email has an account. The code, given to POST /api/auth/login as login_code with the right password, passes the login throttle. Runs as nmc_auth (the user is found before the tenant is known).';

@@ -199,8 +199,6 @@ DECLARE
     b nmc.businesses;
     v_phone text;
     from_phone text;
-    code text;
-    c_id uuid := gen_random_uuid();
 BEGIN
     PERFORM nmc.input_object(body);
     PERFORM nmc.input_allowed_fields(body, ARRAY['phone']);
@@ -210,20 +208,11 @@ BEGIN
     IF from_phone IS NULL THEN
         PERFORM nmc.raise_api_error(409, 'no_number', 'get a texting number first: the code is texted from it');
     END IF;
-    -- Each code is a text: one a minute, a few an hour.
-    IF EXISTS (SELECT 1 FROM nmc.login_codes WHERE business_id = b.id AND purpose = 'alert_phone' AND created_at > now() - interval '1 minute')
-       OR (SELECT count(*) FROM nmc.login_codes WHERE business_id = b.id AND purpose = 'alert_phone' AND created_at > now() - interval '1 hour')
-          >= nmc.setting_int('login_codes_per_hour') THEN
-        RETURN nmc.respond(429, nmc.error_body('rate_limited', 'a code was texted a moment ago; wait a minute before asking for another'),
-                           'Retry-After: 60');
-    END IF;
     UPDATE nmc.businesses SET alert_phone = v_phone, alert_phone_verified_at = NULL WHERE id = b.id RETURNING * INTO b;
-    code := lpad((('x' || encode(gen_random_bytes(4), 'hex'))::bit(32)::bigint % 1000000)::text, 6, '0');
-    INSERT INTO nmc.login_codes (id, business_id, user_id, code_hash, requested_from, expires_at, text_to_send, purpose, phone)
-    VALUES (c_id, b.id, nmc.current_user_id(), nmc.login_code_hash(c_id, code), coalesce(req ->> 'client_addr', ''),
-            now() + make_interval(secs => nmc.setting_int('login_code_ttl_seconds')),
-            format('NeverMissCall: your code to get alerts on this phone is %s. Enter it on the dashboard.', code), 'alert_phone', v_phone);
-    PERFORM nmc.job_enqueue('twilio.sms.login_code', b.id, jsonb_build_object('login_code_id', c_id, 'to', v_phone, 'from', from_phone));
+    IF NOT nmc.login_code_send(b.id, NULL, 'alert_phone', v_phone, from_phone,
+               'NeverMissCall: your code to get alerts on this phone is {code}. Enter it on the dashboard.', req ->> 'client_addr') THEN
+        PERFORM nmc.raise_api_error(429, 'rate_limited', 'a code was texted a moment ago; wait a minute before asking for another');
+    END IF;
     RETURN nmc.respond(202, jsonb_build_object('alerts', nmc.owner_alert_settings_json(b)));
 END
 $$;
@@ -237,22 +226,15 @@ DECLARE
     body jsonb := req -> 'body';
     b nmc.businesses;
     v_code text;
-    hit uuid;
 BEGIN
     PERFORM nmc.input_object(body);
     PERFORM nmc.input_allowed_fields(body, ARRAY['code']);
     v_code := regexp_replace(nmc.input_text(body, 'code', true, 20), '[^0-9]', '', 'g');
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
-    SELECT id INTO hit FROM nmc.login_codes
-     WHERE business_id = b.id AND purpose = 'alert_phone' AND phone = b.alert_phone AND used_at IS NULL AND expires_at > now()
-       AND attempts < nmc.setting_int('login_code_max_attempts') AND code_hash = nmc.login_code_hash(id, v_code)
-     LIMIT 1;
-    IF hit IS NULL THEN
-        UPDATE nmc.login_codes SET attempts = attempts + 1
-         WHERE business_id = b.id AND purpose = 'alert_phone' AND used_at IS NULL AND expires_at > now();
+    IF b.alert_phone IS NULL OR NOT nmc.login_code_redeem(b.id, NULL, 'alert_phone', b.alert_phone, v_code) THEN
+        -- Returned, not raised: the wrong try is counted.
         RETURN nmc.respond(400, nmc.error_body('invalid_code', 'this code is wrong, used or expired; ask for a new one', 'code'));
     END IF;
-    UPDATE nmc.login_codes SET used_at = now() WHERE id = hit;
     UPDATE nmc.businesses SET alert_phone_verified_at = now() WHERE id = b.id RETURNING * INTO b;
     RETURN nmc.respond(200, jsonb_build_object('alerts', nmc.owner_alert_settings_json(b)));
 END

@@ -49,14 +49,15 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    was_open boolean;
+    c nmc.provider_circuits;
 BEGIN
-    -- The common case (closed, no failures) writes nothing.
-    UPDATE nmc.provider_circuits SET failures = 0 WHERE provider = p_provider AND failures > 0 AND state = 'closed';
-    UPDATE nmc.provider_circuits SET state = 'closed', failures = 0, probes = 0, probe_at = NULL
-     WHERE provider = p_provider AND state = 'open'
-    RETURNING true INTO was_open;
-    IF was_open THEN
+    -- The common case (closed, no failures; every success of every job) only reads.
+    SELECT * INTO c FROM nmc.provider_circuits WHERE provider = p_provider;
+    IF c.state = 'closed' AND c.failures = 0 THEN
+        RETURN;
+    END IF;
+    UPDATE nmc.provider_circuits SET state = 'closed', failures = 0, probes = 0, probe_at = NULL WHERE provider = p_provider;
+    IF c.state = 'open' THEN
         -- Drain, oldest first, each with a fresh retry budget.
         UPDATE nmc.jobs SET held_at = NULL, next_attempt_at = created_at, retry_budget_from = attempts, updated_at = now()
          WHERE status = 'queued' AND held_at IS NOT NULL

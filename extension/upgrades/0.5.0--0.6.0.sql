@@ -19,9 +19,9 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('login_delay_base_seconds', '2', false, 'The first wait after the failures allowed, doubled with each further failure.'),
     ('login_delay_max_seconds', '900', false, 'The longest wait between login tries of a throttled email or address.'),
     ('login_device_max_failures', '5', false, 'Wrong passwords from a known device (since its last success) before it is forgotten.'),
-    ('login_code_ttl_seconds', '600', false, 'How long a texted sign-in code works.'),
-    ('login_code_max_attempts', '5', false, 'Wrong sign-in codes before the live codes of an account stop working.'),
-    ('login_codes_per_hour', '5', false, 'Sign-in codes texted per account, and asked for per client address, in an hour.');
+    ('login_code_ttl_seconds', '600', false, 'How long a texted code (sign-in, alert phone) works.'),
+    ('login_code_max_attempts', '5', false, 'Wrong tries of a texted code before the live codes of its kind (an account''s sign-in codes, a business''s alert-phone codes) stop working.'),
+    ('login_codes_per_hour', '5', false, 'Codes texted in an hour per account (sign-in) or business (alert phone), and sign-in codes asked for per client address.');
 COMMENT ON TABLE nmc.login_failures IS 'One row per failed login, by email and by client address; counted over login_failure_window_seconds for the growing delays of nmc.login_throttled.';
 
 CREATE TABLE nmc.user_devices (
@@ -57,7 +57,7 @@ CREATE TABLE nmc.login_codes (
     phone        nmc.e164,
     FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
 );
-COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
+COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). code_hash: the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
 CREATE INDEX login_codes_user ON nmc.login_codes (user_id, created_at);
 CREATE INDEX login_codes_source ON nmc.login_codes (requested_from, created_at);
 ALTER TABLE nmc.login_codes ENABLE ROW LEVEL SECURITY;
@@ -74,6 +74,7 @@ DROP FUNCTION nmc.login_rate_limited(text, text);
 --@replace login_guard nmc.device_find
 --@replace login_guard nmc.device_remember
 --@replace login_guard nmc.login_code_hash
+--@replace login_guard nmc.login_code_send
 --@replace login_guard nmc.login_code_redeem
 --@replace login_guard nmc.login_code_request
 --@replace auth nmc.login
@@ -182,5 +183,3 @@ DROP FUNCTION nmc.owner_alert_send(nmc.businesses, nmc.conversations, text);
 --@replace intake_engine nmc.intake_turn
 --@replace sms_threading nmc.sms_thread_routine
 --@replace appointments nmc.appointment_book
---@replace login_guard nmc.login_code_redeem
---@replace login_guard nmc.login_code_request
