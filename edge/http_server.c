@@ -17,6 +17,7 @@
 
 #include "api_proxy.h"
 #include "health_check.h"
+#include "http_admission.h"
 #include "metrics.h"
 #include "request_deadline.h"
 #include "metrics_access.h"
@@ -34,8 +35,8 @@ struct http_server {
 	struct db_pool *pool;
 	struct request_deadline *deadline;
 	struct webhook_senders *senders;
+	struct http_admission *admission;
 	atomic_uint in_flight;  /* requests between request line and completion */
-	atomic_uint open;       /* connections */
 };
 
 /* Recent enough to count as one of Twilio's addresses for the reserve. */
@@ -48,9 +49,10 @@ static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t a
 {
 	struct http_server *srv = cls;
 	(void)addrlen;
-	if (atomic_load(&srv->open) + srv->cfg->twilio_reserve < srv->cfg->max_connections)
+	if (http_admission_take(srv->admission, false))
 		return MHD_YES;
-	return webhook_senders_recent(srv->senders, addr, WEBHOOK_SENDER_WINDOW_MS) ? MHD_YES : MHD_NO;
+	bool twilio = webhook_senders_recent(srv->senders, addr, WEBHOOK_SENDER_WINDOW_MS);
+	return twilio && http_admission_take(srv->admission, true) ? MHD_YES : MHD_NO;
 }
 
 /* Counts open connections, and lets the deadline watchdog track them. */
@@ -59,9 +61,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 {
 	struct http_server *srv = cls;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add(&srv->open, 1);
+		http_admission_started(srv->admission);
 	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-		atomic_fetch_sub(&srv->open, 1);
+		http_admission_closed(srv->admission);
 	request_deadline_notify(srv->deadline, conn, socket_context, toe);
 }
 
@@ -207,14 +209,15 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 	srv->cfg = cfg;
 	srv->pool = pool;
 	atomic_init(&srv->in_flight, 0);
-	atomic_init(&srv->open, 0);
+	srv->admission = http_admission_new(cfg->max_connections, cfg->twilio_reserve);
 	srv->senders = webhook_senders_new();
 	srv->deadline = request_deadline_start(cfg->head_deadline_seconds, cfg->body_deadline_seconds);
-	if (srv->deadline == NULL || srv->senders == NULL) {
-		fprintf(stderr, "nmc-edge: cannot start the request-deadline watchdog\n");
+	if (srv->deadline == NULL || srv->senders == NULL || srv->admission == NULL) {
+		fprintf(stderr, "nmc-edge: cannot start the request-deadline watchdog or connection counts\n");
 		if (srv->deadline != NULL)
 			request_deadline_stop(srv->deadline);
 		webhook_senders_free(srv->senders);
+		http_admission_free(srv->admission);
 		free(srv);
 		return NULL;
 	}
@@ -244,6 +247,7 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 			(unsigned int)cfg->http_port);
 		request_deadline_stop(srv->deadline);
 		webhook_senders_free(srv->senders);
+		http_admission_free(srv->admission);
 		free(srv);
 		return NULL;
 	}
@@ -280,5 +284,6 @@ void http_server_stop(struct http_server *srv)
 		close(listen_fd);
 	request_deadline_stop(srv->deadline);
 	webhook_senders_free(srv->senders);
+	http_admission_free(srv->admission);
 	free(srv);
 }
