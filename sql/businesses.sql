@@ -60,7 +60,10 @@ CREATE TABLE nmc.businesses (
                             CHECK (alert_kinds <@ '{booking,customer_replied,handoff,undelivered}'),
     quiet_hours_start       time,
     quiet_hours_end         time,
-    CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL))
+    CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL)),
+    -- The owner's phone texted STOP (sql/owner_texts.sql): no alert goes to it until START.
+    owner_phone_stopped     nmc.e164,
+    owner_phone_stopped_at  timestamptz
 );
 COMMENT ON TABLE nmc.businesses IS 'One row per business (tenant): profile, trade, address, time zone and the phone missed calls were forwarded to.';
 CREATE TRIGGER businesses_touch BEFORE UPDATE ON nmc.businesses

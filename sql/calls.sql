@@ -13,12 +13,14 @@ CREATE TABLE nmc.calls (
     to_phone         text NOT NULL,
     customer_id      uuid,
     status           text NOT NULL CHECK (status IN ('ringing', 'forwarded', 'answered', 'missed')),
-    missed_reason    text CHECK (missed_reason IN ('no-answer', 'busy', 'failed', 'canceled', 'not-bridged', 'after_hours', 'no_forward_phone', 'outage')),
+    missed_reason    text CHECK (missed_reason IN ('no-answer', 'busy', 'failed', 'canceled', 'not-bridged', 'after_hours', 'no_forward_phone', 'outage',
+                                                   'owner_phone')),
     dial_call_status text,
     call_status      text,
     duration_seconds int,
     decision         text CHECK (decision IN ('texted', 'suppressed_repeat', 'suppressed_opted_out', 'suppressed_blocked',
-                                              'suppressed_short_ring', 'suppressed_unreachable', 'suppressed_anonymous', 'not_missed')),
+                                              'suppressed_short_ring', 'suppressed_unreachable', 'suppressed_anonymous', 'not_missed',
+                                              'suppressed_owner')),
     decision_reason  text,
     lead_id          uuid,
     conversation_id  uuid,
@@ -77,11 +79,13 @@ BEGIN
         RETURN nmc.twiml_say_and_hang_up(coalesce(b.after_hours_message, nmc.default_after_hours_message(b)));
     ELSIF answer = 'missed' THEN
         RETURN nmc.twiml_say_and_hang_up(format('Sorry we couldn''t take your call. %s will text you right away.', b.name));
+    ELSIF answer = 'owner_phone' THEN
+        RETURN nmc.twiml_say_and_hang_up('This is your NeverMissCall number. Calls from your own phone are not forwarded or texted back: call from another phone to try it.');
     END IF;
     RETURN nmc.twiml('<Hangup/>');
 END
 $$;
-COMMENT ON FUNCTION nmc.call_answer_twiml(nmc.businesses, text) IS 'The TwiML for a call: forward (<Dial> to the owner with the ring timeout and our action URL), after_hours or no_forward_phone (the after-hours message), missed (a text is coming), anything else hang up.';
+COMMENT ON FUNCTION nmc.call_answer_twiml(nmc.businesses, text) IS 'The TwiML for a call: forward (<Dial> to the owner with the ring timeout and our action URL), after_hours or no_forward_phone (the after-hours message), missed (a text is coming), owner_phone (the owner called their own number from the forward-to phone: told so, not forwarded to itself), anything else hang up.';
 
 CREATE FUNCTION nmc.call_missed(c nmc.calls, p_reason text, at timestamptz)
 RETURNS nmc.calls
@@ -109,6 +113,10 @@ BEGIN
     IF caller IS NULL THEN
         v_decision := 'suppressed_anonymous';
         why := format('the caller''s number (%s) cannot receive a text', c.from_raw);
+    ELSIF caller = ANY (nmc.owner_phones(b)) THEN
+        -- No customer, no lead: the owner called their own number.
+        v_decision := 'suppressed_owner';
+        why := 'the call came from the owner''s own phone';
     ELSE
         cust := nmc.customer_upsert(b.id, caller);
         l := nmc.lead_for_call(b.id, cust.id);
@@ -148,7 +156,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.call_missed(nmc.calls, text, timestamptz) IS
-    'A call missed at the moment at (when its webhook was accepted), in the caller''s transaction: customer, lead (new, or the active one touched), and the text decision — blocked, opted out, unreachable, hung up before min_ring_seconds, greeted within repeat_window_seconds, or texted (open conversation, rendered greeting, twilio.sms.send job). Emits call.missed.';
+    'A call missed at the moment at (when its webhook was accepted), in the caller''s transaction: customer, lead (new, or the active one touched), and the text decision — one of the owner''s own phones (no customer, no lead), blocked, opted out, unreachable, hung up before min_ring_seconds, greeted within repeat_window_seconds, or texted (open conversation, rendered greeting, twilio.sms.send job). Emits call.missed.';
 
 CREATE FUNCTION nmc.webhook_voice(req jsonb)
 RETURNS nmc.http_response
@@ -170,20 +178,21 @@ BEGIN
     -- text is coming (nmc_api.webhook_fallbacks), so the call is missed.
     answer := CASE WHEN req #>> '{body,nmc_spooled_at}' IS NOT NULL THEN 'outage'
                    WHEN b.forward_to_phone IS NULL THEN 'no_forward_phone'
+                   WHEN nmc.phone_or_null(req #>> '{body,From}') = b.forward_to_phone THEN 'owner_phone'
                    WHEN NOT nmc.business_is_open(b.id) THEN 'after_hours'
                    ELSE 'forward' END;
     answer := nmc.webhook_inbox_put('voice', sid, pn, (req -> 'body') || jsonb_build_object('nmc_answer', answer)) ->> 'nmc_answer';
     IF answer IS NULL THEN
         -- Twilio retried after the call was applied: the answer it got then.
         SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = sid;
-        answer := CASE WHEN c.status = 'missed' AND c.missed_reason IN ('after_hours', 'no_forward_phone') THEN c.missed_reason
+        answer := CASE WHEN c.status = 'missed' AND c.missed_reason IN ('after_hours', 'no_forward_phone', 'owner_phone') THEN c.missed_reason
                        WHEN c.status = 'missed' THEN 'missed'   -- outage too: a text is coming
                        WHEN c.status IN ('ringing', 'forwarded') THEN 'forward' END;
     END IF;
     RETURN nmc.call_answer_twiml(b, answer);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call, accepted into the webhook inbox and answered at once. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → the after-hours message (the call is then missed: nmc.call_rang); replayed from the edge''s spool (the database was down, the caller was told a text is coming) → missed, reason outage. Idempotent on CallSid: a retry gets the same answer.';
+COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call, accepted into the webhook inbox and answered at once. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → the after-hours message (the call is then missed: nmc.call_rang); from the forward-to phone itself → told it is the owner''s own number (missed, reason owner_phone, never texted); replayed from the edge''s spool (the database was down, the caller was told a text is coming) → missed, reason outage. Idempotent on CallSid: a retry gets the same answer.';
 
 -- A call's row is created by whichever of its webhooks is applied first
 -- (normally the incoming call; its dial result if that came alone).

@@ -3,8 +3,8 @@
 -- and the dispatcher sends it at commit.
 CREATE TABLE nmc.messages (
     id             uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
-    business_id    uuid NOT NULL,  -- checked through (business_id, customer_id) → customers below
-    customer_id    uuid NOT NULL,
+    business_id    uuid NOT NULL,  -- checked through (business_id, customer_id) → customers below, when there is a customer
+    customer_id    uuid,           -- NULL: a text to the owner about no customer (sql/owner_texts.sql)
     conversation_id uuid,
     direction      text NOT NULL CHECK (direction IN ('inbound', 'outbound')),
     author         text NOT NULL CHECK (author IN ('customer', 'ai', 'owner', 'system')),

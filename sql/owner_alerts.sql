@@ -3,17 +3,21 @@
 -- (a customer replied and it is the owner's turn, a booking, the assistant
 -- handing over, a text that did not arrive), quiet hours in the business's
 -- time zone, at most one alert per conversation per alert_min_gap_seconds —
--- and the one function that texts the owner (emergencies too).
+-- and the one function that texts the owner (emergencies too). An alert about
+-- a conversation starts with its #number, which the owner's text replies use
+-- (sql/owner_texts.sql).
 CREATE TABLE nmc.owner_alerts (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     business_id     uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     conversation_id uuid,
     kind            text NOT NULL CHECK (kind IN ('customer_replied', 'emergency', 'booking', 'handoff', 'undelivered', 'call_back')),
     message_id      uuid,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    tag             int CHECK (tag > 0)
 );
-COMMENT ON TABLE nmc.owner_alerts IS 'Every alert texted to the owner: which conversation it named and why (the spacing of alerts per conversation is counted here).';
+COMMENT ON TABLE nmc.owner_alerts IS 'Every alert texted to the owner: which conversation it named and why (the spacing of alerts per conversation is counted here), and the #number (tag) it gave that conversation: the owner''s "#N …" replies reach it.';
 CREATE INDEX owner_alerts_conversation ON nmc.owner_alerts (conversation_id, created_at);
+CREATE INDEX owner_alerts_business ON nmc.owner_alerts (business_id, created_at);
 ALTER TABLE nmc.owner_alerts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.owner_alerts FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON nmc.owner_alerts
@@ -26,20 +30,27 @@ LANGUAGE sql STABLE
 AS $$ SELECT CASE WHEN b.alert_phone_verified_at IS NOT NULL THEN b.alert_phone ELSE b.forward_to_phone END $$;
 COMMENT ON FUNCTION nmc.owner_phone(nmc.businesses) IS 'Where texts for the owner go: the verified alert phone, else the forward-to phone.';
 
-CREATE FUNCTION nmc.owner_alert_send(b nmc.businesses, p_customer_id uuid, p_phone_number_id uuid, body text)
+CREATE FUNCTION nmc.owner_phones(b nmc.businesses)
+RETURNS text[]
+LANGUAGE sql STABLE
+AS $$ SELECT array_remove(ARRAY[b.forward_to_phone::text, CASE WHEN b.alert_phone_verified_at IS NOT NULL THEN b.alert_phone::text END], NULL) $$;
+COMMENT ON FUNCTION nmc.owner_phones(nmc.businesses) IS 'The owner''s own phones: the forward-to phone and the verified alert phone. A text from one is the owner talking (nmc.owner_text_received), a call from one is never a missed customer (nmc.call_missed).';
+
+CREATE FUNCTION nmc.owner_alert_send(b nmc.businesses, p_customer_id uuid, p_phone_number_id uuid, body text, p_to text DEFAULT NULL)
 RETURNS nmc.messages
 LANGUAGE plpgsql
 AS $$
 DECLARE
     m nmc.messages;
-    to_phone text := nmc.owner_phone(b);
+    to_phone text := coalesce(p_to, nmc.owner_phone(b));
     from_phone text := coalesce((SELECT phone FROM nmc.phone_numbers WHERE id = p_phone_number_id),
                                 (SELECT phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1));
 BEGIN
-    IF to_phone IS NULL OR from_phone IS NULL THEN
+    -- A phone that texted STOP is not texted (Twilio would refuse it anyway).
+    IF to_phone IS NULL OR from_phone IS NULL OR to_phone = b.owner_phone_stopped THEN
         RETURN NULL;
     END IF;
-    -- Recorded against the customer it is about, outside their thread (no conversation).
+    -- Recorded against the customer it is about (if any), outside their thread.
     INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status)
     VALUES (b.id, p_customer_id, NULL, 'outbound', 'system', from_phone, to_phone, left(body, 480), 'pending')
     RETURNING * INTO m;
@@ -47,7 +58,7 @@ BEGIN
     RETURN m;
 END
 $$;
-COMMENT ON FUNCTION nmc.owner_alert_send(nmc.businesses, uuid, uuid, text) IS 'Texts the owner (nmc.owner_phone) from the business number (the given one, else its first); recorded as a system message about the customer, outside the conversation. NULL when there is no phone to text or none to text from.';
+COMMENT ON FUNCTION nmc.owner_alert_send(nmc.businesses, uuid, uuid, text, text) IS 'Texts the owner — p_to, else nmc.owner_phone — from the business number (the given one, else its first); recorded as a system message about the customer (if any), outside the conversation. NULL when there is no phone to text, none to text from, or the phone texted STOP.';
 
 CREATE FUNCTION nmc.owner_alert(b nmc.businesses, conv nmc.conversations, p_kind text, body text)
 RETURNS nmc.messages
@@ -57,6 +68,8 @@ DECLARE
     m nmc.messages;
     local_time time := (now() AT TIME ZONE b.timezone)::time;
     quiet boolean;
+    v_tag int;
+    used int[];
 BEGIN
     IF p_kind = 'emergency' THEN
         IF NOT b.emergency_sms_to_owner THEN
@@ -82,15 +95,34 @@ BEGIN
             RETURN NULL;
         END IF;
     END IF;
+    IF conv.id IS NOT NULL THEN
+        -- The conversation's #number: the one it had within owner_tag_seconds, else the
+        -- smallest no other conversation holds (one business's alerts take turns here).
+        PERFORM pg_advisory_xact_lock(hashtext('nmc.owner_alert_tag'), hashtext(b.id::text));
+        SELECT a.tag INTO v_tag FROM nmc.owner_alerts a
+         WHERE a.conversation_id = conv.id AND a.business_id = b.id AND a.tag IS NOT NULL
+           AND a.created_at > now() - make_interval(secs => nmc.setting_int('owner_tag_seconds'))
+         ORDER BY a.created_at DESC, a.id DESC LIMIT 1;
+        IF v_tag IS NULL THEN
+            SELECT coalesce(array_agg(DISTINCT a.tag), '{}') INTO used FROM nmc.owner_alerts a
+             WHERE a.business_id = b.id AND a.tag IS NOT NULL
+               AND a.created_at > now() - make_interval(secs => nmc.setting_int('owner_tag_seconds'));
+            v_tag := 1;
+            WHILE v_tag = ANY (used) LOOP
+                v_tag := v_tag + 1;
+            END LOOP;
+        END IF;
+        body := '#' || v_tag || ' ' || body;
+    END IF;
     m := nmc.owner_alert_send(b, conv.customer_id, conv.phone_number_id, body);
     IF m.id IS NOT NULL THEN
-        INSERT INTO nmc.owner_alerts (business_id, conversation_id, kind, message_id) VALUES (b.id, conv.id, p_kind, m.id);
+        INSERT INTO nmc.owner_alerts (business_id, conversation_id, kind, message_id, tag) VALUES (b.id, conv.id, p_kind, m.id, v_tag);
     END IF;
     RETURN m;
 END
 $$;
 COMMENT ON FUNCTION nmc.owner_alert(nmc.businesses, nmc.conversations, text, text) IS
-    'Texts the owner an alert of p_kind about conv, if it should go: an emergency whenever emergency_sms_to_owner, a call_back (a customer who could not be texted) always — both to the verified alert phone, else the forward-to phone; any other kind only to a verified alert phone, only if in alert_kinds, not in the quiet hours (business time zone), and not within alert_min_gap_seconds of the last alert about the same conversation. Recorded in nmc.owner_alerts.';
+    'Texts the owner an alert of p_kind about conv, if it should go: an emergency whenever emergency_sms_to_owner, a call_back (a customer who could not be texted) always — both to the verified alert phone, else the forward-to phone; any other kind only to a verified alert phone, only if in alert_kinds, not in the quiet hours (business time zone), and not within alert_min_gap_seconds of the last alert about the same conversation. An alert about a conversation starts with its #number (kept for owner_tag_seconds after its last alert, else the smallest free one), for the owner''s text replies. Recorded in nmc.owner_alerts.';
 
 CREATE FUNCTION nmc.owner_alert_link(conv nmc.conversations)
 RETURNS text
@@ -137,9 +169,11 @@ AS $$
         'kinds', to_jsonb(b.alert_kinds),
         'emergency_sms_to_owner', b.emergency_sms_to_owner,
         'quiet_hours', CASE WHEN b.quiet_hours_start IS NOT NULL THEN jsonb_build_object(
-                           'start', to_char(b.quiet_hours_start, 'HH24:MI'), 'end', to_char(b.quiet_hours_end, 'HH24:MI')) END)
+                           'start', to_char(b.quiet_hours_start, 'HH24:MI'), 'end', to_char(b.quiet_hours_end, 'HH24:MI')) END,
+        'stopped', CASE WHEN b.owner_phone_stopped IS NOT NULL THEN jsonb_build_object(
+                           'phone', b.owner_phone_stopped, 'at', b.owner_phone_stopped_at) END)
 $$;
-COMMENT ON FUNCTION nmc.owner_alert_settings_json(nmc.businesses) IS 'GET /api/business/alerts: the alert phone (the forward-to phone until another is set), whether it is verified (alerts other than emergencies need that), the kinds switched on and the quiet hours.';
+COMMENT ON FUNCTION nmc.owner_alert_settings_json(nmc.businesses) IS 'GET /api/business/alerts: the alert phone (the forward-to phone until another is set), whether it is verified (alerts other than emergencies need that), the kinds switched on, the quiet hours, and stopped {phone, at} when one of the owner''s phones texted STOP (nothing is texted to it until it texts START).';
 
 CREATE FUNCTION nmc.api_alerts_get(req jsonb)
 RETURNS nmc.http_response

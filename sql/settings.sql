@@ -54,6 +54,9 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('circuit_probe_max_ms', '60000', false, 'Longest wait between probes of a provider that is down.'),
     ('stale_text_seconds', '3600', false, 'A text that could not go out for this long (a provider outage) is not sent; the owner is told instead.'),
     ('alert_min_gap_seconds', '180', false, 'At most one alert to the owner''s phone per conversation within this (emergencies excepted).'),
+    ('owner_tag_seconds', '604800', false, 'An alert''s #number stays with its conversation this long after its last alert; the owner''s "#N …" reaches it meanwhile.'),
+    ('owner_reply_window_seconds', '86400', false, 'A text from the owner''s phone without #N goes to the conversation of the latest alert sent within this.'),
+    ('owner_reply_settle_seconds', '60', false, 'A text from the owner''s phone without #N, coming this soon after an alert while another conversation was alerted too, is not sent: the owner is asked which customer.'),
     ('backstop_grace_ms', '5000', false, 'The pg_cron backstop fires a timer only when it is overdue by this much.');
 
 CREATE FUNCTION nmc.setting(setting_name text)

@@ -1,23 +1,32 @@
 -- sms_inbound.sql — Twilio's messaging webhooks: an inbound text recorded in
 -- the webhook inbox (sms_threading.sql threads it), the opt-out / opt-in / help keywords,
 -- and delivery status callbacks that only ever move a message forward.
+CREATE FUNCTION nmc.sms_carrier_keyword(body text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN k IN ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT') THEN 'opt_out'
+                WHEN k IN ('START', 'YES', 'UNSTOP') THEN 'opt_in'
+                WHEN k IN ('HELP', 'INFO') THEN 'help' END
+      FROM (SELECT regexp_replace(upper(btrim(body, E' \t\r\n.!')), '\s+', ' ', 'g') AS k) w
+$$;
+COMMENT ON FUNCTION nmc.sms_carrier_keyword(text) IS 'opt_out, opt_in or help when a text is exactly one of Twilio''s keywords (any case, surrounding spaces and punctuation ignored) — the words Twilio itself answers, and after an opt-out blocks our texts to that phone until opt-in; else NULL.';
+
 CREATE FUNCTION nmc.sms_keyword(body text)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-    k text := regexp_replace(upper(btrim(body, E' \t\r\n.!')), '\s+', ' ', 'g');
+    k text := nmc.sms_carrier_keyword(body);
 BEGIN
-    IF k IN ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT') THEN
-        RETURN 'opt_out';
-    ELSIF k IN ('START', 'YES', 'UNSTOP') THEN
-        RETURN 'opt_in';
-    ELSIF k IN ('HELP', 'INFO') THEN
-        RETURN 'help';
+    IF k IS NOT NULL THEN
+        RETURN k;
+    END IF;
+    k := regexp_replace(upper(btrim(body, E' \t\r\n.!')), '\s+', ' ', 'g');
     -- Plain-language opt-outs: a person who writes this must never be texted again.
     -- (None is longer than 48 characters; longer texts skip the patterns.)
     -- (One pattern with four alternatives: one match per text instead of four.)
-    ELSIF length(k) <= 60 AND k ~ ('^(?:'
+    IF length(k) <= 60 AND k ~ ('^(?:'
              '(PLEASE )?(STOP|QUIT|NO MORE) (TEXTING|MESSAGING|CONTACTING|TEXTS|MESSAGES)( ME| US)?( PLEASE)?'
           '|(PLEASE )?(DO NOT|DONT|DON''T|NEVER) (TEXT|MESSAGE|CONTACT) (ME|US|THIS NUMBER)( AGAIN| ANYMORE)?( PLEASE)?'
           '|(REMOVE|TAKE) ME (FROM|OFF) (YOUR|THE|THIS) (LIST|TEXTS)( PLEASE)?'
@@ -27,7 +36,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_keyword(text) IS 'opt_out, opt_in or help when a text is exactly one of Twilio''s keywords (any case, surrounding spaces and punctuation ignored); opt_out also for plain-language requests such as "stop texting me" or "don''t message me again"; else NULL.';
+COMMENT ON FUNCTION nmc.sms_keyword(text) IS 'opt_out, opt_in or help when a text is exactly one of Twilio''s keywords (nmc.sms_carrier_keyword); opt_out also for plain-language requests such as "stop texting me" or "don''t message me again"; else NULL.';
 
 CREATE FUNCTION nmc.webhook_sms(req jsonb)
 RETURNS nmc.http_response

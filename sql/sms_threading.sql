@@ -32,6 +32,11 @@ BEGIN
         RAISE LOG 'nevermisscall: text % arrived for a number the business no longer has', sid;
         RETURN;
     END IF;
+    IF caller = ANY (nmc.owner_phones(b)) THEN
+        -- The owner talking, not a customer.
+        PERFORM nmc.owner_text_received(t, b, pn, caller);
+        RETURN;
+    END IF;
     cust := nmc.customer_upsert(b.id, caller);
     conv := nmc.conversation_open(b.id, cust.id, pn.id);
     INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status,
@@ -72,7 +77,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_received(nmc.webhook_inbox) IS 'Threads one inbound text into the open conversation of (business number, customer), or a new one. STOP-words opt the customer out, START-words back in, HELP gets the help text; words of danger get safety advice and alert the owner at once; in AI mode the assistant answers; anything else opens the human response window. Idempotent on MessageSid.';
+COMMENT ON FUNCTION nmc.sms_received(nmc.webhook_inbox) IS 'Threads one inbound text into the open conversation of (business number, customer), or a new one; a text from one of the owner''s phones is the owner talking (nmc.owner_text_received). STOP-words opt the customer out, START-words back in, HELP gets the help text; words of danger get safety advice and alert the owner at once; in AI mode the assistant answers; anything else opens the human response window. Idempotent on MessageSid.';
 
 CREATE FUNCTION nmc.sms_thread_routine(texts nmc.webhook_inbox[], callers text[], modes text[])
 RETURNS void

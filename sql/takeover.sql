@@ -28,12 +28,13 @@ AS $$
 DECLARE
     c nmc.conversations := nmc.conversation_for_update(p_conversation_id);
 BEGIN
-    UPDATE nmc.conversations SET taken_over_at = now() WHERE id = c.id;
-    c.taken_over_at := now();
+    -- The clock, not the transaction's start: read under the lock, it is later
+    -- than every assistant text committed before (nmc.twilio_sms_send_build).
+    UPDATE nmc.conversations SET taken_over_at = clock_timestamp() WHERE id = c.id RETURNING * INTO c;
     RETURN nmc.conversation_set_mode(c, 'human');
 END
 $$;
-COMMENT ON FUNCTION nmc.conversation_takeover(uuid) IS 'The owner takes the conversation over: mode human (taken_over_at recorded), any human-window timer cancelled; from then on no AI reply is sent (nmc.ai_send_reply drops new ones; one queued before, still unsent when the takeover came, is dropped when it would go out: nmc.twilio_sms_send_build).';
+COMMENT ON FUNCTION nmc.conversation_takeover(uuid) IS 'The owner takes the conversation over (on the dashboard, or by texting the customer: nmc.owner_text_received): mode human (taken_over_at recorded, by the clock under the conversation''s lock), any human-window timer cancelled; from then on no AI reply is sent (nmc.ai_send_reply drops new ones; one queued before, still unsent when the takeover came, is dropped when it would go out: nmc.twilio_sms_send_build).';
 
 CREATE FUNCTION nmc.conversation_release(p_conversation_id uuid)
 RETURNS nmc.conversations

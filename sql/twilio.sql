@@ -173,19 +173,24 @@ BEGIN
     PERFORM nmc.emit_event(m.business_id, 'message.status',
         jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'status', m.status, 'error_code', m.error_code));
     PERFORM nmc.lead_text_not_delivered(m);
+    -- About the phone it went to: an alert to the owner is recorded against the
+    -- customer it is about, whose own phone this says nothing of.
     IF code = '21610' THEN
         UPDATE nmc.customers SET opted_out_at = coalesce(opted_out_at, now())
-         WHERE business_id = m.business_id AND id = m.customer_id;
+         WHERE business_id = m.business_id AND id = m.customer_id AND phone = m.to_phone;
+        -- The owner's phone texted STOP to this number: alerts to it stop until START.
+        UPDATE nmc.businesses b SET owner_phone_stopped = m.to_phone, owner_phone_stopped_at = now()
+         WHERE b.id = m.business_id AND m.to_phone = ANY (nmc.owner_phones(b)) AND b.owner_phone_stopped IS DISTINCT FROM m.to_phone;
     ELSIF code IN ('21211', '21614') THEN
         UPDATE nmc.customers SET sms_unreachable_at = coalesce(sms_unreachable_at, now()),
                sms_unreachable_reason = CASE code WHEN '21211' THEN 'not a valid phone number (Twilio 21211)'
                                                   ELSE 'cannot receive text messages, e.g. a landline (Twilio 21614)' END
-         WHERE business_id = m.business_id AND id = m.customer_id;
+         WHERE business_id = m.business_id AND id = m.customer_id AND phone = m.to_phone;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION nmc.twilio_sms_send_failed(nmc.jobs, text, text) IS
-    'twilio.sms.send permanent failure: the message is failed with Twilio''s code (message.status emitted, the lead shows it); 21610 marks the customer opted out, 21211/21614 mark the number unable to receive texts.';
+    'twilio.sms.send permanent failure: the message is failed with Twilio''s code (message.status emitted, the lead shows it); 21610 marks the customer opted out (or, for a text to one of the owner''s phones, stops texts to that phone: owner_phone_stopped), 21211/21614 mark the number unable to receive texts — only when the text went to the customer''s own phone.';
 
 CREATE FUNCTION nmc.twilio_message_simulated(from_phone text, to_phone text, body text)
 RETURNS jsonb

@@ -172,8 +172,13 @@ ALTER TABLE nmc.businesses ADD COLUMN alert_kinds text[] NOT NULL DEFAULT '{book
 ALTER TABLE nmc.businesses ADD COLUMN quiet_hours_start time;
 ALTER TABLE nmc.businesses ADD COLUMN quiet_hours_end time;
 ALTER TABLE nmc.businesses ADD CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL));
+ALTER TABLE nmc.businesses ADD COLUMN owner_phone_stopped nmc.e164;
+ALTER TABLE nmc.businesses ADD COLUMN owner_phone_stopped_at timestamptz;
 INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
-    ('alert_min_gap_seconds', '180', false, 'At most one alert to the owner''s phone per conversation within this (emergencies excepted).');
+    ('alert_min_gap_seconds', '180', false, 'At most one alert to the owner''s phone per conversation within this (emergencies excepted).'),
+    ('owner_tag_seconds', '604800', false, 'An alert''s #number stays with its conversation this long after its last alert; the owner''s "#N …" reaches it meanwhile.'),
+    ('owner_reply_window_seconds', '86400', false, 'A text from the owner''s phone without #N goes to the conversation of the latest alert sent within this.'),
+    ('owner_reply_settle_seconds', '60', false, 'A text from the owner''s phone without #N, coming this soon after an alert while another conversation was alerted too, is not sent: the owner is asked which customer.');
 DROP FUNCTION nmc.owner_alert_send(nmc.businesses, nmc.conversations, text);
 --@include owner_alerts
 --@replace emergencies nmc.conversation_emergency
@@ -183,3 +188,22 @@ DROP FUNCTION nmc.owner_alert_send(nmc.businesses, nmc.conversations, text);
 --@replace intake_engine nmc.intake_turn
 --@replace sms_threading nmc.sms_thread_routine
 --@replace appointments nmc.appointment_book
+
+-- The owner answers by text (sql/owner_texts.sql): a text from one of the
+-- owner's phones is the owner's, a call from one is not a missed customer;
+-- texts to the owner about no customer have no customer_id.
+ALTER TABLE nmc.messages ALTER COLUMN customer_id DROP NOT NULL;
+ALTER TABLE nmc.calls DROP CONSTRAINT calls_missed_reason_check;
+ALTER TABLE nmc.calls ADD CONSTRAINT calls_missed_reason_check
+    CHECK (missed_reason IN ('no-answer', 'busy', 'failed', 'canceled', 'not-bridged', 'after_hours', 'no_forward_phone', 'outage', 'owner_phone'));
+ALTER TABLE nmc.calls DROP CONSTRAINT calls_decision_check;
+ALTER TABLE nmc.calls ADD CONSTRAINT calls_decision_check
+    CHECK (decision IN ('texted', 'suppressed_repeat', 'suppressed_opted_out', 'suppressed_blocked',
+                        'suppressed_short_ring', 'suppressed_unreachable', 'suppressed_anonymous', 'not_missed', 'suppressed_owner'));
+--@include owner_texts
+--@replace sms_inbound nmc.sms_carrier_keyword
+--@replace sms_inbound nmc.sms_keyword
+--@replace sms_threading nmc.sms_received
+--@replace webhook_inbox nmc.webhook_inbox_run
+--@replace conversations nmc.conversation_set_mode
+--@replace calls nmc.call_answer_twiml

@@ -47,7 +47,7 @@ SELECT is(pg_temp.text_of('CA' || lpad('603', 32, '0')) ->> 'status', 'dropped',
 SELECT is((SELECT pg_temp.lead_error(lead_id) FROM c3), 'this text could not go out for 95 minutes (a provider outage); too late to send',
           '… and the lead says why');
 SELECT is((SELECT to_phone FROM nmc.messages WHERE business_id = (SELECT id FROM b) AND to_phone = '+15125550199'
-             AND body LIKE 'Texting was down: +15125550603 was not texted back%'), '+15125550199', 'the owner is texted to call back');
+             AND body LIKE '#_ Texting was down: +15125550603 was not texted back%'), '+15125550199', 'the owner is texted to call back');
 
 -- The leads list shows the last call's text too.
 SELECT set_config('nmc.business_id', (SELECT id::text FROM b), true) IS NULL;

@@ -21,7 +21,7 @@ SELECT matches((SELECT body FROM nmc.messages WHERE conversation_id = (SELECT id
 SELECT is((SELECT body ->> 'term' FROM nmc.events WHERE business_id = (SELECT id FROM b) AND type = 'conversation.emergency'), 'water everywhere',
           'the owner is alerted with an emergency event');
 
-SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550199' AND conversation_id IS NULL), '^EMERGENCY \(water everywhere\) from \+15125550701: "Pipe burst',
+SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550199' AND conversation_id IS NULL), '^#1 EMERGENCY \(water everywhere\) from \+15125550701: "Pipe burst',
                'the owner''s forward-to phone gets a text too');
 SELECT is((SELECT count(*) FROM nmc.jobs j JOIN nmc.messages m ON j.payload ->> 'message_id' = m.id::text WHERE m.to_phone = '+15125550199'), 1::bigint,
           '… queued for Twilio, outside the customer''s thread');

@@ -29,7 +29,7 @@ CREATE FUNCTION pg_temp.conv(caller text) RETURNS nmc.conversations LANGUAGE sql
     SELECT cv.* FROM nmc.conversations cv JOIN nmc.customers c ON c.id = cv.customer_id WHERE c.phone = caller AND cv.state = 'open' $$;
 
 SELECT is((SELECT body -> 'alerts' FROM pg_temp.api('GET', '/api/business/alerts')),
-          '{"kinds": ["booking", "customer_replied", "handoff", "undelivered"], "phone": "+15125550199", "verified": false, "quiet_hours": null, "emergency_sms_to_owner": true}',
+          '{"kinds": ["booking", "customer_replied", "handoff", "undelivered"], "phone": "+15125550199", "stopped": null, "verified": false, "quiet_hours": null, "emergency_sms_to_owner": true}',
           'at first: the forward-to phone, not verified, every kind on, no quiet hours');
 SELECT is(pg_temp.text_in(1, '+15125550401', 'Is anyone there?'), 200, 'a customer writes');
 SELECT is((pg_temp.conv('+15125550401')).mode, 'human_window', 'the human window opens');
@@ -57,7 +57,7 @@ SELECT is((SELECT status FROM nmc_test.api('POST', '/api/auth/login',
 -- Now a reply is texted to the owner.
 SELECT is(pg_temp.text_in(2, '+15125550402', 'Water coming through the ceiling, can you come today?'), 200, 'another customer writes');
 SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550188' AND conversation_id IS NULL ORDER BY created_at DESC LIMIT 1),
-               '^\+15125550402: "Water coming through the ceiling, can you come today\?" Your turn: (59|60) s before the assistant answers\. http\S+/conversations/[0-9a-f-]{36}$',
+               '^#1 \+15125550402: "Water coming through the ceiling, can you come today\?" Your turn: (59|60) s before the assistant answers\. http\S+/conversations/[0-9a-f-]{36}$',
                'the owner gets the words, the seconds left and the link');
 SELECT is((SELECT from_phone FROM nmc.messages WHERE to_phone = '+15125550188' AND conversation_id IS NULL ORDER BY created_at DESC LIMIT 1),
           '+15125550300', '… from the business number');
@@ -76,7 +76,7 @@ SELECT is(pg_temp.alerts_to('+15125550188'), 2::bigint, 'after the gap: alerted 
 SELECT nmc.appointment_book((SELECT id FROM b), (pg_temp.conv('+15125550401')).customer_id,
                             date_trunc('hour', now()) + interval '1 day 2 hours', 'ai', '55 Oak St', 'Leak') IS NULL;
 SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550188' AND conversation_id IS NULL ORDER BY created_at DESC LIMIT 1),
-               '^Booked by the assistant: \+15125550401, \w{3} \w{3} \d{2} \d{2}:\d{2}, 55 Oak St\. http\S+/conversations/',
+               '^#2 Booked by the assistant: \+15125550401, \w{3} \w{3} \d{2} \d{2}:\d{2}, 55 Oak St\. http\S+/conversations/',
                'a booking by the assistant is texted, with when and where');
 SELECT nmc.appointment_book((SELECT id FROM b), (pg_temp.conv('+15125550401')).customer_id,
                             date_trunc('hour', now()) + interval '2 days 2 hours', 'owner') IS NULL;
@@ -93,7 +93,7 @@ UPDATE nmc.conversations SET lead_id = (SELECT id FROM nmc.leads WHERE customer_
 SELECT nmc.twilio_sms_send_failed(j, '30003', 'Unreachable destination handset') FROM nmc.jobs j
  WHERE j.payload ->> 'message_id' = (SELECT id::text FROM lost_text);
 SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550188' AND conversation_id IS NULL ORDER BY created_at DESC LIMIT 1),
-               '^Our text to \+15125550402 did not arrive \(Unreachable destination handset\)\. http',
+               '^#1 Our text to \+15125550402 did not arrive \(Unreachable destination handset\)\. http',
                'a text that did not arrive is texted to the owner');
 
 -- Kinds and quiet hours.
@@ -111,7 +111,7 @@ SELECT nmc.conversation_handed_over(pg_temp.conv('+15125550403'), 'test') IS NUL
 SELECT is(pg_temp.alerts_to('+15125550188'), 4::bigint, 'in the quiet hours even a hand-over is not texted');
 SELECT is(pg_temp.text_in(6, '+15125550404', 'I smell gas in the kitchen'), 200, 'but an emergency comes in');
 SELECT matches((SELECT body FROM nmc.messages WHERE to_phone = '+15125550188' AND conversation_id IS NULL ORDER BY created_at DESC LIMIT 1),
-               '^EMERGENCY \(smell gas\) from \+15125550404: "I smell gas in the kitchen" Call them now: http', 'an emergency goes through the quiet hours, to the verified alert phone');
+               '^#3 EMERGENCY \(smell gas\) from \+15125550404: "I smell gas in the kitchen" Call them now: http', 'an emergency goes through the quiet hours, to the verified alert phone');
 
 SELECT * FROM finish();
 ROLLBACK;
