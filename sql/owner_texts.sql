@@ -58,11 +58,11 @@ CREATE FUNCTION nmc.owner_text_help(b nmc.businesses, before timestamptz)
 RETURNS text
 LANGUAGE sql STABLE
 AS $$
-    SELECT 'NeverMissCall: reply to an alert to text that customer (you take the conversation over). Start with its number to pick one: "#3 On my way". '
+    SELECT 'Reply to an alert to text that customer (you take the conversation over). Start with its number to pick one: "#3 On my way". '
            'Send AI to hand back to the assistant, NUMBER for the customer''s number.'
            || coalesce(' Now: ' || nmc.owner_text_list(b, before) || '.', '')
 $$;
-COMMENT ON FUNCTION nmc.owner_text_help(nmc.businesses, timestamptz) IS 'The rules of replying by text, and the customers one may reply to now.';
+COMMENT ON FUNCTION nmc.owner_text_help(nmc.businesses, timestamptz) IS 'The rules of replying by text, and the customers one may reply to now (answers to the owner put it after their own first words).';
 
 CREATE FUNCTION nmc.owner_text_command(body text)
 RETURNS text
@@ -154,7 +154,7 @@ BEGIN
         END IF;
         IF cmd = 'help' THEN
             v_outcome := 'help';
-            answer := nmc.owner_text_help(b, t.received_at);
+            answer := 'NeverMissCall: ' || nmc.owner_text_help(b, t.received_at);
             conv := NULL;
         END IF;
     END IF;

@@ -2,9 +2,10 @@
 // AlertPhoneForm.tsx — texts to the owner's phone away from the dashboard
 // (GET/PATCH /api/business/alerts): the phone, proved by a texted code; which
 // alerts go to it; quiet hours in the business's time zone (emergencies still
-// go through). Saved on each change, like the other alerts.
+// go through); how to answer customers by replying to an alert; and a warning
+// when the phone texted STOP. Saved on each change, like the other alerts.
 import { useEffect, useId, useState } from 'react';
-import { formatPhone } from '../lib/format';
+import { clockTime, dayLabel, formatPhone } from '../lib/format';
 import { ALERT_KINDS, type AlertKind, type AlertSettings } from '../lib/types';
 import { Field } from './Field';
 import { errorText, FormStatus } from './FormStatus';
@@ -48,6 +49,12 @@ export function AlertPhoneForm() {
 
   return (
     <div className="form" role="group" aria-label="Alerts by text">
+      {a.stopped && (
+        <p className="warning" role="alert">
+          {formatPhone(a.stopped.phone)} texted STOP to your number on {dayLabel(a.stopped.at)} at {clockTime(a.stopped.at)}: no alert, not even an
+          emergency, is texted to it until it texts START to your number.
+        </p>
+      )}
       <p className="hint" id={hint}>
         {a.verified
           ? `Alerts are texted to ${formatPhone(a.phone)}.`
@@ -78,6 +85,18 @@ export function AlertPhoneForm() {
         <legend>Quiet hours (emergencies still come through)</legend>
         <QuietHours value={a.quiet_hours} onChange={quiet} />
       </fieldset>
+      {a.verified && (
+        <details className="hint">
+          <summary>Answer customers by replying to an alert</summary>
+          <p>
+            Your reply goes to the customer the latest alert named, from your business number, and you take the
+            conversation over (the assistant stays silent). Alerts start with a number: begin with it to answer another
+            customer, e.g. <q>#3 On my way</q>. If a second customer&apos;s alert came just before your reply, nothing is sent
+            and you are asked which. Reply <q>AI</q> to hand the conversation back to the assistant, <q>NUMBER</q> for the
+            customer&apos;s number, <q>HELP</q> for these rules.
+          </p>
+        </details>
+      )}
       <FormStatus error={error} saved={saved} />
     </div>
   );

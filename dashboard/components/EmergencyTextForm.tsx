@@ -1,7 +1,7 @@
 'use client';
 // EmergencyTextForm.tsx — whether a customer's text reporting danger is also
-// texted to the owner's forward-to phone (PATCH /api/business
-// emergency_sms_to_owner, default on). Saved on each change, like the alerts above it.
+// texted to the owner's phone — the verified alert phone, else the forward-to
+// phone (PATCH /api/business emergency_sms_to_owner, default on). Saved on each change, like the alerts above it.
 import { useId, useState } from 'react';
 import { formatPhone } from '../lib/format';
 import { errorText, FormStatus } from './FormStatus';
@@ -36,10 +36,12 @@ export function EmergencyTextForm() {
       <label className="check">
         <input type="checkbox" name="emergency_sms_to_owner" aria-describedby={hint} checked={pending ?? business.emergency_sms_to_owner !== false}
           disabled={pending !== null} onChange={(e) => set(e.target.checked)} />
-        Text me at {phone ? formatPhone(phone) : 'my forward-to phone'} when a customer reports an emergency
+        Text me when a customer reports an emergency
       </label>
       <p className="hint" id={hint}>
-        {phone ? 'A text to your phone, even when the dashboard is closed.' : 'Add a forward-to phone in the business profile to get these texts.'}
+        {phone
+          ? `A text to your phone, even when the dashboard is closed: to the alert phone once it is verified (below), until then to ${formatPhone(phone)}.`
+          : 'Add a forward-to phone in the business profile, or verify an alert phone below, to get these texts.'}
       </p>
       <FormStatus error={error} saved={saved} />
     </div>

@@ -173,6 +173,8 @@ export interface AlertSettings {
   kinds: AlertKind[];
   quiet_hours: { start: string; end: string } | null;
   emergency_sms_to_owner: boolean;
+  /** One of the owner's phones texted STOP: nothing is texted to it until it texts START. */
+  stopped: { phone: string; at: string } | null;
 }
 
 export interface ProviderStats { done: number; retries: number; failures: number }

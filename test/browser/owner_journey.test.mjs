@@ -370,8 +370,9 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await me.click(area.getByRole('button', { name: 'Save' }));
     await area.getByText('Saved.').waitFor();
     // The emergency text to the owner's phone, on by default: switch it off (saved at once).
-    const emergency = page.getByRole('checkbox', { name: 'Text me at (512) 555-0199 when a customer reports an emergency' });
+    const emergency = page.getByRole('checkbox', { name: 'Text me when a customer reports an emergency' });
     assert.equal(await emergency.isChecked(), true, 'on by default');
+    await page.getByText(/until then to \(512\) 555-0199\.$/).waitFor();
     await me.click(emergency);
     await page.getByRole('group', { name: 'Emergency texts' }).getByText('Saved.').waitFor();
     const { business } = await api('GET', '/api/business');
@@ -410,6 +411,35 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await alerts.getByText('Saved.').waitFor();
     const { alerts: saved } = await api('GET', '/api/business/alerts');
     assert.deepEqual([saved.phone, saved.verified, saved.kinds], ['+15125550188', true, ['customer_replied', 'handoff', 'undelivered']]);
+    await alerts.getByText('Answer customers by replying to an alert').waitFor();
+  });
+
+  await t.test('the owner answers an alert by text: the thread shows it as theirs, taken over', async () => {
+    const customer = '+15125550166';
+    await api('POST', '/api/sandbox/customer-reply', { from: customer, body: 'Is the water heater job still on?' });
+    const alerted = () => sql(`SELECT body FROM nmc.messages WHERE to_phone = '+15125550188' AND body LIKE '#%Is the water heater job%'`);
+    await waitFor('the alert to the owner\'s phone', () => alerted() !== '', 10_000);
+    const tag = /^(#\d+) \+15125550166: "Is the water heater job still on\?" Your turn/.exec(alerted())?.[1];
+    assert.ok(tag, `the alert names the customer and starts with its number: ${alerted()}`);
+    // Another customer was alerted earlier: the owner starts with this one's number.
+    await api('POST', '/api/sandbox/customer-reply', { from: '+15125550188', body: `${tag} Yes, see you at 2` });
+    await nav('Conversations');
+    await me.click(page.locator('.conv-row', { hasText: '(512) 555-0166' }).getByRole('link'));
+    await page.locator('.msg-owner', { hasText: 'Yes, see you at 2' }).waitFor();
+    await page.locator('.thread-actions [data-mode=human]').waitFor();
+    assert.equal(sql(`SELECT count(*) FROM nmc.messages WHERE body = 'Yes, see you at 2' AND author <> 'owner'`), '0',
+      'the owner\'s text is nobody\'s customer message');
+  });
+
+  await t.test('the owner\'s phone texts STOP: the settings say nothing is texted to it', async () => {
+    await api('POST', '/api/sandbox/customer-reply', { from: '+15125550188', body: 'STOP' });
+    await waitFor('the stop recorded', async () => (await api('GET', '/api/business/alerts')).alerts.stopped !== null, 10_000);
+    await nav('Settings');
+    const alerts = page.getByRole('group', { name: 'Alerts by text' });
+    await alerts.getByText(/\(512\) 555-0188 texted STOP to your number on .* no alert, not even an emergency/).waitFor();
+    await screenshots(page, ++shot, 'settings-alert-phone-stopped', { scrollTo: page.locator('#alerts') });
+    await api('POST', '/api/sandbox/customer-reply', { from: '+15125550188', body: 'START' });
+    await waitFor('the stop lifted', async () => (await api('GET', '/api/business/alerts')).alerts.stopped === null, 10_000);
   });
 
   await t.test('status shows the services and the sandbox', async () => {

@@ -8,7 +8,7 @@
 -- alert stops the owner's phone, not the customer's; calls from the owner's
 -- phones are never missed customers; Twilio's retries change nothing.
 BEGIN;
-SELECT plan(49);
+SELECT plan(53);
 
 SELECT nmc.configure('{"openai_api_key": ""}');
 CREATE TEMP TABLE r AS SELECT nmc_test.register('owner-texts@example.com', 'Reply Plumbing') AS body;
@@ -80,7 +80,7 @@ UPDATE nmc.customers SET name = 'Ann Lee' WHERE phone = '+15125550401' AND busin
 SELECT is(pg_temp.owner_says(9, '#1 Phone'), 'number', '"#1 Phone"');
 SELECT is(pg_temp.last_to_owner(), 'NeverMissCall: #1 Ann Lee: +15125550401', '… with the name when it is known');
 SELECT is(pg_temp.owner_says(10, 'HELP'), 'help', 'HELP');
-SELECT matches(pg_temp.last_to_owner(), '^NeverMissCall: reply to an alert to text that customer .* Now: #2 \+15125550402, #1 Ann Lee\.$',
+SELECT matches(pg_temp.last_to_owner(), '^NeverMissCall: Reply to an alert to text that customer .* Now: #2 \+15125550402, #1 Ann Lee\.$',
                '… the rules and who can be answered');
 
 -- Handing back: the customer is waiting, so the assistant answers at once.
@@ -103,6 +103,16 @@ SELECT is((pg_temp.conv('+15125550401')).mode, 'waiting', '… waits for the cus
 SELECT is(pg_temp.text_in(15, '+15125550401', 'STOP'), 200, 'the first customer replies STOP');
 SELECT is(pg_temp.owner_says(16, '#1 Are you sure?'), 'not_sent', 'the owner''s text to them is not sent');
 SELECT is(pg_temp.last_to_owner(), 'NeverMissCall: not sent: Ann Lee replied STOP to texts. Call them: +15125550401', '… and the owner is told why');
+
+-- Quiet hours hold alerts, not the answers to the owner's own texts.
+UPDATE nmc.businesses SET quiet_hours_start = ((now() AT TIME ZONE 'America/Chicago') - interval '1 hour')::time,
+                          quiet_hours_end = ((now() AT TIME ZONE 'America/Chicago') + interval '1 hour')::time WHERE id = (SELECT id FROM b);
+CREATE TEMP TABLE texted_quiet AS SELECT pg_temp.to_owner() AS n;
+SELECT is(pg_temp.text_in(20, '+15125550404', 'Hello? Anyone?'), 200, 'in the quiet hours a new customer writes');
+SELECT is(pg_temp.to_owner(), (SELECT n FROM texted_quiet), '… no alert');
+SELECT is(pg_temp.owner_says(21, 'help'), 'help', 'the owner texts HELP in the quiet hours');
+SELECT is(pg_temp.to_owner(), (SELECT n FROM texted_quiet) + 1, '… and is answered');
+UPDATE nmc.businesses SET quiet_hours_start = NULL, quiet_hours_end = NULL WHERE id = (SELECT id FROM b);
 
 -- STOP from the owner's phone: nothing more is texted to it, and the settings say so.
 SELECT is(pg_temp.owner_says(17, 'STOP'), 'alerts_stopped', 'STOP from the owner''s phone');
