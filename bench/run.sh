@@ -3,8 +3,9 @@
 # production settings (fsync and synchronous_commit on, bcrypt cost 12) and
 # the fake providers, and prints figures for the edge + API path and for the
 # dispatcher (bench/dispatcher.pl) and missed calls (bench/webhooks.pl)
-# and the live feed (bench/feed.pl); missed calls are measured for the previous
-# version too (bench/baseline.sh). NMC_BENCH_ONLY=api|dispatcher|webhooks|feed runs one part. Never part of pass/fail.
+# and the live feed (bench/feed.pl) and alerts to the owner's phone
+# (bench/alerts.pl); missed calls are measured for the previous version too
+# (bench/baseline.sh). NMC_BENCH_ONLY=api|dispatcher|webhooks|alerts|feed runs one part. Never part of pass/fail.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -98,6 +99,11 @@ if [ "${NMC_BENCH_BASELINE:-}" != none ]; then
 fi
 NMC_BENCH_LABEL="this version ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . 2>/dev/null || echo ', with changes'))" \
     NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/webhooks.pl"
+fi
+
+echo
+if [ -z "${NMC_BENCH_ONLY:-}" ] || [ "$NMC_BENCH_ONLY" = alerts ]; then
+NMC_BENCH_STATE=$STATE NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/alerts.pl"
 fi
 
 echo

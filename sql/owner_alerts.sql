@@ -69,7 +69,6 @@ DECLARE
     local_time time := (now() AT TIME ZONE b.timezone)::time;
     quiet boolean;
     v_tag int;
-    used int[];
 BEGIN
     IF p_kind = 'emergency' THEN
         IF NOT b.emergency_sms_to_owner THEN
@@ -104,13 +103,12 @@ BEGIN
            AND a.created_at > now() - make_interval(secs => nmc.setting_int('owner_tag_seconds'))
          ORDER BY a.created_at DESC, a.id DESC LIMIT 1;
         IF v_tag IS NULL THEN
-            SELECT coalesce(array_agg(DISTINCT a.tag), '{}') INTO used FROM nmc.owner_alerts a
-             WHERE a.business_id = b.id AND a.tag IS NOT NULL
-               AND a.created_at > now() - make_interval(secs => nmc.setting_int('owner_tag_seconds'));
-            v_tag := 1;
-            WHILE v_tag = ANY (used) LOOP
-                v_tag := v_tag + 1;
-            END LOOP;
+            -- (A hashed set: a business alerted thousands of times a week stays quick.)
+            WITH used AS (SELECT DISTINCT a.tag FROM nmc.owner_alerts a
+                           WHERE a.business_id = b.id AND a.tag IS NOT NULL
+                             AND a.created_at > now() - make_interval(secs => nmc.setting_int('owner_tag_seconds')))
+            SELECT min(g) INTO v_tag FROM generate_series(1, (SELECT count(*) FROM used)::int + 1) g
+             WHERE g NOT IN (SELECT tag FROM used);
         END IF;
         body := '#' || v_tag || ' ' || body;
     END IF;
