@@ -46,7 +46,7 @@ CREATE TRIGGER timers_wake AFTER INSERT ON nmc.timers
 
 CREATE FUNCTION nmc.dispatcher_claim(max_jobs int)
 RETURNS TABLE (job_id bigint, attempt int, method text, url text, headers text[], body text,
-               basic_user text, basic_password text, connect_timeout_ms int, total_timeout_ms int)
+               basic_user text, basic_password text, connect_timeout_ms int, total_timeout_ms int, body_bytes bytea)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -111,6 +111,7 @@ BEGIN
             basic_password := req.basic_password;
             connect_timeout_ms := k.connect_timeout_ms;
             total_timeout_ms := k.total_timeout_ms;
+            body_bytes := req.body_bytes;
             RETURN NEXT;
         EXCEPTION
             WHEN SQLSTATE 'NMD01' THEN
@@ -126,7 +127,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_claim(int) IS
-    'Dispatcher: claims up to max_jobs due jobs (queued and due, or in flight with an expired lease) with SKIP LOCKED, plus the probe of each open provider circuit whose probe is due (nmc.circuit_hold_and_probe holds the rest), leases them, and returns their HTTP requests. Sandbox-mode Twilio jobs complete here, simulated. A job whose request cannot be built fails alone; one no longer wanted when it would go out (NMD01) is dropped (nmc.job_drop).';
+    'Dispatcher: claims up to max_jobs due jobs (queued and due, or in flight with an expired lease) with SKIP LOCKED, plus the probe of each open provider circuit whose probe is due (nmc.circuit_hold_and_probe holds the rest), leases them, and returns their HTTP requests (body_bytes: a binary body, sent instead of body). Sandbox-mode Twilio jobs complete here, simulated. A job whose request cannot be built fails alone; one no longer wanted when it would go out (NMD01) is dropped (nmc.job_drop).';
 
 CREATE FUNCTION nmc.dispatcher_complete(p_job_id bigint, p_attempt int, p_http_status int, p_retry_after text,
                                         p_body text, p_transport_error text, p_duration_ms double precision)
@@ -166,11 +167,16 @@ BEGIN
         IF p_transport_error IS NOT NULL THEN
             PERFORM nmc.job_permanent_error(p_transport_error, 'invalid_response');
         END IF;
-        BEGIN
-            parsed := p_body::jsonb;
-        EXCEPTION WHEN invalid_text_representation THEN
-            PERFORM nmc.job_permanent_error('the provider answered with something that is not JSON', 'invalid_response');
-        END;
+        -- A push service accepts with 201 and no body (RFC 8030 §5).
+        IF k.provider = 'push' THEN
+            parsed := '{}';
+        ELSE
+            BEGIN
+                parsed := p_body::jsonb;
+            EXCEPTION WHEN invalid_text_representation THEN
+                PERFORM nmc.job_permanent_error('the provider answered with something that is not JSON', 'invalid_response');
+            END;
+        END IF;
         PERFORM nmc.job_apply_success(j, k, p_http_status, parsed, false);
         outcome := 'done';
     ELSE
@@ -187,7 +193,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_complete(bigint, int, int, text, text, text, double precision) IS
-    'Dispatcher: records one HTTP attempt and moves the job on: 2xx → apply to the domain and done; transport error, 408, 429, 5xx → retry with backoff (Retry-After honoured) until max_attempts, or held while the provider''s circuit is open (nmc.job_retry_or_fail); other 4xx → failed with the provider''s code. Any answer but a transient failure tells the circuit the provider is up. Returns the outcome.';
+    'Dispatcher: records one HTTP attempt and moves the job on: 2xx → apply to the domain (the JSON answer; a push service''s has none) and done; transport error, 408, 429, 5xx → retry with backoff (Retry-After honoured) until max_attempts, or held while the provider''s circuit is open (nmc.job_retry_or_fail); other 4xx → failed with the provider''s code. Any answer but a transient failure tells the circuit the provider is up. Returns the outcome.';
 
 CREATE FUNCTION nmc.dispatcher_reject(p_job_id bigint, p_attempt int, p_http_status int, p_retry_after text,
                                       p_duration_ms double precision, p_transient boolean, p_code text, p_error text)

@@ -14,6 +14,7 @@ BEGIN
         WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_build(j, cfg);
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_build(j, cfg);
         WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_build(j, cfg);
+        WHEN 'push.send' THEN RETURN nmc.push_send_build(j, cfg);
     END CASE;
 END
 $$;
@@ -31,6 +32,7 @@ BEGIN
         WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_apply(j, response);
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_apply(j, response);
         WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_apply(j, response);
+        WHEN 'push.send' THEN RETURN nmc.push_send_apply(j, response);
     END CASE;
 END
 $$;
@@ -49,10 +51,12 @@ BEGIN
         PERFORM nmc.ai_turn_failed(j, message);
     ELSIF j.kind = 'maps.geocode' THEN
         PERFORM nmc.maps_geocode_effects(j, NULL);
+    ELSIF j.kind = 'push.send' THEN
+        PERFORM nmc.push_send_failed(j, code);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind: a failed text marks the message (and may mark the customer); a sign-in code given up on forgets its text; a failed model call hands the conversation to a person; a failed geocoding answers the assistant''s area check.';
+COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind: a failed text marks the message (and may mark the customer); a sign-in code given up on forgets its text; a failed model call hands the conversation to a person; a failed geocoding answers the assistant''s area check; a push to a device gone (404, 410) forgets the device.';
 
 CREATE FUNCTION nmc.job_on_dropped(j nmc.jobs, code text, message text)
 RETURNS void
@@ -89,4 +93,5 @@ INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, tot
     ('twilio.numbers.search', 'twilio', 3, 3000, 15000, 'Search available local numbers by area code'),
     ('twilio.numbers.buy', 'twilio', 3, 3000, 30000, 'Buy a number and point its webhooks at us'),
     ('openai.chat', 'openai', 3, 5000, 60000, 'One chat completion for an AI turn'),
-    ('maps.geocode', 'maps', 4, 3000, 10000, 'Geocode an address for the service-area check');
+    ('maps.geocode', 'maps', 4, 3000, 10000, 'Geocode an address for the service-area check'),
+    ('push.send', 'push', 5, 3000, 10000, 'Push an alert to one of the owner''s devices (Web Push)');

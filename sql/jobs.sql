@@ -4,7 +4,7 @@
 -- with retries back to queued), its kinds, attempts, and DBA functions.
 CREATE TABLE nmc.job_kinds (
     kind               text PRIMARY KEY,
-    provider           text NOT NULL CHECK (provider IN ('twilio', 'openai', 'maps')),
+    provider           text NOT NULL CHECK (provider IN ('twilio', 'openai', 'maps', 'push')),
     max_attempts       int NOT NULL CHECK (max_attempts BETWEEN 1 AND 100),
     connect_timeout_ms int NOT NULL CHECK (connect_timeout_ms > 0),
     total_timeout_ms   int NOT NULL CHECK (total_timeout_ms > 0),
@@ -82,9 +82,10 @@ CREATE TYPE nmc.http_request AS (
     headers        text[],
     body           text,
     basic_user     text,
-    basic_password text
+    basic_password text,
+    body_bytes     bytea    -- a binary body (Web Push), sent instead of body
 );
-COMMENT ON TYPE nmc.http_request IS 'An outbound HTTP request built by a job kind''s build_fn; lives only in the dispatcher''s memory (it may carry credentials).';
+COMMENT ON TYPE nmc.http_request IS 'An outbound HTTP request built by a job kind''s build_fn; lives only in the dispatcher''s memory (it may carry credentials). body_bytes, when set, is sent as the body instead of body.';
 
 -- Raised by apply functions that find a 2xx answer is really a failure
 -- (Google Maps answers errors with HTTP 200 and a status field).

@@ -17,7 +17,7 @@ BEGIN
                           'address', j.payload ->> 'address',
                           'components', CASE WHEN j.payload ? 'country' THEN 'country:' || (j.payload ->> 'country') END,
                           'key', cfg ->> 'maps_api_key'))),
-               ARRAY['Accept: application/json'], NULL, NULL, NULL)::nmc.http_request;
+               ARRAY['Accept: application/json'], NULL, NULL, NULL, NULL)::nmc.http_request;
 END
 $$;
 COMMENT ON FUNCTION nmc.maps_geocode_build(nmc.jobs, jsonb) IS 'maps.geocode: GET {maps_api_base}/maps/api/geocode/json?address=…&key=…';

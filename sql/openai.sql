@@ -18,7 +18,7 @@ BEGIN
                ARRAY['Content-Type: application/json', 'Accept: application/json',
                      'Authorization: Bearer ' || (cfg ->> 'openai_api_key')],
                (jsonb_build_object('model', cfg ->> 'openai_model') || (j.payload -> 'request'))::text,
-               NULL, NULL)::nmc.http_request;
+               NULL, NULL, NULL)::nmc.http_request;
 END
 $$;
 COMMENT ON FUNCTION nmc.openai_chat_build(nmc.jobs, jsonb) IS 'openai.chat: POST {openai_api_base}/chat/completions with payload.request plus the configured model.';

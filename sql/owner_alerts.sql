@@ -69,17 +69,13 @@ DECLARE
     local_time time := (now() AT TIME ZONE b.timezone)::time;
     quiet boolean;
     v_tag int;
+    by_text boolean;
+    pushed int;
 BEGIN
-    IF p_kind = 'emergency' THEN
-        IF NOT b.emergency_sms_to_owner THEN
-            RETURN NULL;
-        END IF;
-    ELSIF p_kind = 'call_back' THEN
-        NULL;   -- a customer we could not text at all: always told
-    ELSE
-        -- Everything but danger: only to a phone the owner verified, only the
-        -- kinds they want, never in their quiet hours, and spaced out.
-        IF b.alert_phone_verified_at IS NULL OR NOT (p_kind = ANY (b.alert_kinds)) THEN
+    IF p_kind NOT IN ('emergency', 'call_back') THEN
+        -- Everything but danger and a customer we could not text at all: only
+        -- the kinds the owner wants, never in their quiet hours, and spaced out.
+        IF NOT (p_kind = ANY (b.alert_kinds)) THEN
             RETURN NULL;
         END IF;
         -- Quiet hours may run past midnight (21:00 to 07:00).
@@ -112,15 +108,38 @@ BEGIN
         END IF;
         body := '#' || v_tag || ' ' || body;
     END IF;
-    m := nmc.owner_alert_send(b, conv.customer_id, conv.phone_number_id, body);
-    IF m.id IS NOT NULL THEN
+    -- By text: emergencies (if wanted) and call-backs to the verified alert phone,
+    -- else the forward-to phone; the rest only to a verified alert phone.
+    by_text := CASE p_kind WHEN 'emergency' THEN b.emergency_sms_to_owner WHEN 'call_back' THEN true
+                           ELSE b.alert_phone_verified_at IS NOT NULL END;
+    IF by_text THEN
+        m := nmc.owner_alert_send(b, conv.customer_id, conv.phone_number_id, body);
+    END IF;
+    -- Pushed to every device of the business that asked for alerts (sql/web_push.sql).
+    pushed := nmc.web_push_notify(b.id, jsonb_build_object(
+        'kind', p_kind, 'title', nmc.owner_alert_title(p_kind),
+        'body', regexp_replace(body, '\s*https?://\S+$', ''),
+        'url', CASE WHEN conv.id IS NOT NULL THEN '/conversations/' || conv.id ELSE '/conversations' END,
+        'tag', coalesce('conversation-' || conv.id, 'alert-' || p_kind)));
+    IF m.id IS NOT NULL OR pushed > 0 THEN
         INSERT INTO nmc.owner_alerts (business_id, conversation_id, kind, message_id, tag) VALUES (b.id, conv.id, p_kind, m.id, v_tag);
     END IF;
     RETURN m;
 END
 $$;
 COMMENT ON FUNCTION nmc.owner_alert(nmc.businesses, nmc.conversations, text, text) IS
-    'Texts the owner an alert of p_kind about conv, if it should go: an emergency whenever emergency_sms_to_owner, a call_back (a customer who could not be texted) always — both to the verified alert phone, else the forward-to phone; any other kind only to a verified alert phone, only if in alert_kinds, not in the quiet hours (business time zone), and not within alert_min_gap_seconds of the last alert about the same conversation. An alert about a conversation starts with its #number (kept for owner_tag_seconds after its last alert, else the smallest free one), for the owner''s text replies. Recorded in nmc.owner_alerts.';
+    'Alerts the owner of p_kind about conv, if it should go: an emergency and a call_back (a customer who could not be texted) always; any other kind only if in alert_kinds, not in the quiet hours (business time zone), and not within alert_min_gap_seconds of the last alert about the same conversation. It is texted — an emergency if emergency_sms_to_owner and a call_back to the verified alert phone, else the forward-to phone; other kinds only to a verified alert phone — and pushed to every device that asked for alerts (nmc.web_push_notify: title, the words without the link, the conversation''s path, a tag per conversation so a newer alert replaces an older one). An alert about a conversation starts with its #number (kept for owner_tag_seconds after its last alert, else the smallest free one), for the owner''s text replies. Recorded in nmc.owner_alerts when it went somewhere.';
+
+CREATE FUNCTION nmc.owner_alert_title(p_kind text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT CASE p_kind WHEN 'customer_replied' THEN 'A customer replied: your turn'
+                         WHEN 'emergency' THEN 'EMERGENCY: call the customer now'
+                         WHEN 'booking' THEN 'New booking'
+                         WHEN 'handoff' THEN 'The assistant handed a conversation to you'
+                         WHEN 'undelivered' THEN 'A text did not arrive'
+                         WHEN 'call_back' THEN 'Please call a customer back' ELSE 'NeverMissCall' END $$;
+COMMENT ON FUNCTION nmc.owner_alert_title(text) IS 'The title of a pushed alert, by kind.';
 
 CREATE FUNCTION nmc.owner_alert_link(conv nmc.conversations)
 RETURNS text
@@ -143,8 +162,8 @@ DECLARE
     said text;
 BEGIN
     SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
-    IF b.alert_phone_verified_at IS NULL THEN
-        RETURN;   -- the usual case until the owner sets a phone: nothing to look up
+    IF b.alert_phone_verified_at IS NULL AND NOT EXISTS (SELECT 1 FROM nmc.push_subscriptions WHERE business_id = b.id) THEN
+        RETURN;   -- the usual case until the owner sets a phone or a device: nothing to look up
     END IF;
     SELECT body INTO said FROM nmc.messages
      WHERE business_id = conv.business_id AND conversation_id = conv.id AND direction = 'inbound'

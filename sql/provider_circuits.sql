@@ -7,7 +7,7 @@
 -- held jobs, oldest first, each with a fresh retry budget. Whether a text is
 -- still wanted is decided when it finally goes out (sql/twilio.sql).
 CREATE TABLE nmc.provider_circuits (
-    provider   text PRIMARY KEY CHECK (provider IN ('twilio', 'openai', 'maps')),
+    provider   text PRIMARY KEY CHECK (provider IN ('twilio', 'openai', 'maps', 'push')),
     state      text NOT NULL DEFAULT 'closed' CHECK (state IN ('closed', 'open')),
     failures   int NOT NULL DEFAULT 0,
     probes     int NOT NULL DEFAULT 0,
@@ -16,7 +16,7 @@ CREATE TABLE nmc.provider_circuits (
     last_error text
 );
 COMMENT ON TABLE nmc.provider_circuits IS 'Circuit breaker per provider. failures: transient failures in a row (any job); open: jobs of the provider are held (nmc.jobs.held_at) and only a probe goes out, at probe_at (then every circuit_probe_base_ms, doubling per failed probe, at most circuit_probe_max_ms). Platform state, not tenant data.';
-INSERT INTO nmc.provider_circuits (provider) VALUES ('twilio'), ('openai'), ('maps');
+INSERT INTO nmc.provider_circuits (provider) VALUES ('twilio'), ('openai'), ('maps'), ('push');
 
 CREATE FUNCTION nmc.circuit_failure(p_provider text, p_error text)
 RETURNS text

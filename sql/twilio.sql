@@ -38,7 +38,7 @@ BEGIN
                     ELSE ARRAY['Accept: application/json', 'Content-Type: application/x-www-form-urlencoded'] END,
                CASE WHEN form IS NULL THEN NULL ELSE nmc.form_encode(form) END,
                cfg ->> 'twilio_account_sid',
-               cfg ->> 'twilio_auth_token')::nmc.http_request;
+               cfg ->> 'twilio_auth_token', NULL)::nmc.http_request;
 END
 $$;
 COMMENT ON FUNCTION nmc.twilio_request(jsonb, text, text, jsonb, jsonb) IS 'A Twilio REST request for a resource under the configured account (e.g. Messages.json), authenticated with HTTP Basic.';

@@ -66,6 +66,21 @@ transfer_from_row(HeapTuple tuple, TupleDesc desc)
 	t->connect_timeout_ms = int_column(tuple, desc, 9, 10000);
 	t->total_timeout_ms = int_column(tuple, desc, 10, 30000);
 
+	/* A binary body (Web Push) replaces the text one. */
+	{
+		Datum		bytes = SPI_getbinval(tuple, desc, 11, &isnull);
+
+		if (!isnull)
+		{
+			bytea	   *b = DatumGetByteaPP(bytes);
+
+			t->body_len = VARSIZE_ANY_EXHDR(b);
+			t->body = palloc(t->body_len + 1);
+			memcpy(t->body, VARDATA_ANY(b), t->body_len);
+			t->body[t->body_len] = '\0';
+		}
+	}
+
 	headers = SPI_getbinval(tuple, desc, 5, &isnull);
 	if (!isnull)
 	{

@@ -187,6 +187,8 @@ http_client_start(HttpTransfer *t)
 	{
 		if (strcmp(t->method, "POST") != 0)
 			curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, t->method);
+		if (t->body_len > 0)
+			curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) t->body_len);
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->body != NULL ? t->body : "");
 	}
 

@@ -19,6 +19,7 @@ typedef struct HttpTransfer
 	char	   *method;
 	char	   *url;
 	char	   *body;
+	size_t		body_len;		/* > 0: body is binary, of this size */
 	char	   *userpwd;		/* "user:password" for HTTP Basic, or NULL */
 	struct curl_slist *headers;
 	long		connect_timeout_ms;

@@ -112,7 +112,7 @@ COMMENT ON COLUMN nmc.jobs.retry_budget_from IS 'Attempts made before the retry 
 ALTER TABLE nmc.job_attempts DROP CONSTRAINT job_attempts_outcome_check;
 ALTER TABLE nmc.job_attempts ADD CONSTRAINT job_attempts_outcome_check CHECK (outcome IN ('done', 'retry', 'failed', 'stale', 'held'));
 CREATE TABLE nmc.provider_circuits (
-    provider   text PRIMARY KEY CHECK (provider IN ('twilio', 'openai', 'maps')),
+    provider   text PRIMARY KEY CHECK (provider IN ('twilio', 'openai', 'maps', 'push')),
     state      text NOT NULL DEFAULT 'closed' CHECK (state IN ('closed', 'open')),
     failures   int NOT NULL DEFAULT 0,
     probes     int NOT NULL DEFAULT 0,
@@ -121,7 +121,7 @@ CREATE TABLE nmc.provider_circuits (
     last_error text
 );
 COMMENT ON TABLE nmc.provider_circuits IS 'Circuit breaker per provider. failures: transient failures in a row (any job); open: jobs of the provider are held (nmc.jobs.held_at) and only a probe goes out, at probe_at (then every circuit_probe_base_ms, doubling per failed probe, at most circuit_probe_max_ms). Platform state, not tenant data.';
-INSERT INTO nmc.provider_circuits (provider) VALUES ('twilio'), ('openai'), ('maps');
+INSERT INTO nmc.provider_circuits (provider) VALUES ('twilio'), ('openai'), ('maps'), ('push');
 --@replace provider_circuits nmc.circuit_failure
 --@replace provider_circuits nmc.circuit_success
 --@replace provider_circuits nmc.circuit_hold_and_probe
@@ -137,7 +137,14 @@ ALTER TABLE nmc.conversations ADD COLUMN taken_over_at timestamptz;
 --@replace twilio nmc.twilio_sms_send_build
 --@replace twilio nmc.twilio_sms_send_dropped
 --@replace messages nmc.message_json
+-- A binary request body (Web Push, sql/web_push.sql): the claim returns it too.
+ALTER TYPE nmc.http_request ADD ATTRIBUTE body_bytes bytea;
+COMMENT ON TYPE nmc.http_request IS 'An outbound HTTP request built by a job kind''s build_fn; lives only in the dispatcher''s memory (it may carry credentials). body_bytes, when set, is sent as the body instead of body.';
+DROP FUNCTION nmc.dispatcher_claim(int);
 --@replace dispatcher nmc.dispatcher_claim
+--@replace maps nmc.maps_geocode_build
+--@replace openai nmc.openai_chat_build
+--@replace twilio nmc.twilio_request
 --@replace dispatcher nmc.dispatcher_complete
 --@replace dispatcher nmc.dispatcher_plan
 --@replace api_feed_views nmc.api_status
@@ -207,3 +214,11 @@ ALTER TABLE nmc.calls ADD CONSTRAINT calls_decision_check
 --@replace webhook_inbox nmc.webhook_inbox_run
 --@replace conversations nmc.conversation_set_mode
 --@replace calls nmc.call_answer_twiml
+
+-- Alerts pushed to the owner's devices (sql/web_push.sql): a push provider and
+-- its job kind, the VAPID key made here, the devices' subscriptions.
+ALTER TABLE nmc.job_kinds DROP CONSTRAINT job_kinds_provider_check;
+ALTER TABLE nmc.job_kinds ADD CONSTRAINT job_kinds_provider_check CHECK (provider IN ('twilio', 'openai', 'maps', 'push'));
+INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms, description) VALUES
+    ('push.send', 'push', 5, 3000, 10000, 'Push an alert to one of the owner''s devices (Web Push)');
+--@include web_push
