@@ -35,6 +35,8 @@ trap cleanup EXIT
 
 cleanup
 make -s -C "$ROOT/test/fakes" >/dev/null
+echo "==> the fake push service decrypts RFC 8291's example (make -C test/fakes check)"
+make -s -C "$ROOT/test/fakes" check | grep -v "^ok "
 "$STACK" up
 "$STACK" psql -c "CREATE EXTENSION IF NOT EXISTS pgtap" -f "$ROOT/test/sql/helpers.sql"
 # Only a commit can wake the dispatcher promptly: see test/dispatcher/03_wake_at_commit.t.

@@ -11,6 +11,8 @@
 
 #include "fake_state.h"
 #include "json_scan.h"
+#include "push_fake.h"
+#include "push_state.h"
 
 #define JSON "application/json"
 
@@ -222,6 +224,7 @@ static void route(const struct fake_request *rq, const struct form *f, struct fa
 		count_requests(f, rp);
 	else if (strcmp(p, "/reset") == 0 && post) {
 		fake_state_reset();
+		push_state_reset();
 		ok_reply(rp, NULL, 0);
 	} else if (strcmp(p, "/faults") == 0 && post)
 		add_fault(f, rp);
@@ -235,7 +238,7 @@ static void route(const struct fake_request *rq, const struct form *f, struct fa
 		script_openai(rq, rp);
 	else if (strcmp(p, "/maps/geocode") == 0 && post)
 		script_geocode(f, rp);
-	else
+	else if (strncmp(p, "/push/", 6) != 0 || !push_admin_handle(rq, p + 5, rp))
 		error_reply(rp, 404, "unknown admin endpoint or method");
 }
 

@@ -7,6 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *fake_header(const struct fake_request *rq, const char *name)
+{
+	return rq->header ? rq->header(rq->header_cls, name) : NULL;
+}
+
 void reply_init(struct fake_reply *rp)
 {
 	memset(rp, 0, sizeof(*rp));

@@ -20,7 +20,13 @@ struct fake_request {
 	const char *user_agent;
 	struct form args;        /* decoded query parameters */
 	int64_t received_at_us;
+	/* Looks up any header by name, case-insensitively (see fake_header). */
+	const char *(*header)(void *cls, const char *name);
+	void *header_cls;
 };
+
+/* The request header name, NULL when absent. */
+const char *fake_header(const struct fake_request *rq, const char *name);
 
 #define FAKE_REPLY_MAX_HEADERS 16
 

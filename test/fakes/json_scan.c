@@ -3,6 +3,7 @@
  * byte for byte instead of being re-serialised. */
 #include "json_scan.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Deep enough for any real chat request; bounded so hostile input cannot
@@ -233,4 +234,76 @@ bool json_member(const char *c, const char *end, const char *key,
 		if (klen == want && memcmp(k, key, want) == 0)
 			return true;
 	return false;
+}
+
+static unsigned hex4(const char *p)
+{
+	return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 |
+			  hexval(p[3]));
+}
+
+static char *put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		*o++ = (char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (char)(0xc0 | cp >> 6);
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (char)(0xe0 | cp >> 12);
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | cp >> 18);
+		*o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return o;
+}
+
+char *json_string_dup(const char *v, size_t len)
+{
+	const char *end = v + len, *p = v + 1;
+	char *out, *o;
+
+	/* Decoding never grows the text, so len bytes are enough. */
+	if (len < 2 || *v != '"' || skip_string(v, end) != end || !(out = malloc(len)))
+		return NULL;
+	for (o = out; p < end - 1; p++) {
+		unsigned cp;
+
+		if (*p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		switch (*++p) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u':
+			cp = hex4(p + 1);
+			p += 4;
+			/* A high surrogate pairs with a following \uDC00-\uDFFF;
+			 * a lone one becomes U+FFFD. */
+			if (cp >= 0xd800 && cp < 0xdc00 && end - p > 6 && p[1] == '\\' &&
+			    p[2] == 'u' && hex4(p + 3) >= 0xdc00 && hex4(p + 3) < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + 3) - 0xdc00);
+				p += 6;
+			} else if (cp >= 0xd800 && cp < 0xe000) {
+				cp = 0xfffd;
+			}
+			if (cp == 0) {
+				free(out);
+				return NULL;
+			}
+			o = put_utf8(o, cp);
+			break;
+		default: *o++ = *p; break; /* " \ / */
+		}
+	}
+	*o = '\0';
+	return out;
 }

@@ -33,4 +33,9 @@ bool json_iter_next(struct json_iter *it, const char **key, size_t *key_len,
 bool json_member(const char *c, const char *end, const char *key,
 		 const char **val, size_t *val_len);
 
+/* The text of the JSON string value v[0..len) (quotes included, as
+ * json_member returns it) with escapes decoded, malloc'd; NULL if v is not a
+ * string, is malformed or holds \u0000. */
+char *json_string_dup(const char *v, size_t len);
+
 #endif

@@ -7,6 +7,8 @@
 #include "fake_config.h"
 #include "fake_ids.h"
 #include "fake_state.h"
+#include "push_fake.h"
+#include "push_state.h"
 #include "router.h"
 
 int main(void)
@@ -30,6 +32,9 @@ int main(void)
 		fprintf(stderr, "nmc-fake-providers: out of memory\n");
 		return 1;
 	}
+	/* Set before listening so no request sees another origin; port 0 is
+	 * only known once bound, and nobody can know it before the ready line. */
+	push_fake_init(fake_cfg.port);
 	d = router_start(fake_cfg.port);
 	if (!d) {
 		fprintf(stderr, "nmc-fake-providers: cannot listen on 127.0.0.1:%u\n",
@@ -37,6 +42,8 @@ int main(void)
 		fake_state_destroy();
 		return 1;
 	}
+	if (fake_cfg.port == 0)
+		push_fake_init(router_port(d));
 	printf("nmc-fake-providers listening on 127.0.0.1:%u\n", router_port(d));
 	fflush(stdout);
 
@@ -46,5 +53,6 @@ int main(void)
 	fake_state_shutdown();
 	MHD_stop_daemon(d);
 	fake_state_destroy();
+	push_state_reset();
 	return 0;
 }

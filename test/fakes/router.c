@@ -17,6 +17,7 @@
 #include "fake_state.h"
 #include "maps_fake.h"
 #include "openai_fake.h"
+#include "push_fake.h"
 #include "twilio_fake.h"
 
 /* Larger bodies are answered 413: nothing the product sends comes close. */
@@ -90,7 +91,7 @@ static bool starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-enum provider { P_NONE, P_ADMIN, P_TWILIO, P_OPENAI, P_MAPS };
+enum provider { P_NONE, P_ADMIN, P_TWILIO, P_OPENAI, P_MAPS, P_PUSH };
 
 static enum provider provider_of(const char *path)
 {
@@ -102,6 +103,8 @@ static enum provider provider_of(const char *path)
 		return P_OPENAI;
 	if (starts_with(path, "/maps/"))
 		return P_MAPS;
+	if (starts_with(path, "/push/"))
+		return P_PUSH;
 	return P_NONE;
 }
 
@@ -109,7 +112,8 @@ static void no_fake(const struct fake_request *rq, struct fake_reply *rp)
 {
 	static const char body[] =
 		"{\"error\":\"nmc-fake-providers has no fake for this path; Twilio paths start "
-		"with /2010-04-01/, OpenAI with /v1/, Google Maps with /maps/\"}";
+		"with /2010-04-01/, OpenAI with /v1/, Google Maps with /maps/, Web Push with "
+		"/push/\"}";
 
 	(void)rq;
 	reply_set_body(rp, 404, "application/json", body, sizeof(body) - 1);
@@ -157,10 +161,18 @@ static void provider_reply(enum provider p, const struct fake_request *rq,
 	case P_MAPS:
 		maps_handle(rq, rp);
 		break;
+	case P_PUSH:
+		push_handle(rq, rp);
+		break;
 	default:
 		no_fake(rq, rp);
 		break;
 	}
+}
+
+static const char *header_of(void *cls, const char *name)
+{
+	return MHD_lookup_connection_value(cls, MHD_HEADER_KIND, name);
 }
 
 static enum MHD_Result queue(struct MHD_Connection *c, struct fake_reply *rp)
@@ -209,6 +221,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct req_ctx *ctx,
 	rq.user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_USER_AGENT);
 	rq.received_at_us = ctx->received_at_us;
+	rq.header = header_of;
+	rq.header_cls = c;
 	form_init(&rq.args);
 	reply_init(&rp);
 
