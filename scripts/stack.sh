@@ -88,7 +88,7 @@ build_dashboard_locked() {
         (cd "$dash" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
         echo "$lock_sum" > "$dash/node_modules/.nmc-lock.md5"
     fi
-    src_sum=$(cd "$dash" && find app components lib package.json package-lock.json next.config.mjs tsconfig.json \
+    src_sum=$(cd "$dash" && find app components lib public package.json package-lock.json next.config.mjs tsconfig.json \
                   -type f -print0 2>/dev/null | sort -z | xargs -0 md5sum | md5sum | cut -d' ' -f1)
     if [ -f "$dash/out/index.html" ] && [ "$(cat "$dash/node_modules/.nmc-build.md5" 2>/dev/null)" = "$src_sum" ]; then
         say "dashboard: up to date"

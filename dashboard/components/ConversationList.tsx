@@ -5,6 +5,7 @@ import { useState } from 'react';
 import { sortedConversations } from '../lib/liveState';
 import type { Conversation } from '../lib/types';
 import { ConversationRow } from './ConversationRow';
+import { ListEmpty } from './ListEmpty';
 import { useLive } from './LiveProvider';
 import { useSession } from './SessionProvider';
 
@@ -28,7 +29,7 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
         ))}
       </div>
       {items.length === 0 ? (
-        <p className="empty">No conversations yet. When a call is missed, the caller gets your greeting and the conversation shows up here.</p>
+        <ListEmpty>No conversations yet. When a call is missed, the caller gets your greeting and the conversation shows up here.</ListEmpty>
       ) : (
         <ul className="conv-items" aria-live="polite" aria-relevant="additions">
           {items.map((c) => <ConversationRow key={c.id} conversation={c} selected={c.id === selectedId} serverNow={api.serverNow} />)}

@@ -3,19 +3,24 @@
 // (conversations, leads, appointments, status, the user), keeps them current
 // from the WebSocket feed through lib/liveState.ts, fills in what events leave
 // out from the API (message text; the customer, should an event lack it), and
-// alerts the owner to customer replies in the human window. Mounted by
-// app/(authed)/layout.tsx.
+// alerts the owner to customer replies in the human window. Started offline
+// (the shell from the service worker), it says the snapshots failed and tries
+// again when the connection is back. Mounted by app/(authed)/layout.tsx.
 import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { FeedClient, type FeedStatus } from '../lib/feed';
+import { backoffMs, FeedClient, type FeedStatus } from '../lib/feed';
 import { initialLiveState, liveReducer, replyAlertFor, type LiveAction, type LiveState } from '../lib/liveState';
 import { playChime, showNotification, unlockSound } from '../lib/notify';
 import type { Business, FeedEvent, User } from '../lib/types';
 import { formatPhone } from '../lib/format';
 import { useSession } from './SessionProvider';
 
+/** The first load of the snapshots: failed means the lists are empty because nothing was loaded. */
+export type SnapshotState = 'loading' | 'loaded' | 'failed';
+
 interface LiveContext {
   state: LiveState;
+  snapshot: SnapshotState;
   dispatch: React.Dispatch<LiveAction>;
   feedStatus: FeedStatus;
   retryInMs: number | null;
@@ -41,6 +46,7 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
   const [state, dispatch] = useReducer(liveReducer, initialLiveState);
   const stateRef = useRef(state);
   stateRef.current = state;
+  const [snapshot, setSnapshot] = useState<SnapshotState>('loading');
   const [feedStatus, setFeedStatus] = useState<FeedStatus>('idle');
   const [retryInMs, setRetryInMs] = useState<number | null>(null);
   const [user, setUser] = useState<User | null>(null);
@@ -88,31 +94,58 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
     }
   }, [api, router]);
 
-  // The feed: connect once per session; snapshots load alongside.
+  // The feed: connect once per session; snapshots load alongside. What failed (offline at
+  // the start, the server down) is tried again when the browser is back online, the tab is
+  // shown again or the feed goes live; getting the feed's address, also after a backoff.
   useEffect(() => {
     if (!session) return;
     let feed: FeedClient | null = null;
     let cancelled = false;
-    void reloadAll().catch(() => { /* shown as empty lists; the feed retries */ });
-    api.realtime().then(({ ws_url }) => {
-      if (cancelled) return;
-      feed = new FeedClient({
-        url: ws_url,
-        token: session.token,
-        lastEventId: () => stateRef.current.lastEventId,
-        onHello: (n) => dispatch({ type: 'feed/hello', resumeAfter: n }),
-        onEvent: (e) => { alertOwner(e); dispatch({ type: 'event', event: e }); },
-        onStatus: (s, d) => { setFeedStatus(s); setRetryInMs(d?.retryInMs ?? null); },
-        onResync: async () => { dispatch({ type: 'reset' }); await reloadAll(); },
-        onAuthFailed: () => logOut('Your session ended. Please log in again.'),
-      });
-      feed.start();
-    }).catch(() => setFeedStatus('reconnecting'));
-    const nudge = () => feed?.nudge();
+    let loaded = false;
+    let connecting = false;
+    let attempts = 0;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const load = () => reloadAll().then(
+      () => { loaded = true; setSnapshot('loaded'); },
+      () => { if (!loaded) setSnapshot('failed'); },
+    );
+    const connect = () => {
+      if (feed || connecting || cancelled) return;
+      connecting = true;
+      clearTimeout(retry);
+      api.realtime().then(({ ws_url }) => {
+        if (cancelled) return;
+        feed = new FeedClient({
+          url: ws_url,
+          token: session.token,
+          lastEventId: () => stateRef.current.lastEventId,
+          onHello: (n) => dispatch({ type: 'feed/hello', resumeAfter: n }),
+          onEvent: (e) => { alertOwner(e); dispatch({ type: 'event', event: e }); },
+          onStatus: (s, d) => {
+            setFeedStatus(s);
+            setRetryInMs(d?.retryInMs ?? null);
+            if (s === 'live' && !loaded) void load();
+          },
+          onResync: async () => { dispatch({ type: 'reset' }); await reloadAll(); },
+          onAuthFailed: () => logOut('Your session ended. Please log in again.'),
+        });
+        feed.start();
+      }).catch(() => {
+        setFeedStatus('reconnecting');
+        retry = setTimeout(connect, backoffMs(++attempts));
+      }).finally(() => { connecting = false; });
+    };
+    void load();
+    connect();
+    const nudge = () => {
+      if (!loaded) void load();
+      if (feed) feed.nudge(); else connect();
+    };
     window.addEventListener('online', nudge);
     document.addEventListener('visibilitychange', nudge);
     return () => {
       cancelled = true;
+      clearTimeout(retry);
       window.removeEventListener('online', nudge);
       document.removeEventListener('visibilitychange', nudge);
       feed?.stop();
@@ -177,9 +210,9 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
   }, [api, olderConversations, olderLeads]);
 
   const value = useMemo<LiveContext>(() => ({
-    state, dispatch, feedStatus, retryInMs, user, setUser, business, setBusiness,
+    state, snapshot, dispatch, feedStatus, retryInMs, user, setUser, business, setBusiness,
     sandbox: state.health?.sandbox_mode ?? null, openThread, reloadAll, olderConversations, olderLeads, loadOlder,
-  }), [state, feedStatus, retryInMs, user, business, openThread, reloadAll, olderConversations, olderLeads, loadOlder]);
+  }), [state, snapshot, feedStatus, retryInMs, user, business, openThread, reloadAll, olderConversations, olderLeads, loadOlder]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
 

@@ -1,12 +1,14 @@
 // api.ts — the one HTTP client of the dashboard: JSON in and out, the session's
 // Bearer token, errors as ApiError carrying the API's stable code
-// (docs/http-api.md), and the server clock offset for countdowns.
+// (docs/http-api.md), the server clock offset for countdowns, and whether the
+// last request reached the server (for the connection bar, lib/connection.ts).
 // Used by every screen through the session context; unit-tested in test/api.test.ts.
 import type {
   AlertKind, AlertSettings, Appointment, AvailableNumber, BlockedNumber, Business, Call, Conversation, FeedEvent, Greeting,
   GreetingPreview, Hours, HoursRange, Job, Lead, LeadStatus, Message, PhoneNumber, Preferences,
-  SystemStatus, TradeType, User,
+  PushSubscriptionRecord, SystemStatus, TradeType, User,
 } from './types';
+import { createReachability } from './connection';
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string, public field?: string) {
@@ -51,6 +53,7 @@ export function createApi(opts: ApiOptions) {
   const doFetch = opts.fetchImpl ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
   const now = opts.now ?? (() => Date.now());
   let offset = 0;
+  const reachability = createReachability();
 
   async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };
@@ -66,8 +69,10 @@ export function createApi(opts: ApiOptions) {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
+      reachability.report(false);
       throw new ApiError(0, 'network_error', 'The server could not be reached. Check your connection and try again.');
     }
+    reachability.report(true);
     const measured = clockOffset(res.headers.get('Date'), sentAt, now());
     if (measured !== null) offset = measured;
     const text = await res.text();
@@ -104,6 +109,7 @@ export function createApi(opts: ApiOptions) {
 
   return {
     serverNow: () => now() + offset,
+    reachability,
     request,
     tradeTypes: () => get<{ trade_types: TradeType[] }>('/api/trade-types'),
     register: (b: { email: string; password: string; name: string; business_name: string; trade_type: string; timezone?: string }) =>
@@ -154,6 +160,11 @@ export function createApi(opts: ApiOptions) {
     status: () => get<SystemStatus>('/api/status'),
     realtime: () => get<{ ws_url: string }>('/api/realtime'),
     events: (after: number, limit = 100) => get<{ events: FeedEvent[]; last_event_id: number }>('/api/events', { after, limit }),
+    /** Web Push for "Alerts on this device" (lib/webPush.ts): the server's VAPID public key, base64url. */
+    pushKey: () => get<{ public_key: string }>('/api/push/key'),
+    /** 201 for a new endpoint, 200 when it was already registered (docs/openapi.yaml). */
+    addPushSubscription: (s: PushSubscriptionJSON) => post<{ subscription: PushSubscriptionRecord }>('/api/push/subscriptions', s),
+    removePushSubscription: (endpoint: string) => post<{ unsubscribed: boolean }>('/api/push/unsubscribe', { endpoint }),
     sandboxMissedCall: (from?: string) => post<{ call_sid: string; from: string; to: string }>('/api/sandbox/missed-call', from ? { from } : {}),
     sandboxCustomerReply: (from: string, body: string) => post<{ message_sid: string }>('/api/sandbox/customer-reply', { from, body }),
   };

@@ -177,6 +177,9 @@ export interface AlertSettings {
   stopped: { phone: string; at: string } | null;
 }
 
+/** This browser's Web Push subscription as the server keeps it (POST /api/push/subscriptions). */
+export interface PushSubscriptionRecord { id: string; endpoint: string; created_at: string }
+
 export interface ProviderStats { done: number; retries: number; failures: number }
 /** A provider's circuit: open while it is down; waiting: your jobs held behind it. */
 export interface ProviderCircuit { state: 'closed' | 'open'; since: string | null; next_probe_at: string | null; waiting: number }

@@ -1,5 +1,6 @@
 // api.test.ts — the API client: headers, query strings, JSON errors with the
-// API's codes, 401 ends the session, network failures, clock offset, job polling.
+// API's codes, 401 ends the session, network failures, clock offset, job polling,
+// whether the server was reached, the Web Push calls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError, clockOffset, createApi, queryString } from '../lib/api';
@@ -11,7 +12,7 @@ function fakeFetch(responses: Array<{ status: number; body?: unknown; headers?: 
     calls.push({ url: String(url), init: init ?? {} });
     const r = responses.shift();
     if (!r) throw new TypeError('network down');
-    return new Response(r.body === undefined ? '' : JSON.stringify(r.body), { status: r.status, headers: r.headers });
+    return new Response(r.body === undefined ? null : JSON.stringify(r.body), { status: r.status, headers: r.headers });
   };
   return { calls, impl: impl as typeof fetch };
 }
@@ -68,6 +69,33 @@ test('network failures and non-JSON errors become ApiErrors', async () => {
   await assert.rejects(api.me(), (e: unknown) => e instanceof ApiError && e.code === 'http_502');
   const down = createApi({ getToken: () => null, fetchImpl: fakeFetch([]).impl });
   await assert.rejects(down.me(), (e: unknown) => e instanceof ApiError && e.code === 'network_error' && e.status === 0);
+});
+
+test('reachability follows the last request: a network failure, then any answer', async () => {
+  const api = createApi({ getToken: () => null, fetchImpl: fakeFetch([{ status: 500 }]).impl });
+  assert.equal(api.reachability.reached(), true);
+  await assert.rejects(api.me());
+  assert.equal(api.reachability.reached(), true, 'a 500 is an answer: the server is there');
+  await assert.rejects(api.me());
+  assert.equal(api.reachability.reached(), false);
+});
+
+test('Web Push: the key, a subscription as the browser gives it, unsubscribe by endpoint', async () => {
+  const f = fakeFetch([
+    { status: 200, body: { public_key: 'BAAA' } },
+    { status: 201, body: { subscription: { id: '1', endpoint: 'https://push.example/x', created_at: '2026-11-25T12:00:00Z' } } },
+    { status: 200, body: { unsubscribed: true } },
+  ]);
+  const api = createApi({ getToken: () => 'T', fetchImpl: f.impl });
+  assert.deepEqual(await api.pushKey(), { public_key: 'BAAA' });
+  const sub = { endpoint: 'https://push.example/x', expirationTime: null, keys: { p256dh: 'P', auth: 'A' } };
+  assert.equal((await api.addPushSubscription(sub)).subscription.id, '1');
+  assert.deepEqual(await api.removePushSubscription('https://push.example/x'), { unsubscribed: true });
+  assert.deepEqual(f.calls.map((c) => `${c.init.method} ${c.url} ${c.init.body ?? ''}`), [
+    'GET /api/push/key ',
+    `POST /api/push/subscriptions ${JSON.stringify(sub)}`,
+    'POST /api/push/unsubscribe {"endpoint":"https://push.example/x"}',
+  ]);
 });
 
 test('query strings skip empty values', () => {

@@ -15,13 +15,14 @@ export function freshScreenshots() {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
 }
 
-export async function launch() {
+/** args: more Chromium switches, for a test that needs one. */
+export async function launch({ args = [] } = {}) {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'nmc-chromium-'));
   const context = await playwright.chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+           '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', ...args],
     viewport: PHONE,
     deviceScaleFactor: 1,
   });

@@ -3,6 +3,7 @@
 // in the business's timezone; cancel from either. Live from the feed.
 import { useState } from 'react';
 import { AppointmentItem } from '../../../../components/AppointmentItem';
+import { ListEmpty } from '../../../../components/ListEmpty';
 import { useLive } from '../../../../components/LiveProvider';
 import { useSession } from '../../../../components/SessionProvider';
 import { groupByDay, localDate, shiftDate, viewDates } from '../../../../lib/calendar';
@@ -31,7 +32,7 @@ export default function AppointmentsPage() {
         ))}
       </div>
       {view === 'upcoming' ? (
-        upcoming.length === 0 ? <p className="empty">No upcoming appointments.</p> : (
+        upcoming.length === 0 ? <ListEmpty>No upcoming appointments.</ListEmpty> : (
           <ul className="appts">{upcoming.map((a) => (
             <AppointmentItem key={a.id} appointment={a} timeZone={tz} />
           ))}</ul>

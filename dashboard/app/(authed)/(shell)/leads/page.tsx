@@ -3,6 +3,7 @@
 // filter, live from the feed (lead.updated), newest activity first.
 import { useState } from 'react';
 import { LeadCard } from '../../../../components/LeadCard';
+import { ListEmpty } from '../../../../components/ListEmpty';
 import { useLive } from '../../../../components/LiveProvider';
 import { LEAD_STATUS_LABEL } from '../../../../lib/format';
 import { LEAD_STATUSES, type LeadStatus } from '../../../../lib/types';
@@ -22,7 +23,7 @@ export default function LeadsPage() {
           <button key={s} type="button" aria-pressed={status === s} onClick={() => setStatus(s)}>{LEAD_STATUS_LABEL[s]} ({count(s)})</button>
         ))}
       </div>
-      {shown.length === 0 ? <p className="empty">No leads here yet.</p> : <ul className="cards">{shown.map((l) => <LeadCard key={l.id} lead={l} />)}</ul>}
+      {shown.length === 0 ? <ListEmpty>No leads here yet.</ListEmpty> : <ul className="cards">{shown.map((l) => <LeadCard key={l.id} lead={l} />)}</ul>}
       {olderLeads && <button type="button" className="more" onClick={() => void loadOlder('leads')}>Show older leads</button>}
     </div>
   );

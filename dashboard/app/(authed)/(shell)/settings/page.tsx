@@ -1,12 +1,13 @@
 'use client';
 // settings/page.tsx — everything the wizard set, and more, in sections: profile,
-// alerts (this browser's, and the emergency text to the owner's phone), hours,
-// closed days, greeting, service area (ZIP codes and/or a radius), block list,
-// the assistant, the number.
+// alerts (this browser's, with the dashboard open and, by Web Push, closed; texts
+// to the owner's phone), hours, closed days, greeting, service area (ZIP codes
+// and/or a radius), block list, the assistant, the number.
 import { AssistantForm } from '../../../../components/AssistantForm';
 import { BlockListForm } from '../../../../components/BlockListForm';
 import { ClosuresForm } from '../../../../components/ClosuresForm';
 import { AlertPhoneForm } from '../../../../components/AlertPhoneForm';
+import { DeviceAlerts } from '../../../../components/DeviceAlerts';
 import { EmergencyTextForm } from '../../../../components/EmergencyTextForm';
 import { GreetingForm } from '../../../../components/GreetingForm';
 import { HoursForm } from '../../../../components/HoursForm';
@@ -17,7 +18,7 @@ import { ServiceAreaForm } from '../../../../components/ServiceAreaForm';
 
 const SECTIONS = [
   { id: 'profile', title: 'Business profile', body: <ProfileForm submitLabel="Save" /> },
-  { id: 'alerts', title: 'Alerts', body: <><PreferencesForm /><EmergencyTextForm /><AlertPhoneForm /></> },
+  { id: 'alerts', title: 'Alerts', body: <><PreferencesForm /><DeviceAlerts /><EmergencyTextForm /><AlertPhoneForm /></> },
   { id: 'hours', title: 'Business hours', body: <HoursForm submitLabel="Save" /> },
   { id: 'closed', title: 'Closed days', body: <ClosuresForm /> },
   { id: 'greeting', title: 'Greeting text', body: <GreetingForm submitLabel="Save" /> },
