@@ -222,3 +222,15 @@ ALTER TABLE nmc.job_kinds ADD CONSTRAINT job_kinds_provider_check CHECK (provide
 INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms, description) VALUES
     ('push.send', 'push', 5, 3000, 10000, 'Push an alert to one of the owner''s devices (Web Push)');
 --@include web_push
+
+-- Conversations never dead-end (sql/api_onboarding.sql): a reply to a closed
+-- conversation reopens one, the owner can text any number; quick replies
+-- (sql/quick_replies.sql), three to start with for every business.
+--@replace api_onboarding nmc.owner_text_fits
+--@replace api_onboarding nmc.owner_conversation_json
+--@replace api_onboarding nmc.api_conversation_reply
+--@replace api_onboarding nmc.api_conversation_start
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('POST', '/api/conversations', 'api_conversation_start', 'jwt', 'Text any number as the business');
+--@include quick_replies
+SELECT nmc.quick_replies_seed(id) FROM nmc.businesses;

@@ -34,7 +34,10 @@ AS $$
 BEGIN
     RETURN QUERY
     SELECT h.status, h.body::jsonb, h.headers
-      FROM nmc_api.handle(api.method, api.path, '{}'::jsonb,
+      -- (A query string in path becomes the query object, as the edge makes it; no escapes.)
+      FROM nmc_api.handle(api.method, split_part(api.path, '?', 1),
+                          coalesce((SELECT jsonb_object_agg(split_part(kv, '=', 1), split_part(kv, '=', 2))
+                                      FROM unnest(string_to_array(nullif(split_part(api.path, '?', 2), ''), '&')) kv), '{}'::jsonb),
                           CASE WHEN api.token IS NULL THEN '{}'::jsonb
                                ELSE jsonb_build_object('authorization', 'Bearer ' || api.token) END,
                           api.client, api.request_body::text) h;
