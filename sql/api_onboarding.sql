@@ -273,7 +273,7 @@ BEGIN
     m := nmc.sms_send(b.id, cust.id, pn.phone, body, 'owner', conv.id);
     RETURN nmc.respond(201, jsonb_build_object('message', nmc.message_json(m), 'conversation', nmc.owner_conversation_json(conv)));
 END $$;
-COMMENT ON FUNCTION nmc.api_conversation_start(jsonb) IS 'POST /api/conversations {to, body}: the owner texts any number from the business''s (first) number — a new customer or a known one, in their open conversation or a new one, which the owner has (mode human: the assistant stays out of a conversation the owner started); 201 {message, conversation}. 400 invalid_field (to) for no phone number, message_too_long; 409 customer_opted_out, customer_unreachable, no_number.';
+COMMENT ON FUNCTION nmc.api_conversation_start(jsonb) IS 'POST /api/conversations {to, body}: the owner texts any number from the business''s (first) number — a new customer or a known one, in their open conversation or a new one, which the owner has (mode human: the assistant stays out of a conversation the owner started); 201 {message, conversation}. 400 invalid_phone (to) for no phone number, message_too_long; 409 customer_opted_out, customer_unreachable, no_number.';
 
 CREATE FUNCTION nmc.api_conversation_get(req jsonb)
 RETURNS nmc.http_response LANGUAGE plpgsql STABLE

@@ -107,6 +107,7 @@ BEGIN
     IF l IS NOT NULL THEN
         PERFORM nmc.lead_transition(l, 'appointment_scheduled');
     END IF;
+    PERFORM nmc.appointment_reminders_set(a);
     PERFORM nmc.emit_event(b.id, 'appointment.created', nmc.appointment_json(a));
     IF p_booked_by = 'ai' THEN
         PERFORM nmc.owner_alert(b, conv, 'booking', format('Booked by the assistant: %s, %s%s. %s',
@@ -119,7 +120,7 @@ BEGIN
     RETURN a;
 END
 $$;
-COMMENT ON FUNCTION nmc.appointment_book(uuid, uuid, timestamptz, text, text, text, int) IS 'Books a job inside business hours; NM409 slot_taken when it would overlap another (the exclusion constraint decides, even under concurrency). Moves the customer''s lead to appointment_scheduled; emits appointment.created; one the assistant booked is texted to the owner''s phone (kind booking).';
+COMMENT ON FUNCTION nmc.appointment_book(uuid, uuid, timestamptz, text, text, text, int) IS 'Books a job inside business hours; NM409 slot_taken when it would overlap another (the exclusion constraint decides, even under concurrency). Moves the customer''s lead to appointment_scheduled; sets the customer''s reminders (nmc.appointment_reminders_set); emits appointment.created; one the assistant booked is texted to the owner''s phone (kind booking).';
 
 CREATE FUNCTION nmc.appointment_cancel(p_appointment_id uuid, p_reason text DEFAULT NULL)
 RETURNS nmc.appointments
@@ -133,11 +134,41 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM nmc.raise_api_error(404, 'not_found', 'no booked appointment with this id');
     END IF;
+    PERFORM nmc.appointment_reminders_cancel(a);
     PERFORM nmc.emit_event(a.business_id, 'appointment.cancelled', nmc.appointment_json(a));
     RETURN a;
 END
 $$;
-COMMENT ON FUNCTION nmc.appointment_cancel(uuid, text) IS 'Cancels a booked appointment (its time becomes free); emits appointment.cancelled.';
+COMMENT ON FUNCTION nmc.appointment_cancel(uuid, text) IS 'Cancels a booked appointment (its time becomes free, its reminders are cancelled); emits appointment.cancelled.';
+
+CREATE FUNCTION nmc.appointment_move(p_appointment_id uuid, p_starts_at timestamptz, p_minutes int DEFAULT NULL)
+RETURNS nmc.appointments
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    a nmc.appointments;
+    len interval;
+BEGIN
+    SELECT * INTO a FROM nmc.appointments WHERE id = p_appointment_id AND status = 'booked' FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no booked appointment with this id');
+    END IF;
+    len := coalesce(make_interval(mins => p_minutes), upper(a.during) - lower(a.during));
+    IF NOT nmc.business_is_open(a.business_id, p_starts_at) OR NOT nmc.business_is_open(a.business_id, p_starts_at + len - interval '1 second') THEN
+        PERFORM nmc.raise_api_error(400, 'outside_business_hours', 'that time is outside the business''s hours', 'starts_at');
+    END IF;
+    BEGIN
+        UPDATE nmc.appointments SET during = tstzrange(p_starts_at, p_starts_at + len, '[)') WHERE id = a.id RETURNING * INTO a;
+    EXCEPTION WHEN exclusion_violation THEN
+        PERFORM nmc.raise_api_error(409, 'slot_taken', 'another appointment is booked at that time', 'starts_at');
+    END;
+    PERFORM nmc.appointment_reminders_cancel(a);
+    PERFORM nmc.appointment_reminders_set(a);
+    PERFORM nmc.emit_event(a.business_id, 'appointment.updated', nmc.appointment_json(a));
+    RETURN a;
+END
+$$;
+COMMENT ON FUNCTION nmc.appointment_move(uuid, timestamptz, int) IS 'Moves a booked appointment (keeping its length unless given) inside business hours; NM409 slot_taken when it would overlap another — the exclusion constraint decides. Its reminders follow it; emits appointment.updated.';
 
 CREATE FUNCTION nmc.appointment_confirmation(p_appointment_id uuid)
 RETURNS text
@@ -185,35 +216,106 @@ DECLARE
     body jsonb := nmc.input_object(req -> 'body');
     cust nmc.customers;
     starts timestamptz;
+    a nmc.appointments;
+    m nmc.messages;
 BEGIN
-    PERFORM nmc.input_allowed_fields(body, ARRAY['customer_phone', 'starts_at', 'minutes', 'service_address', 'problem']);
+    PERFORM nmc.input_allowed_fields(body, ARRAY['customer_phone', 'starts_at', 'minutes', 'service_address', 'problem', 'notify_customer']);
     BEGIN
         starts := nmc.input_text(body, 'starts_at', true, 40)::timestamptz;
     EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
         PERFORM nmc.raise_api_error(400, 'invalid_field', 'starts_at must be an ISO 8601 timestamp', 'starts_at');
     END;
     cust := nmc.customer_upsert(nmc.current_business_id(), nmc.input_text(body, 'customer_phone', true, 32));
-    RETURN nmc.respond(201, jsonb_build_object('appointment', nmc.appointment_json(nmc.appointment_book(
-        nmc.current_business_id(), cust.id, starts, 'owner',
+    a := nmc.appointment_book(nmc.current_business_id(), cust.id, starts, 'owner',
         nmc.input_text(body, 'service_address', false, 300, 0), nmc.input_text(body, 'problem', false, 1000, 0),
-        CASE WHEN body ? 'minutes' THEN nmc.input_int(body, 'minutes', 15, 480) END))));
+        CASE WHEN body ? 'minutes' THEN nmc.input_int(body, 'minutes', 15, 480) END);
+    IF nmc.input_notify_customer(body) THEN
+        m := nmc.appointment_tell_customer(a, nmc.appointment_confirmation(a.id));
+    END IF;
+    RETURN nmc.respond(201, jsonb_build_object('appointment', nmc.appointment_json(a), 'customer_texted', m.id IS NOT NULL));
 END
 $$;
-COMMENT ON FUNCTION nmc.api_appointments_create(jsonb) IS 'POST /api/appointments {customer_phone, starts_at[, minutes, service_address, problem]}: the owner books by hand; 409 slot_taken on overlap.';
+COMMENT ON FUNCTION nmc.api_appointments_create(jsonb) IS 'POST /api/appointments {customer_phone, starts_at[, minutes, service_address, problem, notify_customer]}: the owner books by hand; the customer is texted the confirmation in their conversation unless notify_customer is false (customer_texted: false when they cannot be texted); 409 slot_taken on overlap.';
+
+CREATE FUNCTION nmc.input_notify_customer(body jsonb)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF body ? 'notify_customer' AND jsonb_typeof(body -> 'notify_customer') <> 'boolean' THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'notify_customer must be true or false', 'notify_customer');
+    END IF;
+    RETURN coalesce((body ->> 'notify_customer')::boolean, true);
+END
+$$;
+COMMENT ON FUNCTION nmc.input_notify_customer(jsonb) IS 'Whether an owner''s change to an appointment is texted to the customer (notify_customer, default true).';
+
+CREATE FUNCTION nmc.api_appointments_patch(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    body jsonb := nmc.input_object(req -> 'body');
+    a nmc.appointments;
+    b nmc.businesses;
+    m nmc.messages;
+    starts timestamptz;
+BEGIN
+    PERFORM nmc.input_allowed_fields(body, ARRAY['starts_at', 'minutes', 'notify_customer']);
+    BEGIN
+        starts := nmc.input_text(body, 'starts_at', true, 40)::timestamptz;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'starts_at must be an ISO 8601 timestamp', 'starts_at');
+    END;
+    a := nmc.appointment_move(nmc.input_uuid(req #>> '{params,0}', 'appointment'), starts,
+                              CASE WHEN body ? 'minutes' THEN nmc.input_int(body, 'minutes', 15, 480) END);
+    SELECT * INTO b FROM nmc.businesses WHERE id = a.business_id;
+    IF nmc.input_notify_customer(body) THEN
+        m := nmc.appointment_tell_customer(a, format('%s moved your appointment to %s. Reply here if that does not work for you.',
+                                                     b.name, nmc.appointment_when(a, b)));
+    END IF;
+    RETURN nmc.respond(200, jsonb_build_object('appointment', nmc.appointment_json(a), 'customer_texted', m.id IS NOT NULL));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_appointments_patch(jsonb) IS 'PATCH /api/appointments/{id} {starts_at[, minutes, notify_customer]}: the owner moves an appointment (nmc.appointment_move: same checks as booking); the customer is texted the new time unless notify_customer is false. 409 slot_taken, 400 outside_business_hours, 404.';
+
+CREATE FUNCTION nmc.api_appointment_ics(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    a nmc.appointments;
+BEGIN
+    SELECT * INTO a FROM nmc.appointments WHERE id = nmc.input_uuid(req #>> '{params,0}', 'appointment');
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such appointment');
+    END IF;
+    RETURN nmc.respond_text(200, 'text/calendar; charset=utf-8', nmc.appointment_ics(a));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_appointment_ics(jsonb) IS 'GET /api/appointments/{id}/ics: the appointment as an iCalendar file.';
 
 CREATE FUNCTION nmc.api_appointments_cancel(req jsonb)
 RETURNS nmc.http_response
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    body jsonb := coalesce(req -> 'body', '{}');
+    a nmc.appointments;
+    b nmc.businesses;
+    m nmc.messages;
 BEGIN
-    IF req -> 'body' IS NOT NULL THEN
-        PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['reason']);
+    PERFORM nmc.input_allowed_fields(nmc.input_object(body), ARRAY['reason', 'notify_customer']);
+    a := nmc.appointment_cancel(nmc.input_uuid(req #>> '{params,0}', 'appointment'), nmc.input_text(body, 'reason', false, 300, 0));
+    SELECT * INTO b FROM nmc.businesses WHERE id = a.business_id;
+    IF nmc.input_notify_customer(body) THEN
+        m := nmc.appointment_tell_customer(a, format('%s cancelled your appointment on %s. Reply here to book another time.',
+                                                     b.name, nmc.appointment_when(a, b)));
     END IF;
-    RETURN nmc.respond(200, jsonb_build_object('appointment', nmc.appointment_json(nmc.appointment_cancel(
-        nmc.input_uuid(req #>> '{params,0}', 'appointment'), nmc.input_text(coalesce(req -> 'body', '{}'), 'reason', false, 300, 0)))));
+    RETURN nmc.respond(200, jsonb_build_object('appointment', nmc.appointment_json(a), 'customer_texted', m.id IS NOT NULL));
 END
 $$;
-COMMENT ON FUNCTION nmc.api_appointments_cancel(jsonb) IS 'POST /api/appointments/{id}/cancel {reason?}.';
+COMMENT ON FUNCTION nmc.api_appointments_cancel(jsonb) IS 'POST /api/appointments/{id}/cancel {reason?, notify_customer?}: the customer is texted that it is cancelled unless notify_customer is false.';
 
 CREATE FUNCTION nmc.api_open_slots(req jsonb)
 RETURNS nmc.http_response
@@ -229,4 +331,6 @@ INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VA
     ('GET', '/api/appointments', 'api_appointments_list', 'jwt', 'Appointments in a time window'),
     ('POST', '/api/appointments', 'api_appointments_create', 'jwt', 'Book an appointment by hand'),
     ('POST', '/api/appointments/{id}/cancel', 'api_appointments_cancel', 'jwt', 'Cancel an appointment'),
+    ('PATCH', '/api/appointments/{id}', 'api_appointments_patch', 'jwt', 'Move an appointment'),
+    ('GET', '/api/appointments/{id}/ics', 'api_appointment_ics', 'jwt', 'An appointment as an iCalendar file'),
     ('GET', '/api/appointments/open-slots', 'api_open_slots', 'jwt', 'The next free slots');

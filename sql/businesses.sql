@@ -63,7 +63,10 @@ CREATE TABLE nmc.businesses (
     CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL)),
     -- The owner's phone texted STOP (sql/owner_texts.sql): no alert goes to it until START.
     owner_phone_stopped     nmc.e164,
-    owner_phone_stopped_at  timestamptz
+    owner_phone_stopped_at  timestamptz,
+    -- Reminders of appointments to the customer (sql/appointment_reminders.sql).
+    reminder_day_before     boolean NOT NULL DEFAULT true,
+    reminder_hours_before   int NOT NULL DEFAULT 2 CHECK (reminder_hours_before BETWEEN 0 AND 12)
 );
 COMMENT ON TABLE nmc.businesses IS 'One row per business (tenant): profile, trade, address, time zone and the phone missed calls were forwarded to.';
 CREATE TRIGGER businesses_touch BEFORE UPDATE ON nmc.businesses
@@ -123,6 +126,8 @@ AS $$
         'max_reply_segments', b.max_reply_segments,
         'max_ai_segments', b.max_ai_segments,
         'appointment_minutes', b.appointment_minutes,
+        'reminder_day_before', b.reminder_day_before,
+        'reminder_hours_before', b.reminder_hours_before,
         'after_hours_message', coalesce(b.after_hours_message, nmc.default_after_hours_message(b)),
         'help_text', coalesce(b.help_text, nmc.default_help_text(b)),
         'safety_advice', coalesce(b.safety_advice, nmc.default_safety_advice(b)),
@@ -164,7 +169,7 @@ BEGIN
         'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone', 'ring_timeout_seconds',
         'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'max_ai_segments', 'appointment_minutes',
         'after_hours_message', 'help_text', 'safety_advice', 'ai_disclosure', 'service_postal_codes',
-        'service_radius_km', 'service_center', 'emergency_sms_to_owner']);
+        'service_radius_km', 'service_center', 'emergency_sms_to_owner', 'reminder_day_before', 'reminder_hours_before']);
 
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
     IF NOT FOUND THEN
@@ -229,6 +234,15 @@ BEGIN
     IF patch ? 'max_reply_segments' THEN
         b.max_reply_segments := nmc.input_int(patch, 'max_reply_segments', 1, 10);
     END IF;
+    IF patch ? 'reminder_day_before' THEN
+        IF jsonb_typeof(patch -> 'reminder_day_before') IS DISTINCT FROM 'boolean' THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'reminder_day_before must be true or false', 'reminder_day_before');
+        END IF;
+        b.reminder_day_before := (patch ->> 'reminder_day_before')::boolean;
+    END IF;
+    IF patch ? 'reminder_hours_before' THEN
+        b.reminder_hours_before := nmc.input_int(patch, 'reminder_hours_before', 0, 12);
+    END IF;
     IF patch ? 'after_hours_message' THEN
         b.after_hours_message := nullif(nmc.input_text(patch, 'after_hours_message', false, 500, 0), '');
     END IF;
@@ -289,6 +303,7 @@ BEGIN
         repeat_window_seconds = b.repeat_window_seconds, human_window_seconds = b.human_window_seconds,
         max_reply_segments = b.max_reply_segments, after_hours_message = b.after_hours_message,
         appointment_minutes = b.appointment_minutes, max_ai_segments = b.max_ai_segments,
+        reminder_day_before = b.reminder_day_before, reminder_hours_before = b.reminder_hours_before,
         help_text = b.help_text, safety_advice = b.safety_advice, ai_disclosure = b.ai_disclosure,
         service_postal_codes = b.service_postal_codes, service_radius_km = b.service_radius_km,
         service_lat = b.service_lat, service_lng = b.service_lng, emergency_sms_to_owner = b.emergency_sms_to_owner,

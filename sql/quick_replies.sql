@@ -25,7 +25,7 @@ AS $$
     INSERT INTO nmc.quick_replies (business_id, label, body, position) VALUES
         (p_business_id, 'On my way', 'Hi {{customer_name}}, this is {{business_name}}: I''m on my way, see you soon.', 1),
         (p_business_id, 'Running late', 'Hi {{customer_name}}, {{business_name}} here: I''m running about 15 minutes late. Sorry for the wait!', 2),
-        (p_business_id, 'Booked', 'Thanks {{customer_name}}, you''re booked with {{business_name}}. Reply here if anything changes.', 3)
+        (p_business_id, 'Booked', 'Thanks, you''re booked with {{business_name}}. Reply here if anything changes.', 3)
 $$;
 COMMENT ON FUNCTION nmc.quick_replies_seed(uuid) IS 'The three quick replies a business starts with.';
 

@@ -234,3 +234,23 @@ INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VA
     ('POST', '/api/conversations', 'api_conversation_start', 'jwt', 'Text any number as the business');
 --@include quick_replies
 SELECT nmc.quick_replies_seed(id) FROM nmc.businesses;
+
+-- Scheduling an owner can run the day on (sql/appointment_texts.sql): the owner
+-- moves appointments, the customer is texted the owner's changes and reminded
+-- the evening before and on the day; an appointment as an .ics file.
+ALTER TABLE nmc.businesses ADD COLUMN reminder_day_before boolean NOT NULL DEFAULT true;
+ALTER TABLE nmc.businesses ADD COLUMN reminder_hours_before int NOT NULL DEFAULT 2 CHECK (reminder_hours_before BETWEEN 0 AND 12);
+--@replace businesses nmc.business_json
+--@replace businesses nmc.business_update
+--@include appointment_texts
+--@replace appointments nmc.appointment_cancel
+--@replace appointments nmc.appointment_move
+--@replace appointments nmc.api_appointments_create
+--@replace appointments nmc.input_notify_customer
+--@replace appointments nmc.api_appointments_patch
+--@replace appointments nmc.api_appointment_ics
+--@replace appointments nmc.api_appointments_cancel
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('PATCH', '/api/appointments/{id}', 'api_appointments_patch', 'jwt', 'Move an appointment'),
+    ('GET', '/api/appointments/{id}/ics', 'api_appointment_ics', 'jwt', 'An appointment as an iCalendar file');
+SELECT nmc.appointment_reminders_set(a) FROM nmc.appointments a WHERE a.status = 'booked' AND lower(a.during) > now();
