@@ -1,6 +1,7 @@
 'use client';
 // ThreadView.tsx — one conversation: header with the customer and what the
-// lead says about the job, actions, every message, and the composer. Stays
+// lead says about the job, actions, every message, and the composer (also on
+// a closed conversation: texting reopens it, see Composer.tsx). Stays
 // scrolled to the newest message when the owner is at the bottom, and keeps
 // their place when they scrolled up.
 import Link from 'next/link';
@@ -60,7 +61,7 @@ export function ThreadView({ id }: { id: string }) {
       >
         {(messages ?? []).map((m) => <MessageBubble key={m.id} message={m} />)}
       </ol>
-      <Composer conversationId={id} disabled={conv.state === 'closed' ? 'This conversation is closed.' : null} />
+      <Composer conversationId={id} closed={conv.state === 'closed'} />
     </section>
   );
 }

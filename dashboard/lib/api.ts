@@ -6,7 +6,7 @@
 import type {
   AlertKind, AlertSettings, Appointment, AvailableNumber, BlockedNumber, Business, Call, Conversation, FeedEvent, Greeting,
   GreetingPreview, Hours, HoursRange, Job, Lead, LeadStatus, Message, PhoneNumber, Preferences,
-  PushSubscriptionRecord, SystemStatus, TradeType, User,
+  PushSubscriptionRecord, QuickReply, SentText, SystemStatus, TradeType, User,
 } from './types';
 import { createReachability } from './connection';
 
@@ -148,7 +148,16 @@ export function createApi(opts: ApiOptions) {
     conversations: (q?: { state?: string; mode?: string; limit?: number; before?: string }) =>
       get<{ conversations: Conversation[]; next: string | null }>('/api/conversations', q),
     conversation: (cid: string) => get<{ conversation: Conversation; messages: Message[] }>(`/api/conversations/${id(cid)}`),
-    sendMessage: (cid: string, body: string) => post<{ message: Message }>(`/api/conversations/${id(cid)}/messages`, { body }),
+    /** Also to a closed conversation: the answer's conversation is the one the text went to (its id may differ). */
+    sendMessage: (cid: string, body: string) => post<SentText>(`/api/conversations/${id(cid)}/messages`, { body }),
+    /** The owner texts any number from the business's number: a new customer or a known one. */
+    startConversation: (to: string, body: string) => post<SentText>('/api/conversations', { to, body }),
+    /** Saved texts in order, each rendered for that conversation's customer (without one: for "there"). */
+    quickReplies: (conversation?: string | null) => get<{ quick_replies: QuickReply[] }>('/api/quick-replies', { conversation }),
+    addQuickReply: (b: { label: string; body: string }) => post<{ quick_reply: QuickReply }>('/api/quick-replies', b),
+    patchQuickReply: (qid: string, b: { label?: string; body?: string; position?: number }) =>
+      patch<{ quick_reply: QuickReply }>(`/api/quick-replies/${id(qid)}`, b),
+    deleteQuickReply: (qid: string) => del<{ deleted: boolean }>(`/api/quick-replies/${id(qid)}`),
     takeover: (cid: string) => post<{ conversation: Conversation }>(`/api/conversations/${id(cid)}/takeover`),
     release: (cid: string) => post<{ conversation: Conversation }>(`/api/conversations/${id(cid)}/release`),
     leads: (q?: { status?: string; limit?: number; before?: string }) => get<{ leads: Lead[]; next: string | null }>('/api/leads', q),

@@ -111,6 +111,13 @@ export interface Message {
   created_at: string;
 }
 
+/** The answer to a text the owner sends (POST /api/conversations/{id}/messages, POST /api/conversations):
+ *  the text and the conversation it went to — another one than posted to when that one was closed. */
+export interface SentText { message: Message; conversation?: Conversation }
+
+/** A saved text (GET /api/quick-replies): body is the template, text it rendered for the conversation asked about. */
+export interface QuickReply { id: string; label: string; body: string; text: string; position: number }
+
 export interface Lead {
   id: string;
   customer_id: string;

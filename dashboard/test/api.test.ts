@@ -132,3 +132,30 @@ test('waitForJob polls until the job ends and reports each state', async () => {
   assert.deepEqual(seen, ['queued', 'in_flight', 'done']);
   assert.equal(f.calls.length, 3);
 });
+
+test('texts to any number, and the quick replies, go where the API says', async () => {
+  const f = fakeFetch([
+    { status: 201, body: { message: { id: 'm' }, conversation: { id: 'c2' } } },
+    { status: 200, body: { quick_replies: [] } },
+    { status: 200, body: { quick_replies: [] } },
+    { status: 201, body: { quick_reply: { id: 'q' } } },
+    { status: 200, body: { quick_reply: { id: 'q' } } },
+    { status: 200, body: { deleted: true } },
+  ]);
+  const api = createApi({ getToken: () => 'T', fetchImpl: f.impl });
+  const sent = await api.startConversation('+15125550100', 'hi');
+  assert.equal(sent.conversation?.id, 'c2');
+  await api.quickReplies('c 1');
+  await api.quickReplies();
+  await api.addQuickReply({ label: 'On my way', body: 'Coming' });
+  await api.patchQuickReply('q/1', { position: 2 });
+  await api.deleteQuickReply('q1');
+  assert.deepEqual(f.calls.map((c) => `${c.init.method} ${c.url} ${c.init.body ?? ''}`), [
+    'POST /api/conversations {"to":"+15125550100","body":"hi"}',
+    'GET /api/quick-replies?conversation=c%201 ',
+    'GET /api/quick-replies ',
+    'POST /api/quick-replies {"label":"On my way","body":"Coming"}',
+    'PATCH /api/quick-replies/q%2F1 {"position":2}',
+    'DELETE /api/quick-replies/q1 ',
+  ]);
+});

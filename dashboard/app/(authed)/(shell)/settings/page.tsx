@@ -1,7 +1,8 @@
 'use client';
 // settings/page.tsx — everything the wizard set, and more, in sections: profile,
 // alerts (this browser's, with the dashboard open and, by Web Push, closed; texts
-// to the owner's phone), hours, closed days, greeting, service area (ZIP codes
+// to the owner's phone), hours, closed days, greeting, quick replies (saved
+// texts for the composer), service area (ZIP codes
 // and/or a radius), block list, the assistant, the number.
 import { AssistantForm } from '../../../../components/AssistantForm';
 import { BlockListForm } from '../../../../components/BlockListForm';
@@ -12,6 +13,7 @@ import { EmergencyTextForm } from '../../../../components/EmergencyTextForm';
 import { GreetingForm } from '../../../../components/GreetingForm';
 import { HoursForm } from '../../../../components/HoursForm';
 import { NumberPicker } from '../../../../components/NumberPicker';
+import { QuickRepliesForm } from '../../../../components/QuickRepliesForm';
 import { PreferencesForm } from '../../../../components/PreferencesForm';
 import { ProfileForm } from '../../../../components/ProfileForm';
 import { ServiceAreaForm } from '../../../../components/ServiceAreaForm';
@@ -22,6 +24,7 @@ const SECTIONS = [
   { id: 'hours', title: 'Business hours', body: <HoursForm submitLabel="Save" /> },
   { id: 'closed', title: 'Closed days', body: <ClosuresForm /> },
   { id: 'greeting', title: 'Greeting text', body: <GreetingForm submitLabel="Save" /> },
+  { id: 'quick-replies', title: 'Quick replies', body: <QuickRepliesForm /> },
   { id: 'area', title: 'Service area', body: <ServiceAreaForm /> },
   { id: 'blocked', title: 'Blocked numbers', body: <BlockListForm /> },
   { id: 'assistant', title: 'Assistant', body: <AssistantForm /> },
