@@ -125,14 +125,29 @@ DECLARE
     a nmc.appointments;
     slots jsonb;
     understood boolean := true;
+    photo_only boolean;
 BEGIN
     IF conv.mode <> 'ai' THEN
         RETURN;
     END IF;
     SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
     i := conv.intake;
-    SELECT m.body INTO last_text FROM nmc.messages m
+    SELECT m.body, m.media IS NOT NULL AND m.body = nmc.sms_media_words(m.media) INTO last_text, photo_only FROM nmc.messages m
      WHERE m.conversation_id = conv.id AND m.direction = 'inbound' ORDER BY m.created_at DESC, m.id DESC LIMIT 1;
+
+    -- A photo alone answers nothing: thank the customer and ask again (never a hand-off).
+    IF photo_only THEN
+        PERFORM nmc.intake_reply(conv, 'Thanks for the photo, that helps. ' || CASE coalesce(i ->> 'awaiting', 'problem')
+            WHEN 'name' THEN 'What''s your name?'
+            WHEN 'address' THEN 'What''s the address for the job (street and number)?'
+            WHEN 'zip' THEN 'And the ZIP code?'
+            WHEN 'slot' THEN 'Which of the times I sent works for you? Reply 1, 2 or 3 (or the day and time).'
+            ELSE 'What can we help you with?' END);
+        IF NOT i ? 'awaiting' THEN
+            UPDATE nmc.conversations SET intake = i || '{"awaiting":"problem"}' WHERE id = conv.id;
+        END IF;
+        RETURN;
+    END IF;
 
     -- Take in the customer's latest answer to what was asked.
     IF i ->> 'awaiting' = 'name' THEN
@@ -237,4 +252,4 @@ BEGIN
     PERFORM nmc.lead_capture(conv, '{}');
 END
 $$;
-COMMENT ON FUNCTION nmc.intake_turn(uuid) IS 'One turn of the built-in intake engine for a conversation in AI mode: take in the customer''s latest answer, then ask for what is missing or offer slots; book and confirm from the row; hand off to a human after two replies it could not understand.';
+COMMENT ON FUNCTION nmc.intake_turn(uuid) IS 'One turn of the built-in intake engine for a conversation in AI mode: take in the customer''s latest answer, then ask for what is missing or offer slots; book and confirm from the row; hand off to a human after two replies it could not understand. A photo alone is thanked for and the question asked again — never a misunderstanding.';

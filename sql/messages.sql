@@ -22,6 +22,9 @@ CREATE TABLE nmc.messages (
     -- clock_timestamp: messages of one transaction still come out in order.
     created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
+    -- Since 0.6.0: photos and other media of an inbound MMS, [{content_type, url}] —
+    -- the url is Twilio's, never shown (the API gives the content types only).
+    media          jsonb CHECK (jsonb_typeof(media) = 'array'),
     -- No UNIQUE (business_id, id) as on other tenant tables: nothing refers to a
     -- message by it, and every text would pay for one more unique index.
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE
@@ -44,8 +47,9 @@ LANGUAGE sql STABLE
 AS $$ SELECT jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'customer_id', m.customer_id,
                                 'direction', m.direction, 'author', m.author, 'body', m.body, 'status', m.status,
                                 'error_code', m.error_code, 'error_message', m.error_message, 'simulated', m.simulated,
-                                'created_at', m.created_at) $$;
-COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status).';
+                                'created_at', m.created_at,
+                                'media', (SELECT jsonb_agg(jsonb_build_object('content_type', x ->> 'content_type')) FROM jsonb_array_elements(m.media) x)) $$;
+COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status); media: the content types of an MMS''s photos (never their provider URLs), NULL when none.';
 
 CREATE FUNCTION nmc.sms_enqueue(m nmc.messages)
 RETURNS void

@@ -1,6 +1,28 @@
 -- sms_threading.sql — an inbound text applied from the webhook inbox
 -- (webhook_inbox.sql): one by one (nmc.sms_received) or, for a run of routine
 -- texts, many at once (nmc.sms_thread_routine), with the same result.
+CREATE FUNCTION nmc.sms_media(params jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT jsonb_agg(jsonb_build_object('content_type', coalesce(params ->> ('MediaContentType' || n), 'application/octet-stream'),
+                                        'url', params ->> ('MediaUrl' || n)) ORDER BY n)
+      FROM generate_series(0, least(coalesce(nullif(substring(params ->> 'NumMedia' FROM '^[0-9]{1,2}$'), '')::int, 0), 10) - 1) n
+     WHERE params ->> ('MediaUrl' || n) IS NOT NULL
+$$;
+COMMENT ON FUNCTION nmc.sms_media(jsonb) IS 'The media of an inbound MMS from Twilio''s NumMedia, MediaUrlN and MediaContentTypeN (zero-based; at most 10), or NULL for a plain text.';
+
+CREATE FUNCTION nmc.sms_media_words(media jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN bool_and(x ->> 'content_type' LIKE 'image/%')
+                THEN CASE WHEN count(*) = 1 THEN '(photo)' ELSE '(' || count(*) || ' photos)' END
+                ELSE CASE WHEN count(*) = 1 THEN '(attachment)' ELSE '(' || count(*) || ' attachments)' END END
+      FROM jsonb_array_elements(media) x
+$$;
+COMMENT ON FUNCTION nmc.sms_media_words(jsonb) IS 'How a message with media and no words reads: "(photo)", "(3 photos)", "(attachment)".';
+
 CREATE FUNCTION nmc.sms_received(t nmc.webhook_inbox)
 RETURNS void
 LANGUAGE plpgsql
@@ -16,6 +38,7 @@ DECLARE
     kw text;
     danger text;
     b nmc.businesses;
+    media jsonb;
 BEGIN
     IF EXISTS (SELECT 1 FROM nmc.messages WHERE twilio_sid = sid) THEN
         RETURN;  -- Twilio delivered it again after it was threaded.
@@ -39,10 +62,12 @@ BEGIN
     END IF;
     cust := nmc.customer_upsert(b.id, caller);
     conv := nmc.conversation_open(b.id, cust.id, pn.id);
+    media := nmc.sms_media(t.params);
     INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status,
-                              twilio_sid, created_at)
-    VALUES (b.id, cust.id, conv.id, 'inbound', 'customer', caller, pn.phone, left(CASE WHEN body = '' THEN '(empty message)' ELSE body END, 1600),
-            'received', sid, t.received_at)
+                              twilio_sid, created_at, media)
+    VALUES (b.id, cust.id, conv.id, 'inbound', 'customer', caller, pn.phone,
+            left(CASE WHEN body <> '' THEN body WHEN media IS NOT NULL THEN nmc.sms_media_words(media) ELSE '(empty message)' END, 1600),
+            'received', sid, t.received_at, media)
     ON CONFLICT (twilio_sid) DO NOTHING
     RETURNING * INTO m;
     IF NOT FOUND THEN
@@ -77,7 +102,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_received(nmc.webhook_inbox) IS 'Threads one inbound text into the open conversation of (business number, customer), or a new one; a text from one of the owner''s phones is the owner talking (nmc.owner_text_received). STOP-words opt the customer out, START-words back in, HELP gets the help text; words of danger get safety advice and alert the owner at once; in AI mode the assistant answers; anything else opens the human response window. Idempotent on MessageSid.';
+COMMENT ON FUNCTION nmc.sms_received(nmc.webhook_inbox) IS 'Threads one inbound text into the open conversation of (business number, customer), or a new one, with its photos (nmc.sms_media: a photo alone reads "(photo)"); a text from one of the owner''s phones is the owner talking (nmc.owner_text_received). STOP-words opt the customer out, START-words back in, HELP gets the help text; words of danger get safety advice and alert the owner at once; in AI mode the assistant answers; anything else opens the human response window. Idempotent on MessageSid.';
 
 CREATE FUNCTION nmc.sms_thread_routine(texts nmc.webhook_inbox[], callers text[], modes text[])
 RETURNS void

@@ -171,7 +171,7 @@ BEGIN
              ORDER BY c.id FOR UPDATE OF c;
         END IF;
         -- Which texts are routine (see nmc.sms_thread_routine): an inbound text, not
-        -- from the owner's phones, not a keyword, no emergency to raise (the terms of nmc.emergency_term_in, for
+        -- from the owner's phones, no photos, not a keyword, no emergency to raise (the terms of nmc.emergency_term_in, for
         -- all texts in one pass), not for the assistant, not already threaded.
         routine := NULL;
         IF cardinality(batch) >= min_together THEN
@@ -180,6 +180,7 @@ BEGIN
               FROM (SELECT g.ordinality AS i, o.mode,
                            g.kind = 'sms' AND callers[g.ordinality] IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
                            AND b.id IS NOT NULL AND callers[g.ordinality] <> ALL (nmc.owner_phones(b))
+                           AND coalesce(g.params ->> 'NumMedia', '0') = '0'
                            AND EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
                            AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = g.webhook_key)
                            AND coalesce(o.mode, 'waiting') <> 'ai'

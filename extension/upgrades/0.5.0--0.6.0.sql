@@ -136,7 +136,11 @@ ALTER TABLE nmc.conversations ADD COLUMN taken_over_at timestamptz;
 --@replace takeover nmc.ai_send_reply
 --@replace twilio nmc.twilio_sms_send_build
 --@replace twilio nmc.twilio_sms_send_dropped
+-- Photos of an inbound MMS (sql/sms_threading.sql: nmc.sms_media), before message_json reads them.
+ALTER TABLE nmc.messages ADD COLUMN media jsonb CHECK (jsonb_typeof(media) = 'array');
 --@replace messages nmc.message_json
+--@replace sms_threading nmc.sms_media
+--@replace sms_threading nmc.sms_media_words
 -- A binary request body (Web Push, sql/web_push.sql): the claim returns it too.
 ALTER TYPE nmc.http_request ADD ATTRIBUTE body_bytes bytea;
 COMMENT ON TYPE nmc.http_request IS 'An outbound HTTP request built by a job kind''s build_fn; lives only in the dispatcher''s memory (it may carry credentials). body_bytes, when set, is sent as the body instead of body.';
