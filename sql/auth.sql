@@ -223,8 +223,13 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM nmc.raise_api_error(401, 'unknown_user', 'the account of this token no longer exists');
     END IF;
+    -- Signed out everywhere, or the password was reset, after this token was issued.
+    IF u.sessions_valid_after IS NOT NULL AND (CASE WHEN claims ->> 'iat' ~ '^[0-9]{1,12}$' THEN (claims ->> 'iat')::bigint ELSE 0 END)
+                                              < floor(extract(epoch FROM u.sessions_valid_after)) THEN
+        PERFORM nmc.raise_api_error(401, 'session_revoked', 'this session was signed out (a new password, or signed out everywhere); log in again');
+    END IF;
     RETURN u;
 END
 $$;
 COMMENT ON FUNCTION nmc.authenticate(jsonb) IS
-    'Verifies the Bearer JWT in headers, scopes the transaction to its business and user (nmc.business_id, nmc.user_id) and returns the user; raises NM401 with the reason code otherwise.';
+    'Verifies the Bearer JWT in headers, scopes the transaction to its business and user (nmc.business_id, nmc.user_id) and returns the user; raises NM401 with the reason code otherwise — session_revoked for a token issued before the account''s sessions_valid_after.';

@@ -22,6 +22,7 @@ GRANT SELECT ON nmc.settings, nmc.users, nmc.businesses, nmc.phone_numbers TO nm
 GRANT SELECT, INSERT, DELETE ON nmc.login_failures TO nmc_auth;
 GRANT SELECT, INSERT, UPDATE, DELETE ON nmc.user_devices, nmc.login_codes TO nmc_auth;
 GRANT SELECT, INSERT ON nmc.jobs TO nmc_auth;
+GRANT UPDATE (password_hash, sessions_valid_after) ON nmc.users TO nmc_auth;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_api FROM PUBLIC;
@@ -43,6 +44,8 @@ END
 $api_owner$;
 ALTER FUNCTION nmc.login(jsonb, text) OWNER TO nmc_auth;
 ALTER FUNCTION nmc.login_code_request(jsonb, text) OWNER TO nmc_auth;
+ALTER FUNCTION nmc.password_reset_request(jsonb, text) OWNER TO nmc_auth;
+ALTER FUNCTION nmc.password_reset(jsonb, text) OWNER TO nmc_auth;
 ALTER FUNCTION nmc.webhook_tenant(text) OWNER TO nmc_auth;
 ALTER FUNCTION nmc.phone_number_available(text) OWNER TO nmc_auth;
 GRANT USAGE ON SCHEMA nmc TO nmc_monitor;

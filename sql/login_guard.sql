@@ -42,11 +42,11 @@ CREATE TABLE nmc.login_codes (
     expires_at   timestamptz NOT NULL,
     used_at      timestamptz,
     text_to_send text,
-    purpose      text NOT NULL DEFAULT 'sign_in' CHECK (purpose IN ('sign_in', 'alert_phone')),
+    purpose      text NOT NULL DEFAULT 'sign_in' CHECK (purpose IN ('sign_in', 'alert_phone', 'password_reset')),
     phone        nmc.e164,
     FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
 );
-COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). code_hash: the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
+COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone), password_reset (POST /api/auth/password/forgot, likewise) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). code_hash: the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
 CREATE INDEX login_codes_user ON nmc.login_codes (user_id, created_at);
 CREATE INDEX login_codes_source ON nmc.login_codes (requested_from, created_at);
 ALTER TABLE nmc.login_codes ENABLE ROW LEVEL SECURITY;
@@ -219,6 +219,13 @@ END
 $$;
 COMMENT ON FUNCTION nmc.login_code_redeem(uuid, uuid, text, text, text) IS 'True (and the code used up) when code is a live code of p_purpose for the business (and the account p_user_id, and the phone p_phone, when given); otherwise every live code of that kind counts one more attempt (login_code_max_attempts each).';
 
+CREATE FUNCTION nmc.login_codes_asked_too_often(source text, p_purpose text)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$ SELECT count(*) >= nmc.setting_int('login_codes_per_hour') FROM nmc.login_codes
+       WHERE requested_from = source AND purpose = p_purpose AND created_at > now() - interval '1 hour' $$;
+COMMENT ON FUNCTION nmc.login_codes_asked_too_often(text, text) IS 'Whether a client address asked for login_codes_per_hour codes of a purpose within the hour (each code is a text someone pays for).';
+
 CREATE FUNCTION nmc.login_code_request(body jsonb, client_addr text)
 RETURNS nmc.http_response
 LANGUAGE plpgsql
@@ -240,8 +247,7 @@ BEGIN
 
     PERFORM pg_advisory_xact_lock(hashtextextended('nmc.login:' || v_email, 0));
     -- Each code is a text someone pays for: an address asks for a few per hour.
-    IF (SELECT count(*) FROM nmc.login_codes WHERE requested_from = v_source AND purpose = 'sign_in' AND created_at > now() - interval '1 hour')
-       >= nmc.setting_int('login_codes_per_hour') THEN
+    IF nmc.login_codes_asked_too_often(v_source, 'sign_in') THEN
         RETURN nmc.respond(429, nmc.error_body('rate_limited', 'too many sign-in codes asked for from this address; try again later'),
                            'Retry-After: 3600');
     END IF;

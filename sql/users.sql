@@ -10,7 +10,9 @@ CREATE TABLE nmc.users (
     preferences   jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(preferences) = 'object'),
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (business_id, id)
+    UNIQUE (business_id, id),
+    -- Since 0.6.0: session tokens issued before this are refused (sql/password_reset.sql).
+    sessions_valid_after timestamptz
 );
 COMMENT ON TABLE nmc.users IS 'Dashboard users. email is stored lower-cased and is unique across the product; password_hash is bcrypt (pgcrypto crypt()).';
 CREATE UNIQUE INDEX users_email_key ON nmc.users (email);

@@ -53,11 +53,11 @@ CREATE TABLE nmc.login_codes (
     expires_at   timestamptz NOT NULL,
     used_at      timestamptz,
     text_to_send text,
-    purpose      text NOT NULL DEFAULT 'sign_in' CHECK (purpose IN ('sign_in', 'alert_phone')),
+    purpose      text NOT NULL DEFAULT 'sign_in' CHECK (purpose IN ('sign_in', 'alert_phone', 'password_reset')),
     phone        nmc.e164,
     FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
 );
-COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). code_hash: the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
+COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone), password_reset (POST /api/auth/password/forgot, likewise) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). code_hash: the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
 CREATE INDEX login_codes_user ON nmc.login_codes (user_id, created_at);
 CREATE INDEX login_codes_source ON nmc.login_codes (requested_from, created_at);
 ALTER TABLE nmc.login_codes ENABLE ROW LEVEL SECURITY;
@@ -76,6 +76,7 @@ DROP FUNCTION nmc.login_rate_limited(text, text);
 --@replace login_guard nmc.login_code_hash
 --@replace login_guard nmc.login_code_send
 --@replace login_guard nmc.login_code_redeem
+--@replace login_guard nmc.login_codes_asked_too_often
 --@replace login_guard nmc.login_code_request
 --@replace auth nmc.login
 --@replace api nmc.api_auth_unlock
@@ -258,3 +259,9 @@ INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VA
     ('PATCH', '/api/appointments/{id}', 'api_appointments_patch', 'jwt', 'Move an appointment'),
     ('GET', '/api/appointments/{id}/ics', 'api_appointment_ics', 'jwt', 'An appointment as an iCalendar file');
 SELECT nmc.appointment_reminders_set(a) FROM nmc.appointments a WHERE a.status = 'booked' AND lower(a.during) > now();
+
+-- Account recovery (sql/password_reset.sql): a new password with a texted
+-- code, and signing out everywhere (sessions issued before sessions_valid_after).
+ALTER TABLE nmc.users ADD COLUMN sessions_valid_after timestamptz;
+--@replace auth nmc.authenticate
+--@include password_reset
