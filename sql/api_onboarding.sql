@@ -294,10 +294,11 @@ COMMENT ON FUNCTION nmc.api_conversation_get(jsonb) IS 'GET /api/conversations/{
 CREATE FUNCTION nmc.api_calls_list(req jsonb)
 RETURNS nmc.http_response LANGUAGE sql STABLE
 AS $$
-    SELECT nmc.respond(200, jsonb_build_object('calls', coalesce(jsonb_agg(nmc.call_json(c) ORDER BY c.created_at DESC), '[]')))
+    SELECT nmc.respond(200, jsonb_build_object('calls', coalesce(jsonb_agg(nmc.call_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id))
+                                                                  ORDER BY c.created_at DESC), '[]')))
       FROM (SELECT * FROM nmc.calls WHERE business_id = nmc.current_business_id() ORDER BY created_at DESC LIMIT 100) c
 $$;
-COMMENT ON FUNCTION nmc.api_calls_list(jsonb) IS 'GET /api/calls: the latest 100 calls with their text decision.';
+COMMENT ON FUNCTION nmc.api_calls_list(jsonb) IS 'GET /api/calls: the latest 100 calls with their text decision and their customer ({id, phone, name}, as call.missed carries it).';
 
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('GET', '/api/business/hours', 'api_hours_get', 'jwt', 'Weekly hours, upcoming closures, open now'),

@@ -36,8 +36,9 @@ RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$ SELECT jsonb_build_object('id', a.id, 'customer_id', a.customer_id, 'lead_id', a.lead_id, 'starts_at', lower(a.during),
                                 'ends_at', upper(a.during), 'status', a.status, 'service_address', a.service_address,
-                                'problem', a.problem, 'booked_by', a.booked_by, 'cancel_reason', a.cancel_reason) $$;
-COMMENT ON FUNCTION nmc.appointment_json(nmc.appointments) IS 'The API and event representation of an appointment.';
+                                'problem', a.problem, 'booked_by', a.booked_by, 'cancel_reason', a.cancel_reason,
+                                'customer', nmc.customer_brief(a.customer_id)) $$;
+COMMENT ON FUNCTION nmc.appointment_json(nmc.appointments) IS 'The API and event representation of an appointment, with its customer ({id, phone, name}).';
 
 CREATE FUNCTION nmc.open_slots(p_business_id uuid, p_from timestamptz, p_count int DEFAULT 3, p_minutes int DEFAULT NULL)
 RETURNS TABLE (starts_at timestamptz, ends_at timestamptz)

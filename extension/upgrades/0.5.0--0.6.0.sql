@@ -265,3 +265,7 @@ SELECT nmc.appointment_reminders_set(a) FROM nmc.appointments a WHERE a.status =
 ALTER TABLE nmc.users ADD COLUMN sessions_valid_after timestamptz;
 --@replace auth nmc.authenticate
 --@include password_reset
+
+-- Appointments and the call list say who the customer is.
+--@replace appointments nmc.appointment_json
+--@replace api_onboarding nmc.api_calls_list
