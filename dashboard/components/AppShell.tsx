@@ -14,6 +14,7 @@ const NAV = [
   { href: '/conversations', label: 'Conversations', short: 'Chats' },
   { href: '/leads', label: 'Leads', short: 'Leads' },
   { href: '/appointments', label: 'Appointments', short: 'Calendar' },
+  { href: '/calls', label: 'Calls', short: 'Calls' },
   { href: '/settings', label: 'Settings', short: 'Settings' },
   { href: '/status', label: 'Status', short: 'Status' },
 ];

@@ -4,9 +4,9 @@
 // last request reached the server (for the connection bar, lib/connection.ts).
 // Used by every screen through the session context; unit-tested in test/api.test.ts.
 import type {
-  AlertKind, AlertSettings, Appointment, AvailableNumber, BlockedNumber, Business, Call, Conversation, FeedEvent, Greeting,
+  AlertKind, AlertSettings, Appointment, AppointmentChange, AvailableNumber, BlockedNumber, Business, Call, Conversation, FeedEvent, Greeting,
   GreetingPreview, Hours, HoursRange, Job, Lead, LeadStatus, Message, PhoneNumber, Preferences,
-  PushSubscriptionRecord, QuickReply, SentText, SystemStatus, TradeType, User,
+  PushSubscriptionRecord, QuickReply, SentText, Slot, SystemStatus, TradeType, User,
 } from './types';
 import { createReachability } from './connection';
 
@@ -55,8 +55,9 @@ export function createApi(opts: ApiOptions) {
   let offset = 0;
   const reachability = createReachability();
 
-  async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
+  /** One request: the token, the clock offset, reachability; a refusal becomes an ApiError. */
+  async function send(method: string, path: string, body: unknown, query: Query | undefined, accept: string): Promise<{ res: Response; text: string }> {
+    const headers: Record<string, string> = { Accept: accept };
     const token = opts.getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -76,17 +77,30 @@ export function createApi(opts: ApiOptions) {
     const measured = clockOffset(res.headers.get('Date'), sentAt, now());
     if (measured !== null) offset = measured;
     const text = await res.text();
-    let json: unknown = null;
-    if (text) {
-      try { json = JSON.parse(text); } catch { json = null; }
-    }
     if (!res.ok) {
+      let json: unknown = null;
+      try { json = text ? JSON.parse(text) : null; } catch { json = null; }
       const err = (json as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
       const e = new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? `The server answered ${res.status}.`, err?.field);
       if (res.status === 401 && token && opts.onUnauthorized) opts.onUnauthorized(e.code);
       throw e;
     }
+    return { res, text };
+  }
+
+  async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    const { text } = await send(method, path, body, query, 'application/json');
+    let json: unknown = null;
+    if (text) {
+      try { json = JSON.parse(text); } catch { json = null; }
+    }
     return json as T;
+  }
+
+  /** A file the API serves (not JSON), fetched with the token in the header — never in a URL. */
+  async function file(path: string, accept: string): Promise<{ text: string; type: string }> {
+    const { res, text } = await send('GET', path, undefined, undefined, accept);
+    return { text, type: res.headers.get('Content-Type') ?? accept };
   }
 
   const get = <T>(p: string, q?: Query) => request<T>('GET', p, undefined, q);
@@ -164,7 +178,20 @@ export function createApi(opts: ApiOptions) {
     setLeadStatus: (lid: string, status: LeadStatus, reason?: string) =>
       patch<{ lead: Lead }>(`/api/leads/${id(lid)}`, reason ? { status, reason } : { status }),
     appointments: (q?: { from?: string; to?: string; status?: string }) => get<{ appointments: Appointment[] }>('/api/appointments', q),
-    cancelAppointment: (aid: string, reason?: string) => post<{ appointment: Appointment }>(`/api/appointments/${id(aid)}/cancel`, reason ? { reason } : {}),
+    /** The owner books by hand; customer_texted: whether the confirmation could be texted. */
+    createAppointment: (b: { customer_phone: string; starts_at: string; minutes?: number; service_address?: string; problem?: string; notify_customer: boolean }) =>
+      post<AppointmentChange>('/api/appointments', b),
+    /** Moves it (its length kept unless minutes is given); 400 outside_business_hours, 409 slot_taken. */
+    moveAppointment: (aid: string, b: { starts_at: string; minutes?: number; notify_customer: boolean }) =>
+      patch<AppointmentChange>(`/api/appointments/${id(aid)}`, b),
+    cancelAppointment: (aid: string, b: { reason?: string; notify_customer?: boolean } = {}) =>
+      post<AppointmentChange>(`/api/appointments/${id(aid)}/cancel`, {
+        ...(b.reason ? { reason: b.reason } : {}),
+        ...(b.notify_customer === undefined ? {} : { notify_customer: b.notify_customer }),
+      }),
+    openSlots: () => get<{ slots: Slot[] }>('/api/appointments/open-slots'),
+    /** The appointment as an iCalendar file (text/calendar). */
+    appointmentIcs: (aid: string) => file(`/api/appointments/${id(aid)}/ics`, 'text/calendar'),
     calls: () => get<{ calls: Call[] }>('/api/calls'),
     status: () => get<SystemStatus>('/api/status'),
     realtime: () => get<{ ws_url: string }>('/api/realtime'),

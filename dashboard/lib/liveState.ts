@@ -5,7 +5,7 @@
 // order and a replayed id is ignored; a text's delivery state only moves
 // forward (lib/delivery.ts). Unit-tested in test/liveState.test.ts.
 import { newerDelivery, type Delivery } from './delivery';
-import type { Appointment, Call, Conversation, FeedEvent, Lead, Message } from './types';
+import type { Appointment, Call, Conversation, Customer, FeedEvent, Lead, Message } from './types';
 
 export interface Alert { id: number; kind: 'emergency' | 'handoff' | 'job_failed' | 'reply'; text: string; conversationId?: string; at: string }
 export interface Health { dispatcher_running?: boolean; sandbox_mode?: boolean }
@@ -18,6 +18,8 @@ export interface LiveState {
   leads: Record<string, Lead>;
   appointments: Record<string, Appointment>;
   calls: Record<string, Call>;
+  /** Customers learned outside conversations and leads (a missed call's caller, a number the owner booked). */
+  customers: Record<string, Customer>;
   health: Health | null;
   alerts: Alert[];
   /** Conversations whose list entry lacks data only the API has (customer if an event left it out, last message text). */
@@ -29,7 +31,7 @@ export interface LiveState {
 }
 
 export const initialLiveState: LiveState = {
-  lastEventId: null, conversations: {}, threads: {}, leads: {}, appointments: {}, calls: {}, health: null, alerts: [], stale: {}, leadsStale: false,
+  lastEventId: null, conversations: {}, threads: {}, leads: {}, appointments: {}, calls: {}, customers: {}, health: null, alerts: [], stale: {}, leadsStale: false,
   deliveries: {},
 };
 
@@ -48,6 +50,8 @@ export type LiveAction =
   | { type: 'lead/patched'; lead: Lead }
   | { type: 'appointments/loaded'; items: Appointment[] }
   | { type: 'appointment/patched'; appointment: Appointment }
+  | { type: 'calls/loaded'; items: Call[] }
+  | { type: 'customer/known'; customer: Customer }
   | { type: 'health/loaded'; health: Health }
   | { type: 'alert/dismiss'; id: number }
   | { type: 'stale/clear'; ids: string[] };
@@ -133,6 +137,20 @@ function leadsHearTextStatus(s: LiveState, messageId: string, status: string): L
   return leads ? { ...s, leads } : s;
 }
 
+/** A call whose greeting this is shows where the text is now (never moving back), in the call log. */
+function callsHearTextStatus(s: LiveState, messageId: string, status: string, errorCode: number | null): LiveState {
+  let calls: LiveState['calls'] | null = null;
+  for (const [id, c] of Object.entries(s.calls)) {
+    if (!c.message_id || c.message_id !== messageId) continue;
+    const cur = c.text ?? { status: 'pending', error_code: null, error_message: null };
+    const kept = newerDelivery<Delivery>({ status: cur.status, error_code: cur.error_code }, { status, error_code: errorCode });
+    if (kept.status === cur.status && kept.error_code === cur.error_code) continue;
+    calls = calls ?? { ...s.calls };
+    calls[id] = { ...c, text: { ...cur, status: kept.status, error_code: kept.error_code } };
+  }
+  return calls ? { ...s, calls } : s;
+}
+
 function applyEvent(s: LiveState, e: FeedEvent): LiveState {
   const d = e.data as Record<string, any>;
   switch (e.type) {
@@ -168,7 +186,7 @@ function applyEvent(s: LiveState, e: FeedEvent): LiveState {
     }
     case 'message.status': {
       const heard: Delivery = { status: d.status, error_code: d.error_code ?? null };
-      s = leadsHearTextStatus(s, d.id, d.status);
+      s = callsHearTextStatus(leadsHearTextStatus(s, d.id, d.status), d.id, d.status, d.error_code ?? null);
       const list = s.threads[d.conversation_id];
       const i = list ? list.findIndex((m) => m.id === d.id) : -1;
       // Not on screen yet (thread not loaded, or its read still under way): kept for when it is.
@@ -185,10 +203,12 @@ function applyEvent(s: LiveState, e: FeedEvent): LiveState {
       return { ...s, leads: { ...s.leads, [d.id]: lead }, leadsStale: s.leadsStale || !lead.customer };
     }
     case 'appointment.created':
+    case 'appointment.updated':   // moved by the owner: its new time
     case 'appointment.cancelled':
       return { ...s, appointments: { ...s.appointments, [d.id]: { ...s.appointments[d.id], ...(d as Appointment) } } };
     case 'call.missed': {
       const calls = { ...s.calls, [d.id]: { ...s.calls[d.id], ...(d as Call) } };
+      if (d.customer?.id) s = { ...s, customers: { ...s.customers, [d.customer.id]: d.customer as Customer } };
       if (!d.lead_id) return { ...s, calls };
       // The lead's card says what the last call did: the event has it (lead.updated came first, without it).
       const lead = s.leads[d.lead_id];
@@ -266,6 +286,10 @@ export function liveReducer(s: LiveState, a: LiveAction): LiveState {
       return { ...s, appointments: byId(a.items, s.appointments) };
     case 'appointment/patched':
       return { ...s, appointments: { ...s.appointments, [a.appointment.id]: { ...s.appointments[a.appointment.id], ...a.appointment } } };
+    case 'calls/loaded':
+      return { ...s, calls: byId(a.items, s.calls) };
+    case 'customer/known':
+      return { ...s, customers: { ...s.customers, [a.customer.id]: { ...s.customers[a.customer.id], ...a.customer } } };
     case 'health/loaded':
       return { ...s, health: { ...s.health, ...a.health } };
     case 'stale/clear': {
@@ -278,6 +302,32 @@ export function liveReducer(s: LiveState, a: LiveAction): LiveState {
     default:
       return s;
   }
+}
+
+/** Who a customer is, from whatever the model holds: a conversation, a lead, a call, or one learned on its own. */
+export function customerOf(s: LiveState, customerId: string | null | undefined): Customer | null {
+  if (!customerId) return null;
+  const found = [
+    s.customers[customerId],
+    ...Object.values(s.conversations).filter((c) => c.customer_id === customerId).map((c) => c.customer),
+    ...Object.values(s.leads).filter((l) => l.customer_id === customerId).map((l) => l.customer),
+    ...Object.values(s.calls).filter((c) => c.customer_id === customerId || c.customer?.id === customerId).map((c) => c.customer),
+  ].filter((c): c is Customer => !!c && !!c.phone);
+  return found.find((c) => c.name) ?? found[0] ?? null;
+}
+
+/** The conversation a tap on a customer opens: the one named, else their open one, else their latest. */
+export function conversationFor(s: LiveState, conversationId: string | null | undefined, customerId: string | null | undefined): string | null {
+  if (conversationId && s.conversations[conversationId]) return conversationId;
+  const theirs = Object.values(s.conversations).filter((c) => customerId && c.customer_id === customerId);
+  theirs.sort((a, b) => Number(b.state === 'open') - Number(a.state === 'open')
+    || Date.parse(b.last_message_at ?? b.created_at) - Date.parse(a.last_message_at ?? a.created_at));
+  return theirs[0]?.id ?? conversationId ?? null;
+}
+
+/** Calls for the log: newest first. */
+export function sortedCalls(s: LiveState): Call[] {
+  return Object.values(s.calls).sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || (a.id < b.id ? 1 : -1));
 }
 
 /** Conversations for the list: latest activity first. */

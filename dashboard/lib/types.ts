@@ -45,7 +45,12 @@ export interface Business {
   /** A text reporting danger is also texted to forward_to_phone. */
   emergency_sms_to_owner: boolean;
   max_ai_segments: number;
+  /** The default length of an appointment, minutes (15–480). */
   appointment_minutes: number;
+  /** A reminder texted to the customer at 18:00 the evening before. */
+  reminder_day_before: boolean;
+  /** A reminder this many hours before on the day (not before 07:00); 0: none. */
+  reminder_hours_before: number;
 }
 
 export interface TradeType { code: string; label: string }
@@ -147,13 +152,25 @@ export interface Appointment {
   service_address: string | null;
   problem: string | null;
   booked_by: string;
+  cancel_reason?: string | null;
 }
+
+/** The answer to the owner's booking, move or cancellation: whether the customer could be texted about it. */
+export interface AppointmentChange { appointment: Appointment; customer_texted: boolean }
+
+/** A free time of appointment_minutes inside business hours (GET /api/appointments/open-slots). */
+export interface Slot { starts_at: string; ends_at: string }
 
 export interface Call {
   id: string;
   from: string;
   to: string;
+  /** ringing, forwarded (ringing the owner), answered, missed. */
   status: string;
+  /** Why it counts as missed (lib/calls.ts says it in words). */
+  missed_reason?: string | null;
+  customer_id?: string | null;
+  duration_seconds?: number | null;
   decision: string | null;
   decision_reason: string | null;
   lead_id?: string | null;

@@ -16,7 +16,7 @@ const VERSION = 'v1';
 const CACHE = `nmc-shell-${VERSION}`;
 
 // The exported pages the app needs offline (dashboard/out/*.html), kept at install.
-const SHELL = ['/', '/login', '/signup', '/onboarding', '/conversations', '/leads', '/appointments', '/settings', '/status'];
+const SHELL = ['/', '/login', '/signup', '/onboarding', '/conversations', '/leads', '/appointments', '/calls', '/settings', '/status'];
 const ICONS = ['/icons/icon-192.png'];
 const NEVER = ['/api/', '/ws', '/webhooks/'];
 const STATIC_ASSET = /\/_next\/static\/[^"'\s\\)]+/g;

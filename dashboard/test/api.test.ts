@@ -159,3 +159,42 @@ test('texts to any number, and the quick replies, go where the API says', async 
     'DELETE /api/quick-replies/q1 ',
   ]);
 });
+
+test('appointments: book, move, cancel and the calendar file, with the token in the header only', async () => {
+  const ics = 'BEGIN:VCALENDAR\r\nDTSTART:20261204T150000Z\r\nEND:VCALENDAR\r\n';
+  const responses = [
+    { status: 201, body: { appointment: { id: 'a1' }, customer_texted: true } },
+    { status: 200, body: { appointment: { id: 'a1' }, customer_texted: false } },
+    { status: 200, body: { appointment: { id: 'a1', status: 'cancelled' }, customer_texted: true } },
+    { status: 409, body: { error: { code: 'slot_taken', message: 'another appointment is booked at that time', field: 'starts_at' } } },
+  ];
+  const f = fakeFetch(responses);
+  const calls = f.calls;
+  let icsAsked: RequestInit | null = null;
+  const impl = (async (url: string | URL | Request, init?: RequestInit) => {
+    if (String(url).endsWith('/ics')) {
+      icsAsked = init ?? {};
+      calls.push({ url: String(url), init: init ?? {} });
+      return new Response(ics, { status: 200, headers: { 'Content-Type': 'text/calendar; charset=utf-8' } });
+    }
+    return f.impl(url, init);
+  }) as typeof fetch;
+  const api = createApi({ getToken: () => 'T', fetchImpl: impl });
+  const booked = await api.createAppointment({ customer_phone: '(512) 555-0142', starts_at: '2026-12-04T15:00:00.000Z', notify_customer: true });
+  assert.equal(booked.customer_texted, true);
+  assert.deepEqual(JSON.parse(String(calls[0].init.body)), { customer_phone: '(512) 555-0142', starts_at: '2026-12-04T15:00:00.000Z', notify_customer: true });
+  await api.moveAppointment('a1', { starts_at: '2026-12-04T17:00:00.000Z', notify_customer: false });
+  assert.equal(calls[1].init.method, 'PATCH');
+  assert.equal(calls[1].url, '/api/appointments/a1');
+  await api.cancelAppointment('a1', { reason: '', notify_customer: true });
+  assert.equal(calls[2].url, '/api/appointments/a1/cancel');
+  assert.deepEqual(JSON.parse(String(calls[2].init.body)), { notify_customer: true }, 'an empty reason is left out');
+  await assert.rejects(api.moveAppointment('a1', { starts_at: 'x', notify_customer: true }),
+    (e: unknown) => e instanceof ApiError && e.code === 'slot_taken' && e.field === 'starts_at');
+  const file = await api.appointmentIcs('a1');
+  assert.equal(file.text, ics);
+  assert.equal(file.type, 'text/calendar; charset=utf-8');
+  assert.equal(calls[4].url, '/api/appointments/a1/ics', 'no token in the URL');
+  assert.equal((icsAsked!.headers as Record<string, string>).Authorization, 'Bearer T');
+  assert.equal((icsAsked!.headers as Record<string, string>).Accept, 'text/calendar');
+});

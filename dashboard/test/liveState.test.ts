@@ -2,7 +2,7 @@
 // model; replays are ignored; bodies fetched later are kept; alerts for replies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialLiveState, liveReducer, MAX_DELIVERIES, replyAlertFor, sortedConversations, type LiveState } from '../lib/liveState';
+import { conversationFor, customerOf, initialLiveState, liveReducer, MAX_DELIVERIES, replyAlertFor, sortedCalls, sortedConversations, type LiveState } from '../lib/liveState';
 import type { Conversation, FeedEvent, Message } from '../lib/types';
 
 let nextId = 1;
@@ -208,4 +208,46 @@ test("a lead shows where its last call's text is, and never moves it back", () =
   assert.equal(s.leads.l1.last_call?.text_status, 'delivered', 'a late "sent" does not undo "delivered"');
   s = apply(s, ev('message.status', { id: 'other', conversation_id: 'c1', status: 'failed', error_code: 30003 }));
   assert.equal(s.leads.l1.last_call?.text_status, 'delivered', "another message's status is not this call's");
+});
+
+test('a moved appointment (appointment.updated) takes its new time', () => {
+  const s = apply(initialLiveState,
+    ev('appointment.created', { id: 'a7', status: 'booked', starts_at: '2026-11-26T15:00:00Z', ends_at: '2026-11-26T16:00:00Z', problem: 'Leak' }),
+    ev('appointment.updated', { id: 'a7', status: 'booked', starts_at: '2026-11-26T18:00:00Z', ends_at: '2026-11-26T19:00:00Z', problem: 'Leak' }),
+  );
+  assert.equal(s.appointments.a7.starts_at, '2026-11-26T18:00:00Z');
+  assert.equal(s.appointments.a7.ends_at, '2026-11-26T19:00:00Z');
+  assert.equal(s.appointments.a7.problem, 'Leak');
+});
+
+test('the call log: loaded calls and live ones meet, newest first; callers are remembered', () => {
+  const call = (id: string, created_at: string, over: object = {}) => ({ id, from: '+15125550142', to: '+18305550100', status: 'missed',
+    decision: 'texted', decision_reason: null, conversation_id: null, created_at, ...over });
+  let s = liveReducer(initialLiveState, { type: 'calls/loaded', items: [call('k1', '2026-11-25T10:00:00Z'), call('k2', '2026-11-25T11:00:00Z')] });
+  s = apply(s, ev('call.missed', { ...call('k3', '2026-11-25T12:00:00Z', { customer_id: 'u5' }), customer: { id: 'u5', phone: '+15125550199', name: 'Ann' } }));
+  s = apply(s, ev('call.updated', { ...call('k1', '2026-11-25T10:00:00Z'), status: 'answered', decision: 'not_missed' }));
+  assert.deepEqual(sortedCalls(s).map((c) => c.id), ['k3', 'k2', 'k1']);
+  assert.equal(s.calls.k1.status, 'answered');
+  assert.equal(customerOf(s, 'u5')?.name, 'Ann', 'a missed call names its caller');
+  assert.equal(customerOf(s, 'nobody'), null);
+  s = liveReducer(s, { type: 'customer/known', customer: { id: 'u6', phone: '+15125550111', name: null } });
+  assert.equal(customerOf(s, 'u6')?.phone, '+15125550111', 'a number the owner booked');
+  // A tap opens the call's conversation, else the customer's open one.
+  s = liveReducer(s, { type: 'conversations/loaded', items: [
+    conv({ id: 'old', customer_id: 'u5', state: 'closed', last_message_at: '2026-11-25T12:30:00Z' }),
+    conv({ id: 'open', customer_id: 'u5', state: 'open', last_message_at: '2026-11-25T09:00:00Z' }),
+  ] });
+  assert.equal(conversationFor(s, 'old', 'u5'), 'old');
+  assert.equal(conversationFor(s, null, 'u5'), 'open');
+  assert.equal(conversationFor(s, null, 'u9'), null);
+});
+
+test('a call in the log shows where its greeting is, live, never moving back', () => {
+  let s = liveReducer(initialLiveState, { type: 'calls/loaded', items: [{ id: 'k1', from: '+15125550142', to: '+18305550100', status: 'missed',
+    decision: 'texted', decision_reason: null, conversation_id: 'c1', created_at: '2026-11-25T10:00:00Z', message_id: 'm5',
+    text: { status: 'pending', error_code: null, error_message: null } }] });
+  s = apply(s, ev('message.status', { id: 'm5', conversation_id: 'c1', status: 'delivered', error_code: null }));
+  assert.equal(s.calls.k1.text?.status, 'delivered');
+  s = apply(s, ev('message.status', { id: 'm5', conversation_id: 'c1', status: 'sent', error_code: null }));
+  assert.equal(s.calls.k1.text?.status, 'delivered', 'a late "sent" does not move it back');
 });

@@ -1,13 +1,19 @@
 'use client';
-// appointments/page.tsx — upcoming appointments as a list, or a day / week view
-// in the business's timezone; cancel from either. Live from the feed.
-import { useState } from 'react';
+// appointments/page.tsx — the owner's schedule: upcoming appointments (date and
+// time in the business's timezone), or a day / week view; book one by hand,
+// move one (a new date and time, or a tap on a free time of the day), cancel
+// one, download its calendar file — from the list or the views alike. What each
+// change did (and whether the customer was texted) is said at the top. Live
+// from the feed (appointment.created, .updated, .cancelled).
+import { useEffect, useState } from 'react';
+import { AppointmentForm } from '../../../../components/AppointmentForm';
 import { AppointmentItem } from '../../../../components/AppointmentItem';
 import { ListEmpty } from '../../../../components/ListEmpty';
 import { useLive } from '../../../../components/LiveProvider';
 import { useSession } from '../../../../components/SessionProvider';
 import { groupByDay, localDate, shiftDate, viewDates } from '../../../../lib/calendar';
 import { dayLabel } from '../../../../lib/format';
+import type { Hours } from '../../../../lib/types';
 
 type View = 'upcoming' | 'day' | 'week';
 
@@ -17,15 +23,26 @@ export default function AppointmentsPage() {
   const tz = business?.timezone;
   const [view, setView] = useState<View>('upcoming');
   const [start, setStart] = useState(() => localDate(Date.now(), tz));
+  const [creating, setCreating] = useState(false);
+  const [summary, setSummary] = useState<string | null>(null);
+  const [hours, setHours] = useState<Hours | null>(null);
+  useEffect(() => { api.hours().then(setHours).catch(() => setHours(null)); }, [api]);
+
   const all = Object.values(state.appointments);
   const now = api.serverNow();
   const upcoming = all.filter((a) => a.status === 'booked' && Date.parse(a.ends_at) >= now).sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
   const dates = viewDates(start, view === 'week' ? 7 : 1);
   const byDay = groupByDay(all, dates, tz);
+  const done = (s: string) => { setCreating(false); setSummary(s); };
+  const item = (a: (typeof all)[number]) => <AppointmentItem key={a.id} appointment={a} timeZone={tz} hours={hours} onDone={done} />;
 
   return (
     <div className="page wide">
       <h1>Appointments</h1>
+      <p className="form-status ok appt-summary" role="status" aria-live="polite">{summary ?? '\u00a0'}</p>
+      {creating
+        ? <AppointmentForm hours={hours} onDone={done} onClose={() => setCreating(false)} />
+        : <button type="button" className="primary appt-new" onClick={() => { setSummary(null); setCreating(true); }}>New appointment</button>}
       <div className="segmented" role="group" aria-label="View">
         {(['upcoming', 'day', 'week'] as View[]).map((v) => (
           <button key={v} type="button" aria-pressed={view === v} onClick={() => setView(v)}>{v === 'upcoming' ? 'Upcoming' : v === 'day' ? 'Day' : 'Week'}</button>
@@ -33,9 +50,7 @@ export default function AppointmentsPage() {
       </div>
       {view === 'upcoming' ? (
         upcoming.length === 0 ? <ListEmpty>No upcoming appointments.</ListEmpty> : (
-          <ul className="appts">{upcoming.map((a) => (
-            <AppointmentItem key={a.id} appointment={a} timeZone={tz} />
-          ))}</ul>
+          <ul className="appts appts-upcoming">{upcoming.map(item)}</ul>
         )
       ) : (
         <>
@@ -49,7 +64,7 @@ export default function AppointmentsPage() {
               <section key={d} className="cal-day" aria-label={dayLabel(`${d}T12:00:00Z`, 'UTC')}>
                 <h2>{dayLabel(`${d}T12:00:00Z`, 'UTC')}</h2>
                 {byDay[d].length === 0 ? <p className="hint">Nothing booked</p> : (
-                  <ul className="appts">{byDay[d].map((a) => <AppointmentItem key={a.id} appointment={a} timeZone={tz} />)}</ul>
+                  <ul className="appts">{byDay[d].map(item)}</ul>
                 )}
               </section>
             ))}

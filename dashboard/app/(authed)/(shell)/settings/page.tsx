@@ -1,9 +1,10 @@
 'use client';
 // settings/page.tsx — everything the wizard set, and more, in sections: profile,
 // alerts (this browser's, with the dashboard open and, by Web Push, closed; texts
-// to the owner's phone), hours, closed days, greeting, quick replies (saved
-// texts for the composer), service area (ZIP codes
+// to the owner's phone), hours, closed days, appointments (length, reminders),
+// greeting, quick replies (saved texts for the composer), service area (ZIP codes
 // and/or a radius), block list, the assistant, the number.
+import { AppointmentSettingsForm } from '../../../../components/AppointmentSettingsForm';
 import { AssistantForm } from '../../../../components/AssistantForm';
 import { BlockListForm } from '../../../../components/BlockListForm';
 import { ClosuresForm } from '../../../../components/ClosuresForm';
@@ -23,6 +24,7 @@ const SECTIONS = [
   { id: 'alerts', title: 'Alerts', body: <><PreferencesForm /><DeviceAlerts /><EmergencyTextForm /><AlertPhoneForm /></> },
   { id: 'hours', title: 'Business hours', body: <HoursForm submitLabel="Save" /> },
   { id: 'closed', title: 'Closed days', body: <ClosuresForm /> },
+  { id: 'appointments', title: 'Appointments', body: <AppointmentSettingsForm /> },
   { id: 'greeting', title: 'Greeting text', body: <GreetingForm submitLabel="Save" /> },
   { id: 'quick-replies', title: 'Quick replies', body: <QuickRepliesForm /> },
   { id: 'area', title: 'Service area', body: <ServiceAreaForm /> },
