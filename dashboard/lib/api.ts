@@ -136,6 +136,12 @@ export function createApi(opts: ApiOptions) {
         ...(extra.loginCode ? { login_code: extra.loginCode } : {}),
       }),
     requestLoginCode: (email: string) => post<{ message: string }>('/api/auth/unlock', { email }),
+    /** A code for a new password, texted to the owner's phone (the same answer for unknown emails). */
+    forgotPassword: (email: string) => post<{ message: string }>('/api/auth/password/forgot', { email }),
+    /** The texted code and a new password: every other session of the account ends. */
+    resetPassword: (email: string, code: string, password: string) =>
+      post<{ token: string; user: User }>('/api/auth/password/reset', { email, code, password }),
+    signOutEverywhere: () => post<{ signed_out: boolean }>('/api/auth/sign-out-everywhere'),
     alerts: () => get<{ alerts: AlertSettings }>('/api/business/alerts'),
     patchAlerts: (b: { kinds?: AlertKind[]; quiet_hours?: { start: string; end: string } | null }) =>
       patch<{ alerts: AlertSettings }>('/api/business/alerts', b),

@@ -485,4 +485,29 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await page.waitForURL('**/conversations');
     await sql(`DELETE FROM nmc.login_failures WHERE scope = 'source' AND key = '127.0.0.1'`);
   });
+
+  await t.test('a forgotten password: a texted code sets a new one, and older sessions end', async () => {
+    const oldToken = await page.evaluate(() => localStorage.getItem('nmc.session'));
+    await me.click(page.getByRole('button', { name: 'Log out' }));
+    await page.waitForURL('**/login');
+    await me.click(page.getByRole('link', { name: 'Forgot your password?' }));
+    await me.fill(page.getByLabel('Email'), email);
+    await me.click(page.getByRole('button', { name: 'Text me a code' }));
+    await page.getByText(/a code to set a new password is on its way/).waitFor();
+    assert.deepEqual(await unlabelledControls(page), []);
+    // The code went out as a text (simulated here); the test knows it by setting it.
+    sql(`UPDATE nmc.login_codes SET code_hash = nmc.login_code_hash(id, '604817') WHERE purpose = 'password_reset'
+           AND user_id = (SELECT id FROM nmc.users WHERE email = '${email}')`);
+    await me.fill(page.getByLabel('Code from the text'), '604817');
+    await me.fill(page.getByLabel('New password', { exact: true }), 'a newer good password');
+    await me.click(page.getByRole('button', { name: 'Save and log in' }));
+    await page.waitForURL('**/conversations');
+    const old = await fetch(BASE_URL + '/api/me', { headers: { authorization: `Bearer ${oldToken}` } });
+    assert.equal(old.status, 401, 'the session from before the new password has ended');
+    assert.equal((await old.json()).error.code, 'session_revoked');
+    await nav('Settings');
+    await me.click(page.getByRole('button', { name: 'Sign out everywhere' }));
+    await page.waitForURL('**/login');
+    await page.getByText('You were signed out everywhere.', { exact: false }).waitFor();
+  });
 });

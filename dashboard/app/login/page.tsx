@@ -73,6 +73,7 @@ export default function LoginPage() {
             Can&apos;t wait? <button type="button" onClick={askForCode} disabled={busy || !email}>Text me a sign-in code</button>
           </p>
         )}
+        <p><Link href="/forgot">Forgot your password?</Link></p>
         <p>New here? <Link href="/signup">Create an account</Link></p>
       </form>
     </main>

@@ -3,7 +3,7 @@
 // alerts (this browser's, with the dashboard open and, by Web Push, closed; texts
 // to the owner's phone), hours, closed days, appointments (length, reminders),
 // greeting, quick replies (saved texts for the composer), service area (ZIP codes
-// and/or a radius), block list, the assistant, the number.
+// and/or a radius), block list, the assistant, the number, the account (sign out everywhere).
 import { AppointmentSettingsForm } from '../../../../components/AppointmentSettingsForm';
 import { AssistantForm } from '../../../../components/AssistantForm';
 import { BlockListForm } from '../../../../components/BlockListForm';
@@ -18,6 +18,7 @@ import { QuickRepliesForm } from '../../../../components/QuickRepliesForm';
 import { PreferencesForm } from '../../../../components/PreferencesForm';
 import { ProfileForm } from '../../../../components/ProfileForm';
 import { ServiceAreaForm } from '../../../../components/ServiceAreaForm';
+import { SignOutEverywhere } from '../../../../components/SignOutEverywhere';
 
 const SECTIONS = [
   { id: 'profile', title: 'Business profile', body: <ProfileForm submitLabel="Save" /> },
@@ -31,6 +32,7 @@ const SECTIONS = [
   { id: 'blocked', title: 'Blocked numbers', body: <BlockListForm /> },
   { id: 'assistant', title: 'Assistant', body: <AssistantForm /> },
   { id: 'number', title: 'Texting number', body: <NumberPicker /> },
+  { id: 'account', title: 'Account', body: <SignOutEverywhere /> },
 ];
 
 export default function SettingsPage() {
