@@ -29,8 +29,12 @@ my ($b2, $c2) = new_business('+15125550302');
 $session = psql_session();
 print $session "BEGIN;\nSELECT nmc.sms_send('$b2', '$c2', '+15125550100', 'rolled back');\nROLLBACK;\n";
 close $session;
-# Give a wrong implementation every chance to send it.
-sleep 0.5;
+# A text committed after the rollback goes out: a wrong implementation would have
+# sent the rolled-back one by then (jobs go out in order).
+my ($b3, $c3) = new_business('+15125550303');
+sql("SELECT nmc.sms_send('$b3', '$c3', '+15125550100', 'committed after')");
+ok wait_until(sub { grep { $_->{body} =~ /To=%2B15125550303/ } @{ fake_requests(path => 'Messages.json') } }, 5),
+   'a text committed after the rollback is sent';
 my @to = grep { $_->{body} =~ /To=%2B15125550302/ } @{ fake_requests(path => 'Messages.json') };
 is scalar(@to), 0, 'a job from a rolled-back transaction is never sent';
 is sql("SELECT count(*) FROM nmc.messages WHERE to_phone = '+15125550302'"), 0, '… and left nothing behind';

@@ -63,7 +63,10 @@ for (@pids) { waitpid $_, 0; $all_ok &&= $? == 0 }
 ok $all_ok, 'five concurrent deliveries of the dial webhook all get the missed-call TwiML';
 
 ok wait_until(sub { scalar @{ fake_requests(path => 'Messages.json') } }, 10), 'the fake Twilio receives the text';
-sleep 1;
+# Every delivery applied and every job finished: no further text can still come.
+ok wait_until(sub { sql("SELECT (SELECT count(*) FROM nmc.webhook_inbox WHERE failed_at IS NULL)
+                              + (SELECT count(*) FROM nmc.jobs WHERE status IN ('queued', 'in_flight'))") == 0 }, 10),
+   'the inbox and the outbox are empty';
 my @texts = grep { $_->{body} =~ /To=%2B15125550171/ } @{ fake_requests(path => 'Messages.json') };
 is scalar(@texts), 1, 'exactly one text for one missed call';
 like $texts[0]{body}, qr/Body=Sorry(%20|\+)we(%20|\+)missed(%20|\+)your(%20|\+)call/, 'the greeting is the text';
