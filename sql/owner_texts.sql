@@ -120,9 +120,10 @@ BEGIN
         answer := 'NeverMissCall: texts to this phone are back on. ' || nmc.owner_text_help(b, t.received_at);
     ELSE
         -- "#3 …" names a conversation; the rest is the command or the message.
-        IF body ~ '^#\s*[0-9]{1,4}' THEN
-            v_tag := substring(body FROM '^#\s*([0-9]{1,4})')::int;
-            rest := btrim(regexp_replace(body, '^#\s*[0-9]{1,4}[\s:,.-]*', ''), E' \t\r\n');
+        IF body ~ '^#\s*[0-9]' THEN
+            -- (However many digits: "#12345" is a number no alert carries, never "#1234" and "5".)
+            v_tag := least(substring(body FROM '^#\s*([0-9]{1,9})')::bigint, 1000000)::int;
+            rest := btrim(regexp_replace(body, '^#\s*[0-9]+[\s:,.-]*', ''), E' \t\r\n');
         END IF;
         cmd := nmc.owner_text_command(rest);
         IF v_tag IS NOT NULL THEN

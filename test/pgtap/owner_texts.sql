@@ -8,7 +8,7 @@
 -- alert stops the owner's phone, not the customer's; calls from the owner's
 -- phones are never missed customers; Twilio's retries change nothing.
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 SELECT nmc.configure('{"openai_api_key": ""}');
 CREATE TEMP TABLE r AS SELECT nmc_test.register('owner-texts@example.com', 'Reply Plumbing') AS body;
@@ -69,6 +69,7 @@ SELECT is(pg_temp.owner_says(5, '#2 Be there at 3'), 'relayed', '"#2 …" reache
 SELECT is(ARRAY(SELECT pg_temp.owner_texts_to('+15125550402')), ARRAY['Be there at 3'], '… without the #2');
 SELECT is(pg_temp.owner_says(6, '#7 hello?'), 'no_customer', 'a # no alert carries: nothing sent');
 SELECT matches(pg_temp.last_to_owner(), '^NeverMissCall: no customer is #7 now, nothing was sent\. Now: #2 ', '… and the owner is told who is');
+SELECT is(pg_temp.owner_says(61, '#100000000000 hi'), 'no_customer', 'a # with too many digits is no customer either (never cut to another)');
 
 -- Minutes later an untagged text goes to the latest alert's customer.
 SELECT pg_temp.age_alerts();
