@@ -40,7 +40,8 @@ AS $$ SELECT jsonb_build_object('id', a.id, 'customer_id', a.customer_id, 'lead_
                                 'customer', nmc.customer_brief(a.customer_id)) $$;
 COMMENT ON FUNCTION nmc.appointment_json(nmc.appointments) IS 'The API and event representation of an appointment, with its customer ({id, phone, name}).';
 
-CREATE FUNCTION nmc.open_slots(p_business_id uuid, p_from timestamptz, p_count int DEFAULT 3, p_minutes int DEFAULT NULL)
+CREATE FUNCTION nmc.open_slots(p_business_id uuid, p_from timestamptz, p_count int DEFAULT 3, p_minutes int DEFAULT NULL,
+                               p_exclude uuid DEFAULT NULL)
 RETURNS TABLE (starts_at timestamptz, ends_at timestamptz)
 LANGUAGE plpgsql STABLE
 AS $$
@@ -63,7 +64,7 @@ BEGIN
             WHILE s + len <= CASE WHEN h.closes_at = '24:00' THEN (day + 1) AT TIME ZONE b.timezone
                                   ELSE (day + h.closes_at) AT TIME ZONE b.timezone END LOOP
                 IF s >= p_from AND NOT EXISTS (SELECT 1 FROM nmc.appointments a WHERE a.business_id = b.id AND a.status = 'booked'
-                                                  AND a.during && tstzrange(s, s + len, '[)')) THEN
+                                                  AND a.id IS DISTINCT FROM p_exclude AND a.during && tstzrange(s, s + len, '[)')) THEN
                     starts_at := s;
                     ends_at := s + len;
                     RETURN NEXT;
@@ -78,7 +79,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION nmc.open_slots(uuid, timestamptz, int, int) IS 'The next p_count free slots of the job''s length from p_from: inside business hours (local time), not on closures, not overlapping a booked appointment; starting on the hour or half hour, up to two weeks ahead.';
+COMMENT ON FUNCTION nmc.open_slots(uuid, timestamptz, int, int, uuid) IS 'The next p_count free slots of the job''s length (p_minutes, else appointment_minutes) from p_from: inside business hours (local time), not on closures, not overlapping a booked appointment other than p_exclude (the one being moved); starting on the hour or half hour, up to two weeks ahead.';
 
 CREATE FUNCTION nmc.appointment_book(p_business_id uuid, p_customer_id uuid, p_starts_at timestamptz, p_booked_by text,
                                      p_address text DEFAULT NULL, p_problem text DEFAULT NULL, p_minutes int DEFAULT NULL)
@@ -320,13 +321,46 @@ COMMENT ON FUNCTION nmc.api_appointments_cancel(jsonb) IS 'POST /api/appointment
 
 CREATE FUNCTION nmc.api_open_slots(req jsonb)
 RETURNS nmc.http_response
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT nmc.respond(200, jsonb_build_object('slots', coalesce(jsonb_agg(jsonb_build_object('starts_at', s.starts_at, 'ends_at', s.ends_at)
-                                                                           ORDER BY s.starts_at), '[]')))
-      FROM nmc.open_slots(nmc.current_business_id(), now(), 10) s
+DECLARE
+    b nmc.businesses;
+    day date;
+    minutes int;
+    excluded uuid;
+    q jsonb := coalesce(req -> 'query', '{}');
+BEGIN
+    SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id();
+    IF q ? 'minutes' THEN
+        IF q ->> 'minutes' !~ '^[0-9]{1,3}$' OR (q ->> 'minutes')::int NOT BETWEEN 15 AND 480 THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'minutes must be a whole number from 15 to 480', 'minutes');
+        END IF;
+        minutes := (q ->> 'minutes')::int;
+    END IF;
+    IF q ? 'exclude' THEN
+        excluded := nmc.input_uuid(q ->> 'exclude', 'exclude');
+    END IF;
+    IF q ? 'date' THEN
+        IF q ->> 'date' !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'date must be YYYY-MM-DD', 'date');
+        END IF;
+        BEGIN
+            day := (q ->> 'date')::date;
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'date must be a real day (YYYY-MM-DD)', 'date');
+        END;
+        -- Every free start of that local day still ahead (at most 48: every half hour).
+        RETURN nmc.respond(200, jsonb_build_object('slots', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('starts_at', s.starts_at, 'ends_at', s.ends_at) ORDER BY s.starts_at)
+              FROM nmc.open_slots(b.id, greatest(now(), day::timestamp AT TIME ZONE b.timezone), 48, minutes, excluded) s
+             WHERE s.starts_at < (day + 1)::timestamp AT TIME ZONE b.timezone), '[]')));
+    END IF;
+    RETURN nmc.respond(200, jsonb_build_object('slots', coalesce((
+        SELECT jsonb_agg(jsonb_build_object('starts_at', s.starts_at, 'ends_at', s.ends_at) ORDER BY s.starts_at)
+          FROM nmc.open_slots(b.id, now(), 10, minutes, excluded) s), '[]')));
+END
 $$;
-COMMENT ON FUNCTION nmc.api_open_slots(jsonb) IS 'GET /api/appointments/open-slots: the next ten free slots.';
+COMMENT ON FUNCTION nmc.api_open_slots(jsonb) IS 'GET /api/appointments/open-slots[?date=YYYY-MM-DD&minutes=&exclude=<appointment>]: the free slots — of that local day (every free start still ahead), else the next ten — of minutes (else appointment_minutes), the appointment being moved not counting against itself (nmc.open_slots).';
 
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('GET', '/api/appointments', 'api_appointments_list', 'jwt', 'Appointments in a time window'),
@@ -334,4 +368,4 @@ INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VA
     ('POST', '/api/appointments/{id}/cancel', 'api_appointments_cancel', 'jwt', 'Cancel an appointment'),
     ('PATCH', '/api/appointments/{id}', 'api_appointments_patch', 'jwt', 'Move an appointment'),
     ('GET', '/api/appointments/{id}/ics', 'api_appointment_ics', 'jwt', 'An appointment as an iCalendar file'),
-    ('GET', '/api/appointments/open-slots', 'api_open_slots', 'jwt', 'The next free slots');
+    ('GET', '/api/appointments/open-slots', 'api_open_slots', 'jwt', 'Free slots: of a day, or the next ones');

@@ -52,11 +52,12 @@ AS $$
     SELECT nmc.jwt_sign(jsonb_build_object(
         'sub', u.id,
         'business_id', u.business_id,
+        'gen', u.sessions_generation,
         'iat', floor(extract(epoch FROM now()))::bigint,
         'exp', floor(extract(epoch FROM now()))::bigint + nmc.setting_int('jwt_ttl_seconds')),
         nmc.setting('jwt_secret'))
 $$;
-COMMENT ON FUNCTION nmc.issue_token(nmc.users) IS 'A session JWT for u: sub, business_id, iat, exp (jwt_ttl_seconds from now).';
+COMMENT ON FUNCTION nmc.issue_token(nmc.users) IS 'A session JWT for u: sub, business_id, gen (the account''s sessions_generation), iat, exp (jwt_ttl_seconds from now).';
 
 CREATE FUNCTION nmc.register(body jsonb, client_addr text)
 RETURNS nmc.http_response
@@ -223,13 +224,13 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM nmc.raise_api_error(401, 'unknown_user', 'the account of this token no longer exists');
     END IF;
-    -- Signed out everywhere, or the password was reset, after this token was issued.
-    IF u.sessions_valid_after IS NOT NULL AND (CASE WHEN claims ->> 'iat' ~ '^[0-9]{1,12}$' THEN (claims ->> 'iat')::bigint ELSE 0 END)
-                                              < floor(extract(epoch FROM u.sessions_valid_after)) THEN
+    -- Signed out everywhere, or the password was reset, since this token was issued
+    -- (a token from before generations existed counts as generation 0).
+    IF (CASE WHEN claims ->> 'gen' ~ '^[0-9]{1,9}$' THEN (claims ->> 'gen')::int ELSE 0 END) <> u.sessions_generation THEN
         PERFORM nmc.raise_api_error(401, 'session_revoked', 'this session was signed out (a new password, or signed out everywhere); log in again');
     END IF;
     RETURN u;
 END
 $$;
 COMMENT ON FUNCTION nmc.authenticate(jsonb) IS
-    'Verifies the Bearer JWT in headers, scopes the transaction to its business and user (nmc.business_id, nmc.user_id) and returns the user; raises NM401 with the reason code otherwise — session_revoked for a token issued before the account''s sessions_valid_after.';
+    'Verifies the Bearer JWT in headers, scopes the transaction to its business and user (nmc.business_id, nmc.user_id) and returns the user; raises NM401 with the reason code otherwise — session_revoked for a token of an earlier sessions_generation.';

@@ -22,7 +22,7 @@ GRANT SELECT ON nmc.settings, nmc.users, nmc.businesses, nmc.phone_numbers TO nm
 GRANT SELECT, INSERT, DELETE ON nmc.login_failures TO nmc_auth;
 GRANT SELECT, INSERT, UPDATE, DELETE ON nmc.user_devices, nmc.login_codes TO nmc_auth;
 GRANT SELECT, INSERT ON nmc.jobs TO nmc_auth;
-GRANT UPDATE (password_hash, sessions_valid_after) ON nmc.users TO nmc_auth;
+GRANT UPDATE (password_hash, sessions_generation) ON nmc.users TO nmc_auth;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_api FROM PUBLIC;

@@ -3,8 +3,8 @@
 -- phone (the verified alert phone, else the forward-to phone; throttled,
 -- single use, short-lived — nmc.login_code_send), which also signs the account
 -- out of every session and forgets its known devices; an owner can sign out
--- everywhere by hand. A session token issued before sessions_valid_after is
--- refused (nmc.authenticate).
+-- everywhere by hand. Both move the account's sessions_generation on: a session
+-- token of an earlier generation is refused (nmc.authenticate).
 CREATE FUNCTION nmc.password_reset_request(body jsonb, client_addr text)
 RETURNS nmc.http_response
 LANGUAGE plpgsql
@@ -72,7 +72,8 @@ BEGIN
         RETURN nmc.respond(400, nmc.error_body('invalid_code', 'this code is wrong, used or expired; ask for a new one', 'code'));
     END IF;
     -- The new password; every session and known device of the old one is gone.
-    UPDATE nmc.users SET password_hash = crypt(v_password, gen_salt('bf', nmc.setting_int('bcrypt_cost')::int)), sessions_valid_after = now()
+    UPDATE nmc.users SET password_hash = crypt(v_password, gen_salt('bf', nmc.setting_int('bcrypt_cost')::int)),
+           sessions_generation = sessions_generation + 1
      WHERE id = u.id RETURNING * INTO u;
     DELETE FROM nmc.user_devices WHERE user_id = u.id;
     DELETE FROM nmc.login_failures WHERE scope = 'email' AND key = v_email;
@@ -81,7 +82,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.password_reset(jsonb, text) IS
-    'POST /api/auth/password/reset {email, code, password}: with the texted code, sets a new password (at least 8 bytes), signs the account out of every other session (sessions_valid_after), forgets its known devices and clears its failed logins; 200 {token, user}. 400 invalid_code otherwise (login_code_max_attempts tries). Runs as nmc_auth.';
+    'POST /api/auth/password/reset {email, code, password}: with the texted code, sets a new password (at least 8 bytes), signs the account out of every other session (sessions_generation), forgets its known devices and clears its failed logins; 200 {token, user}. 400 invalid_code otherwise (login_code_max_attempts tries). Runs as nmc_auth.';
 
 CREATE FUNCTION nmc.api_auth_password_forgot(req jsonb)
 RETURNS nmc.http_response LANGUAGE sql
@@ -98,7 +99,7 @@ RETURNS nmc.http_response
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    UPDATE nmc.users SET sessions_valid_after = now() WHERE id = nmc.current_user_id();
+    UPDATE nmc.users SET sessions_generation = sessions_generation + 1 WHERE id = nmc.current_user_id();
     RETURN nmc.respond(200, jsonb_build_object('signed_out', true));
 END
 $$;

@@ -11,8 +11,9 @@ CREATE TABLE nmc.users (
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
     UNIQUE (business_id, id),
-    -- Since 0.6.0: session tokens issued before this are refused (sql/password_reset.sql).
-    sessions_valid_after timestamptz
+    -- Since 0.6.0: a session token carries the generation it was issued in; a new
+    -- password or signing out everywhere moves it on (sql/password_reset.sql).
+    sessions_generation int NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE nmc.users IS 'Dashboard users. email is stored lower-cased and is unique across the product; password_hash is bcrypt (pgcrypto crypt()).';
 CREATE UNIQUE INDEX users_email_key ON nmc.users (email);

@@ -10,14 +10,13 @@ import { ApiError } from '../lib/api';
 import { appointmentProblem, changeSummary, e164Guess, type AppointmentField } from '../lib/appointments';
 import { localDate, localTime, shiftDate, zonedToUtc } from '../lib/calendar';
 import { formatPhone } from '../lib/format';
-import type { Hours } from '../lib/types';
 import { Field } from './Field';
 import { errorText } from './FormStatus';
 import { useLive } from './LiveProvider';
 import { useSession } from './SessionProvider';
 import { TimePicker, type When } from './TimePicker';
 
-export function AppointmentForm({ hours, onDone, onClose }: { hours: Hours | null; onDone: (summary: string) => void; onClose: () => void }) {
+export function AppointmentForm({ onDone, onClose }: { onDone: (summary: string) => void; onClose: () => void }) {
   const { api } = useSession();
   const { business, state, dispatch } = useLive();
   const tz = business?.timezone;
@@ -75,7 +74,7 @@ export function AppointmentForm({ hours, onDone, onClose }: { hours: Hours | nul
         {(p) => <input {...p} type="tel" autoComplete="off" required value={phone} onChange={(e) => setPhone(e.target.value)} autoFocus />}
       </Field>
       <TimePicker value={when} onChange={(w) => { setTouched(true); setWhen(w); }} timeZone={tz} minutes={Number(minutes) || 60}
-        hours={hours} appointments={Object.values(state.appointments)} now={api.serverNow()} error={fieldErr('starts_at')} />
+        error={fieldErr('starts_at')} />
       <Field label="Length (minutes)" hint="Your usual length is set in Settings → Appointments." error={fieldErr('minutes')}>
         {(p) => <input {...p} type="number" min={15} max={480} step={15} required value={minutes} onChange={(e) => setMinutes(e.target.value)} />}
       </Field>

@@ -8,16 +8,16 @@ import { useState } from 'react';
 import { appointmentTitle, whenWords } from '../lib/appointments';
 import { formatPhone } from '../lib/format';
 import { customerOf } from '../lib/liveState';
-import type { Appointment, Hours } from '../lib/types';
+import type { Appointment } from '../lib/types';
 import { CancelForm } from './CancelForm';
 import { AddressLink, PhoneLink } from './ContactLinks';
 import { IcsButton } from './IcsButton';
 import { useLive } from './LiveProvider';
 import { MoveForm } from './MoveForm';
 
-interface Props { appointment: Appointment; timeZone?: string; hours: Hours | null; onDone: (summary: string) => void }
+interface Props { appointment: Appointment; timeZone?: string; onDone: (summary: string) => void }
 
-export function AppointmentItem({ appointment: a, timeZone, hours, onDone }: Props) {
+export function AppointmentItem({ appointment: a, timeZone, onDone }: Props) {
   const { state } = useLive();
   const customer = customerOf(state, a.customer_id);
   const title = appointmentTitle(a, customer);
@@ -41,7 +41,7 @@ export function AppointmentItem({ appointment: a, timeZone, hours, onDone }: Pro
           <IcsButton appointment={a} title={title} timeZone={timeZone} />
         </span>
       )}
-      {a.status === 'booked' && open === 'move' && <MoveForm appointment={a} title={title} who={who} hours={hours} onDone={done} onClose={() => setOpen(null)} />}
+      {a.status === 'booked' && open === 'move' && <MoveForm appointment={a} title={title} who={who} onDone={done} onClose={() => setOpen(null)} />}
       {a.status === 'booked' && open === 'cancel' && <CancelForm appointment={a} title={title} who={who} onDone={done} onClose={() => setOpen(null)} />}
     </li>
   );

@@ -7,17 +7,17 @@ import { useState } from 'react';
 import { ApiError } from '../lib/api';
 import { appointmentProblem, changeSummary } from '../lib/appointments';
 import { localDate, localTime, zonedToUtc } from '../lib/calendar';
-import type { Appointment, Hours } from '../lib/types';
+import type { Appointment } from '../lib/types';
 import { errorText } from './FormStatus';
 import { useLive } from './LiveProvider';
 import { useSession } from './SessionProvider';
 import { TimePicker, type When } from './TimePicker';
 
-interface Props { appointment: Appointment; title: string; who: string; hours: Hours | null; onDone: (summary: string) => void; onClose: () => void }
+interface Props { appointment: Appointment; title: string; who: string; onDone: (summary: string) => void; onClose: () => void }
 
-export function MoveForm({ appointment: a, title, who, hours, onDone, onClose }: Props) {
+export function MoveForm({ appointment: a, title, who, onDone, onClose }: Props) {
   const { api } = useSession();
-  const { business, state, dispatch } = useLive();
+  const { business, dispatch } = useLive();
   const tz = business?.timezone;
   const [when, setWhen] = useState<When>(() => ({ date: localDate(a.starts_at, tz), time: localTime(a.starts_at, tz) }));
   const [notify, setNotify] = useState(true);
@@ -41,8 +41,7 @@ export function MoveForm({ appointment: a, title, who, hours, onDone, onClose }:
 
   return (
     <form className="appt-panel form" onSubmit={submit} aria-label={`Move ${title}`}>
-      <TimePicker value={when} onChange={setWhen} timeZone={tz} minutes={minutes} hours={hours}
-        appointments={Object.values(state.appointments)} ignoreId={a.id} now={api.serverNow()} error={err?.field ? err.text : null} />
+      <TimePicker value={when} onChange={setWhen} timeZone={tz} minutes={minutes} ignoreId={a.id} error={err?.field ? err.text : null} />
       <label className="check">
         <input type="checkbox" checked={notify} onChange={(e) => setNotify(e.target.checked)} />
         Text the customer the new time

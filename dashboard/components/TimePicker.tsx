@@ -1,13 +1,17 @@
 'use client';
 // TimePicker.tsx — choosing when an appointment is: a date and a time on the
 // business's wall clock (native pickers, touch-friendly), and the free times of
-// that day as buttons to tap (lib/calendar.ts freeStarts: inside business
-// hours, not over another booking). The server still decides; its refusal
-// shows under the time. Used to book and to move an appointment.
-import { freeStarts, zonedToUtc } from '../lib/calendar';
+// that day as buttons to tap — asked of the server (GET
+// /api/appointments/open-slots?date=&minutes=&exclude=), which owns the rule
+// (business hours, closed days, other bookings) and asked again when a
+// booking changes. The server still decides at saving; its refusal shows under
+// the time. Used to book and to move an appointment.
+import { useEffect, useState } from 'react';
+import { localTime, zonedToUtc } from '../lib/calendar';
 import { timeWords } from '../lib/appointments';
-import type { Appointment, Hours } from '../lib/types';
 import { Field } from './Field';
+import { useLive } from './LiveProvider';
+import { useSession } from './SessionProvider';
 
 export interface When { date: string; time: string }
 
@@ -16,18 +20,28 @@ interface Props {
   onChange: (w: When) => void;
   timeZone?: string;
   minutes: number;
-  hours: Hours | null;
-  appointments: Appointment[];
   /** The appointment being moved: its own time is free to it. */
   ignoreId?: string;
-  now: number;
   error?: string | null;
 }
 
-export function TimePicker({ value, onChange, timeZone, minutes, hours, appointments, ignoreId, now, error }: Props) {
-  const free = hours && value.date
-    ? freeStarts({ date: value.date, timeZone, hours: hours.hours, closures: hours.closures, appointments, minutes, ignoreId, now })
-    : null;
+export function TimePicker({ value, onChange, timeZone, minutes, ignoreId, error }: Props) {
+  const { api } = useSession();
+  const { state } = useLive();
+  const [free, setFree] = useState<string[] | null>(null);
+  // Any booking made, moved or cancelled (here or live) changes the free times.
+  const bookings = Object.values(state.appointments).map((a) => `${a.id}:${a.status}:${a.starts_at}:${a.ends_at}`).join(',');
+  useEffect(() => {
+    let current = true;
+    setFree(null);
+    if (value.date && minutes >= 15 && minutes <= 480) {
+      api.openSlots({ date: value.date, minutes, exclude: ignoreId })
+        .then((r) => { if (current) setFree(r.slots.map((s) => localTime(s.starts_at, timeZone))); })
+        .catch(() => { if (current) setFree(null); });
+    }
+    return () => { current = false; };
+  }, [api, value.date, minutes, ignoreId, timeZone, bookings]);
+
   const zone = timeZone ? ` (${timeZone.replace(/_/g, ' ')} time)` : '';
   return (
     <div className="time-picker">

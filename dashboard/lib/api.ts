@@ -195,7 +195,14 @@ export function createApi(opts: ApiOptions) {
         ...(b.reason ? { reason: b.reason } : {}),
         ...(b.notify_customer === undefined ? {} : { notify_customer: b.notify_customer }),
       }),
-    openSlots: () => get<{ slots: Slot[] }>('/api/appointments/open-slots'),
+    /** Free slots: of a local day (date: YYYY-MM-DD), for a length, the moved appointment not counting; else the next ten. */
+    openSlots: (q: { date?: string; minutes?: number; exclude?: string } = {}) => {
+      const qs = new URLSearchParams();
+      if (q.date) qs.set('date', q.date);
+      if (q.minutes) qs.set('minutes', String(q.minutes));
+      if (q.exclude) qs.set('exclude', q.exclude);
+      return get<{ slots: Slot[] }>(`/api/appointments/open-slots${qs.size ? `?${qs}` : ''}`);
+    },
     /** The appointment as an iCalendar file (text/calendar). */
     appointmentIcs: (aid: string) => file(`/api/appointments/${id(aid)}/ics`, 'text/calendar'),
     calls: () => get<{ calls: Call[] }>('/api/calls'),

@@ -63,45 +63,4 @@ export function localTime(iso: string | number, timeZone?: string): string {
   return new Date(new Date(iso).getTime() + off).toISOString().slice(11, 16);
 }
 
-/** 0 = Sunday, for a YYYY-MM-DD date. */
-export function weekdayOf(date: string): number {
-  const [y, m, d] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d)).getUTCDay();
-}
 
-const minutesOf = (hhmm: string) => { const [h, m] = hhmm.split(':').map(Number); return h * 60 + m; };
-const hhmm = (min: number) => `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
-
-export interface FreeStartsInput {
-  date: string;
-  timeZone?: string;
-  hours: { weekday: number; opens_at: string; closes_at: string }[];
-  closures?: { date: string }[];
-  appointments: Pick<Appointment, 'id' | 'starts_at' | 'ends_at' | 'status'>[];
-  minutes: number;
-  /** The appointment being moved: its own time does not count as taken. */
-  ignoreId?: string;
-  now?: number;
-  stepMinutes?: number;
-}
-
-/** The start times (HH:MM, local) on a date at which an appointment of `minutes` fits inside business hours,
- *  not on a closed day, not in the past and not over another booked appointment — what the owner can tap.
- *  The server decides for real (slot_taken, outside_business_hours); this only offers likely times. */
-export function freeStarts(i: FreeStartsInput): string[] {
-  if (i.closures?.some((c) => c.date === i.date)) return [];
-  const step = i.stepMinutes ?? 30;
-  const booked = i.appointments.filter((a) => a.status === 'booked' && a.id !== i.ignoreId)
-    .map((a) => [Date.parse(a.starts_at), Date.parse(a.ends_at)] as const);
-  const out: string[] = [];
-  for (const r of i.hours.filter((h) => h.weekday === weekdayOf(i.date)).sort((a, b) => minutesOf(a.opens_at) - minutesOf(b.opens_at))) {
-    for (let t = minutesOf(r.opens_at); t + i.minutes <= minutesOf(r.closes_at); t += step) {
-      const start = Date.parse(zonedToUtc(i.date, hhmm(t), i.timeZone));
-      const end = start + i.minutes * 60_000;
-      if (i.now !== undefined && start < i.now) continue;
-      if (booked.some(([s, e]) => s < end && start < e)) continue;
-      out.push(hhmm(t));
-    }
-  }
-  return out;
-}

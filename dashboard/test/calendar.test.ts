@@ -1,7 +1,7 @@
 // calendar.test.ts — day and week views group appointments by local date.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freeStarts, groupByDay, localDate, localTime, shiftDate, tzOffsetMs, viewDates, zonedToUtc } from '../lib/calendar';
+import { groupByDay, localDate, localTime, shiftDate, tzOffsetMs, viewDates, zonedToUtc } from '../lib/calendar';
 import type { Appointment } from '../lib/types';
 
 const appt = (id: string, starts_at: string): Appointment => ({
@@ -36,17 +36,3 @@ test('a wall-clock time in the business timezone is the right instant, across DS
   assert.equal(localTime('2026-12-05T05:45:00Z', 'America/Chicago'), '23:45');
 });
 
-test('free start times: inside hours, not over another appointment, not past, not on a closed day', () => {
-  const hours = [{ weekday: 5, opens_at: '08:00', closes_at: '12:00' }, { weekday: 5, opens_at: '13:00', closes_at: '15:00' }];
-  const booked = [
-    { id: 'x', status: 'booked' as const, starts_at: '2026-12-04T15:00:00Z', ends_at: '2026-12-04T16:00:00Z' },      // 9–10 local
-    { id: 'gone', status: 'cancelled' as const, starts_at: '2026-12-04T19:00:00Z', ends_at: '2026-12-04T20:00:00Z' }, // 13–14, cancelled
-  ];
-  const base = { date: '2026-12-04', timeZone: 'America/Chicago', hours, appointments: booked, minutes: 60 };
-  assert.deepEqual(freeStarts(base), ['08:00', '10:00', '10:30', '11:00', '13:00', '13:30', '14:00']);
-  assert.deepEqual(freeStarts({ ...base, ignoreId: 'x' }).slice(0, 4), ['08:00', '08:30', '09:00', '09:30'], 'the one being moved does not block itself');
-  assert.deepEqual(freeStarts({ ...base, now: Date.parse('2026-12-04T19:10:00Z') }), ['13:30', '14:00']);
-  assert.deepEqual(freeStarts({ ...base, closures: [{ date: '2026-12-04' }] }), []);
-  assert.deepEqual(freeStarts({ ...base, date: '2026-12-05' }), [], 'no hours on Saturday');
-  assert.deepEqual(freeStarts({ ...base, hours: [{ weekday: 5, opens_at: '22:00', closes_at: '24:00' }], appointments: [] }), ['22:00', '22:30', '23:00']);
-});

@@ -261,11 +261,19 @@ INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VA
 SELECT nmc.appointment_reminders_set(a) FROM nmc.appointments a WHERE a.status = 'booked' AND lower(a.during) > now();
 
 -- Account recovery (sql/password_reset.sql): a new password with a texted
--- code, and signing out everywhere (sessions issued before sessions_valid_after).
-ALTER TABLE nmc.users ADD COLUMN sessions_valid_after timestamptz;
+-- code, and signing out everywhere (sessions of an earlier sessions_generation).
+ALTER TABLE nmc.users ADD COLUMN sessions_generation int NOT NULL DEFAULT 0;
+--@replace auth nmc.issue_token
 --@replace auth nmc.authenticate
 --@include password_reset
 
 -- Appointments and the call list say who the customer is.
 --@replace appointments nmc.appointment_json
 --@replace api_onboarding nmc.api_calls_list
+
+-- Free slots of a chosen day, for a length, the moved appointment not counting
+-- against itself (the dashboard asks instead of working them out itself).
+DROP FUNCTION nmc.open_slots(uuid, timestamptz, int, int);
+--@replace appointments nmc.open_slots
+--@replace appointments nmc.api_open_slots
+UPDATE nmc.api_routes SET summary = 'Free slots: of a day, or the next ones' WHERE route_method = 'GET' AND route_path = '/api/appointments/open-slots';

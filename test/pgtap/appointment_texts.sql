@@ -6,7 +6,7 @@
 -- owner can keep a change to themselves (notify_customer false); a customer
 -- who replied STOP is not texted; an appointment downloads as iCalendar.
 BEGIN;
-SELECT plan(27);
+SELECT plan(31);
 
 CREATE TEMP TABLE r AS SELECT nmc_test.register('schedule@example.com', 'Day Planner Plumbing') AS body;
 CREATE TEMP TABLE b AS SELECT (body #>> '{business,id}')::uuid AS id, body ->> 'token' AS token FROM r;
@@ -78,6 +78,19 @@ SELECT matches((SELECT body FROM ics), E'\r\nDTSTART:' || to_char(pg_temp.local(
                '… starting at the appointment''s time, in UTC');
 SELECT matches((SELECT body FROM ics), E'\r\nLOCATION:55 Oak St\r\n', '… with the address');
 SELECT is((SELECT count(*) FROM ics, regexp_split_to_table(body, E'\r\n') l WHERE octet_length(l) > 75), 0::bigint, '… lines at most 75 octets');
+
+-- Free times of a chosen day, as the dashboard asks for them.
+CREATE FUNCTION pg_temp.free(q text) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(to_char((x ->> 'starts_at')::timestamptz AT TIME ZONE 'America/Chicago', 'HH24:MI'), ' ' ORDER BY x ->> 'starts_at')
+      FROM pg_temp.api('GET', '/api/appointments/open-slots?' || q) a, jsonb_array_elements(a.body -> 'slots') x $$;
+SELECT matches(pg_temp.free('date=' || (pg_temp.local(5, '00:00') AT TIME ZONE 'America/Chicago')::date || '&minutes=60'),
+               '^06:00 06:30 07:00 07:30 08:00 10:00 10:30 .* 19:00$', 'open slots of a day: every free start, not over the 09:00 booking');
+SELECT matches(pg_temp.free('date=' || (pg_temp.local(4, '00:00') AT TIME ZONE 'America/Chicago')::date || '&minutes=60'),
+               '^06:00 06:30 08:30 ', '… 07:30 is taken on the day of the moved appointment');
+SELECT matches(pg_temp.free('date=' || (pg_temp.local(4, '00:00') AT TIME ZONE 'America/Chicago')::date || '&minutes=60&exclude=' || (SELECT id FROM appt)),
+               '^06:00 06:30 07:00 07:30 08:00 ', '… but free to that appointment itself (exclude)');
+SELECT is((SELECT status || ' ' || (body #>> '{error,field}') FROM pg_temp.api('GET', '/api/appointments/open-slots?date=2026-02-30')), '400 date',
+          'a day that does not exist: 400');
 
 -- Cancelled: the reminders go, the customer is told.
 SELECT is((SELECT status || ' ' || (body ->> 'customer_texted') FROM pg_temp.api('POST', '/api/appointments/' || (SELECT id FROM appt) || '/cancel',

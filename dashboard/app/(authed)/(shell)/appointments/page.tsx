@@ -5,7 +5,7 @@
 // one, download its calendar file — from the list or the views alike. What each
 // change did (and whether the customer was texted) is said at the top. Live
 // from the feed (appointment.created, .updated, .cancelled).
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { AppointmentForm } from '../../../../components/AppointmentForm';
 import { AppointmentItem } from '../../../../components/AppointmentItem';
 import { ListEmpty } from '../../../../components/ListEmpty';
@@ -13,7 +13,6 @@ import { useLive } from '../../../../components/LiveProvider';
 import { useSession } from '../../../../components/SessionProvider';
 import { groupByDay, localDate, shiftDate, viewDates } from '../../../../lib/calendar';
 import { dayLabel } from '../../../../lib/format';
-import type { Hours } from '../../../../lib/types';
 
 type View = 'upcoming' | 'day' | 'week';
 
@@ -25,8 +24,6 @@ export default function AppointmentsPage() {
   const [start, setStart] = useState(() => localDate(Date.now(), tz));
   const [creating, setCreating] = useState(false);
   const [summary, setSummary] = useState<string | null>(null);
-  const [hours, setHours] = useState<Hours | null>(null);
-  useEffect(() => { api.hours().then(setHours).catch(() => setHours(null)); }, [api]);
 
   const all = Object.values(state.appointments);
   const now = api.serverNow();
@@ -34,14 +31,14 @@ export default function AppointmentsPage() {
   const dates = viewDates(start, view === 'week' ? 7 : 1);
   const byDay = groupByDay(all, dates, tz);
   const done = (s: string) => { setCreating(false); setSummary(s); };
-  const item = (a: (typeof all)[number]) => <AppointmentItem key={a.id} appointment={a} timeZone={tz} hours={hours} onDone={done} />;
+  const item = (a: (typeof all)[number]) => <AppointmentItem key={a.id} appointment={a} timeZone={tz} onDone={done} />;
 
   return (
     <div className="page wide">
       <h1>Appointments</h1>
       <p className="form-status ok appt-summary" role="status" aria-live="polite">{summary ?? '\u00a0'}</p>
       {creating
-        ? <AppointmentForm hours={hours} onDone={done} onClose={() => setCreating(false)} />
+        ? <AppointmentForm onDone={done} onClose={() => setCreating(false)} />
         : <button type="button" className="primary appt-new" onClick={() => { setSummary(null); setCreating(true); }}>New appointment</button>}
       <div className="segmented" role="group" aria-label="View">
         {(['upcoming', 'day', 'week'] as View[]).map((v) => (
