@@ -226,11 +226,9 @@ AS $$ SELECT count(*) >= nmc.setting_int('login_codes_per_hour') FROM nmc.login_
        WHERE requested_from = source AND purpose = p_purpose AND created_at > now() - interval '1 hour' $$;
 COMMENT ON FUNCTION nmc.login_codes_asked_too_often(text, text) IS 'Whether a client address asked for login_codes_per_hour codes of a purpose within the hour (each code is a text someone pays for).';
 
-CREATE FUNCTION nmc.login_code_request(body jsonb, client_addr text)
+CREATE FUNCTION nmc.login_code_to_owner(body jsonb, client_addr text, p_purpose text, p_what text, p_text text)
 RETURNS nmc.http_response
 LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = nmc, public, pg_temp
 AS $$
 DECLARE
     v_email text;
@@ -239,7 +237,7 @@ DECLARE
     b nmc.businesses;
     from_phone text;
     answer nmc.http_response := nmc.respond(202, jsonb_build_object('message',
-        'If this email has an account and its business has a phone on file, a sign-in code is on its way there by text.'));
+        format('If this email has an account and its business has a phone on file, a %s is on its way there by text.', p_what)));
 BEGIN
     PERFORM nmc.input_object(body);
     PERFORM nmc.input_allowed_fields(body, ARRAY['email']);
@@ -247,8 +245,8 @@ BEGIN
 
     PERFORM pg_advisory_xact_lock(hashtextextended('nmc.login:' || v_email, 0));
     -- Each code is a text someone pays for: an address asks for a few per hour.
-    IF nmc.login_codes_asked_too_often(v_source, 'sign_in') THEN
-        RETURN nmc.respond(429, nmc.error_body('rate_limited', 'too many sign-in codes asked for from this address; try again later'),
+    IF nmc.login_codes_asked_too_often(v_source, p_purpose) THEN
+        RETURN nmc.respond(429, nmc.error_body('rate_limited', format('too many %ss asked for from this address; try again later', p_what)),
                            'Retry-After: 3600');
     END IF;
     SELECT * INTO u FROM nmc.users WHERE email = v_email;
@@ -259,12 +257,21 @@ BEGIN
     SELECT * INTO b FROM nmc.businesses WHERE id = u.business_id;
     SELECT phone INTO from_phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1;
     IF nmc.owner_phone(b) IS NOT NULL AND from_phone IS NOT NULL THEN
-        PERFORM nmc.login_code_send(b.id, u.id, 'sign_in', nmc.owner_phone(b), from_phone,
-            format('NeverMissCall sign-in code: {code} (for %s, valid %s minutes). If you did not ask for it, someone is guessing your password: ignore this text.',
-                   u.email, ceil(nmc.setting_int('login_code_ttl_seconds') / 60.0)), v_source);
+        PERFORM nmc.login_code_send(b.id, u.id, p_purpose, nmc.owner_phone(b), from_phone,
+            replace(replace(p_text, '{email}', u.email), '{minutes}', ceil(nmc.setting_int('login_code_ttl_seconds') / 60.0)::text), v_source);
     END IF;
     RETURN answer;   -- the same whether or not a code went out (none within the minute, or past the hour's allowance)
 END
 $$;
+COMMENT ON FUNCTION nmc.login_code_to_owner(jsonb, text, text, text, text) IS
+    'For {email}: texts a 6-digit code of p_purpose (nmc.login_code_send; p_text with {code}, {email}, {minutes}) from the business''s number to the owner''s phone — the verified alert phone, else the forward-to phone (at most one a minute and login_codes_per_hour an hour per account, login_codes_per_hour an hour per client address: 429); always answers 202 with the same words (a p_what "is on its way"), so it tells nobody whether an email has an account. Called by the nmc_auth functions that find the user before the tenant is known.';
+
+CREATE FUNCTION nmc.login_code_request(body jsonb, client_addr text)
+RETURNS nmc.http_response
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$ SELECT nmc.login_code_to_owner(body, client_addr, 'sign_in', 'sign-in code',
+          'NeverMissCall sign-in code: {code} (for {email}, valid {minutes} minutes). If you did not ask for it, someone is guessing your password: ignore this text.') $$;
 COMMENT ON FUNCTION nmc.login_code_request(jsonb, text) IS
     'POST /api/auth/unlock {email}: texts a 6-digit sign-in code (nmc.login_code_send) from the business''s number to the owner''s phone — the verified alert phone, else the forward-to phone (at most one a minute and login_codes_per_hour an hour per account and per client address); always answers 202 with the same words, so it tells nobody whether an email has an account. The code, given to POST /api/auth/login as login_code with the right password, passes the login throttle. Runs as nmc_auth (the user is found before the tenant is known).';

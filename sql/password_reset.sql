@@ -7,41 +7,11 @@
 -- token of an earlier generation is refused (nmc.authenticate).
 CREATE FUNCTION nmc.password_reset_request(body jsonb, client_addr text)
 RETURNS nmc.http_response
-LANGUAGE plpgsql
+LANGUAGE sql
 SECURITY DEFINER
 SET search_path = nmc, public, pg_temp
-AS $$
-DECLARE
-    v_email text;
-    v_source text := coalesce(client_addr, '');
-    u nmc.users;
-    b nmc.businesses;
-    from_phone text;
-    answer nmc.http_response := nmc.respond(202, jsonb_build_object('message',
-        'If this email has an account and its business has a phone on file, a code to set a new password is on its way there by text.'));
-BEGIN
-    PERFORM nmc.input_object(body);
-    PERFORM nmc.input_allowed_fields(body, ARRAY['email']);
-    v_email := lower(nmc.input_text(body, 'email', true, 254));
-    PERFORM pg_advisory_xact_lock(hashtextextended('nmc.login:' || v_email, 0));
-    IF nmc.login_codes_asked_too_often(v_source, 'password_reset') THEN
-        RETURN nmc.respond(429, nmc.error_body('rate_limited', 'too many codes asked for from this address; try again later'), 'Retry-After: 3600');
-    END IF;
-    SELECT * INTO u FROM nmc.users WHERE email = v_email;
-    IF NOT FOUND THEN
-        RETURN answer;   -- the same answer: whether an email has an account is not told
-    END IF;
-    PERFORM set_config('nmc.business_id', u.business_id::text, true);
-    SELECT * INTO b FROM nmc.businesses WHERE id = u.business_id;
-    SELECT phone INTO from_phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1;
-    IF nmc.owner_phone(b) IS NOT NULL AND from_phone IS NOT NULL THEN
-        PERFORM nmc.login_code_send(b.id, u.id, 'password_reset', nmc.owner_phone(b), from_phone,
-            format('NeverMissCall: {code} is your code to set a new password for %s (valid %s minutes). If you did not ask for it, ignore this text: your password stays as it is.',
-                   u.email, ceil(nmc.setting_int('login_code_ttl_seconds') / 60.0)), v_source);
-    END IF;
-    RETURN answer;
-END
-$$;
+AS $$ SELECT nmc.login_code_to_owner(body, client_addr, 'password_reset', 'code to set a new password',
+          'NeverMissCall: {code} is your code to set a new password for {email} (valid {minutes} minutes). If you did not ask for it, ignore this text: your password stays as it is.') $$;
 COMMENT ON FUNCTION nmc.password_reset_request(jsonb, text) IS
     'POST /api/auth/password/forgot {email}: texts a 6-digit code for a new password to the owner''s phone (verified alert phone, else forward-to phone) from the business''s number — one a minute and login_codes_per_hour an hour per account, login_codes_per_hour an hour per client address (429) — and answers 202 with the same words whether or not the email has an account. Runs as nmc_auth to find the user before the tenant is known.';
 

@@ -77,6 +77,7 @@ DROP FUNCTION nmc.login_rate_limited(text, text);
 --@replace login_guard nmc.login_code_send
 --@replace login_guard nmc.login_code_redeem
 --@replace login_guard nmc.login_codes_asked_too_often
+--@replace login_guard nmc.login_code_to_owner
 --@replace login_guard nmc.login_code_request
 --@replace auth nmc.login
 --@replace api nmc.api_auth_unlock
