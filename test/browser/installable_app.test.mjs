@@ -154,20 +154,33 @@ test('offline, a reload still shows the app and says it is offline; back online 
 test('a push shows its alert as a notification; the alert\'s link opens the thread', async () => {
   const cdp = await browser.context.newCDPSession(page);
   const registrations = [];
+  const versions = [];
   cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => registrations.push(...e.registrations));
+  cdp.on('ServiceWorker.workerVersionUpdated', (e) => versions.push(...e.versions));
   await cdp.send('ServiceWorker.enable');
   const reg = await waitFor('the registration', () => registrations.find((r) => r.scopeURL === `${ORIGIN}/` && !r.isDeleted));
+  // A push reaches the active worker only: wait until the registration has one.
+  await waitFor('an activated worker', () => versions.some((v) => v.registrationId === reg.registrationId && v.status === 'activated'));
   await browser.context.grantPermissions(['notifications'], { origin: ORIGIN });
   const thread = '0b6a8f4e-1111-4222-8333-444455556666';
-  await cdp.send('ServiceWorker.deliverPushMessage', {
-    origin: `${ORIGIN}/`, registrationId: reg.registrationId,
-    data: JSON.stringify({ title: '#1 Dana replied', body: 'Can you come today?', url: `/conversations/${thread}`, tag: `conversation-${thread}`, kind: 'customer_replied' }),
-  });
-  const [shown] = await waitFor('the notification', async () => {
+  const notifications = async () => {
     const list = await page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications())
       .map((n) => ({ title: n.title, body: n.body, tag: n.tag, renotify: n.renotify, url: n.data?.url })));
     return list.length ? list : null;
-  });
+  };
+  // A push service delivers again what was not acknowledged; so does this test (the
+  // same tag: a second delivery replaces the first notification, never adds one).
+  let list = null;
+  for (let attempt = 1; attempt <= 3 && !list; attempt++) {
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: `${ORIGIN}/`, registrationId: reg.registrationId,
+      data: JSON.stringify({ title: '#1 Dana replied', body: 'Can you come today?', url: `/conversations/${thread}`, tag: `conversation-${thread}`, kind: 'customer_replied' }),
+    });
+    list = await waitFor('the notification', notifications, 5_000).catch(() => null);
+  }
+  assert.ok(list, 'the pushed alert is shown as a notification');
+  assert.equal(list.length, 1, 'one notification for the conversation');
+  const [shown] = list;
   assert.deepEqual(shown, { title: '#1 Dana replied', body: 'Can you come today?', tag: `conversation-${thread}`, renotify: true, url: `${ORIGIN}/conversations/${thread}` });
   await cdp.detach();
   await page.goto(shown.url);
