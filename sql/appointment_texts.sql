@@ -5,13 +5,6 @@
 -- set by timers when an appointment is booked or moved, cancelled with it.
 -- Opted-out and unreachable customers are not texted; a reminder for a time
 -- the appointment no longer has is not sent.
-CREATE FUNCTION nmc.appointment_when(a nmc.appointments, b nmc.businesses)
-RETURNS text
-LANGUAGE sql STABLE
-AS $$ SELECT to_char(lower(a.during) AT TIME ZONE b.timezone, 'FMDay, FMMonth FMDD') || ' at '
-             || nmc.format_time_of_day((lower(a.during) AT TIME ZONE b.timezone)::time) $$;
-COMMENT ON FUNCTION nmc.appointment_when(nmc.appointments, nmc.businesses) IS 'When an appointment starts, in words and the business''s time ("Friday, March 6 at 2:30 PM").';
-
 CREATE FUNCTION nmc.appointment_tell_customer(a nmc.appointments, body text)
 RETURNS nmc.messages
 LANGUAGE plpgsql

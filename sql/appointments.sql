@@ -172,14 +172,19 @@ END
 $$;
 COMMENT ON FUNCTION nmc.appointment_move(uuid, timestamptz, int) IS 'Moves a booked appointment (keeping its length unless given) inside business hours; NM409 slot_taken when it would overlap another — the exclusion constraint decides. Its reminders follow it; emits appointment.updated.';
 
+CREATE FUNCTION nmc.appointment_when(a nmc.appointments, b nmc.businesses)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT to_char(lower(a.during) AT TIME ZONE b.timezone, 'FMDay, FMMonth FMDD') || ' at '
+             || nmc.format_time_of_day((lower(a.during) AT TIME ZONE b.timezone)::time) $$;
+COMMENT ON FUNCTION nmc.appointment_when(nmc.appointments, nmc.businesses) IS 'When an appointment starts, in words and the business''s time ("Friday, March 6 at 2:30 PM").';
+
 CREATE FUNCTION nmc.appointment_confirmation(p_appointment_id uuid)
 RETURNS text
 LANGUAGE sql STABLE
 AS $$
-    SELECT format('You''re booked with %s on %s at %s%s. Reply here if anything changes.',
-                  b.name,
-                  to_char(lower(a.during) AT TIME ZONE b.timezone, 'FMDay, FMMonth FMDD'),
-                  nmc.format_time_of_day((lower(a.during) AT TIME ZONE b.timezone)::time),
+    SELECT format('You''re booked with %s on %s%s. Reply here if anything changes.',
+                  b.name, nmc.appointment_when(a, b),
                   CASE WHEN a.service_address IS NOT NULL THEN ' at ' || a.service_address ELSE '' END)
       FROM nmc.appointments a JOIN nmc.businesses b ON b.id = a.business_id
      WHERE a.id = p_appointment_id AND a.status = 'booked'
@@ -222,11 +227,7 @@ DECLARE
     m nmc.messages;
 BEGIN
     PERFORM nmc.input_allowed_fields(body, ARRAY['customer_phone', 'starts_at', 'minutes', 'service_address', 'problem', 'notify_customer']);
-    BEGIN
-        starts := nmc.input_text(body, 'starts_at', true, 40)::timestamptz;
-    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-        PERFORM nmc.raise_api_error(400, 'invalid_field', 'starts_at must be an ISO 8601 timestamp', 'starts_at');
-    END;
+    starts := nmc.input_timestamptz(body, 'starts_at');
     cust := nmc.customer_upsert(nmc.current_business_id(), nmc.input_text(body, 'customer_phone', true, 32));
     a := nmc.appointment_book(nmc.current_business_id(), cust.id, starts, 'owner',
         nmc.input_text(body, 'service_address', false, 300, 0), nmc.input_text(body, 'problem', false, 1000, 0),
@@ -264,11 +265,7 @@ DECLARE
     starts timestamptz;
 BEGIN
     PERFORM nmc.input_allowed_fields(body, ARRAY['starts_at', 'minutes', 'notify_customer']);
-    BEGIN
-        starts := nmc.input_text(body, 'starts_at', true, 40)::timestamptz;
-    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-        PERFORM nmc.raise_api_error(400, 'invalid_field', 'starts_at must be an ISO 8601 timestamp', 'starts_at');
-    END;
+    starts := nmc.input_timestamptz(body, 'starts_at');
     a := nmc.appointment_move(nmc.input_uuid(req #>> '{params,0}', 'appointment'), starts,
                               CASE WHEN body ? 'minutes' THEN nmc.input_int(body, 'minutes', 15, 480) END);
     SELECT * INTO b FROM nmc.businesses WHERE id = a.business_id;

@@ -57,6 +57,18 @@ $$;
 COMMENT ON FUNCTION nmc.input_text(jsonb, text, boolean, int, int) IS
     'The trimmed string body->field, checked for presence, type and length; NULL if absent and not required. Raises NM400 missing_field / invalid_field.';
 
+CREATE FUNCTION nmc.input_timestamptz(body jsonb, field text)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN nmc.input_text(body, field, true, 40)::timestamptz;
+EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+    PERFORM nmc.raise_api_error(400, 'invalid_field', field || ' must be an ISO 8601 timestamp', field);
+END
+$$;
+COMMENT ON FUNCTION nmc.input_timestamptz(jsonb, text) IS 'A required ISO 8601 timestamp field; NM400 invalid_field otherwise.';
+
 CREATE FUNCTION nmc.input_int(body jsonb, field text, min_value int, max_value int)
 RETURNS int
 LANGUAGE plpgsql IMMUTABLE

@@ -278,3 +278,10 @@ DROP FUNCTION nmc.open_slots(uuid, timestamptz, int, int);
 --@replace appointments nmc.open_slots
 --@replace appointments nmc.api_open_slots
 UPDATE nmc.api_routes SET summary = 'Free slots: of a day, or the next ones' WHERE route_method = 'GET' AND route_path = '/api/appointments/open-slots';
+
+-- One rule for a timestamp field; the confirmation says when as every appointment text does.
+--@replace input nmc.input_timestamptz
+--@replace appointments nmc.api_appointments_create
+--@replace appointments nmc.api_appointments_patch
+--@replace appointments nmc.appointment_when
+--@replace appointments nmc.appointment_confirmation

@@ -1,49 +1,12 @@
-/* Basic-auth decoding, written out rather than using libmicrohttpd's helper
- * because that API changed (and was deprecated) across 0.9.x releases. */
+/* Basic-auth checking, written out rather than using libmicrohttpd's helper
+ * because that API changed (and was deprecated) across 0.9.x releases; the
+ * base64 itself is b64url.c's (standard base64 differs in two characters). */
 #include "basic_auth.h"
+#include "b64url.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes standard base64 (padding optional); returns length or -1. */
-static long b64decode(const char *in, size_t len, char *out)
-{
-	unsigned acc = 0;
-	int bits = 0;
-	long o = 0;
-
-	while (len > 0 && in[len - 1] == '=')
-		len--;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64val(in[i]);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	return o;
-}
 
 bool basic_auth_matches(const char *header, const char *user, const char *password)
 {
@@ -60,10 +23,13 @@ bool basic_auth_matches(const char *header, const char *user, const char *passwo
 	len = strlen(header);
 	while (len > 0 && header[len - 1] == ' ')
 		len--;
-	buf = malloc(len + 1);
+	/* Standard base64 is base64url with two other characters (b64url.c decodes). */
+	buf = malloc(2 * len + 2);
 	if (!buf)
 		return false;
-	n = b64decode(header, len, buf);
+	for (size_t i = 0; i < len; i++)
+		buf[len + 1 + i] = header[i] == '+' ? '-' : header[i] == '/' ? '_' : header[i] == '-' || header[i] == '_' ? '!' : header[i];
+	n = b64url_decode(buf + len + 1, len, (uint8_t *)buf, len + 1);
 	ok = n >= 0 && (size_t)n == ulen + 1 + plen &&
 	     memcmp(buf, user, ulen) == 0 && buf[ulen] == ':' &&
 	     memcmp(buf + ulen + 1, password, plen) == 0;
