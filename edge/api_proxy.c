@@ -121,7 +121,9 @@ static enum MHD_Result reply_internal_error(struct MHD_Connection *conn,
 static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 				      struct request_state *rs, PGresult *res)
 {
-	if (PQntuples(res) != 1 || PQnfields(res) != 4 || PQgetisnull(res, 0, 0)) {
+	/* Four columns from a group (webhooks), five from nmc_api.handle alone:
+	 * the fifth, body_bytes, is a binary body (a kept recording or photo). */
+	if (PQntuples(res) != 1 || PQnfields(res) < 4 || PQnfields(res) > 5 || PQgetisnull(res, 0, 0)) {
 		fprintf(stderr, "nmc-edge: nmc_api.handle returned %d rows, %d columns (expected 1 row with a status)\n",
 			PQntuples(res), PQnfields(res));
 		return reply_internal_error(conn, rs);
@@ -133,9 +135,21 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 		return reply_internal_error(conn, rs);
 	}
 
-	size_t body_len = PQgetisnull(res, 0, 3) ? 0 : (size_t)PQgetlength(res, 0, 3);
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		body_len, PQgetvalue(res, 0, 3), MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp;
+	if (PQnfields(res) == 5 && !PQgetisnull(res, 0, 4)) {
+		/* bytea in text form ("\\x…"), decoded by libpq. */
+		size_t len = 0;
+		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 4), &len);
+		if (bytes == NULL) {
+			fprintf(stderr, "nmc-edge: nmc_api.handle returned a binary body that could not be decoded\n");
+			return reply_internal_error(conn, rs);
+		}
+		resp = MHD_create_response_from_buffer(len, bytes, MHD_RESPMEM_MUST_COPY);
+		PQfreemem(bytes);
+	} else {
+		size_t body_len = PQgetisnull(res, 0, 3) ? 0 : (size_t)PQgetlength(res, 0, 3);
+		resp = MHD_create_response_from_buffer(body_len, PQgetvalue(res, 0, 3), MHD_RESPMEM_MUST_COPY);
+	}
 	if (resp == NULL)
 		return MHD_NO;
 	if (!PQgetisnull(res, 0, 1) &&

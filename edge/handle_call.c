@@ -20,7 +20,7 @@
 #include "string_buffer.h"
 
 static const char handle_sql[] =
-	"SELECT status, content_type, headers, body "
+	"SELECT status, content_type, headers, body, body_bytes "
 	"FROM nmc_api.handle($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7)";
 static const char handle_many_sql[] =
 	"SELECT status, content_type, headers, body FROM nmc_api.handle_many($1::jsonb)";

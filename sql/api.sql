@@ -88,7 +88,7 @@ COMMENT ON FUNCTION nmc.route_regex(text) IS 'The anchored regular expression a 
 
 CREATE FUNCTION nmc_api.handle(method text, path text, query jsonb, request_headers jsonb,
                                client_addr text, request_body text, raw_query text DEFAULT NULL)
-RETURNS TABLE (status int, content_type text, headers text, body text)
+RETURNS TABLE (status int, content_type text, headers text, body text, body_bytes bytea)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = nmc, public, pg_temp
@@ -125,7 +125,7 @@ BEGIN
                         format('%s does not accept %s; allowed: %s', handle.path, upper(handle.method), allowed)),
                         'Allow: ' || allowed);
         END IF;
-        RETURN QUERY SELECT resp.status, 'application/json'::text, resp.headers, resp.body::text;
+        RETURN QUERY SELECT resp.status, 'application/json'::text, resp.headers, resp.body::text, NULL::bytea;
         RETURN;
     END IF;
 
@@ -201,15 +201,17 @@ BEGIN
             resp := nmc.respond(500, nmc.error_body('internal_error', 'internal error'));
         END IF;
     END;
-    IF resp.content_type IS NOT NULL THEN
-        RETURN QUERY SELECT resp.status, resp.content_type, resp.headers, resp.text_body;
+    IF resp.bytes IS NOT NULL THEN
+        RETURN QUERY SELECT resp.status, resp.content_type, resp.headers, NULL::text, resp.bytes;
+    ELSIF resp.content_type IS NOT NULL THEN
+        RETURN QUERY SELECT resp.status, resp.content_type, resp.headers, resp.text_body, NULL::bytea;
     ELSE
-        RETURN QUERY SELECT resp.status, 'application/json'::text, resp.headers, resp.body::text;
+        RETURN QUERY SELECT resp.status, 'application/json'::text, resp.headers, resp.body::text, NULL::bytea;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text) IS
-    'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string) → (status, content type, extra header lines, body). API errors are JSON {"error":{"code","message"[,"field"]}}: NMxxx errors with their status, a constraint the request ran into 409 conflict, a value the schema refuses 400 invalid_input, anything else 500; Twilio webhooks are signature-checked and answer TwiML; one the edge replays from its spool carries x-nmc-spooled-at (epoch ms of its arrival), passed to the handler as body.nmc_spooled_at.';
+    'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string) → (status, content type, extra header lines, body; or body_bytes instead of body for a binary answer such as a kept recording). API errors are JSON {"error":{"code","message"[,"field"]}}: NMxxx errors with their status, a constraint the request ran into 409 conflict, a value the schema refuses 400 invalid_input, anything else 500; Twilio webhooks are signature-checked and answer TwiML; one the edge replays from its spool carries x-nmc-spooled-at (epoch ms of its arrival), passed to the handler as body.nmc_spooled_at.';
 
 CREATE FUNCTION nmc_api.handle_many(requests jsonb)
 RETURNS TABLE (status int, content_type text, headers text, body text)

@@ -66,7 +66,9 @@ CREATE TABLE nmc.businesses (
     owner_phone_stopped_at  timestamptz,
     -- Reminders of appointments to the customer (sql/appointment_reminders.sql).
     reminder_day_before     boolean NOT NULL DEFAULT true,
-    reminder_hours_before   int NOT NULL DEFAULT 2 CHECK (reminder_hours_before BETWEEN 0 AND 12)
+    reminder_hours_before   int NOT NULL DEFAULT 2 CHECK (reminder_hours_before BETWEEN 0 AND 12),
+    -- Since 0.7.0: a caller whose call is missed may leave a voicemail (sql/voicemail.sql).
+    voicemail_enabled       boolean NOT NULL DEFAULT true
 );
 COMMENT ON TABLE nmc.businesses IS 'One row per business (tenant): profile, trade, address, time zone and the phone missed calls were forwarded to.';
 CREATE TRIGGER businesses_touch BEFORE UPDATE ON nmc.businesses
@@ -128,6 +130,7 @@ AS $$
         'appointment_minutes', b.appointment_minutes,
         'reminder_day_before', b.reminder_day_before,
         'reminder_hours_before', b.reminder_hours_before,
+        'voicemail_enabled', b.voicemail_enabled,
         'after_hours_message', coalesce(b.after_hours_message, nmc.default_after_hours_message(b)),
         'help_text', coalesce(b.help_text, nmc.default_help_text(b)),
         'safety_advice', coalesce(b.safety_advice, nmc.default_safety_advice(b)),
@@ -169,7 +172,8 @@ BEGIN
         'city', 'region', 'postal_code', 'country', 'timezone', 'forward_to_phone', 'ring_timeout_seconds',
         'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'max_ai_segments', 'appointment_minutes',
         'after_hours_message', 'help_text', 'safety_advice', 'ai_disclosure', 'service_postal_codes',
-        'service_radius_km', 'service_center', 'emergency_sms_to_owner', 'reminder_day_before', 'reminder_hours_before']);
+        'service_radius_km', 'service_center', 'emergency_sms_to_owner', 'reminder_day_before', 'reminder_hours_before',
+        'voicemail_enabled']);
 
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
     IF NOT FOUND THEN
@@ -290,6 +294,12 @@ BEGIN
             b.service_lng := (patch #>> '{service_center,lng}')::float8;
         END IF;
     END IF;
+    IF patch ? 'voicemail_enabled' THEN
+        IF jsonb_typeof(patch -> 'voicemail_enabled') IS DISTINCT FROM 'boolean' THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field', 'voicemail_enabled must be true or false', 'voicemail_enabled');
+        END IF;
+        b.voicemail_enabled := (patch ->> 'voicemail_enabled')::boolean;
+    END IF;
     IF patch ? 'emergency_sms_to_owner' THEN
         IF jsonb_typeof(patch -> 'emergency_sms_to_owner') IS DISTINCT FROM 'boolean' THEN
             PERFORM nmc.raise_api_error(400, 'invalid_field', 'emergency_sms_to_owner must be true or false', 'emergency_sms_to_owner');
@@ -307,6 +317,7 @@ BEGIN
         help_text = b.help_text, safety_advice = b.safety_advice, ai_disclosure = b.ai_disclosure,
         service_postal_codes = b.service_postal_codes, service_radius_km = b.service_radius_km,
         service_lat = b.service_lat, service_lng = b.service_lng, emergency_sms_to_owner = b.emergency_sms_to_owner,
+        voicemail_enabled = b.voicemail_enabled,
         address_line1 = nullif(b.address_line1, ''), address_line2 = nullif(b.address_line2, ''),
         city = nullif(b.city, ''), region = nullif(b.region, ''), postal_code = nullif(b.postal_code, ''),
         country = b.country, timezone = b.timezone, forward_to_phone = b.forward_to_phone

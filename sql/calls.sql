@@ -42,14 +42,16 @@ CREATE POLICY tenant_isolation ON nmc.calls
 
 CREATE FUNCTION nmc.call_json(c nmc.calls)
 RETURNS jsonb
-LANGUAGE sql STABLE
-AS $$ SELECT jsonb_build_object('id', c.id, 'from', c.from_raw, 'to', c.to_phone, 'status', c.status, 'missed_reason', c.missed_reason,
+-- PL/pgSQL: the voicemail comes from sql/voicemail.sql, later in the install.
+LANGUAGE plpgsql STABLE
+AS $$ BEGIN RETURN jsonb_build_object('id', c.id, 'from', c.from_raw, 'to', c.to_phone, 'status', c.status, 'missed_reason', c.missed_reason,
                                 'decision', c.decision, 'decision_reason', c.decision_reason, 'customer_id', c.customer_id,
                                 'lead_id', c.lead_id, 'conversation_id', c.conversation_id, 'message_id', c.message_id,
                                 'duration_seconds', c.duration_seconds, 'created_at', c.created_at, 'missed_at', c.missed_at,
                                 'text', (SELECT jsonb_build_object('status', m.status, 'error_code', m.error_code, 'error_message', m.error_message)
-                                           FROM nmc.messages m WHERE m.id = c.message_id)) $$;
-COMMENT ON FUNCTION nmc.call_json(nmc.calls) IS 'The API and event representation of a call, with its text decision and, when texted, where that text is now (text: status pending/queued/sent/delivered/undelivered/failed/dropped, with the provider''s code and the reason).';
+                                           FROM nmc.messages m WHERE m.id = c.message_id),
+                                'voicemail', nmc.call_voicemail_json(c.id)); END $$;
+COMMENT ON FUNCTION nmc.call_json(nmc.calls) IS 'The API and event representation of a call, with its text decision and, when texted, where that text is now (text: status pending/queued/sent/delivered/undelivered/failed/dropped, with the provider''s code and the reason), and the voicemail left, if any (nmc.voicemail_json).';
 
 CREATE FUNCTION nmc.webhook_field(req jsonb, name text)
 RETURNS text
@@ -66,26 +68,33 @@ COMMENT ON FUNCTION nmc.webhook_field(jsonb, text) IS 'A required parameter of a
 
 -- What the caller hears, decided when the webhook is accepted (the caller is
 -- listening: it never waits for the call to be applied).
-CREATE FUNCTION nmc.call_answer_twiml(b nmc.businesses, answer text)
+CREATE FUNCTION nmc.call_answer_twiml(b nmc.businesses, pn nmc.phone_numbers, answer text)
 RETURNS nmc.http_response
 LANGUAGE plpgsql
 STABLE
 AS $$
+DECLARE
+    words text;
 BEGIN
     IF answer = 'forward' AND b.forward_to_phone IS NOT NULL THEN
         RETURN nmc.twiml_dial(b.forward_to_phone, b.ring_timeout_seconds,
                               nmc.twilio_webhook_url(nmc.settings_json(), '/webhooks/twilio/voice/dial'));
-    ELSIF answer IN ('after_hours', 'no_forward_phone') THEN
-        RETURN nmc.twiml_say_and_hang_up(coalesce(b.after_hours_message, nmc.default_after_hours_message(b)));
-    ELSIF answer = 'missed' THEN
-        RETURN nmc.twiml_say_and_hang_up(format('Sorry we couldn''t take your call. %s will text you right away.', b.name));
+    ELSIF answer IN ('after_hours', 'no_forward_phone', 'missed') THEN
+        words := CASE WHEN answer = 'missed' THEN format('Sorry we couldn''t take your call. %s will text you right away.', b.name)
+                      ELSE coalesce(b.after_hours_message, nmc.default_after_hours_message(b)) END;
+        IF NOT b.voicemail_enabled THEN
+            RETURN nmc.twiml_say_and_hang_up(words);
+        END IF;
+        RETURN nmc.twiml_say_and_record(words || ' ' || 'You can also leave a message after the beep.', nmc.setting_int('voicemail_max_seconds')::int,
+                                        nmc.twilio_webhook_url(nmc.settings_json(), '/webhooks/twilio/voice/recorded'),
+                                        nmc.voicemail_recording_url(pn));
     ELSIF answer = 'owner_phone' THEN
         RETURN nmc.twiml_say_and_hang_up('This is your NeverMissCall number. Calls from your own phone are not forwarded or texted back: call from another phone to try it.');
     END IF;
     RETURN nmc.twiml('<Hangup/>');
 END
 $$;
-COMMENT ON FUNCTION nmc.call_answer_twiml(nmc.businesses, text) IS 'The TwiML for a call: forward (<Dial> to the owner with the ring timeout and our action URL), after_hours or no_forward_phone (the after-hours message), missed (a text is coming), owner_phone (the owner called their own number from the forward-to phone: told so, not forwarded to itself), anything else hang up.';
+COMMENT ON FUNCTION nmc.call_answer_twiml(nmc.businesses, nmc.phone_numbers, text) IS 'The TwiML for a call to pn: forward (<Dial> to the owner with the ring timeout and our action URL), after_hours or no_forward_phone (the after-hours message), missed (a text is coming) — these two then record a voicemail if the business takes them (voicemail_enabled; sql/voicemail.sql) —, owner_phone (the owner called their own number from the forward-to phone: told so, not forwarded to itself), anything else hang up.';
 
 CREATE FUNCTION nmc.call_missed(c nmc.calls, p_reason text, at timestamptz)
 RETURNS nmc.calls
@@ -189,7 +198,7 @@ BEGIN
                        WHEN c.status = 'missed' THEN 'missed'   -- outage too: a text is coming
                        WHEN c.status IN ('ringing', 'forwarded') THEN 'forward' END;
     END IF;
-    RETURN nmc.call_answer_twiml(b, answer);
+    RETURN nmc.call_answer_twiml(b, pn, answer);
 END
 $$;
 COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call, accepted into the webhook inbox and answered at once. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → the after-hours message (the call is then missed: nmc.call_rang); from the forward-to phone itself → told it is the owner''s own number (missed, reason owner_phone, never texted); replayed from the edge''s spool (the database was down, the caller was told a text is coming) → missed, reason outage. Idempotent on CallSid: a retry gets the same answer.';
@@ -252,10 +261,10 @@ BEGIN
     END IF;
     PERFORM nmc.webhook_inbox_put('voice_dial', sid, pn, req -> 'body');
     SELECT * INTO b FROM nmc.businesses WHERE id = pn.business_id;
-    RETURN nmc.call_answer_twiml(b, CASE WHEN nmc.call_dial_missed_reason(req -> 'body') IS NOT NULL THEN 'missed' END);
+    RETURN nmc.call_answer_twiml(b, pn, CASE WHEN nmc.call_dial_missed_reason(req -> 'body') IS NOT NULL THEN 'missed' END);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_voice_dial(jsonb) IS 'POST /webhooks/twilio/voice/dial: the <Dial> ended; accepted into the webhook inbox (nmc.call_dial_ended applies it) and answered at once — a missed call hears that a text is coming, an answered one hangs up. Idempotent on CallSid.';
+COMMENT ON FUNCTION nmc.webhook_voice_dial(jsonb) IS 'POST /webhooks/twilio/voice/dial: the <Dial> ended; accepted into the webhook inbox (nmc.call_dial_ended applies it) and answered at once — a missed call hears that a text is coming, an answered one hangs up; a missed one may then leave a voicemail. Idempotent on CallSid.';
 
 CREATE FUNCTION nmc.dial_missed_statuses()
 RETURNS text[]

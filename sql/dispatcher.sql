@@ -120,7 +120,8 @@ BEGIN
                 PERFORM nmc.job_drop(j, drop_code, drop_message);
                 PERFORM nmc.circuit_probe_again(k.provider, j.id = ANY (probe_ids));
             WHEN OTHERS THEN
-                PERFORM nmc.job_finish(j, 'failed', NULL, NULL, 'could not build the request: ' || SQLERRM, 'build_error');
+                -- Failed like any job: its kind's domain effects follow (a text marked failed, …).
+                PERFORM nmc.job_fail_permanently(j, k, NULL, 'build_error', 'could not build the request: ' || SQLERRM);
                 PERFORM nmc.circuit_probe_again(k.provider, j.id = ANY (probe_ids));
         END;
     END LOOP;

@@ -15,6 +15,8 @@ BEGIN
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_build(j, cfg);
         WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_build(j, cfg);
         WHEN 'push.send' THEN RETURN nmc.push_send_build(j, cfg);
+        WHEN 'twilio.media.fetch' THEN RETURN nmc.twilio_media_fetch_build(j, cfg);
+        WHEN 'openai.audio.transcribe' THEN RETURN nmc.openai_transcribe_build(j, cfg);
     END CASE;
 END
 $$;
@@ -33,6 +35,8 @@ BEGIN
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_apply(j, response);
         WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_apply(j, response);
         WHEN 'push.send' THEN RETURN nmc.push_send_apply(j, response);
+        WHEN 'twilio.media.fetch' THEN RETURN nmc.twilio_media_fetch_apply(j, response);
+        WHEN 'openai.audio.transcribe' THEN RETURN nmc.openai_transcribe_apply(j, response);
     END CASE;
 END
 $$;
@@ -53,10 +57,14 @@ BEGIN
         PERFORM nmc.maps_geocode_effects(j, NULL);
     ELSIF j.kind = 'push.send' THEN
         PERFORM nmc.push_send_failed(j, code);
+    ELSIF j.kind = 'twilio.media.fetch' THEN
+        PERFORM nmc.twilio_media_fetch_failed(j, code, message);
+    ELSIF j.kind = 'openai.audio.transcribe' THEN
+        PERFORM nmc.openai_transcribe_failed(j);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind: a failed text marks the message (and may mark the customer); a sign-in code given up on forgets its text; a failed model call hands the conversation to a person; a failed geocoding answers the assistant''s area check; a push to a device gone (404, 410) forgets the device.';
+COMMENT ON FUNCTION nmc.job_on_failure(nmc.jobs, text, text) IS 'Domain effects of a permanent failure, by kind: a failed text marks the message (and may mark the customer); a sign-in code given up on forgets its text; a failed model call hands the conversation to a person; a failed geocoding answers the assistant''s area check; a push to a device gone (404, 410) forgets the device; a file that could not be copied, or a voicemail not transcribed, is marked so and the voicemail is still told.';
 
 CREATE FUNCTION nmc.job_on_dropped(j nmc.jobs, code text, message text)
 RETURNS void
@@ -67,10 +75,14 @@ BEGIN
         PERFORM nmc.twilio_sms_send_dropped(j, code, message);
     ELSIF j.kind = 'twilio.sms.login_code' THEN
         PERFORM nmc.twilio_sms_login_code_done(j);
+    ELSIF j.kind = 'twilio.media.fetch' THEN
+        PERFORM nmc.twilio_media_fetch_failed(j, code, message);
+    ELSIF j.kind = 'openai.audio.transcribe' THEN
+        PERFORM nmc.openai_transcribe_failed(j);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc.job_on_dropped(nmc.jobs, text, text) IS 'Domain effects of a job dropped as no longer wanted, by kind: a text is marked dropped with the reason (and a stale one is told to the owner); a sign-in code forgets its text.';
+COMMENT ON FUNCTION nmc.job_on_dropped(nmc.jobs, text, text) IS 'Domain effects of a job dropped as no longer wanted, by kind: a text is marked dropped with the reason (and a stale one is told to the owner); a sign-in code forgets its text; a file or transcription no longer wanted (sandbox, no key) is marked failed.';
 
 CREATE FUNCTION nmc.job_simulate(j nmc.jobs)
 RETURNS jsonb
@@ -94,4 +106,6 @@ INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, tot
     ('twilio.numbers.buy', 'twilio', 3, 3000, 30000, 'Buy a number and point its webhooks at us'),
     ('openai.chat', 'openai', 3, 5000, 60000, 'One chat completion for an AI turn'),
     ('maps.geocode', 'maps', 4, 3000, 10000, 'Geocode an address for the service-area check'),
-    ('push.send', 'push', 5, 3000, 10000, 'Push an alert to one of the owner''s devices (Web Push)');
+    ('push.send', 'push', 5, 3000, 10000, 'Push an alert to one of the owner''s devices (Web Push)'),
+    ('twilio.media.fetch', 'twilio', 6, 3000, 60000, 'Copy a file Twilio holds (a voicemail, an MMS photo) into the database'),
+    ('openai.audio.transcribe', 'openai', 3, 5000, 120000, 'Transcribe a voicemail');

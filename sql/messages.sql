@@ -22,8 +22,8 @@ CREATE TABLE nmc.messages (
     -- clock_timestamp: messages of one transaction still come out in order.
     created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
-    -- Since 0.6.0: photos and other media of an inbound MMS, [{content_type, url}] —
-    -- the url is Twilio's, never shown (the API gives the content types only).
+    -- Since 0.6.0: photos and other media of an inbound MMS, [{content_type, url, file_id}] —
+    -- the url is Twilio's, never shown; file_id (0.7.0) is our copy (sql/media_files.sql).
     media          jsonb CHECK (jsonb_typeof(media) = 'array'),
     -- No UNIQUE (business_id, id) as on other tenant tables: nothing refers to a
     -- message by it, and every text would pay for one more unique index.
@@ -41,6 +41,27 @@ CREATE POLICY tenant_isolation ON nmc.messages
     USING (business_id = nmc.current_business_id())
     WITH CHECK (business_id = nmc.current_business_id());
 
+-- The photos of an inbound MMS, whichever path threads it: each media item of
+-- a new message gets its file, and the message keeps the file's id with it.
+CREATE FUNCTION nmc.messages_media_keep()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NEW.twilio_sid IS NOT NULL AND EXISTS (SELECT 1 FROM nmc.messages WHERE twilio_sid = NEW.twilio_sid) THEN
+        RETURN NEW;  -- Twilio delivered it again: the insert will do nothing, and neither does this.
+    END IF;
+    NEW.media := (SELECT jsonb_agg(CASE WHEN x ? 'file_id' OR coalesce(x ->> 'url', '') = '' THEN x
+                                        ELSE x || jsonb_build_object('file_id', nmc.media_file_request(NEW.business_id, x ->> 'url', x ->> 'content_type')) END
+                                   ORDER BY n)
+                    FROM jsonb_array_elements(NEW.media) WITH ORDINALITY AS m(x, n));
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION nmc.messages_media_keep() IS 'Trigger: each media item of a new inbound message is kept (nmc.media_file_request) and carries its file_id.';
+CREATE TRIGGER messages_media_keep BEFORE INSERT ON nmc.messages
+    FOR EACH ROW WHEN (NEW.media IS NOT NULL AND NEW.direction = 'inbound') EXECUTE FUNCTION nmc.messages_media_keep();
+
 CREATE FUNCTION nmc.message_json(m nmc.messages)
 RETURNS jsonb
 LANGUAGE sql STABLE
@@ -48,8 +69,10 @@ AS $$ SELECT jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id
                                 'direction', m.direction, 'author', m.author, 'body', m.body, 'status', m.status,
                                 'error_code', m.error_code, 'error_message', m.error_message, 'simulated', m.simulated,
                                 'created_at', m.created_at,
-                                'media', (SELECT jsonb_agg(jsonb_build_object('content_type', x ->> 'content_type')) FROM jsonb_array_elements(m.media) x)) $$;
-COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status); media: the content types of an MMS''s photos (never their provider URLs), NULL when none.';
+                                'media', (SELECT jsonb_agg(jsonb_build_object('content_type', x ->> 'content_type',
+                                                                              'url', nmc.media_url((x ->> 'file_id')::uuid)) ORDER BY n)
+                                            FROM jsonb_array_elements(m.media) WITH ORDINALITY AS e(x, n))) $$;
+COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status); media: an MMS''s photos, each its content type and where the dashboard gets the copy we keep (url: /api/media/{id}; never the provider''s URL), NULL when none.';
 
 CREATE FUNCTION nmc.sms_enqueue(m nmc.messages)
 RETURNS void

@@ -53,21 +53,28 @@ CREATE TYPE nmc.http_response AS (
     body         jsonb,
     headers      text,
     content_type text,
-    text_body    text
+    text_body    text,
+    bytes        bytea    -- since 0.7.0: a binary body (a kept file), with content_type
 );
-COMMENT ON TYPE nmc.http_response IS 'What an API or webhook handler answers: HTTP status, a JSON body (or, with content_type, a text body such as TwiML), and extra header lines ("Name: value", newline-separated) or NULL.';
+COMMENT ON TYPE nmc.http_response IS 'What an API or webhook handler answers: HTTP status, a JSON body (or, with content_type, a text body such as TwiML, or bytes such as a recording), and extra header lines ("Name: value", newline-separated) or NULL.';
 
 CREATE FUNCTION nmc.respond(status int, body jsonb, headers text DEFAULT NULL)
 RETURNS nmc.http_response
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ROW(status, body, headers, NULL, NULL)::nmc.http_response $$;
+AS $$ SELECT ROW(status, body, headers, NULL, NULL, NULL)::nmc.http_response $$;
 COMMENT ON FUNCTION nmc.respond(int, jsonb, text) IS 'Builds a JSON nmc.http_response.';
 
 CREATE FUNCTION nmc.respond_text(status int, content_type text, body text)
 RETURNS nmc.http_response
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ROW(status, NULL, NULL, content_type, body)::nmc.http_response $$;
+AS $$ SELECT ROW(status, NULL, NULL, content_type, body, NULL)::nmc.http_response $$;
 COMMENT ON FUNCTION nmc.respond_text(int, text, text) IS 'Builds a non-JSON nmc.http_response (TwiML for Twilio''s webhooks).';
+
+CREATE FUNCTION nmc.respond_bytes(status int, content_type text, bytes bytea, headers text DEFAULT NULL)
+RETURNS nmc.http_response
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ROW(status, NULL, headers, content_type, NULL, bytes)::nmc.http_response $$;
+COMMENT ON FUNCTION nmc.respond_bytes(int, text, bytea, text) IS 'Builds a binary nmc.http_response (a kept file: a recording, a photo).';
 
 CREATE FUNCTION nmc.error_body(code text, message text, field text DEFAULT NULL)
 RETURNS jsonb

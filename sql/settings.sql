@@ -22,6 +22,8 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('openai_api_key', '', true, 'OpenAI API key (NMC_OPENAI_API_KEY). Empty: the built-in intake engine answers.'),
     ('openai_api_base', 'https://api.openai.com/v1', false, 'Base URL of an OpenAI-compatible API (NMC_OPENAI_API_BASE).'),
     ('openai_model', 'gpt-4o-mini', false, 'Chat model name (NMC_OPENAI_MODEL).'),
+    ('openai_transcription_model', 'whisper-1', false, 'Model that transcribes voicemails (OpenAI audio transcriptions).'),
+    ('voicemail_max_seconds', '120', false, 'The longest voicemail a caller can leave.'),
     ('maps_api_key', '', true, 'Google Maps API key (NMC_MAPS_API_KEY).'),
     ('maps_api_base', 'https://maps.googleapis.com', false, 'Base URL of the Google Maps APIs (NMC_MAPS_API_BASE).'),
     ('jwt_secret', encode(gen_random_bytes(32), 'hex'), true, 'HS256 key for session tokens; generated at install.'),

@@ -361,3 +361,72 @@ AS $$
                               'nmc_simulated', true)
 $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_buy_simulate(nmc.jobs) IS 'Sandbox mode: a simulated purchase; the number is recorded as simulated.';
+
+-- Copying a file Twilio holds (a recording, an MMS photo) into nmc.media_files.
+CREATE FUNCTION nmc.twilio_media_fetch_build(j nmc.jobs, cfg jsonb)
+RETURNS nmc.http_request
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    f nmc.media_files;
+    base text := rtrim(cfg ->> 'twilio_api_base', '/');
+BEGIN
+    SELECT * INTO f FROM nmc.media_files WHERE id = (j.payload ->> 'file_id')::uuid;
+    IF NOT FOUND OR f.status <> 'fetching' THEN
+        PERFORM nmc.job_not_wanted('the file is gone or already kept', 'not_needed');
+    END IF;
+    IF nmc.sandbox_mode() THEN
+        PERFORM nmc.job_not_wanted('sandbox mode has no Twilio account to fetch from', 'sandbox');
+    END IF;
+    -- Only Twilio's own API gets the account's credentials: a URL elsewhere is refused.
+    IF left(f.source_url, length(base) + 1) <> base || '/' THEN
+        RAISE EXCEPTION 'the file''s URL is not under twilio_api_base';
+    END IF;
+    RETURN ROW('GET', f.source_url, ARRAY['Accept: */*'], NULL,
+               cfg ->> 'twilio_account_sid', cfg ->> 'twilio_auth_token', NULL)::nmc.http_request;
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_media_fetch_build(nmc.jobs, jsonb) IS 'twilio.media.fetch: GET the file''s Twilio URL with the account''s credentials (redirects to Twilio''s storage are followed; the credentials go to Twilio''s host alone). A URL not under twilio_api_base is refused; in sandbox mode, or when the file is gone, the job is dropped.';
+
+CREATE FUNCTION nmc.twilio_media_fetch_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    f nmc.media_files;
+    data bytea;
+BEGIN
+    IF response ->> 'base64' IS NULL THEN
+        PERFORM nmc.job_permanent_error('Twilio answered with no file', 'invalid_response');
+    END IF;
+    data := decode(response ->> 'base64', 'base64');
+    UPDATE nmc.media_files SET status = 'stored', bytes = data, size_bytes = length(data), fetched_at = now(), error = NULL,
+           content_type = CASE WHEN response ->> 'content_type' ~ '^[A-Za-z0-9.+_-]+/[A-Za-z0-9.+_-]+$'
+                               THEN lower(response ->> 'content_type') ELSE content_type END
+     WHERE id = (j.payload ->> 'file_id')::uuid AND status = 'fetching'
+    RETURNING * INTO f;
+    IF FOUND THEN
+        PERFORM nmc.media_file_kept(f);
+    END IF;
+    RETURN jsonb_build_object('file_id', f.id, 'content_type', f.content_type, 'size_bytes', f.size_bytes);
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_media_fetch_apply(nmc.jobs, jsonb) IS 'twilio.media.fetch success: the file''s bytes and content type are kept (the dispatcher hands a file over as {content_type, base64}), then whatever waited for it goes on (nmc.media_file_kept).';
+
+CREATE FUNCTION nmc.twilio_media_fetch_failed(j nmc.jobs, code text, message text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    f nmc.media_files;
+BEGIN
+    UPDATE nmc.media_files SET status = 'failed', error = left(coalesce(code || ': ', '') || coalesce(message, 'unknown'), 500)
+     WHERE id = (j.payload ->> 'file_id')::uuid AND status = 'fetching'
+    RETURNING * INTO f;
+    IF FOUND THEN
+        PERFORM nmc.media_file_kept(f);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_media_fetch_failed(nmc.jobs, text, text) IS 'twilio.media.fetch given up (or dropped): the file is marked failed with why, and whatever waited for it is told (nmc.media_file_kept).';

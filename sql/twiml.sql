@@ -26,3 +26,13 @@ RETURNS nmc.http_response
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT nmc.twiml('<Say>' || nmc.xml_escape(message) || '</Say><Hangup/>') $$;
 COMMENT ON FUNCTION nmc.twiml_say_and_hang_up(text) IS 'Say a message to the caller, then end the call.';
+
+CREATE FUNCTION nmc.twiml_say_and_record(message text, max_seconds int, action_url text, status_callback_url text)
+RETURNS nmc.http_response
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT nmc.twiml(format('<Say>%s</Say><Record action="%s" method="POST" maxLength="%s" timeout="5" playBeep="true" trim="trim-silence" '
+                            'recordingStatusCallback="%s" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent"/><Hangup/>',
+                            nmc.xml_escape(message), nmc.xml_escape(action_url), max_seconds, nmc.xml_escape(status_callback_url)))
+$$;
+COMMENT ON FUNCTION nmc.twiml_say_and_record(text, int, text, text) IS 'Say a message, then record a voicemail after the beep (at most max_seconds; 5 s of silence ends it): Twilio requests action_url when the caller is done, and status_callback_url when the recording is completed or absent. Hang up if nothing was recorded.';

@@ -19,6 +19,9 @@ AS $$
          nmc.twiml_say_and_hang_up('Sorry we couldn''t take your call. We will text you right away.')),
         ('/webhooks/twilio/voice/dial', 3, NULL, NULL, nmc.twiml('<Hangup/>')),
         ('/webhooks/twilio/voice/status', 1, NULL, NULL, nmc.twiml(NULL)),
+        -- A voicemail left before the outage: its callback is kept like any other.
+        ('/webhooks/twilio/voice/recording', 1, NULL, NULL, nmc.twiml(NULL)),
+        ('/webhooks/twilio/voice/recorded', 1, NULL, NULL, nmc.twiml('<Hangup/>')),
         ('/webhooks/twilio/sms', 1, NULL, NULL, nmc.twiml(NULL)),
         ('/webhooks/twilio/sms/status', 1, NULL, NULL, nmc.twiml(NULL)))
     SELECT r.path, r.seq, r.match_field, r.match_values, (r.answer).content_type, (r.answer).text_body

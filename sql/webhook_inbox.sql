@@ -16,12 +16,12 @@ CREATE TABLE nmc.webhook_inbox (
     received_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     failed_at       timestamptz,
     error           text,
-    kind            text NOT NULL CHECK (kind IN ('sms', 'sms_status', 'voice', 'voice_dial', 'voice_status')),
+    kind            text NOT NULL CHECK (kind IN ('sms', 'sms_status', 'voice', 'voice_dial', 'voice_status', 'voice_recording')),
     UNIQUE (kind, webhook_key)
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
 -- A queue: every row is deleted within milliseconds. Vacuumed after every
 -- thousand, or the oldest-first scan walks ever more dead index entries.
-COMMENT ON TABLE nmc.webhook_inbox IS 'Twilio webhooks accepted and not yet applied (normally for a few milliseconds). kind: sms (an inbound text), sms_status, voice (an incoming call), voice_dial (the forwarded call ended), voice_status. params: the webhook''s form fields (a voice webhook adds nmc_answer, what the caller was told). failed_at/error: applying it raised an error; the row is kept and skipped until a DBA clears failed_at (then it is applied again).';
+COMMENT ON TABLE nmc.webhook_inbox IS 'Twilio webhooks accepted and not yet applied (normally for a few milliseconds). kind: sms (an inbound text), sms_status, voice (an incoming call), voice_dial (the forwarded call ended), voice_status, voice_recording (a voicemail). params: the webhook''s form fields (a voice webhook adds nmc_answer, what the caller was told). failed_at/error: applying it raised an error; the row is kept and skipped until a DBA clears failed_at (then it is applied again).';
 COMMENT ON COLUMN nmc.webhook_inbox.webhook_key IS 'What makes a delivery of this webhook the same as another (Twilio retries): the MessageSid or CallSid, with the status for status callbacks.';
 COMMENT ON COLUMN nmc.webhook_inbox.received_at IS 'When the webhook was accepted: the time of what it reports (a text''s created_at, a call''s start or end).';
 ALTER TABLE nmc.webhook_inbox ENABLE ROW LEVEL SECURITY;
@@ -92,10 +92,11 @@ BEGIN
         WHEN 'voice' THEN PERFORM nmc.call_rang(t);
         WHEN 'voice_dial' THEN PERFORM nmc.call_dial_ended(t);
         WHEN 'voice_status' THEN PERFORM nmc.call_status_reported(t);
+        WHEN 'voice_recording' THEN PERFORM nmc.call_voicemail_recorded(t);
     END CASE;
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_inbox_apply(nmc.webhook_inbox) IS 'Applies one accepted webhook by its kind, in the business''s tenant scope: an inbound text (nmc.sms_received), a message status (nmc.message_status_reported), an incoming call (nmc.call_rang), the end of a forwarded call (nmc.call_dial_ended), a call status (nmc.call_status_reported). Each is idempotent: a webhook delivered again after it was applied changes nothing.';
+COMMENT ON FUNCTION nmc.webhook_inbox_apply(nmc.webhook_inbox) IS 'Applies one accepted webhook by its kind, in the business''s tenant scope: an inbound text (nmc.sms_received), a message status (nmc.message_status_reported), an incoming call (nmc.call_rang), the end of a forwarded call (nmc.call_dial_ended), a call status (nmc.call_status_reported), a voicemail''s recording (nmc.call_voicemail_recorded). Each is idempotent: a webhook delivered again after it was applied changes nothing.';
 
 CREATE FUNCTION nmc.webhook_inbox_run(max_webhooks int DEFAULT 500, isolate boolean DEFAULT false, min_together int DEFAULT 8)
 RETURNS int

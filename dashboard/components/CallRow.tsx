@@ -2,13 +2,15 @@
 // CallRow.tsx — one call in the call log: when (date and time, the business's
 // timezone), who called (name if known, else the number), what happened
 // (answered, or missed and why) and what was done about it (the text decision
-// in words, lib/calls.ts; where the text is). A tap opens the customer's
-// conversation when there is one.
+// in words, lib/calls.ts; where the text is), and the voicemail the caller
+// left: its words and a player (our copy, lib/calls.ts voicemailWords). A tap
+// opens the customer's conversation when there is one.
 import Link from 'next/link';
 import { dateWords, timeWords } from '../lib/appointments';
-import { callDecision, callOutcome } from '../lib/calls';
+import { callDecision, callOutcome, voicemailWords } from '../lib/calls';
 import { deliveryLabel, formatPhone } from '../lib/format';
 import type { Call, Customer } from '../lib/types';
+import { MediaFile } from './MediaFile';
 
 interface Props { call: Call; customer: Customer | null; conversationId: string | null; timeZone?: string }
 
@@ -35,6 +37,12 @@ export function CallRow({ call: c, customer, conversationId, timeZone }: Props) 
       {conversationId
         ? <Link className="call-link" href={`/conversations?c=${conversationId}`} aria-label={`${who}: ${callOutcome(c)}. ${decision} Open the conversation`}>{body}</Link>
         : <div className="call-link">{body}</div>}
+      {c.voicemail && (
+        <div className="call-voicemail" data-voicemail={c.voicemail.id}>
+          <span className="call-voicemail-words">{voicemailWords(c.voicemail)}</span>
+          {c.voicemail.audio_url && <MediaFile url={c.voicemail.audio_url} kind="audio" label={`Voicemail from ${who}`} />}
+        </div>
+      )}
     </li>
   );
 }

@@ -28,6 +28,11 @@ export interface ApiOptions {
 
 type Query = Record<string, string | number | undefined | null>;
 
+/** The API's path of a kept file: /api/media/<uuid>. */
+export function isMediaPath(url: string): boolean {
+  return /^\/api\/media\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(url);
+}
+
 export function queryString(q?: Query): string {
   if (!q) return '';
   const parts = Object.entries(q)
@@ -56,7 +61,8 @@ export function createApi(opts: ApiOptions) {
   const reachability = createReachability();
 
   /** One request: the token, the clock offset, reachability; a refusal becomes an ApiError. */
-  async function send(method: string, path: string, body: unknown, query: Query | undefined, accept: string): Promise<{ res: Response; text: string }> {
+  async function send(method: string, path: string, body: unknown, query: Query | undefined, accept: string,
+                      binary = false): Promise<{ res: Response; text: string; blob?: Blob }> {
     const headers: Record<string, string> = { Accept: accept };
     const token = opts.getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -76,6 +82,7 @@ export function createApi(opts: ApiOptions) {
     reachability.report(true);
     const measured = clockOffset(res.headers.get('Date'), sentAt, now());
     if (measured !== null) offset = measured;
+    if (binary && res.ok) return { res, text: '', blob: await res.blob() };
     const text = await res.text();
     if (!res.ok) {
       let json: unknown = null;
@@ -101,6 +108,13 @@ export function createApi(opts: ApiOptions) {
   async function file(path: string, accept: string): Promise<{ text: string; type: string }> {
     const { res, text } = await send('GET', path, undefined, undefined, accept);
     return { text, type: res.headers.get('Content-Type') ?? accept };
+  }
+
+  /** A kept recording or photo (GET /api/media/{id}) as a Blob for an object URL; only our own media paths. */
+  async function media(url: string): Promise<Blob> {
+    if (!isMediaPath(url)) throw new ApiError(0, 'invalid_media_url', 'This file is not one of ours.');
+    const { blob } = await send('GET', url, undefined, undefined, '*/*', true);
+    return blob as Blob;
   }
 
   const get = <T>(p: string, q?: Query) => request<T>('GET', p, undefined, q);
@@ -206,6 +220,7 @@ export function createApi(opts: ApiOptions) {
     /** The appointment as an iCalendar file (text/calendar). */
     appointmentIcs: (aid: string) => file(`/api/appointments/${id(aid)}/ics`, 'text/calendar'),
     calls: () => get<{ calls: Call[] }>('/api/calls'),
+    media,
     status: () => get<SystemStatus>('/api/status'),
     realtime: () => get<{ ws_url: string }>('/api/realtime'),
     events: (after: number, limit = 100) => get<{ events: FeedEvent[]; last_event_id: number }>('/api/events', { after, limit }),

@@ -3,7 +3,7 @@
 // decision, with the figures decision_reason gives, e.g. the repeat window).
 // Pure; used by the call log (components/CallRow.tsx); unit-tested in
 // test/calls.test.ts. The codes are the server's (sql/calls.sql).
-import type { Call } from './types';
+import type { Call, Voicemail } from './types';
 
 /** Why a call counts as missed (calls.missed_reason). */
 export const MISSED_REASON: Record<string, string> = {
@@ -90,4 +90,14 @@ export function callDecision(c: Pick<Call, 'decision' | 'decision_reason'>): str
     default:
       return reason ? `Not texted: ${reason}` : c.decision;
   }
+}
+
+/** A voicemail in words: its length and what was said ("Voicemail, 14 s: “…”"), or why there are no words yet. */
+export function voicemailWords(v: Pick<Voicemail, 'duration_seconds' | 'transcript' | 'transcript_status' | 'audio_status'>): string {
+  const head = `Voicemail${v.duration_seconds != null ? `, ${spanWords(v.duration_seconds)}` : ''}`;
+  if (v.transcript) return `${head}: “${v.transcript}”`;
+  if (v.transcript_status === 'pending') return `${head} (writing down the words…)`;
+  if (v.audio_status === 'failed') return `${head} (the recording could not be fetched from Twilio)`;
+  if (v.transcript_status === 'failed') return `${head} (the words could not be written down; play it)`;
+  return head;
 }

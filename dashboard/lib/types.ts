@@ -51,6 +51,8 @@ export interface Business {
   reminder_day_before: boolean;
   /** A reminder this many hours before on the day (not before 07:00); 0: none. */
   reminder_hours_before: number;
+  /** A missed caller may leave a voicemail after the words (default on). */
+  voicemail_enabled: boolean;
 }
 
 export interface TradeType { code: string; label: string }
@@ -113,6 +115,24 @@ export interface Message {
   /** Why it failed or was not sent (e.g. the customer replied STOP before it went out). */
   error_message?: string | null;
   simulated: boolean;
+  created_at: string;
+  /** An MMS's photos: their type and where we keep a copy (GET /api/media/{id}, with the session). */
+  media?: MediaRef[] | null;
+}
+
+export interface MediaRef { content_type: string; url?: string | null }
+
+/** A message a missed caller left (GET /api/calls, call.updated). */
+export interface Voicemail {
+  id: string;
+  status: 'completed' | 'absent' | 'failed';
+  duration_seconds: number | null;
+  /** Where to play it once copied from Twilio (GET, with the session); audio_status: fetching, stored, failed. */
+  audio_url: string | null;
+  audio_status: 'fetching' | 'stored' | 'failed' | null;
+  transcript: string | null;
+  /** none: no OpenAI key; pending; done; failed. */
+  transcript_status: 'none' | 'pending' | 'done' | 'failed';
   created_at: string;
 }
 
@@ -181,6 +201,8 @@ export interface Call {
   text?: { status: string; error_code: number | null; error_message: string | null } | null;
   /** On call.missed: who called. */
   customer?: Customer | null;
+  /** The voicemail the caller left, if any. */
+  voicemail?: Voicemail | null;
 }
 
 export type AlertKind = 'customer_replied' | 'booking' | 'handoff' | 'undelivered';

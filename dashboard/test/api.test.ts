@@ -198,3 +198,24 @@ test('appointments: book, move, cancel and the calendar file, with the token in 
   assert.equal((icsAsked!.headers as Record<string, string>).Authorization, 'Bearer T');
   assert.equal((icsAsked!.headers as Record<string, string>).Accept, 'text/calendar');
 });
+
+test('media: only our own media paths, fetched as bytes with the token; not ready is an ApiError with its code', async () => {
+  const bytes = new Uint8Array([0xff, 0xd8, 0x00, 0x01, 0xfe]);
+  const calls: Call[] = [];
+  const responses = [
+    new Response(bytes, { status: 200, headers: { 'Content-Type': 'image/jpeg' } }),
+    new Response(JSON.stringify({ error: { code: 'media_not_ready', message: 'still fetching' } }), { status: 409 }),
+  ];
+  const impl = (async (url: string | URL | Request, init?: RequestInit) => {
+    calls.push({ url: String(url), init: init ?? {} });
+    return responses.shift() as Response;
+  }) as typeof fetch;
+  const api = createApi({ getToken: () => 'tok', fetchImpl: impl });
+  const path = '/api/media/0b7e7d1c-3f1e-4c55-9a55-5b7b0f3c9d21';
+  const blob = await api.media(path);
+  assert.deepEqual(new Uint8Array(await blob.arrayBuffer()), bytes);
+  assert.equal((calls[0].init.headers as Record<string, string>).Authorization, 'Bearer tok');
+  await assert.rejects(api.media(path), (e: unknown) => e instanceof ApiError && e.code === 'media_not_ready' && e.status === 409);
+  await assert.rejects(api.media('https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1'), (e: unknown) => e instanceof ApiError && e.code === 'invalid_media_url');
+  assert.equal(calls.length, 2, 'a URL that is not ours is never fetched');
+});

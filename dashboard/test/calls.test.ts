@@ -1,7 +1,7 @@
 // calls.test.ts — every call outcome and text decision reads in plain English.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { callDecision, callOutcome, MISSED_REASON, spanWords } from '../lib/calls';
+import { callDecision, callOutcome, MISSED_REASON, spanWords, voicemailWords } from '../lib/calls';
 
 test('spans of seconds in words', () => {
   assert.equal(spanWords(45), '45 s');
@@ -51,4 +51,14 @@ test('every text decision in words, with the figures its reason gives', () => {
   assert.equal(d('suppressed_owner', "the call came from the owner's own phone"), 'Not texted: the call came from your own phone');
   assert.equal(d('suppressed_new_rule', 'a reason from a newer server'), 'Not texted: a reason from a newer server');
   assert.equal(d('suppressed_new_rule'), 'suppressed_new_rule');
+});
+
+test('a voicemail in words: length and what was said, or why no words yet', () => {
+  const v = { duration_seconds: 14, transcript: null, transcript_status: 'none' as const, audio_status: 'stored' as const };
+  assert.equal(voicemailWords(v), 'Voicemail, 14 s');
+  assert.equal(voicemailWords({ ...v, transcript: 'Pipe burst, call me', transcript_status: 'done' }), 'Voicemail, 14 s: “Pipe burst, call me”');
+  assert.equal(voicemailWords({ ...v, transcript_status: 'pending' }), 'Voicemail, 14 s (writing down the words…)');
+  assert.equal(voicemailWords({ ...v, transcript_status: 'failed' }), 'Voicemail, 14 s (the words could not be written down; play it)');
+  assert.equal(voicemailWords({ ...v, audio_status: 'failed' }), 'Voicemail, 14 s (the recording could not be fetched from Twilio)');
+  assert.equal(voicemailWords({ ...v, duration_seconds: null }), 'Voicemail');
 });

@@ -7,8 +7,12 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/base64.h"
+#include "lib/stringinfo.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "pgstat.h"
@@ -149,6 +153,57 @@ dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 	return claimed;
 }
 
+/*
+ * Whether a response is a file rather than an API answer: a Content-Type
+ * that is neither JSON nor text (Twilio's recordings and MMS media).
+ */
+static bool
+response_is_file(const HttpTransfer *t)
+{
+	const char *ct = t->content_type;
+	size_t		len = strcspn(ct, ";");
+
+	while (len > 0 && ct[len - 1] == ' ')
+		len--;
+	if (t->response == NULL || t->response_len == 0 || len == 0)
+		return false;
+	if (pg_strncasecmp(ct, "text/", 5) == 0)
+		return false;
+	if (len == strlen("application/json") && pg_strncasecmp(ct, "application/json", len) == 0)
+		return false;
+	if (len > 5 && pg_strncasecmp(ct + len - 5, "+json", 5) == 0)
+		return false;
+	return true;
+}
+
+/*
+ * A file reaches SQL as JSON like every answer:
+ * {"content_type": "<its media type>", "base64": "<its bytes>"}. The media
+ * type keeps only characters a media type can have (it came from the network).
+ */
+static char *
+file_as_json(const HttpTransfer *t)
+{
+	StringInfoData out;
+	int			enc_len = pg_b64_enc_len((int) t->response_len);
+	char	   *enc = palloc(enc_len + 1);
+	int			n = pg_b64_encode(t->response, (int) t->response_len, enc, enc_len);
+
+	if (n < 0)
+		elog(ERROR, "could not encode a response of %zu bytes", t->response_len);
+	enc[n] = '\0';
+	initStringInfo(&out);
+	appendStringInfoString(&out, "{\"content_type\": \"");
+	for (const char *c = t->content_type; *c != '\0' && *c != ';'; c++)
+		if (isalnum((unsigned char) *c) || strchr("/.+-_", *c) != NULL)
+			appendStringInfoChar(&out, *c);
+	appendStringInfoString(&out, "\", \"base64\": \"");
+	appendBinaryStringInfo(&out, enc, n);
+	appendStringInfoString(&out, "\"}");
+	pfree(enc);
+	return out.data;
+}
+
 /* What a finished transfer reports to SQL as a transport error, if anything. */
 static const char *
 transport_error_of(HttpTransfer *t)
@@ -157,6 +212,8 @@ transport_error_of(HttpTransfer *t)
 		return t->errbuf;
 	if (t->response_truncated)
 		return "the response was larger than the dispatcher accepts";
+	if (response_is_file(t))
+		return NULL;
 	if (t->response != NULL &&
 		(strlen(t->response) != t->response_len ||
 		 !pg_verifymbstr(t->response, (int) t->response_len, true)))
@@ -209,7 +266,7 @@ dispatcher_complete_jobs(HttpTransfer *finished, DispatchPlan *plan)
 		else
 			nulls[3][i] = true;
 		if (t->response != NULL && transport_error == NULL)
-			cols[4][i] = CStringGetTextDatum(t->response);
+			cols[4][i] = CStringGetTextDatum(response_is_file(t) ? file_as_json(t) : t->response);
 		else
 			nulls[4][i] = true;
 		if (transport_error != NULL)

@@ -154,6 +154,7 @@ http_client_start(HttpTransfer *t)
 	t->response_len = t->response_cap = 0;
 	t->response_truncated = false;
 	t->retry_after[0] = '\0';
+	t->content_type[0] = '\0';
 	t->errbuf[0] = '\0';
 	t->http_status = 0;
 	t->result = CURLE_OK;
@@ -172,8 +173,20 @@ http_client_start(HttpTransfer *t)
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "nevermisscall-dispatcher/1");
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* Providers do not redirect API calls; following one could leak credentials. */
-	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/*
+	 * Providers do not redirect API calls, and a POST is never followed. A
+	 * GET of a file (Twilio's recordings and MMS media) is redirected to
+	 * storage on another host: followed, a few hops at most, and libcurl
+	 * sends the credentials to the first host only (no UNRESTRICTED_AUTH).
+	 */
+	if (strcmp(t->method, "GET") == 0)
+	{
+		curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 3L);
+		curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	}
+	else
+		curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	if (t->headers != NULL)
 		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
 	if (t->userpwd != NULL)
@@ -219,6 +232,12 @@ collect_finished(void)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
 		t->result = msg->data.result;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &t->http_status);
+		{
+			char	   *ct = NULL;
+
+			if (curl_easy_getinfo(msg->easy_handle, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL)
+				strlcpy(t->content_type, ct, sizeof(t->content_type));
+		}
 		if (t->result != CURLE_OK && t->errbuf[0] == '\0')
 			strlcpy(t->errbuf, curl_easy_strerror(t->result), sizeof(t->errbuf));
 		INSTR_TIME_SET_CURRENT(now);

@@ -32,6 +32,7 @@ typedef struct HttpTransfer
 	size_t		response_cap;
 	bool		response_truncated;
 	char		retry_after[64];
+	char		content_type[128];	/* the response's Content-Type, or "" */
 	char		errbuf[CURL_ERROR_SIZE];
 	long		http_status;
 	CURLcode	result;

@@ -9,14 +9,16 @@
 // (a blob: link); cancelled, it leaves the upcoming list. The appointment length
 // and reminders save (checked through GET /api/business). The call log shows a
 // simulated missed call live, with what happened and the text decision in
-// words, and opens its conversation. The phone's bottom bar fits its six tabs.
+// words, and opens its conversation; a voicemail left on it shows its words and
+// plays (our copy, fetched with the token), and a customer's photo shows in the
+// thread as a thumbnail. The phone's bottom bar fits its six tabs.
 // Registers its own owner through the API and buys a sandbox number. Waits on
 // conditions only.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { launch, PHONE, screenshots, unlabelledControls } from './lib/browser.mjs';
-import { BASE_URL, useSandbox, waitFor } from './lib/env.mjs';
+import { BASE_URL, sql, useSandbox, waitFor } from './lib/env.mjs';
 
 const TZ = 'America/Chicago';
 const CUSTOMER = '(512) 555-0148';
@@ -309,6 +311,57 @@ test('the call log shows a missed call live, with what happened and the text dec
   await page.locator('.call').nth(1).waitFor();
   assert.equal(await page.locator('.call').first().getAttribute('data-call'), calls[0].id);
   assert.match(await page.locator('.call').nth(1).locator('.call-decision').textContent(), /^Texted the greeting · text /);
+});
+
+/** A WAV file of `ms` milliseconds of silence (8 kHz, 8-bit mono), as hex for SQL. */
+function silentWav(ms) {
+  const samples = Math.round(8 * ms);
+  const b = Buffer.alloc(44 + samples, 0x80);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + samples, 4); b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(8000, 24);
+  b.writeUInt32LE(8000, 28); b.writeUInt16LE(1, 32); b.writeUInt16LE(8, 34); b.write('data', 36); b.writeUInt32LE(samples, 40);
+  return b.toString('hex');
+}
+const PNG_1PX = '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+  '1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5c3a4f50000000049454e44ae426082';
+
+test('a voicemail on a call shows its words and plays; a customer\'s photo shows in the thread', async () => {
+  await page.goto(`${BASE_URL}/calls`);
+  const { calls } = await ok('GET', '/api/calls');
+  const texted = calls.find((c) => c.decision === 'texted');
+  // What the recording callback, the copy from Twilio and the transcription
+  // leave behind (test/webhooks/08_voicemail_and_photos.t drives them for real).
+  sql(`WITH f AS (INSERT INTO nmc.media_files (business_id, source_url, content_type, status, bytes, size_bytes, fetched_at)
+                  SELECT business_id, 'https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE0', 'audio/wav', 'stored',
+                         decode('${silentWav(600)}', 'hex'), 4844, now() FROM nmc.calls WHERE id = '${texted.id}' RETURNING id, business_id)
+       INSERT INTO nmc.voicemails (business_id, call_id, recording_sid, status, duration_seconds, file_id, transcript, transcript_status)
+       SELECT f.business_id, '${texted.id}', 'RE' || md5(random()::text), 'completed', 3, f.id, 'Water everywhere under the sink, call me back', 'done' FROM f`);
+  sql(`SELECT nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c)) FROM nmc.calls c WHERE c.id = '${texted.id}'`);
+  const row = page.locator(`.call[data-call="${texted.id}"]`);
+  await row.getByText('Voicemail, 3 s: “Water everywhere under the sink, call me back”').waitFor();
+  const audio = row.locator('audio[data-media-state=ready]');
+  await audio.waitFor();
+  assert.match(await audio.getAttribute('src'), /^blob:/, 'played from our copy, never a provider URL');
+  const seconds = await audio.evaluate((a) => new Promise((resolve) => {
+    if (a.readyState >= 1) resolve(a.duration); else a.addEventListener('loadedmetadata', () => resolve(a.duration), { once: true });
+  }));
+  assert.ok(Math.abs(seconds - 0.6) < 0.05, `the browser reads the recording: ${seconds} s`);
+  assert.equal(await audio.getAttribute('aria-label'), `Voicemail from ${await row.locator('.call-who').textContent()}`);
+
+  sql(`WITH f AS (INSERT INTO nmc.media_files (business_id, source_url, content_type, status, bytes, size_bytes, fetched_at)
+                  SELECT business_id, 'https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM0/Media/ME0', 'image/png', 'stored',
+                         decode('${PNG_1PX}', 'hex'), 70, now() FROM nmc.calls WHERE id = '${texted.id}' RETURNING id, business_id)
+       INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status, media)
+       SELECT c.business_id, c.customer_id, c.conversation_id, 'inbound', 'customer', '${CALLER}', c.to_phone, '(photo)', 'received',
+              jsonb_build_array(jsonb_build_object('content_type', 'image/png', 'url', 'https://api.twilio.com/x', 'file_id', f.id))
+         FROM nmc.calls c, f WHERE c.id = '${texted.id}'`);
+  await page.goto(`${BASE_URL}/conversations?c=${texted.conversation_id}`);
+  const img = page.locator('.msg-in .msg-media img[data-media-state=ready]');
+  await img.waitFor();
+  assert.equal(await img.getAttribute('alt'), 'Photo 1');
+  assert.equal(await img.evaluate((i) => i.complete && i.naturalWidth), 1, 'the thumbnail is the stored picture');
+  assert.deepEqual(await unlabelledControls(page), []);
+  await screenshots(page, ++shot, 'photo-in-thread');
 });
 
 test('the phone\'s bottom bar fits its six tabs', async () => {

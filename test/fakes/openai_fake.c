@@ -1,4 +1,5 @@
-/* POST /v1/chat/completions (openai.md §1-5). Only the checks the product
+/* POST /v1/chat/completions (openai.md §1-5; audio transcriptions in
+ * openai_transcribe.c). Only the checks the product
  * can trip are made (key, JSON, model, messages); the answer is the next
  * scripted assistant message wrapped in a complete chat.completion. */
 #include "openai_fake.h"
@@ -39,7 +40,7 @@ static void rate_headers(struct fake_reply *rp, long remaining_requests, long us
 }
 
 /* param and code are JSON literals, already quoted or null. */
-static void openai_error(struct fake_reply *rp, unsigned status, const char *message,
+void openai_error(struct fake_reply *rp, unsigned status, const char *message,
 			 const char *type, const char *param, const char *code)
 {
 	struct jbuf jb;
@@ -70,7 +71,7 @@ static void wrong_key(struct fake_reply *rp, const char *key)
 	openai_error(rp, 401, msg, "invalid_request_error", "null", "\"invalid_api_key\"");
 }
 
-static bool check_key(const struct fake_request *rq, struct fake_reply *rp)
+bool openai_check_key(const struct fake_request *rq, struct fake_reply *rp)
 {
 	const char *h = rq->authorization;
 
@@ -239,8 +240,10 @@ void openai_handle(const struct fake_request *rq, struct fake_reply *rp)
 {
 	char msg[256];
 
-	if (check_key(rq, rp)) {
-		if (strcmp(rq->path, "/v1/chat/completions") != 0) {
+	if (openai_check_key(rq, rp)) {
+		if (strcmp(rq->path, "/v1/audio/transcriptions") == 0 && strcmp(rq->method, "POST") == 0) {
+			openai_transcribe(rq, rp);
+		} else if (strcmp(rq->path, "/v1/chat/completions") != 0) {
 			snprintf(msg, sizeof(msg), "Invalid URL (%s %s)", rq->method, rq->path);
 			openai_error(rp, 404, msg, "invalid_request_error", "null", "null");
 		} else if (strcmp(rq->method, "POST") != 0) {

@@ -19,6 +19,7 @@
 #include "openai_fake.h"
 #include "push_fake.h"
 #include "twilio_fake.h"
+#include "twilio_media.h"
 
 /* Larger bodies are answered 413: nothing the product sends comes close. */
 #define MAX_BODY (4 * 1024 * 1024)
@@ -91,7 +92,7 @@ static bool starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-enum provider { P_NONE, P_ADMIN, P_TWILIO, P_OPENAI, P_MAPS, P_PUSH };
+enum provider { P_NONE, P_ADMIN, P_TWILIO, P_STORAGE, P_OPENAI, P_MAPS, P_PUSH };
 
 static enum provider provider_of(const char *path)
 {
@@ -99,6 +100,8 @@ static enum provider provider_of(const char *path)
 		return P_ADMIN;
 	if (starts_with(path, "/2010-04-01/"))
 		return P_TWILIO;
+	if (starts_with(path, "/twilio-storage/"))
+		return P_STORAGE;
 	if (starts_with(path, "/v1/"))
 		return P_OPENAI;
 	if (starts_with(path, "/maps/"))
@@ -163,6 +166,9 @@ static void provider_reply(enum provider p, const struct fake_request *rq,
 		break;
 	case P_PUSH:
 		push_handle(rq, rp);
+		break;
+	case P_STORAGE:
+		twilio_storage_handle(rq, rp);
 		break;
 	default:
 		no_fake(rq, rp);

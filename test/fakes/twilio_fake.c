@@ -2,6 +2,7 @@
  * test-credential magic numbers follow Twilio so the product's error
  * handling can be exercised without a real account. */
 #include "twilio_fake.h"
+#include "twilio_media.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -424,6 +425,8 @@ static int route(const struct fake_request *rq, struct fake_reply *rp)
 		form_free(&body);
 		return 0;
 	}
+	if (twilio_media_route(rq, rest, rp))
+		return 0;
 	if (strncmp(rest, "AvailablePhoneNumbers/", 22) == 0) {
 		const char *cc = rest + 22;
 

@@ -25,7 +25,7 @@ SELECT is((SELECT count(*) FROM nmc.calls WHERE twilio_call_sid = pg_temp.sid(1)
 
 CREATE TEMP TABLE dial AS SELECT * FROM nmc_test.twilio_post('/webhooks/twilio/voice/dial',
     jsonb_build_object('CallSid', pg_temp.sid(1), 'From', '+15125550143', 'To', '+15125550100', 'DialCallStatus', 'no-answer', 'DialBridged', 'false'));
-SELECT matches((SELECT body FROM dial), '<Say>.*</Say><Hangup/>', 'no-answer: the caller hears that a text is coming');
+SELECT matches((SELECT body FROM dial), '<Say>.*will text you right away\..*</Say><Record [^>]*/><Hangup/>', 'no-answer: the caller hears that a text is coming, then may leave a voicemail');
 SELECT is((SELECT decision || ' ' || status || ' ' || missed_reason FROM nmc.calls WHERE twilio_call_sid = pg_temp.sid(1)), 'texted missed no-answer',
           'no-answer: missed, and texted');
 SELECT is((SELECT count(*) FROM nmc.customers WHERE business_id = (SELECT id FROM b) AND phone = '+15125550143'), 1::bigint, 'the caller is a customer');
@@ -66,7 +66,7 @@ SELECT is(pg_temp.call(pg_temp.sid(9), '+15125550148', 'busy'), 'texted', 'busy 
 DELETE FROM nmc.business_hours WHERE business_id = (SELECT id FROM b);
 SELECT matches((SELECT body FROM nmc_test.twilio_post('/webhooks/twilio/voice',
                   jsonb_build_object('CallSid', pg_temp.sid(10), 'From', '+15125550149', 'To', '+15125550100'))),
-               '<Say>Thanks for calling Test Plumbing.*</Say><Hangup/>', 'closed: the after-hours message, no forwarding');
+               '<Say>Thanks for calling Test Plumbing.*</Say><Record [^>]*/><Hangup/>', 'closed: the after-hours message and a voicemail, no forwarding');
 SELECT is((SELECT decision || ' ' || missed_reason FROM nmc.calls WHERE twilio_call_sid = pg_temp.sid(10)), 'texted after_hours', '… and the call is missed at once and texted');
 
 SELECT matches((SELECT body FROM nmc_test.twilio_post('/webhooks/twilio/voice',

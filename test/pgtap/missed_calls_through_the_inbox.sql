@@ -26,7 +26,7 @@ SELECT matches(pg_temp.voice(1, '+15125550701'), '<Dial timeout="20" action="[^"
 SELECT is((SELECT count(*) FROM nmc.calls WHERE twilio_call_sid = pg_temp.sid(1)), 0::bigint, '… before the call is applied');
 SELECT is((SELECT kind || ' ' || (params ->> 'nmc_answer') FROM nmc.webhook_inbox WHERE webhook_key = pg_temp.sid(1)), 'voice forward',
           '… it waits in the inbox with what the caller was told');
-SELECT matches(pg_temp.dial(1, '+15125550701'), '<Say>Sorry we couldn&apos;t take your call\. Test Plumbing \+15125550700 will text you right away\.</Say><Hangup/>',
+SELECT matches(pg_temp.dial(1, '+15125550701'), '<Say>Sorry we couldn&apos;t take your call\. Test Plumbing \+15125550700 will text you right away\. You can also leave a message after the beep\.</Say><Record ',
                'the dial webhook: the caller hears that a text is coming, at once');
 SELECT is(pg_temp.voice(1, '+15125550701'), (SELECT body FROM nmc_test.twilio_accept('/webhooks/twilio/voice',
               jsonb_build_object('CallSid', pg_temp.sid(1), 'From', '+15125550701', 'To', '+15125550700'))), 'a retried voice webhook gets the same answer');

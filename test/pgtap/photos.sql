@@ -4,7 +4,7 @@
 -- and asks its question again instead of handing off; photos never go through
 -- the batch path for plain texts.
 BEGIN;
-SELECT plan(11);
+SELECT plan(12);
 
 SELECT nmc.configure('{"openai_api_key": ""}');
 CREATE TEMP TABLE r AS SELECT nmc_test.register('photos@example.com', 'Photo Plumbing') AS body;
@@ -25,7 +25,11 @@ CREATE FUNCTION pg_temp.last_from(caller text) RETURNS nmc.messages LANGUAGE sql
 SELECT is(pg_temp.mms(1, '+15125550441', '', 1), 200, 'a photo without words');
 SELECT is((pg_temp.last_from('+15125550441')).body, '(photo)', '… reads "(photo)"');
 SELECT is(jsonb_array_length((pg_temp.last_from('+15125550441')).media), 1, '… its media kept on the message');
-SELECT is(nmc.message_json(pg_temp.last_from('+15125550441')) -> 'media', '[{"content_type": "image/jpeg"}]', 'the API says what media there is');
+SELECT matches(nmc.message_json(pg_temp.last_from('+15125550441')) ->> 'media', '^\[\{"url": "/api/media/[0-9a-f-]{36}", "content_type": "image/jpeg"\}\]$',
+               'the API says what media there is, and where our copy is');
+SELECT is((SELECT f.status || ' ' || f.source_url FROM nmc.media_files f
+            WHERE f.id = ((pg_temp.last_from('+15125550441')).media #>> '{0,file_id}')::uuid), 'fetching ' || ((pg_temp.last_from('+15125550441')).media #>> '{0,url}'),
+          '… a copy of Twilio''s file is on its way');
 SELECT doesnt_match((SELECT a.body::text FROM nmc_test.api('GET', '/api/conversations/' || (pg_temp.last_from('+15125550441')).conversation_id,
                                                      NULL, (SELECT token FROM b)) a), 'api\.twilio\.com',
               'GET /api/conversations/{id} never shows where the photo is at Twilio');

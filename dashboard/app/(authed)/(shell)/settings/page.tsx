@@ -1,7 +1,7 @@
 'use client';
 // settings/page.tsx — everything the wizard set, and more, in sections: profile,
 // alerts (this browser's, with the dashboard open and, by Web Push, closed; texts
-// to the owner's phone), hours, closed days, appointments (length, reminders),
+// to the owner's phone), hours, closed days, voicemail, appointments (length, reminders),
 // greeting, quick replies (saved texts for the composer), service area (ZIP codes
 // and/or a radius), block list, the assistant, the number, the account (sign out everywhere).
 import { AppointmentSettingsForm } from '../../../../components/AppointmentSettingsForm';
@@ -19,12 +19,14 @@ import { PreferencesForm } from '../../../../components/PreferencesForm';
 import { ProfileForm } from '../../../../components/ProfileForm';
 import { ServiceAreaForm } from '../../../../components/ServiceAreaForm';
 import { SignOutEverywhere } from '../../../../components/SignOutEverywhere';
+import { VoicemailForm } from '../../../../components/VoicemailForm';
 
 const SECTIONS = [
   { id: 'profile', title: 'Business profile', body: <ProfileForm submitLabel="Save" /> },
   { id: 'alerts', title: 'Alerts', body: <><PreferencesForm /><DeviceAlerts /><EmergencyTextForm /><AlertPhoneForm /></> },
   { id: 'hours', title: 'Business hours', body: <HoursForm submitLabel="Save" /> },
   { id: 'closed', title: 'Closed days', body: <ClosuresForm /> },
+  { id: 'voicemail', title: 'Voicemail', body: <VoicemailForm /> },
   { id: 'appointments', title: 'Appointments', body: <AppointmentSettingsForm /> },
   { id: 'greeting', title: 'Greeting text', body: <GreetingForm submitLabel="Save" /> },
   { id: 'quick-replies', title: 'Quick replies', body: <QuickRepliesForm /> },
