@@ -1,6 +1,6 @@
 /* Parses the configuration file (config_file.h). The format is the one
  * scripts/lib/config_file.sh reads for the database's settings: blank lines
- * and lines starting with '#' are skipped; every other line is KEY=value,
+ * and lines starting with '#' are skipped; every other line is NMC_KEY=value,
  * spaces around both trimmed, a value wrapped in a pair of double or single
  * quotes unwrapped (no escapes, nothing expanded). Anything else stops the
  * start with the file and line, so a typo never passes silently. */
@@ -34,9 +34,10 @@ static char *trim(char *s)
 	return s;
 }
 
+/* Only NMC_* names: the file can never set anything else by accident. */
 static bool valid_key(const char *k)
 {
-	if (!(isalpha((unsigned char)k[0]) || k[0] == '_'))
+	if (strncmp(k, "NMC_", 4) != 0)
 		return false;
 	for (; *k != '\0'; k++)
 		if (!(isalnum((unsigned char)*k) || *k == '_'))
@@ -95,7 +96,7 @@ struct config_file *config_file_read(const char *path, char *why, size_t why_siz
 			*eq = '\0';
 		char *key = eq != NULL ? trim(text) : text;
 		if (eq == NULL || !valid_key(key)) {
-			snprintf(why, why_size, "%s:%u: expected KEY=value", path, lineno);
+			snprintf(why, why_size, "%s:%u: expected NMC_KEY=value", path, lineno);
 			ok = false;
 		} else if (!add(file, key, unquote(trim(eq + 1)))) {
 			snprintf(why, why_size, "out of memory reading %s", path);

@@ -1,5 +1,5 @@
-/* The edge's configuration file (config_file.c): KEY=value lines, the same
- * NMC_* names as the environment. config.c reads it once at start and lets
+/* The edge's configuration file (config_file.c): NMC_KEY=value lines, the
+ * same names as the environment. config.c reads it once at start and lets
  * the environment override any of its values. */
 #ifndef NMC_CONFIG_FILE_H
 #define NMC_CONFIG_FILE_H
@@ -9,7 +9,7 @@
 struct config_file;
 
 /* The file's settings, or NULL with the reason in why (the file cannot be
- * read, a line is not KEY=value, out of memory). */
+ * read, a line is not NMC_KEY=value, out of memory). */
 struct config_file *config_file_read(const char *path, char *why, size_t why_size);
 
 /* The value of key (the last line that sets it wins), or NULL. */
