@@ -13,7 +13,7 @@ struct edge_config {
 	unsigned int twilio_reserve;             /* of max_connections, kept for recent webhook senders */
 	unsigned int head_deadline_seconds;      /* for a request head, however it drips */
 	unsigned int body_deadline_seconds;      /* … then for its body */
-	char *listen_address;      /* owned; NMC_LISTEN_ADDRESS (IPv4 or IPv6), NULL: every IPv4 address */
+	char *listen_address;      /* owned; NMC_LISTEN_ADDRESS (IPv4 or IPv6), NULL: every address */
 	char *db_conninfo;         /* owned */
 	char *dashboard_dir;       /* owned, absolute when it can be resolved */
 	char *metrics_token;       /* owned; NULL: /metrics for direct loopback clients only */
