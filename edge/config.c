@@ -42,7 +42,7 @@ static const char *setting(const char *name)
 	return file_settings != NULL ? config_file_get(file_settings, name) : NULL;
 }
 
-static const char *env_or(const char *name, const char *fallback)
+static const char *setting_or(const char *name, const char *fallback)
 {
 	const char *v = setting(name);
 	return (v != NULL && v[0] != '\0') ? v : fallback;
@@ -185,7 +185,7 @@ static int load_settings(struct edge_config *cfg)
 		cfg->max_connections_per_client = (unsigned int)v;
 	}
 
-	const char *group = env_or("NMC_EDGE_GROUP_COMMIT", "on");
+	const char *group = setting_or("NMC_EDGE_GROUP_COMMIT", "on");
 	if (strcmp(group, "on") != 0 && strcmp(group, "off") != 0) {
 		log_error("NMC_EDGE_GROUP_COMMIT must be on or off, not \"%s\"", group);
 		return -1;
@@ -202,8 +202,8 @@ static int load_settings(struct edge_config *cfg)
 		return -1;
 	}
 	cfg->listen_address = listen != NULL && listen[0] != '\0' ? strdup(listen) : NULL;
-	cfg->db_conninfo = strdup(env_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
-	cfg->dashboard_dir = absolute_dir(env_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
+	cfg->db_conninfo = strdup(setting_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
+	cfg->dashboard_dir = absolute_dir(setting_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
 	const char *trusted = setting("NMC_TRUSTED_PROXIES");
 	if (trusted != NULL && !addresses_valid(trusted)) {
 		log_error("NMC_TRUSTED_PROXIES must be IP addresses separated by commas, not \"%s\"", trusted);

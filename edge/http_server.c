@@ -95,8 +95,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	atomic_fetch_sub(&srv->in_flight, 1);
 }
 
-/* MHD's own diagnostics (malformed requests, socket errors) go to stderr
- * with the same prefix as the edge's messages, one line each. */
+/* MHD's own diagnostics (malformed requests, socket errors) go to the
+ * error log with the edge's own messages, one line each. */
 static void log_mhd_message(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];

@@ -201,6 +201,18 @@ ok !(grep { index($_, $secret) >= 0 || /token=/ } @lines), '… never a query st
 ok((grep { $_ && $_->{type} eq 'info' && $_->{message} =~ /listening on 127\.0\.0\.1 port $http_port/ } @json), 'the start line says where it listens');
 ok((grep { $_ && $_->{type} eq 'info' && $_->{message} eq 'nmc-edge stopped' } @json), '… and the last says it stopped');
 
+# A line that is not NMC_KEY=value stops the edge and the set-up alike, saying where.
+spew("$d/bad.conf", slurp($conf) . "NMC_HTTP_PORT 8080\n");
+my $bad_line = () = slurp($conf) =~ /\n/g;
+$bad_line++;
+my $edge_bin = under_destdir((split ' ', $exec_start)[0]);
+my $said = `$clean_env $edge_bin --config $d/bad.conf 2>&1`;
+is $? >> 8, 2, 'a malformed line stops the edge (exit 2)';
+like $said, qr{"type":"error".*bad\.conf:$bad_line: expected NMC_KEY=value}, '… which names the file and line';
+($rc, $out) = run_setup("$d/bad.conf");
+isnt $rc, 0, '… and the set-up';
+like $out, qr{bad\.conf:$bad_line: expected NMC_KEY=value}, '… which says the same';
+
 # The environment overrides the file.
 my $other = $http_port + 2;
 ($pid, $log) = start_edge(NMC_HTTP_PORT => $other);
