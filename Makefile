@@ -1,6 +1,6 @@
 # NeverMissCall — the two commands (make run, make test) and their helpers.
 # scripts/stack.sh does the work; see README.md for the configuration table.
-.PHONY: run test stop logs deps build bench clean simulate fuzz soak
+.PHONY: run test stop logs deps build bench clean simulate fuzz soak install
 
 run:
 	@scripts/stack.sh deps
@@ -44,6 +44,41 @@ soak:
 fuzz:
 	@scripts/stack.sh deps
 	$(MAKE) -C fuzz run SECONDS=$(or $(SECONDS),300)
+
+# make install [DESTDIR=/tmp/root] [PREFIX=/usr] [SYSCONFDIR=/etc]: the extension
+# (PGXS: PostgreSQL's own directories), the edge, the dashboard, the set-up
+# tool, the systemd unit and the example configuration (docs/operations.md).
+# The configuration in SYSCONFDIR is written only when absent. Needs `make deps`.
+PREFIX ?= /usr
+SYSCONFDIR ?= /etc
+SBINDIR := $(PREFIX)/sbin
+DATADIR := $(PREFIX)/share
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_PATHS := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g'
+
+install:
+	$(MAKE) -s -C extension
+	$(MAKE) -s -C extension install
+	$(MAKE) -s -C edge
+	@scripts/stack.sh dashboard
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PREFIX)/lib/nevermisscall $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DATADIR)/nevermisscall $(DESTDIR)$(DATADIR)/doc/nevermisscall $(DESTDIR)$(SYSCONFDIR)/nevermisscall
+	install -m 755 edge/nmc-edge $(DESTDIR)$(SBINDIR)/nmc-edge
+	$(INSTALL_PATHS) deploy/nevermisscall-setup > $(DESTDIR)$(SBINDIR)/nevermisscall-setup
+	chmod 755 $(DESTDIR)$(SBINDIR)/nevermisscall-setup
+	install -m 644 scripts/lib/config_file.sh scripts/lib/cluster.sh $(DESTDIR)$(PREFIX)/lib/nevermisscall/
+	rm -rf $(DESTDIR)$(DATADIR)/nevermisscall/dashboard
+	cp -R dashboard/out $(DESTDIR)$(DATADIR)/nevermisscall/dashboard
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)/nevermisscall/dashboard
+	$(INSTALL_PATHS) deploy/systemd/nevermisscall-edge.service > $(DESTDIR)$(UNITDIR)/nevermisscall-edge.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/nevermisscall-edge.service
+	$(INSTALL_PATHS) deploy/nevermisscall.conf > $(DESTDIR)$(DATADIR)/nevermisscall/nevermisscall.conf.example
+	install -m 644 deploy/secrets.conf $(DESTDIR)$(DATADIR)/nevermisscall/secrets.conf.example
+	install -m 644 docs/operations.md $(DESTDIR)$(DATADIR)/doc/nevermisscall/operations.md
+	test -e $(DESTDIR)$(SYSCONFDIR)/nevermisscall/nevermisscall.conf || \
+		install -m 644 $(DESTDIR)$(DATADIR)/nevermisscall/nevermisscall.conf.example $(DESTDIR)$(SYSCONFDIR)/nevermisscall/nevermisscall.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/nevermisscall/secrets.conf || \
+		install -m 600 deploy/secrets.conf $(DESTDIR)$(SYSCONFDIR)/nevermisscall/secrets.conf
 
 clean:
 	$(MAKE) -C extension clean

@@ -1,16 +1,21 @@
-/* Formats and writes access-log lines. Each line is assembled in a local
- * buffer and written with a single stdio call so lines from different
- * threads never interleave. */
+/* Formats and writes access-log lines in the edge's JSON-lines format
+ * (event_log.h):
+ * {"time":...,"type":"access","method":"GET","path":"/api/me","status":200,
+ *  "duration_ms":1.234,"bytes":512,"client":"203.0.113.9"} */
 #include "access_log.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "event_log.h"
+#include "json_escape.h"
+
 #define MAX_LOGGED_PATH 1024
 
-/* Paths are already URL-decoded by MHD; re-encode the bytes that would
- * break the space-separated line format, let a client forge log lines, or
- * make the log file non-text (bytes >= 0x80 may be invalid UTF-8). */
+/* Paths are already URL-decoded by MHD; re-encode control characters,
+ * spaces, '%' and bytes >= 0x80 so the logged path reads as it was sent and
+ * a long one cannot fill the log. */
 #define SAFE_PATH_SIZE (MAX_LOGGED_PATH + 3 /* last escape */ + 3 /* "..." */ + 1)
 
 static void sanitize_path(const char *path, char out[SAFE_PATH_SIZE])
@@ -35,21 +40,24 @@ static void sanitize_path(const char *path, char out[SAFE_PATH_SIZE])
 	out[o] = '\0';
 }
 
-void access_log_write(const struct timespec *started_wall, const char *method,
-		      const char *path, unsigned int status, double duration_ms)
+void access_log_write(const struct request_state *rs, double duration_ms)
 {
-	struct tm tm;
-	char when[32];
 	char safe_path[SAFE_PATH_SIZE];
-	char line[sizeof safe_path + 128];
+	char numbers[128];
+	struct string_buffer sb;
 
-	gmtime_r(&started_wall->tv_sec, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	sanitize_path(path, safe_path);
+	sanitize_path(rs->path, safe_path);
+	/* A HEAD answer carries the headers of its GET, never the body. */
+	uint64_t bytes = strcmp(rs->method, "HEAD") == 0 ? 0 : rs->body_bytes;
+	snprintf(numbers, sizeof numbers, ",\"status\":%u,\"duration_ms\":%.3f,\"bytes\":%" PRIu64 ",\"client\":",
+		 rs->status, duration_ms, bytes);
 
-	snprintf(line, sizeof line, "%s.%03ldZ %s %s %u %.3fms\n", when,
-		 started_wall->tv_nsec / 1000000L,
-		 (method && method[0]) ? method : "-", safe_path, status,
-		 duration_ms);
-	fputs(line, stdout);
+	event_log_begin(&sb, &rs->started_wall, "access");
+	string_buffer_append_str(&sb, ",\"method\":");
+	json_escape_append(&sb, rs->method[0] ? rs->method : "-");
+	string_buffer_append_str(&sb, ",\"path\":");
+	json_escape_append(&sb, safe_path);
+	string_buffer_append_str(&sb, numbers);
+	json_escape_append(&sb, rs->client[0] ? rs->client : "-");
+	event_log_end(&sb, stdout);
 }

@@ -1,12 +1,13 @@
-/* One line per HTTP request on stdout. Deliberately records only the
- * method, path, status and duration: query strings, headers and bodies
- * may carry credentials and must never reach the log. */
+/* One JSON line per HTTP request on stdout (access_log.c). Deliberately
+ * records only the time, method, path, status, duration, body size and
+ * client address: query strings, headers and bodies may carry credentials
+ * and must never reach the log. */
 #ifndef NMC_ACCESS_LOG_H
 #define NMC_ACCESS_LOG_H
 
-#include <time.h>
+#include "request_state.h"
 
-void access_log_write(const struct timespec *started_wall, const char *method,
-		      const char *path, unsigned int status, double duration_ms);
+/* Called once per request, at completion (request_state_finish). */
+void access_log_write(const struct request_state *rs, double duration_ms);
 
 #endif

@@ -17,6 +17,7 @@
 #include "utf8_validate.h"
 #include "webhook_spool.h"
 #include "ws_stats.h"
+#include "event_log.h"
 
 static enum MHD_Result add_json_member(void *cls, enum MHD_ValueKind kind,
 				       const char *key, const char *value)
@@ -82,7 +83,7 @@ static void add_sql_headers(struct MHD_Response *resp, const char *lines)
 
 		char *colon = strchr(line.data, ':');
 		if (colon == NULL || colon == line.data) {
-			fprintf(stderr, "nmc-edge: nmc_api.handle returned a malformed header line\n");
+			log_error("nmc_api.handle returned a malformed header line");
 			continue;
 		}
 		*colon = '\0';
@@ -93,7 +94,7 @@ static void add_sql_headers(struct MHD_Response *resp, const char *lines)
 		while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
 			*--value_end = '\0';
 		if (MHD_add_response_header(resp, line.data, value) != MHD_YES)
-			fprintf(stderr, "nmc-edge: could not add response header \"%s\" from nmc_api.handle\n",
+			log_error("could not add response header \"%s\" from nmc_api.handle",
 				line.data);
 	}
 	string_buffer_free(&line);
@@ -105,7 +106,7 @@ static void log_sql_error(const PGresult *res)
 	 * parameter values, which may be credentials or personal data. */
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	fprintf(stderr, "nmc-edge: nmc_api.handle failed: %s %s\n",
+	log_error("nmc_api.handle failed: %s %s",
 		state ? state : "-----", msg ? msg : PQresStatus(PQresultStatus(res)));
 }
 
@@ -124,30 +125,30 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 	/* Four columns from a group (webhooks), five from nmc_api.handle alone:
 	 * the fifth, body_bytes, is a binary body (a kept recording or photo). */
 	if (PQntuples(res) != 1 || PQnfields(res) < 4 || PQnfields(res) > 5 || PQgetisnull(res, 0, 0)) {
-		fprintf(stderr, "nmc-edge: nmc_api.handle returned %d rows, %d columns (expected 1 row with a status)\n",
+		log_error("nmc_api.handle returned %d rows, %d columns (expected 1 row with a status)",
 			PQntuples(res), PQnfields(res));
 		return reply_internal_error(conn, rs);
 	}
 	char *end;
 	long status = strtol(PQgetvalue(res, 0, 0), &end, 10);
 	if (*end != '\0' || status < 100 || status > 599) {
-		fprintf(stderr, "nmc-edge: nmc_api.handle returned an invalid status\n");
+		log_error("nmc_api.handle returned an invalid status");
 		return reply_internal_error(conn, rs);
 	}
 
 	struct MHD_Response *resp;
+	size_t body_len;
 	if (PQnfields(res) == 5 && !PQgetisnull(res, 0, 4)) {
 		/* bytea in text form ("\\x…"), decoded by libpq. */
-		size_t len = 0;
-		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 4), &len);
+		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 4), &body_len);
 		if (bytes == NULL) {
-			fprintf(stderr, "nmc-edge: nmc_api.handle returned a binary body that could not be decoded\n");
+			log_error("nmc_api.handle returned a binary body that could not be decoded");
 			return reply_internal_error(conn, rs);
 		}
-		resp = MHD_create_response_from_buffer(len, bytes, MHD_RESPMEM_MUST_COPY);
+		resp = MHD_create_response_from_buffer(body_len, bytes, MHD_RESPMEM_MUST_COPY);
 		PQfreemem(bytes);
 	} else {
-		size_t body_len = PQgetisnull(res, 0, 3) ? 0 : (size_t)PQgetlength(res, 0, 3);
+		body_len = PQgetisnull(res, 0, 3) ? 0 : (size_t)PQgetlength(res, 0, 3);
 		resp = MHD_create_response_from_buffer(body_len, PQgetvalue(res, 0, 3), MHD_RESPMEM_MUST_COPY);
 	}
 	if (resp == NULL)
@@ -155,10 +156,10 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 	if (!PQgetisnull(res, 0, 1) &&
 	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				    PQgetvalue(res, 0, 1)) != MHD_YES)
-		fprintf(stderr, "nmc-edge: nmc_api.handle returned an unusable content type\n");
+		log_error("nmc_api.handle returned an unusable content type");
 	if (!PQgetisnull(res, 0, 2))
 		add_sql_headers(resp, PQgetvalue(res, 0, 2));
-	return http_reply(conn, rs, (unsigned int)status, resp);
+	return http_reply(conn, rs, (unsigned int)status, resp, body_len);
 }
 
 /* Twilio's webhooks are the routes the database groups; one it accepted
@@ -188,7 +189,7 @@ static enum MHD_Result reply_unavailable(struct MHD_Connection *conn, struct req
 		enum MHD_Result ret = MHD_NO;
 		if (resp != NULL) {
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-			ret = http_reply(conn, rs, MHD_HTTP_OK, resp);
+			ret = http_reply(conn, rs, MHD_HTTP_OK, resp, strlen(answer));
 		}
 		free(content_type);
 		free(answer);

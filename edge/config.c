@@ -1,7 +1,11 @@
-/* Reads NMC_* environment variables into struct edge_config. Bad values
- * stop the start rather than being silently replaced by defaults, so a
- * typo in deployment is noticed immediately. */
+/* Reads the NMC_* settings into struct edge_config: each from the
+ * environment when set there (not empty), else from the configuration file
+ * (config_file.c) when one is given, else its default. Bad values stop the
+ * start rather than being silently replaced by defaults, so a typo in
+ * deployment is noticed immediately. */
 #include "config.h"
+#include "config_file.h"
+#include "event_log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,9 +30,21 @@
 #define DEFAULT_CONNINFO "dbname=nevermisscall user=nmc_edge"
 #define DEFAULT_DASHBOARD "dashboard/out"
 
-static const char *env_or(const char *name, const char *fallback)
+/* The file being read; only config_load touches it, once, before any thread. */
+static const struct config_file *file_settings;
+
+/* The environment overrides the file. */
+static const char *setting(const char *name)
 {
 	const char *v = getenv(name);
+	if (v != NULL && v[0] != '\0')
+		return v;
+	return file_settings != NULL ? config_file_get(file_settings, name) : NULL;
+}
+
+static const char *setting_or(const char *name, const char *fallback)
+{
+	const char *v = setting(name);
 	return (v != NULL && v[0] != '\0') ? v : fallback;
 }
 
@@ -39,7 +55,7 @@ static int parse_range(const char *name, const char *text, long min, long max,
 	errno = 0;
 	long v = strtol(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "nmc-edge: %s must be an integer in %ld..%ld (got \"%s\")\n",
+		log_error("%s must be an integer in %ld..%ld (got \"%s\")",
 			name, min, max, text);
 		return -1;
 	}
@@ -89,12 +105,12 @@ static bool addresses_valid(const char *list)
 	return true;
 }
 
-int config_load(struct edge_config *cfg)
+static int load_settings(struct edge_config *cfg)
 {
 	long v;
 	memset(cfg, 0, sizeof *cfg);
 
-	const char *port = getenv("NMC_HTTP_PORT");
+	const char *port = setting("NMC_HTTP_PORT");
 	if (port != NULL && port[0] != '\0') {
 		if (parse_range("NMC_HTTP_PORT", port, 1, 65535, &v) != 0)
 			return -1;
@@ -105,7 +121,7 @@ int config_load(struct edge_config *cfg)
 
 	/* Default next to the HTTP port so two stacks on one machine need only
 	 * one port setting each. */
-	const char *ws_port = getenv("NMC_WS_PORT");
+	const char *ws_port = setting("NMC_WS_PORT");
 	if (ws_port != NULL && ws_port[0] != '\0') {
 		if (parse_range("NMC_WS_PORT", ws_port, 1, 65535, &v) != 0)
 			return -1;
@@ -113,16 +129,16 @@ int config_load(struct edge_config *cfg)
 	} else if (cfg->http_port < 65535) {
 		cfg->ws_port = (unsigned short)(cfg->http_port + 1);
 	} else {
-		fprintf(stderr, "nmc-edge: NMC_WS_PORT must be set when NMC_HTTP_PORT is 65535\n");
+		log_error("NMC_WS_PORT must be set when NMC_HTTP_PORT is 65535");
 		return -1;
 	}
 	if (cfg->ws_port == cfg->http_port) {
-		fprintf(stderr, "nmc-edge: NMC_WS_PORT must differ from NMC_HTTP_PORT (%u)\n",
+		log_error("NMC_WS_PORT must differ from NMC_HTTP_PORT (%u)",
 			(unsigned int)cfg->http_port);
 		return -1;
 	}
 
-	const char *threads = getenv("NMC_EDGE_THREADS");
+	const char *threads = setting("NMC_EDGE_THREADS");
 	if (threads != NULL && threads[0] != '\0') {
 		if (parse_range("NMC_EDGE_THREADS", threads, 1, MAX_THREADS, &v) != 0)
 			return -1;
@@ -132,14 +148,14 @@ int config_load(struct edge_config *cfg)
 	}
 
 	cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
-	const char *max_conn = getenv("NMC_EDGE_MAX_CONNECTIONS");
+	const char *max_conn = setting("NMC_EDGE_MAX_CONNECTIONS");
 	if (max_conn != NULL && max_conn[0] != '\0') {
 		if (parse_range("NMC_EDGE_MAX_CONNECTIONS", max_conn, cfg->threads, 60000, &v) != 0)
 			return -1;
 		cfg->max_connections = (unsigned int)v;
 	}
 	cfg->head_deadline_seconds = DEFAULT_HEAD_DEADLINE_SECONDS;
-	const char *head = getenv("NMC_EDGE_HEAD_DEADLINE_SECONDS");
+	const char *head = setting("NMC_EDGE_HEAD_DEADLINE_SECONDS");
 	if (head != NULL && head[0] != '\0') {
 		if (parse_range("NMC_EDGE_HEAD_DEADLINE_SECONDS", head, 1, 600, &v) != 0)
 			return -1;
@@ -148,47 +164,57 @@ int config_load(struct edge_config *cfg)
 	/* The last connections are kept for the addresses Twilio's webhooks came
 	 * from lately (http_server.c): by default a sixteenth of them. */
 	cfg->twilio_reserve = cfg->max_connections / 16;
-	const char *reserve = getenv("NMC_EDGE_TWILIO_RESERVE");
+	const char *reserve = setting("NMC_EDGE_TWILIO_RESERVE");
 	if (reserve != NULL && reserve[0] != '\0') {
 		if (parse_range("NMC_EDGE_TWILIO_RESERVE", reserve, 0, cfg->max_connections - 1, &v) != 0)
 			return -1;
 		cfg->twilio_reserve = (unsigned int)v;
 	}
 	cfg->body_deadline_seconds = DEFAULT_BODY_DEADLINE_SECONDS;
-	const char *body = getenv("NMC_EDGE_BODY_DEADLINE_SECONDS");
+	const char *body = setting("NMC_EDGE_BODY_DEADLINE_SECONDS");
 	if (body != NULL && body[0] != '\0') {
 		if (parse_range("NMC_EDGE_BODY_DEADLINE_SECONDS", body, 1, 3600, &v) != 0)
 			return -1;
 		cfg->body_deadline_seconds = (unsigned int)v;
 	}
 	cfg->max_connections_per_client = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
-	const char *per_client = getenv("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT");
+	const char *per_client = setting("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT");
 	if (per_client != NULL && per_client[0] != '\0') {
 		if (parse_range("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT", per_client, 1, 60000, &v) != 0)
 			return -1;
 		cfg->max_connections_per_client = (unsigned int)v;
 	}
 
-	const char *group = env_or("NMC_EDGE_GROUP_COMMIT", "on");
+	const char *group = setting_or("NMC_EDGE_GROUP_COMMIT", "on");
 	if (strcmp(group, "on") != 0 && strcmp(group, "off") != 0) {
-		fprintf(stderr, "nmc-edge: NMC_EDGE_GROUP_COMMIT must be on or off, not \"%s\"\n", group);
+		log_error("NMC_EDGE_GROUP_COMMIT must be on or off, not \"%s\"", group);
 		return -1;
 	}
 	cfg->group_commit = strcmp(group, "on") == 0;
 
-	cfg->db_conninfo = strdup(env_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
-	cfg->dashboard_dir = absolute_dir(env_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
-	const char *trusted = getenv("NMC_TRUSTED_PROXIES");
+	const char *listen = setting("NMC_LISTEN_ADDRESS");
+	if (listen != NULL && listen[0] != '\0' && !addresses_valid(listen)) {
+		log_error("NMC_LISTEN_ADDRESS must be one IPv4 or IPv6 address, not \"%s\"", listen);
+		return -1;
+	}
+	if (listen != NULL && listen[0] != '\0' && strchr(listen, ',') != NULL) {
+		log_error("NMC_LISTEN_ADDRESS must be one address, not a list (\"%s\")", listen);
+		return -1;
+	}
+	cfg->listen_address = listen != NULL && listen[0] != '\0' ? strdup(listen) : NULL;
+	cfg->db_conninfo = strdup(setting_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
+	cfg->dashboard_dir = absolute_dir(setting_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
+	const char *trusted = setting("NMC_TRUSTED_PROXIES");
 	if (trusted != NULL && !addresses_valid(trusted)) {
-		fprintf(stderr, "nmc-edge: NMC_TRUSTED_PROXIES must be IP addresses separated by commas, not \"%s\"\n", trusted);
+		log_error("NMC_TRUSTED_PROXIES must be IP addresses separated by commas, not \"%s\"", trusted);
 		config_free(cfg);
 		return -1;
 	}
 	cfg->trusted_proxies = trusted != NULL && trusted[0] != '\0' ? strdup(trusted) : NULL;
-	const char *spool_dir = getenv("NMC_EDGE_SPOOL_DIR");
+	const char *spool_dir = setting("NMC_EDGE_SPOOL_DIR");
 	cfg->spool_dir = spool_dir != NULL && spool_dir[0] != '\0' ? strdup(spool_dir) : NULL;
 	cfg->spool_max = DEFAULT_SPOOL_MAX;
-	const char *spool_max = getenv("NMC_EDGE_SPOOL_MAX");
+	const char *spool_max = setting("NMC_EDGE_SPOOL_MAX");
 	if (spool_max != NULL && spool_max[0] != '\0') {
 		if (parse_range("NMC_EDGE_SPOOL_MAX", spool_max, 1, 10000000, &v) != 0) {
 			config_free(cfg);
@@ -196,17 +222,37 @@ int config_load(struct edge_config *cfg)
 		}
 		cfg->spool_max = (unsigned int)v;
 	}
-	const char *metrics_token = getenv("NMC_METRICS_TOKEN");
+	const char *metrics_token = setting("NMC_METRICS_TOKEN");
 	cfg->metrics_token = metrics_token != NULL && metrics_token[0] != '\0' ? strdup(metrics_token) : NULL;
 	if (cfg->db_conninfo == NULL || cfg->dashboard_dir == NULL ||
+	    (listen != NULL && listen[0] != '\0' && cfg->listen_address == NULL) ||
 	    (metrics_token != NULL && metrics_token[0] != '\0' && cfg->metrics_token == NULL) ||
 	    (trusted != NULL && trusted[0] != '\0' && cfg->trusted_proxies == NULL) ||
 	    (spool_dir != NULL && spool_dir[0] != '\0' && cfg->spool_dir == NULL)) {
-		fprintf(stderr, "nmc-edge: out of memory reading configuration\n");
+		log_error("out of memory reading configuration");
 		config_free(cfg);
 		return -1;
 	}
 	return 0;
+}
+
+int config_load(struct edge_config *cfg, const char *path)
+{
+	struct config_file *file = NULL;
+	if (path != NULL) {
+		char why[512];
+		file = config_file_read(path, why, sizeof why);
+		if (file == NULL) {
+			log_error("%s", why);
+			memset(cfg, 0, sizeof *cfg);
+			return -1;
+		}
+	}
+	file_settings = file;
+	int rc = load_settings(cfg);
+	file_settings = NULL;
+	config_file_free(file);
+	return rc;
 }
 
 void config_free(struct edge_config *cfg)
@@ -216,6 +262,8 @@ void config_free(struct edge_config *cfg)
 	free(cfg->metrics_token);
 	free(cfg->trusted_proxies);
 	free(cfg->spool_dir);
+	free(cfg->listen_address);
+	cfg->listen_address = NULL;
 	cfg->spool_dir = NULL;
 	cfg->db_conninfo = NULL;
 	cfg->dashboard_dir = NULL;

@@ -1,5 +1,6 @@
-/* Runtime configuration of the edge, read once from the environment at
- * start. Every setting has a default so the edge runs with no setup. */
+/* Runtime configuration of the edge, read once at start from the
+ * environment and an optional configuration file (the environment wins).
+ * Every setting has a default so the edge runs with no setup. */
 #ifndef NMC_CONFIG_H
 #define NMC_CONFIG_H
 
@@ -12,6 +13,7 @@ struct edge_config {
 	unsigned int twilio_reserve;             /* of max_connections, kept for recent webhook senders */
 	unsigned int head_deadline_seconds;      /* for a request head, however it drips */
 	unsigned int body_deadline_seconds;      /* … then for its body */
+	char *listen_address;      /* owned; NMC_LISTEN_ADDRESS (IPv4 or IPv6), NULL: every address */
 	char *db_conninfo;         /* owned */
 	char *dashboard_dir;       /* owned, absolute when it can be resolved */
 	char *metrics_token;       /* owned; NULL: /metrics for direct loopback clients only */
@@ -21,8 +23,9 @@ struct edge_config {
 	int group_commit;          /* 0: every request commits alone (NMC_EDGE_GROUP_COMMIT=off) */
 };
 
-/* Returns 0 on success; on a bad value prints why to stderr and returns -1. */
-int config_load(struct edge_config *cfg);
+/* path: the configuration file, or NULL for none. Returns 0 on success; on
+ * an unreadable file or a bad value logs why and returns -1. */
+int config_load(struct edge_config *cfg, const char *path);
 void config_free(struct edge_config *cfg);
 
 #endif

@@ -4,6 +4,7 @@
  * It also decides which failures mean "database unavailable" (503) as
  * opposed to "the statement is wrong" (500). */
 #include "db_pool.h"
+#include "event_log.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -100,11 +101,10 @@ static void note_reachability(struct db_pool *pool, bool reachable, PGconn *conn
 	if (!changed)
 		return;
 	if (reachable) {
-		fprintf(stderr, "nmc-edge: database reachable again\n");
+		log_info("database reachable again");
 	} else {
-		const char *why = conn ? PQerrorMessage(conn) : "out of memory\n";
-		fprintf(stderr, "nmc-edge: database unavailable: %s%s", why,
-			(why[0] && why[strlen(why) - 1] == '\n') ? "" : "\n");
+		const char *why = conn ? PQerrorMessage(conn) : "out of memory";
+		log_error("database unavailable: %s", why);
 	}
 }
 

@@ -18,6 +18,7 @@
 #include "json_escape.h"
 #include "monotonic_clock.h"
 #include "string_buffer.h"
+#include "event_log.h"
 
 static const char handle_sql[] =
 	"SELECT status, content_type, headers, body, body_bytes "
@@ -143,7 +144,7 @@ static void run_group(struct db_pool *pool, struct pending_call **calls, int n)
 	}
 	if (!ok) {
 		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-		fprintf(stderr, "nmc-edge: a group of %d webhooks failed (%s); each runs alone\n",
+		log_error("a group of %d webhooks failed (%s); each runs alone",
 			n, state ? state : "unexpected result");
 		if (state != NULL && (strcmp(state, "42883") == 0 || strcmp(state, "42501") == 0))
 			atomic_store(&grouping_paused_until_ms, monotonic_ms() + GROUPING_PAUSE_MS);

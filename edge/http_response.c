@@ -9,15 +9,18 @@
 #include "string_buffer.h"
 
 enum MHD_Result http_reply(struct MHD_Connection *conn, struct request_state *rs,
-			   unsigned int status, struct MHD_Response *resp)
+			   unsigned int status, struct MHD_Response *resp,
+			   uint64_t body_bytes)
 {
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	enum MHD_Result ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
-	if (ret == MHD_YES && rs != NULL)
+	if (ret == MHD_YES && rs != NULL) {
 		rs->status = status;
+		rs->body_bytes = body_bytes;
+	}
 	return ret;
 }
 
@@ -31,10 +34,10 @@ enum MHD_Result http_reply_static_json(struct MHD_Connection *conn,
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				"application/json");
-	return http_reply(conn, rs, status, resp);
+	return http_reply(conn, rs, status, resp, strlen(json));
 }
 
-struct MHD_Response *http_error_response(const char *code, const char *message)
+struct MHD_Response *http_error_response(const char *code, const char *message, size_t *bytes)
 {
 	struct string_buffer sb;
 	string_buffer_init(&sb);
@@ -47,6 +50,7 @@ struct MHD_Response *http_error_response(const char *code, const char *message)
 		string_buffer_free(&sb);
 		return NULL;
 	}
+	*bytes = sb.len;
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		sb.len, sb.data, MHD_RESPMEM_MUST_COPY);
 	string_buffer_free(&sb);
@@ -60,5 +64,7 @@ enum MHD_Result http_reply_error(struct MHD_Connection *conn,
 				 struct request_state *rs, unsigned int status,
 				 const char *code, const char *message)
 {
-	return http_reply(conn, rs, status, http_error_response(code, message));
+	size_t bytes = 0;
+	struct MHD_Response *resp = http_error_response(code, message, &bytes);
+	return http_reply(conn, rs, status, resp, bytes);
 }

@@ -3,6 +3,7 @@
  * only routes on that last call, when the whole body is buffered. */
 #include "http_server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <microhttpd.h>
 
 #include "api_proxy.h"
+#include "client_address.h"
 #include "health_check.h"
 #include "http_admission.h"
 #include "metrics.h"
@@ -24,6 +26,7 @@
 #include "http_response.h"
 #include "request_state.h"
 #include "static_files.h"
+#include "event_log.h"
 
 #define DRAIN_TIMEOUT_MS 5000
 #define DRAIN_POLL_MS 20
@@ -92,8 +95,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	atomic_fetch_sub(&srv->in_flight, 1);
 }
 
-/* MHD's own diagnostics (malformed requests, socket errors) go to stderr
- * with the same prefix as the edge's messages, one line each. */
+/* MHD's own diagnostics (malformed requests, socket errors) go to the
+ * error log with the edge's own messages, one line each. */
 static void log_mhd_message(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -102,7 +105,7 @@ static void log_mhd_message(void *cls, const char *fmt, va_list ap)
 	size_t len = strlen(msg);
 	while (len > 0 && msg[len - 1] == '\n')
 		msg[--len] = '\0';
-	fprintf(stderr, "nmc-edge: http: %s\n", msg);
+	log_error("http: %s", msg);
 }
 
 static bool declared_length_too_large(struct MHD_Connection *conn)
@@ -172,7 +175,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 	if (!rs->headers_seen) {
 		request_deadline_head_done(srv->deadline, conn);
-		if (!request_state_begin(rs, method, url))
+		char client[sizeof rs->client];
+		if (!client_address(conn, srv->cfg->trusted_proxies, client, sizeof client))
+			snprintf(client, sizeof client, "-");
+		if (!request_state_begin(rs, method, url, client))
 			return MHD_NO;
 		/* Answering now, before any body is read, means MHD never sends
 		 * "100 Continue" and closes the connection instead of reading
@@ -200,6 +206,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return route(srv, conn, rs, method, url);
 }
 
+/* NMC_LISTEN_ADDRESS as MHD wants it: a socket address with the port, and
+ * MHD_USE_IPv6 for an IPv6 one; NULL when no address is set. config.c has
+ * checked that the address parses. */
+static const struct sockaddr *listen_address(const struct edge_config *cfg,
+					     struct sockaddr_storage *ss, unsigned int *flags)
+{
+	if (cfg->listen_address == NULL)
+		return NULL;
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, cfg->listen_address, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(cfg->http_port);
+	} else if (inet_pton(AF_INET6, cfg->listen_address, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(cfg->http_port);
+		*flags |= MHD_USE_IPv6;
+	} else {
+		return NULL;
+	}
+	return (const struct sockaddr *)ss;
+}
+
 struct http_server *http_server_start(const struct edge_config *cfg,
 				      struct db_pool *pool)
 {
@@ -213,7 +243,7 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 	srv->senders = webhook_senders_new();
 	srv->deadline = request_deadline_start(cfg->head_deadline_seconds, cfg->body_deadline_seconds);
 	if (srv->deadline == NULL || srv->senders == NULL || srv->admission == NULL) {
-		fprintf(stderr, "nmc-edge: cannot start the request-deadline watchdog or connection counts\n");
+		log_error("cannot start the request-deadline watchdog or connection counts");
 		if (srv->deadline != NULL)
 			request_deadline_stop(srv->deadline);
 		webhook_senders_free(srv->senders);
@@ -226,10 +256,14 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 	 * internal thread pool. */
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct sockaddr_storage bind_to;
+	const struct sockaddr *listen_on = listen_address(cfg, &bind_to, &flags);
 	srv->daemon = MHD_start_daemon(
 		flags, cfg->http_port, admit, srv, on_request, srv,
 		/* First, or MHD logs option-parsing problems its own way. */
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd_message, (void *)srv,
+		/* NULL: every IPv4 address. */
+		MHD_OPTION_SOCK_ADDR, listen_on,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, (void *)srv,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
@@ -243,8 +277,9 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)srv,
 		MHD_OPTION_END);
 	if (srv->daemon == NULL) {
-		fprintf(stderr, "nmc-edge: cannot start HTTP server on port %u\n",
-			(unsigned int)cfg->http_port);
+		log_error("cannot start HTTP server on %s port %u",
+			  cfg->listen_address ? cfg->listen_address : "every address",
+			  (unsigned int)cfg->http_port);
 		request_deadline_stop(srv->deadline);
 		webhook_senders_free(srv->senders);
 		http_admission_free(srv->admission);

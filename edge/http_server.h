@@ -8,7 +8,7 @@
 
 struct http_server;
 
-/* Binds 0.0.0.0:cfg->http_port. Returns NULL (after logging) on failure.
+/* Binds cfg->listen_address (every IPv4 address when NULL), cfg->http_port. Returns NULL (after logging) on failure.
  * cfg and pool must outlive the server. */
 struct http_server *http_server_start(const struct edge_config *cfg,
 				      struct db_pool *pool);

@@ -1,18 +1,37 @@
-/* nmc-edge entry point: reads configuration, starts the database pool, the
- * HTTP server and the WebSocket feed, then waits for SIGTERM/SIGINT and shuts down in order
- * so in-flight requests finish and everything is released. */
+/* nmc-edge entry point: reads configuration (nmc-edge [--config FILE], or
+ * NMC_CONFIG_FILE), starts the database pool, the HTTP server and the
+ * WebSocket feed, then waits for SIGTERM/SIGINT and shuts down in order so
+ * in-flight requests finish and everything is released. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "db_pool.h"
 #include "http_server.h"
 #include "webhook_spool.h"
 #include "ws_server.h"
+#include "event_log.h"
 
-int main(void)
+/* The configuration file named on the command line, else by NMC_CONFIG_FILE,
+ * else none. Sets *path and returns true, or false on a bad command line. */
+static bool config_path(int argc, char **argv, const char **path)
+{
+	const char *env = getenv("NMC_CONFIG_FILE");
+	*path = env != NULL && env[0] != '\0' ? env : NULL;
+	if (argc == 1)
+		return true;
+	if (argc == 3 && strcmp(argv[1], "--config") == 0 && argv[2][0] != '\0') {
+		*path = argv[2];
+		return true;
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
 {
 	/* stdout is usually a log file; line buffering makes each access-log
 	 * line visible as soon as it is written. */
@@ -27,17 +46,22 @@ int main(void)
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
 	if (pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0) {
-		fprintf(stderr, "nmc-edge: cannot block signals\n");
+		log_error("cannot block signals");
 		return EXIT_FAILURE;
 	}
 
+	const char *path;
+	if (!config_path(argc, argv, &path)) {
+		fprintf(stderr, "usage: nmc-edge [--config FILE]\n");
+		return 2;
+	}
 	struct edge_config cfg;
-	if (config_load(&cfg) != 0)
+	if (config_load(&cfg, path) != 0)
 		return 2;
 
 	struct db_pool *pool = db_pool_create(cfg.db_conninfo, cfg.threads);
 	if (pool == NULL) {
-		fprintf(stderr, "nmc-edge: out of memory creating the database pool\n");
+		log_error("out of memory creating the database pool");
 		config_free(&cfg);
 		return EXIT_FAILURE;
 	}
@@ -50,7 +74,7 @@ int main(void)
 		return EXIT_FAILURE;
 	}
 	if (cfg.spool_dir == NULL)
-		fprintf(stderr, "nmc-edge: NMC_EDGE_SPOOL_DIR is not set: Twilio's webhooks are refused (503) while the database is down\n");
+		log_error("NMC_EDGE_SPOOL_DIR is not set: Twilio's webhooks are refused (503) while the database is down");
 
 	struct http_server *srv = http_server_start(&cfg, pool);
 	if (srv == NULL) {
@@ -59,8 +83,10 @@ int main(void)
 		config_free(&cfg);
 		return EXIT_FAILURE;
 	}
-	printf("nmc-edge listening on :%u (threads=%u, dashboard=%s)\n",
-	       (unsigned int)cfg.http_port, cfg.threads, cfg.dashboard_dir);
+	const char *where = cfg.listen_address != NULL ? cfg.listen_address : "every address";
+	log_info("nmc-edge listening on %s port %u (threads=%u, dashboard=%s%s%s)", where,
+		 (unsigned int)cfg.http_port, cfg.threads, cfg.dashboard_dir,
+		 path != NULL ? ", configuration file=" : "", path != NULL ? path : "");
 
 	struct ws_server *feed = ws_server_start(&cfg);
 	if (feed == NULL) {
@@ -70,7 +96,7 @@ int main(void)
 		config_free(&cfg);
 		return EXIT_FAILURE;
 	}
-	printf("nmc-edge websocket feed on :%u/ws\n", (unsigned int)cfg.ws_port);
+	log_info("nmc-edge websocket feed on %s port %u, path /ws", where, (unsigned int)cfg.ws_port);
 
 	int sig = 0;
 	while (sigwait(&stop_signals, &sig) != 0)
@@ -81,6 +107,6 @@ int main(void)
 	webhook_spool_stop();
 	db_pool_destroy(pool);
 	config_free(&cfg);
-	printf("nmc-edge stopped\n");
+	log_info("nmc-edge stopped");
 	return EXIT_SUCCESS;
 }

@@ -218,10 +218,11 @@ enum MHD_Result metrics_handle(struct MHD_Connection *conn, struct request_state
 		string_buffer_free(&sb);
 		return http_reply_error(conn, rs, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", "out of memory");
 	}
+	size_t bytes = sb.len;
 	struct MHD_Response *resp = MHD_create_response_from_buffer(sb.len, sb.data, MHD_RESPMEM_MUST_COPY);
 	string_buffer_free(&sb);
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-	return http_reply(conn, rs, MHD_HTTP_OK, resp);
+	return http_reply(conn, rs, MHD_HTTP_OK, resp, bytes);
 }

@@ -29,10 +29,11 @@ struct request_state *request_state_new(const char *raw_uri)
 }
 
 bool request_state_begin(struct request_state *rs, const char *method,
-			 const char *path)
+			 const char *path, const char *client)
 {
 	rs->headers_seen = true;
 	snprintf(rs->method, sizeof rs->method, "%s", method ? method : "-");
+	snprintf(rs->client, sizeof rs->client, "%s", client);
 	rs->path = strdup(path ? path : "-");
 	return rs->path != NULL;
 }
@@ -64,8 +65,7 @@ void request_state_finish(struct request_state *rs)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double ms = (double)(now.tv_sec - rs->started_mono.tv_sec) * 1000.0 +
 			    (double)(now.tv_nsec - rs->started_mono.tv_nsec) / 1e6;
-		access_log_write(&rs->started_wall, rs->method, rs->path,
-				 rs->status, ms);
+		access_log_write(rs, ms);
 		metrics_observe_request(rs->method, rs->path, rs->status, ms);
 	}
 	free(rs->path);

@@ -20,6 +20,8 @@ struct request_state {
 	bool headers_seen;      /* first access-handler call has happened */
 	bool body_too_large;
 	unsigned int status;    /* 0 until a response is queued */
+	uint64_t body_bytes;    /* the queued response's body size */
+	char client[64];        /* client_address.h, for the log; "-" when unknown */
 	char method[16];
 	char *path;             /* decoded path without query, for the log */
 	char *raw_query;        /* query string exactly as sent (webhook signatures cover it), or NULL */
@@ -30,7 +32,7 @@ struct request_state *request_state_new(const char *raw_uri);
 
 /* Records what the access handler learned on its first call. */
 bool request_state_begin(struct request_state *rs, const char *method,
-			 const char *path);
+			 const char *path, const char *client);
 
 /* Buffers body bytes; once the limit is crossed the body is dropped and
  * body_too_large set, so an oversize upload costs no more memory. Returns

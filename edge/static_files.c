@@ -83,11 +83,12 @@ enum MHD_Result static_files_handle(struct MHD_Connection *conn,
 {
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+		size_t bytes = 0;
 		struct MHD_Response *resp = http_error_response(
-			"method_not_allowed", "only GET and HEAD are allowed here");
+			"method_not_allowed", "only GET and HEAD are allowed here", &bytes);
 		if (resp != NULL)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-		return http_reply(conn, rs, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+		return http_reply(conn, rs, MHD_HTTP_METHOD_NOT_ALLOWED, resp, bytes);
 	}
 	if (!static_path_is_acceptable(path))
 		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_path",
@@ -112,5 +113,5 @@ enum MHD_Result static_files_handle(struct MHD_Connection *conn,
 	const char *cache = cache_control_for(served);
 	if (cache != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
-	return http_reply(conn, rs, MHD_HTTP_OK, resp);
+	return http_reply(conn, rs, MHD_HTTP_OK, resp, (uint64_t)st.st_size);
 }

@@ -25,6 +25,7 @@
 #include "form_decode_core.h"
 #include "monotonic_clock.h"
 #include "string_buffer.h"
+#include "event_log.h"
 
 #define RECORD_MAGIC "nmc-spool 1"
 #define FALLBACK_MAGIC "nmc-fallbacks 1"
@@ -233,7 +234,7 @@ static void load_fallbacks_file(void)
 	if (ok)
 		fallbacks_replace(fb, n);
 	else {
-		fprintf(stderr, "nmc-edge: spool: %s is unreadable; no fallback answers until the database is reached\n", path);
+		log_error("spool: %s is unreadable; no fallback answers until the database is reached", path);
 		fallbacks_free(fb, n);
 	}
 }
@@ -271,7 +272,7 @@ static void refresh_fallbacks(void)
 	path_join(path, sizeof path, spool.dir, FALLBACK_FILE);
 	struct fallback_list l = { fb, n };
 	if (!write_durably(path, write_fallbacks, &l))
-		fprintf(stderr, "nmc-edge: spool: cannot write %s: %s\n", path, strerror(errno));
+		log_error("spool: cannot write %s: %s", path, strerror(errno));
 	fallbacks_replace(fb, n);
 }
 
@@ -362,7 +363,7 @@ bool webhook_spool_put(const char *const params[HANDLE_NPARAMS])
 	snprintf(name, sizeof name, "%013lld-%010ld-%08llu.req", r.received_ms, (long)getpid(), seq);
 	path_join(path, sizeof path, spool.dir, name);
 	if (!write_durably(path, write_record, &r)) {
-		fprintf(stderr, "nmc-edge: spool: cannot write %s: %s\n", path, strerror(errno));
+		log_error("spool: cannot write %s: %s", path, strerror(errno));
 		atomic_fetch_sub(&spool.depth, 1);
 		return false;
 	}
@@ -419,7 +420,7 @@ static enum replay_result replay_file(const char *path)
 	enum replay_result result = POISON;
 	char *headers = ok ? headers_with_arrival(params[HANDLE_HEADERS], received) : NULL;
 	if (headers == NULL)
-		fprintf(stderr, "nmc-edge: spool: %s is unreadable; moved to %s/\n", path, FAILED_DIR);
+		log_error("spool: %s is unreadable; moved to %s/", path, FAILED_DIR);
 	if (headers != NULL) {
 		free(params[HANDLE_HEADERS]);
 		params[HANDLE_HEADERS] = headers;
@@ -428,13 +429,13 @@ static enum replay_result replay_file(const char *path)
 		if (outcome == DB_OK) {
 			result = REPLAYED;
 			if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "200") != 0)
-				fprintf(stderr, "nmc-edge: spool: %s %s (received at %s ms) was answered %s by the database: %s\n",
+				log_error("spool: %s %s (received at %s ms) was answered %s by the database: %s",
 					params[HANDLE_METHOD], params[HANDLE_PATH], received,
 					PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 3));
 		} else if (outcome == DB_UNAVAILABLE) {
 			result = DATABASE_DOWN;
 		} else {
-			fprintf(stderr, "nmc-edge: spool: %s failed in the database: %s\n", path,
+			log_error("spool: %s failed in the database: %s", path,
 				res != NULL ? PQresultErrorMessage(res) : "?");
 		}
 		PQclear(res);
@@ -515,7 +516,7 @@ bool webhook_spool_start(const char *dir, unsigned int max, struct db_pool *pool
 	snprintf(failed, sizeof failed, "%s/%s", dir, FAILED_DIR);
 	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || (mkdir(failed, 0700) != 0 && errno != EEXIST) ||
 	    access(dir, R_OK | W_OK | X_OK) != 0) {
-		fprintf(stderr, "nmc-edge: the webhook spool %s is not usable: %s\n", dir, strerror(errno));
+		log_error("the webhook spool %s is not usable: %s", dir, strerror(errno));
 		return false;
 	}
 	spool.dir = strdup(dir);
@@ -538,7 +539,7 @@ bool webhook_spool_start(const char *dir, unsigned int max, struct db_pool *pool
 		return false;
 	}
 	if (n > 0)
-		fprintf(stderr, "nmc-edge: spool: %d webhooks from an earlier run wait in %s; replaying them\n", n, dir);
+		log_info("spool: %d webhooks from an earlier run wait in %s; replaying them", n, dir);
 	return true;
 }
 

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "ws_hello.h"
 #include "ws_stats.h"
+#include "event_log.h"
 
 #define HELLO_TIMEOUT_US (10 * LWS_US_PER_SEC)
 #define REPLAY_PAGE "500"
@@ -60,9 +61,8 @@ static void database_failed(struct ws_feed *feed)
 
 static void log_query_error(const char *what, PGresult *res)
 {
-	const char *msg = res != NULL ? PQresultErrorMessage(res) : "no result\n";
-	fprintf(stderr, "nmc-edge: websocket feed: %s failed: %s%s", what, msg,
-		(msg[0] && msg[strlen(msg) - 1] == '\n') ? "" : "\n");
+	const char *msg = res != NULL ? PQresultErrorMessage(res) : "no result";
+	log_error("websocket feed: %s failed: %s", what, msg);
 }
 
 /* Marks the client closing; the close frame goes out from its writable

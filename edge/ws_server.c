@@ -19,10 +19,18 @@
 
 #include "ws_admission.h"
 #include "ws_feed.h"
+#include "event_log.h"
 
 #define PROTOCOL_NAME "nmc-feed"
 #define RECONNECT_US (500 * LWS_US_PER_MS)
 #define DRAIN_US (2 * LWS_US_PER_SEC)
+
+/* libwebsockets' own errors, in the edge's log format. */
+static void log_lws_line(int level, const char *line)
+{
+	(void)level;
+	log_error("websocket: %s", line);
+}
 
 struct ws_server {
 	struct ws_feed feed;
@@ -72,7 +80,7 @@ static void db_lost(struct ws_feed *feed)
 	forget_listen_socket(srv);
 	ws_db_disconnect(&feed->db);
 	if (!srv->outage_logged) {
-		fprintf(stderr, "nmc-edge: websocket feed lost the database; reconnecting every 500 ms\n");
+		log_error("websocket feed lost the database; reconnecting every 500 ms");
 		srv->outage_logged = true;
 	}
 	if (!srv->draining)
@@ -99,8 +107,8 @@ static void try_connect(struct ws_server *srv)
 	if (!ws_db_connect(&srv->feed.db, why, sizeof why) || !watch_listen_socket(srv)) {
 		ws_db_disconnect(&srv->feed.db);
 		if (!srv->outage_logged) {
-			fprintf(stderr, "nmc-edge: websocket feed: database unavailable (%s); "
-				"retrying every 500 ms\n", why[0] ? why : "cannot watch its socket");
+			log_error("websocket feed: database unavailable (%s); "
+				"retrying every 500 ms", why[0] ? why : "cannot watch its socket");
 			srv->outage_logged = true;
 		}
 		lws_sul_schedule(srv->context, 0, &srv->reconnect_timer, reconnect_fire,
@@ -108,7 +116,7 @@ static void try_connect(struct ws_server *srv)
 		return;
 	}
 	if (srv->outage_logged) {
-		fprintf(stderr, "nmc-edge: websocket feed: database reachable again\n");
+		log_info("websocket feed: database reachable again");
 		srv->outage_logged = false;
 	}
 	srv->feed.db_up = true;
@@ -259,7 +267,7 @@ struct ws_server *ws_server_start(const struct edge_config *cfg)
 {
 	struct ws_server *srv = calloc(1, sizeof *srv);
 	if (srv == NULL || !ws_feed_init(&srv->feed, cfg->db_conninfo, db_lost)) {
-		fprintf(stderr, "nmc-edge: out of memory starting the websocket feed\n");
+		log_error("out of memory starting the websocket feed");
 		if (srv != NULL)
 			ws_feed_free(&srv->feed);
 		free(srv);
@@ -268,19 +276,24 @@ struct ws_server *ws_server_start(const struct edge_config *cfg)
 	atomic_init(&srv->stop_requested, false);
 	srv->admission = ws_admission_new(cfg->max_connections, cfg->max_connections_per_client);
 	if (srv->admission == NULL) {
-		fprintf(stderr, "nmc-edge: out of memory starting the websocket feed\n");
+		log_error("out of memory starting the websocket feed");
 		ws_feed_free(&srv->feed);
 		free(srv);
 		return NULL;
 	}
 
-	lws_set_log_level(LLL_ERR, NULL);
+	lws_set_log_level(LLL_ERR, log_lws_line);
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
 	info.port = cfg->ws_port;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	/* NULL: every address; else that address (lws binds a literal address
+	 * only on a socket of its family). */
+	info.iface = cfg->listen_address;
+	if (cfg->listen_address != NULL && strchr(cfg->listen_address, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.protocols = protocols;
 	info.retry_and_idle_policy = &keepalive;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 	/* The handshake's deadline, from the connection's start (lws does not
 	 * restart it per byte); idle clients are the keepalive policy's. */
 	info.timeout_secs = cfg->head_deadline_seconds;
@@ -293,8 +306,9 @@ struct ws_server *ws_server_start(const struct edge_config *cfg)
 	if (srv->context != NULL)
 		srv->vhost = lws_get_vhost_by_name(srv->context, "default");
 	if (srv->context == NULL || srv->vhost == NULL) {
-		fprintf(stderr, "nmc-edge: cannot start the websocket feed on port %u\n",
-			(unsigned int)cfg->ws_port);
+		log_error("cannot start the websocket feed on %s port %u",
+			  cfg->listen_address ? cfg->listen_address : "every address",
+			  (unsigned int)cfg->ws_port);
 		if (srv->context != NULL)
 			lws_context_destroy(srv->context);
 		ws_feed_free(&srv->feed);
@@ -305,7 +319,7 @@ struct ws_server *ws_server_start(const struct edge_config *cfg)
 	srv->feed.context = srv->context;
 
 	if (pthread_create(&srv->thread, NULL, service_thread, srv) != 0) {
-		fprintf(stderr, "nmc-edge: cannot start the websocket thread\n");
+		log_error("cannot start the websocket thread");
 		lws_context_destroy(srv->context);
 		ws_feed_free(&srv->feed);
 		ws_admission_free(srv->admission);

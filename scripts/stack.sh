@@ -7,20 +7,20 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGBIN=/usr/lib/postgresql/15/bin
+. "$ROOT/scripts/lib/config_file.sh"
+. "$ROOT/scripts/lib/cluster.sh"
+# Optional: a configuration file (docs/operations.md) under the environment.
+if [ -n "${NMC_CONFIG_FILE:-}" ]; then nmc_config_file_load "$NMC_CONFIG_FILE"; fi
 
 NMC_PG_PORT=${NMC_PG_PORT:-54330}
-NMC_HTTP_PORT=${NMC_HTTP_PORT:-8080}
-NMC_DB=${NMC_DB:-nevermisscall}
-NMC_PUBLIC_URL=${NMC_PUBLIC_URL:-http://localhost:$NMC_HTTP_PORT}
-NMC_WS_PORT=${NMC_WS_PORT:-$((NMC_HTTP_PORT + 1))}
-NMC_PUBLIC_WS_URL=${NMC_PUBLIC_WS_URL:-ws://localhost:$NMC_WS_PORT/ws}
+nmc_settings_defaults
 NMC_EDGE_THREADS=${NMC_EDGE_THREADS:-16}
 NMC_DASHBOARD_DIR=${NMC_DASHBOARD_DIR:-$ROOT/dashboard/out}
 
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl libcurl4-openssl-dev libmicrohttpd-dev
 libwebsockets-dev libpq-dev libssl-dev make gcc pkg-config curl valgrind
-chromium clang libclang-rt-14-dev"
+chromium clang libclang-rt-14-dev systemd"
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -110,13 +110,7 @@ write_conf() {
 port = $NMC_PG_PORT
 listen_addresses = ''
 unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'pg_cron,nevermisscall'
-cron.database_name = '$NMC_DB'
-nmc.database = '$NMC_DB'
-cron.use_background_workers = on
-max_worker_processes = 16
-# The inbox and the job queue are rewritten all day: look for vacuum work often.
-autovacuum_naptime = 10s
+$(nmc_server_settings "$NMC_DB")
 log_line_prefix = '%m [%p] %q%u@%d '
 ${NMC_PG_EXTRA_CONF:-}
 CONF
@@ -155,42 +149,11 @@ start_cluster() {
     echo "$stamp" > "$STATE/started.md5"
 }
 
+nmc_psql() { psql_su "$@"; }
+
 setup_database() {
-    if [ -z "$(psql_su -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$NMC_DB'")" ]; then
-        say "creating database $NMC_DB"
-        psql_su -d postgres -c "CREATE DATABASE \"$NMC_DB\""
-    fi
-    psql_su -d "$NMC_DB" -c "SET client_min_messages = warning" \
-        -c "CREATE EXTENSION IF NOT EXISTS nevermisscall CASCADE" \
-        -c "ALTER EXTENSION nevermisscall UPDATE"
-    # Secrets reach psql through its environment (readable by root alone) and
-    # \getenv, never on its command line (/proc/*/cmdline is world-readable).
-    NMC_SECRET_TWILIO=${NMC_TWILIO_AUTH_TOKEN:-} NMC_SECRET_OPENAI=${NMC_OPENAI_API_KEY:-} NMC_SECRET_MAPS=${NMC_MAPS_API_KEY:-} \
-    psql_su -d "$NMC_DB" \
-        -v public_url="$NMC_PUBLIC_URL" \
-        -v public_ws_url="$NMC_PUBLIC_WS_URL" \
-        -v twilio_account_sid="${NMC_TWILIO_ACCOUNT_SID:-}" \
-        -v twilio_api_base="${NMC_TWILIO_API_BASE:-https://api.twilio.com}" \
-        -v openai_api_base="${NMC_OPENAI_API_BASE:-https://api.openai.com/v1}" \
-        -v openai_model="${NMC_OPENAI_MODEL:-gpt-4o-mini}" \
-        -v maps_api_base="${NMC_MAPS_API_BASE:-https://maps.googleapis.com}" \
-        -v bcrypt_cost="${NMC_BCRYPT_COST:-12}" -o /dev/null <<'SQL'
-\getenv twilio_auth_token NMC_SECRET_TWILIO
-\getenv openai_api_key NMC_SECRET_OPENAI
-\getenv maps_api_key NMC_SECRET_MAPS
-SELECT nmc.configure(jsonb_build_object(
-    'public_url', :'public_url',
-    'public_ws_url', :'public_ws_url',
-    'twilio_account_sid', :'twilio_account_sid',
-    'twilio_auth_token', :'twilio_auth_token',
-    'twilio_api_base', :'twilio_api_base',
-    'openai_api_key', :'openai_api_key',
-    'openai_api_base', :'openai_api_base',
-    'openai_model', :'openai_model',
-    'maps_api_key', :'maps_api_key',
-    'maps_api_base', :'maps_api_base',
-    'bcrypt_cost', :'bcrypt_cost'));
-SQL
+    nmc_database_setup "$NMC_DB"
+    nmc_settings_sync "$NMC_DB"
 }
 
 edge_running() { [ -f "$EDGE_PID" ] && kill -0 "$(cat "$EDGE_PID")" 2>/dev/null; }
@@ -210,10 +173,10 @@ stop_edge() {
 # (EDGE_USER), never root, and without the provider secrets in its environment
 # (it needs none: the database holds them). Its files must be readable to that
 # user: a dashboard inside a checkout it cannot enter is served from a copy.
-EDGE_USER=nmc-edge
+EDGE_USER=$NMC_EDGE_USER
 edge_identity() {
     [ "$(id -u)" = 0 ] || return 0
-    id "$EDGE_USER" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$EDGE_USER"
+    nmc_edge_user
     as_edge() { setpriv --reuid="$EDGE_USER" --regid="$EDGE_USER" --clear-groups "$@"; }
     if ! as_edge test -r "$NMC_DASHBOARD_DIR/index.html" 2>/dev/null || ! as_edge test -x "$ROOT/edge/nmc-edge" 2>/dev/null; then
         rm -rf "$STATE/edge-files"
@@ -242,7 +205,7 @@ start_edge() {
     local drop=""
     [ "$(id -u)" = 0 ] && drop="setpriv --reuid=$EDGE_USER --regid=$EDGE_USER --clear-groups"
     say "starting the edge on port $NMC_HTTP_PORT (live feed WebSocket on $NMC_WS_PORT)${drop:+, as $EDGE_USER}"
-    env -u NMC_TWILIO_AUTH_TOKEN -u NMC_OPENAI_API_KEY -u NMC_MAPS_API_KEY \
+    env $(printf -- '-u %s ' $NMC_SECRET_KEYS) -u NMC_CONFIG_FILE \
     NMC_HTTP_PORT=$NMC_HTTP_PORT NMC_WS_PORT=$NMC_WS_PORT NMC_EDGE_THREADS=$NMC_EDGE_THREADS NMC_DASHBOARD_DIR=$EDGE_DASHBOARD \
     NMC_EDGE_SPOOL_DIR=$EDGE_SPOOL \
     NMC_EDGE_DB="host=$SOCK port=$NMC_PG_PORT dbname=$NMC_DB user=nmc_edge application_name=nmc-edge" \
@@ -303,6 +266,7 @@ cmd_logs() {
 case "${1:-}" in
     deps) cmd_deps ;;
     build) cmd_build ;;
+    dashboard) build_dashboard ;;
     up) cmd_up ;;
     print) cmd_print ;;
     stop) cmd_stop ;;
@@ -312,5 +276,5 @@ case "${1:-}" in
     pg-start) init_paths; start_cluster ;;
     edge-restart) init_paths; start_edge >/dev/null ;;
     psql) shift; init_paths; psql_su -d "$NMC_DB" "$@" ;;
-    *) echo "usage: $0 deps|build|up|print|stop|logs|state-dir|psql|pg-stop|pg-start|edge-restart" >&2; exit 2 ;;
+    *) echo "usage: $0 deps|build|dashboard|up|print|stop|logs|state-dir|psql|pg-stop|pg-start|edge-restart" >&2; exit 2 ;;
 esac

@@ -76,6 +76,12 @@ pg_prove -h "$SOCK" -p "$NMC_PG_PORT" -U postgres -d "$NMC_DB" --ext .sql -r "$R
 echo "==> edge HTTP tests"
 prove -r "$ROOT/test/edge"
 
+# Installed as a service (docs/operations.md): make install into a temporary
+# root, the systemd unit verified, a Debian cluster made by the installed
+# set-up tool, the unit's ExecStart run as systemd would run it.
+echo "==> operations: make install, the systemd unit, the installed edge (test/ops)"
+prove "$ROOT"/test/ops/*.t
+
 # The edge's HTTP tests again, against the edge built with AddressSanitizer and
 # UndefinedBehaviorSanitizer (its own ports; the tests' extra edges are that
 # build too): any report, a leak at exit included, fails.

@@ -112,7 +112,11 @@ my $log = $ENV{NMC_TEST_EDGE_LOG} // "$ENV{NMC_TEST_STATE}/log/edge.log";
 open my $fh, '<', $log or die "cannot read $log: $!";
 my @lines = <$fh>;
 close $fh;
-ok((grep { m{ GET /api/me 200 [\d.]+ms$} } @lines), 'the access log records method, path, status and duration');
+# One JSON object a line (docs/operations.md "Logs").
+my @access = grep { ($_->{type} // '') eq 'access' } map { my $l = $_; eval { JSON::PP::decode_json($l) } // {} } @lines;
+ok((grep { $_->{method} eq 'GET' && $_->{path} eq '/api/me' && $_->{status} == 200 && $_->{duration_ms} =~ /^[\d.]+$/
+           && $_->{bytes} > 0 && $_->{client} eq '127.0.0.1' && $_->{time} =~ /^\d{4}-\d\d-\d\dT[\d:.]+Z$/ } @access),
+   'the access log records time, method, path, status, duration, bytes and client as JSON');
 ok(!(grep { index($_, $token) >= 0 || /correct horse/ } @lines), 'the access log holds no token and no body');
 
 done_testing;
