@@ -1,6 +1,6 @@
 -- appointments.sql — booked jobs: a time range per appointment that no two
--- appointments of a business may share (an exclusion constraint, so double
--- booking is impossible whoever books), open slots inside business hours and
+-- appointments of a business may share, with the business's buffer after each
+-- (an exclusion constraint, so double booking is impossible whoever books), open slots inside business hours and
 -- closures, booking and cancelling, and the confirmation text — written from
 -- the appointment row, never by a model.
 CREATE TABLE nmc.appointments (
@@ -19,10 +19,13 @@ CREATE TABLE nmc.appointments (
     UNIQUE (business_id, id),
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE,
     FOREIGN KEY (business_id, lead_id) REFERENCES nmc.leads (business_id, id) ON DELETE SET NULL (lead_id),
-    -- Two booked appointments of one business never overlap, however they were made.
-    CONSTRAINT appointments_no_double_booking EXCLUDE USING gist (business_id WITH =, during WITH &&) WHERE (status = 'booked')
+    -- Since 0.7.0: the time the job holds, its buffer after it included (nmc.appointment_blocks).
+    blocks       tstzrange NOT NULL,
+    CONSTRAINT appointments_blocks_cover_during CHECK (lower(blocks) = lower(during) AND upper(blocks) >= upper(during)),
+    -- Two booked appointments of one business never overlap, buffers included, however they were made.
+    CONSTRAINT appointments_no_double_booking EXCLUDE USING gist (business_id WITH =, blocks WITH &&) WHERE (status = 'booked')
 );
-COMMENT ON TABLE nmc.appointments IS 'Booked jobs. during is [start, end); the exclusion constraint makes overlapping booked appointments of one business impossible.';
+COMMENT ON TABLE nmc.appointments IS 'Booked jobs. during is [start, end); blocks is during with the business''s appointment_buffer_minutes after it (as when booked or moved); the exclusion constraint makes booked appointments of one business whose blocks overlap impossible — a job never starts within the buffer of another.';
 CREATE TRIGGER appointments_touch BEFORE UPDATE ON nmc.appointments FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
 ALTER TABLE nmc.appointments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.appointments FORCE ROW LEVEL SECURITY;
@@ -39,6 +42,27 @@ AS $$ SELECT jsonb_build_object('id', a.id, 'customer_id', a.customer_id, 'lead_
                                 'problem', a.problem, 'booked_by', a.booked_by, 'cancel_reason', a.cancel_reason,
                                 'customer', nmc.customer_brief(a.customer_id)) $$;
 COMMENT ON FUNCTION nmc.appointment_json(nmc.appointments) IS 'The API and event representation of an appointment, with its customer ({id, phone, name}).';
+
+CREATE FUNCTION nmc.appointment_blocks(b nmc.businesses, p_starts_at timestamptz, len interval)
+RETURNS tstzrange
+LANGUAGE sql STABLE
+AS $$ SELECT tstzrange(p_starts_at, p_starts_at + len + make_interval(mins => b.appointment_buffer_minutes), '[)') $$;
+COMMENT ON FUNCTION nmc.appointment_blocks(nmc.businesses, timestamptz, interval) IS 'The time a job of length len starting at p_starts_at holds: itself and the business''s buffer after it (travel, clean-up). What the exclusion constraint compares, and what a free slot must not overlap.';
+
+-- However an appointment is written (booked, moved, or by a DBA), what it holds follows its time.
+CREATE FUNCTION nmc.appointments_blocks_set()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    NEW.blocks := (SELECT nmc.appointment_blocks(b, lower(NEW.during), upper(NEW.during) - lower(NEW.during))
+                     FROM nmc.businesses b WHERE b.id = NEW.business_id);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION nmc.appointments_blocks_set() IS 'Trigger: an appointment''s blocks is its time plus the business''s buffer (nmc.appointment_blocks), set whenever it is written or moved.';
+CREATE TRIGGER appointments_blocks_set BEFORE INSERT OR UPDATE OF during ON nmc.appointments
+    FOR EACH ROW EXECUTE FUNCTION nmc.appointments_blocks_set();
 
 CREATE FUNCTION nmc.open_slots(p_business_id uuid, p_from timestamptz, p_count int DEFAULT 3, p_minutes int DEFAULT NULL,
                                p_exclude uuid DEFAULT NULL)
@@ -64,7 +88,7 @@ BEGIN
             WHILE s + len <= CASE WHEN h.closes_at = '24:00' THEN (day + 1) AT TIME ZONE b.timezone
                                   ELSE (day + h.closes_at) AT TIME ZONE b.timezone END LOOP
                 IF s >= p_from AND NOT EXISTS (SELECT 1 FROM nmc.appointments a WHERE a.business_id = b.id AND a.status = 'booked'
-                                                  AND a.id IS DISTINCT FROM p_exclude AND a.during && tstzrange(s, s + len, '[)')) THEN
+                                                  AND a.id IS DISTINCT FROM p_exclude AND a.blocks && nmc.appointment_blocks(b, s, len)) THEN
                     starts_at := s;
                     ends_at := s + len;
                     RETURN NEXT;
@@ -79,7 +103,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION nmc.open_slots(uuid, timestamptz, int, int, uuid) IS 'The next p_count free slots of the job''s length (p_minutes, else appointment_minutes) from p_from: inside business hours (local time), not on closures, not overlapping a booked appointment other than p_exclude (the one being moved); starting on the hour or half hour, up to two weeks ahead.';
+COMMENT ON FUNCTION nmc.open_slots(uuid, timestamptz, int, int, uuid) IS 'The next p_count free slots of the job''s length (p_minutes, else appointment_minutes) from p_from: inside business hours (local time), not on closures, not overlapping a booked appointment other than p_exclude (the one being moved), buffers included (nmc.appointment_blocks); starting on the hour or half hour, up to two weeks ahead.';
 
 CREATE FUNCTION nmc.appointment_book(p_business_id uuid, p_customer_id uuid, p_starts_at timestamptz, p_booked_by text,
                                      p_address text DEFAULT NULL, p_problem text DEFAULT NULL, p_minutes int DEFAULT NULL)
@@ -104,7 +128,7 @@ BEGIN
                 p_booked_by, p_address, p_problem)
         RETURNING * INTO a;
     EXCEPTION WHEN exclusion_violation THEN
-        PERFORM nmc.raise_api_error(409, 'slot_taken', 'another appointment is booked at that time', 'starts_at');
+        PERFORM nmc.raise_api_error(409, 'slot_taken', 'another appointment is booked at that time, or too close to it', 'starts_at');
     END;
     IF l IS NOT NULL THEN
         PERFORM nmc.lead_transition(l, 'appointment_scheduled');
@@ -122,7 +146,7 @@ BEGIN
     RETURN a;
 END
 $$;
-COMMENT ON FUNCTION nmc.appointment_book(uuid, uuid, timestamptz, text, text, text, int) IS 'Books a job inside business hours; NM409 slot_taken when it would overlap another (the exclusion constraint decides, even under concurrency). Moves the customer''s lead to appointment_scheduled; sets the customer''s reminders (nmc.appointment_reminders_set); emits appointment.created; one the assistant booked is texted to the owner''s phone (kind booking).';
+COMMENT ON FUNCTION nmc.appointment_book(uuid, uuid, timestamptz, text, text, text, int) IS 'Books a job inside business hours; NM409 slot_taken when it would overlap another, buffers included (the exclusion constraint decides, even under concurrency). Moves the customer''s lead to appointment_scheduled; sets the customer''s reminders (nmc.appointment_reminders_set); emits appointment.created; one the assistant booked is texted to the owner''s phone (kind booking).';
 
 CREATE FUNCTION nmc.appointment_cancel(p_appointment_id uuid, p_reason text DEFAULT NULL)
 RETURNS nmc.appointments
@@ -162,7 +186,7 @@ BEGIN
     BEGIN
         UPDATE nmc.appointments SET during = tstzrange(p_starts_at, p_starts_at + len, '[)') WHERE id = a.id RETURNING * INTO a;
     EXCEPTION WHEN exclusion_violation THEN
-        PERFORM nmc.raise_api_error(409, 'slot_taken', 'another appointment is booked at that time', 'starts_at');
+        PERFORM nmc.raise_api_error(409, 'slot_taken', 'another appointment is booked at that time, or too close to it', 'starts_at');
     END;
     PERFORM nmc.appointment_reminders_cancel(a);
     PERFORM nmc.appointment_reminders_set(a);
@@ -170,7 +194,7 @@ BEGIN
     RETURN a;
 END
 $$;
-COMMENT ON FUNCTION nmc.appointment_move(uuid, timestamptz, int) IS 'Moves a booked appointment (keeping its length unless given) inside business hours; NM409 slot_taken when it would overlap another — the exclusion constraint decides. Its reminders follow it; emits appointment.updated.';
+COMMENT ON FUNCTION nmc.appointment_move(uuid, timestamptz, int) IS 'Moves a booked appointment (keeping its length unless given) inside business hours; NM409 slot_taken when it would overlap another, buffers included — the exclusion constraint decides. Its reminders follow it; emits appointment.updated.';
 
 CREATE FUNCTION nmc.appointment_when(a nmc.appointments, b nmc.businesses)
 RETURNS text

@@ -68,7 +68,9 @@ CREATE TABLE nmc.businesses (
     reminder_day_before     boolean NOT NULL DEFAULT true,
     reminder_hours_before   int NOT NULL DEFAULT 2 CHECK (reminder_hours_before BETWEEN 0 AND 12),
     -- Since 0.7.0: a caller whose call is missed may leave a voicemail (sql/voicemail.sql).
-    voicemail_enabled       boolean NOT NULL DEFAULT true
+    voicemail_enabled       boolean NOT NULL DEFAULT true,
+    -- Time kept free after each appointment (travel, clean-up): sql/appointments.sql.
+    appointment_buffer_minutes int NOT NULL DEFAULT 0 CHECK (appointment_buffer_minutes BETWEEN 0 AND 240)
 );
 COMMENT ON TABLE nmc.businesses IS 'One row per business (tenant): profile, trade, address, time zone and the phone missed calls were forwarded to.';
 CREATE TRIGGER businesses_touch BEFORE UPDATE ON nmc.businesses
@@ -128,6 +130,7 @@ AS $$
         'max_reply_segments', b.max_reply_segments,
         'max_ai_segments', b.max_ai_segments,
         'appointment_minutes', b.appointment_minutes,
+        'appointment_buffer_minutes', b.appointment_buffer_minutes,
         'reminder_day_before', b.reminder_day_before,
         'reminder_hours_before', b.reminder_hours_before,
         'voicemail_enabled', b.voicemail_enabled,
@@ -173,7 +176,7 @@ BEGIN
         'min_ring_seconds', 'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'max_ai_segments', 'appointment_minutes',
         'after_hours_message', 'help_text', 'safety_advice', 'ai_disclosure', 'service_postal_codes',
         'service_radius_km', 'service_center', 'emergency_sms_to_owner', 'reminder_day_before', 'reminder_hours_before',
-        'voicemail_enabled']);
+        'voicemail_enabled', 'appointment_buffer_minutes']);
 
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
     IF NOT FOUND THEN
@@ -234,6 +237,9 @@ BEGIN
     END IF;
     IF patch ? 'appointment_minutes' THEN
         b.appointment_minutes := nmc.input_int(patch, 'appointment_minutes', 15, 480);
+    END IF;
+    IF patch ? 'appointment_buffer_minutes' THEN
+        b.appointment_buffer_minutes := nmc.input_int(patch, 'appointment_buffer_minutes', 0, 240);
     END IF;
     IF patch ? 'max_reply_segments' THEN
         b.max_reply_segments := nmc.input_int(patch, 'max_reply_segments', 1, 10);
@@ -317,7 +323,7 @@ BEGIN
         help_text = b.help_text, safety_advice = b.safety_advice, ai_disclosure = b.ai_disclosure,
         service_postal_codes = b.service_postal_codes, service_radius_km = b.service_radius_km,
         service_lat = b.service_lat, service_lng = b.service_lng, emergency_sms_to_owner = b.emergency_sms_to_owner,
-        voicemail_enabled = b.voicemail_enabled,
+        voicemail_enabled = b.voicemail_enabled, appointment_buffer_minutes = b.appointment_buffer_minutes,
         address_line1 = nullif(b.address_line1, ''), address_line2 = nullif(b.address_line2, ''),
         city = nullif(b.city, ''), region = nullif(b.region, ''), postal_code = nullif(b.postal_code, ''),
         country = b.country, timezone = b.timezone, forward_to_phone = b.forward_to_phone

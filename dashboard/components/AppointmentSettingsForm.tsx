@@ -1,6 +1,7 @@
 'use client';
 // AppointmentSettingsForm.tsx — how appointments go (PATCH /api/business): the
-// usual length (15–480 minutes, the default when booking), the reminder texted
+// usual length (15–480 minutes, the default when booking), the time kept free
+// after each one (travel, clean-up: 0–240 minutes, no job starts inside it), the reminder texted
 // to the customer at 18:00 the evening before (on/off) and the one on the day,
 // a number of hours before (0–12, 0 = none; never before 07:00).
 import { useEffect, useState } from 'react';
@@ -11,8 +12,9 @@ import { errorText, FormStatus } from './FormStatus';
 import { useLive } from './LiveProvider';
 import { useSession } from './SessionProvider';
 
-interface Values { appointment_minutes: string; reminder_day_before: boolean; reminder_hours_before: string }
+interface Values { appointment_minutes: string; appointment_buffer_minutes: string; reminder_day_before: boolean; reminder_hours_before: string }
 const HOURS = Array.from({ length: 13 }, (_, i) => i);
+const BUFFERS = [0, 15, 30, 45, 60, 90, 120, 180, 240];
 
 export function AppointmentSettingsForm() {
   const { api } = useSession();
@@ -25,7 +27,8 @@ export function AppointmentSettingsForm() {
 
   useEffect(() => {
     if (business && !f) {
-      setF({ appointment_minutes: String(business.appointment_minutes), reminder_day_before: business.reminder_day_before !== false,
+      setF({ appointment_minutes: String(business.appointment_minutes), appointment_buffer_minutes: String(business.appointment_buffer_minutes ?? 0),
+             reminder_day_before: business.reminder_day_before !== false,
              reminder_hours_before: String(business.reminder_hours_before ?? 2) });
     }
   }, [business, f]);
@@ -40,10 +43,12 @@ export function AppointmentSettingsForm() {
     if (!minutesOk) { setFieldErr({ field: 'appointment_minutes', message: 'Enter a length from 15 to 480 minutes.' }); return; }
     setBusy(true);
     try {
-      const r = await api.patchBusiness({ appointment_minutes: minutes, reminder_day_before: f!.reminder_day_before,
+      const r = await api.patchBusiness({ appointment_minutes: minutes, appointment_buffer_minutes: Number(f!.appointment_buffer_minutes),
+                                          reminder_day_before: f!.reminder_day_before,
                                           reminder_hours_before: Number(f!.reminder_hours_before) });
       setBusiness(r.business);
-      setF({ appointment_minutes: String(r.business.appointment_minutes), reminder_day_before: r.business.reminder_day_before,
+      setF({ appointment_minutes: String(r.business.appointment_minutes), appointment_buffer_minutes: String(r.business.appointment_buffer_minutes),
+             reminder_day_before: r.business.reminder_day_before,
              reminder_hours_before: String(r.business.reminder_hours_before) });
       setSaved('Saved. Reminders follow these settings for appointments booked or moved from now on.');
     } catch (x) {
@@ -60,6 +65,14 @@ export function AppointmentSettingsForm() {
         error={err('appointment_minutes')}>
         {(p) => <input {...p} type="number" min={15} max={480} step={15} required value={f.appointment_minutes}
           onChange={(e) => setF({ ...f, appointment_minutes: e.target.value })} />}
+      </Field>
+      <Field label="Time kept free after each appointment" hint="For travel and clean-up: no appointment starts inside it, whoever books." error={err('appointment_buffer_minutes')}>
+        {(p) => (
+          <select {...p} value={f.appointment_buffer_minutes} onChange={(e) => setF({ ...f, appointment_buffer_minutes: e.target.value })}>
+            {[...new Set([...BUFFERS, Number(f.appointment_buffer_minutes)])].sort((a, b) => a - b)
+              .map((m) => <option key={m} value={m}>{m === 0 ? 'None' : lengthWords(m)}</option>)}
+          </select>
+        )}
       </Field>
       <label className="check">
         <input type="checkbox" checked={f.reminder_day_before} onChange={(e) => setF({ ...f, reminder_day_before: e.target.checked })} />

@@ -47,6 +47,8 @@ export interface Business {
   max_ai_segments: number;
   /** The default length of an appointment, minutes (15–480). */
   appointment_minutes: number;
+  /** Minutes kept free after each appointment (0–240): no appointment starts inside them. */
+  appointment_buffer_minutes: number;
   /** A reminder texted to the customer at 18:00 the evening before. */
   reminder_day_before: boolean;
   /** A reminder this many hours before on the day (not before 07:00); 0: none. */

@@ -17,6 +17,7 @@ COMMENT ON TYPE nmc.http_response IS 'What an API or webhook handler answers: HT
 DROP FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text);
 --@replace api nmc_api.handle
 ALTER TABLE nmc.businesses ADD COLUMN voicemail_enabled boolean NOT NULL DEFAULT true;
+ALTER TABLE nmc.businesses ADD COLUMN appointment_buffer_minutes int NOT NULL DEFAULT 0 CHECK (appointment_buffer_minutes BETWEEN 0 AND 240);
 --@replace businesses nmc.business_json
 --@replace businesses nmc.business_update
 INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
@@ -51,3 +52,19 @@ INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, tot
 --@replace job_dispatch nmc.job_on_dropped
 --@replace dispatcher nmc.dispatcher_claim
 --@replace webhook_fallbacks nmc_api.webhook_fallbacks
+
+-- A buffer after each appointment (travel, clean-up), kept by the exclusion constraint.
+ALTER TABLE nmc.appointments ADD COLUMN blocks tstzrange;
+UPDATE nmc.appointments SET blocks = during;
+ALTER TABLE nmc.appointments ALTER COLUMN blocks SET NOT NULL;
+ALTER TABLE nmc.appointments ADD CONSTRAINT appointments_blocks_cover_during CHECK (lower(blocks) = lower(during) AND upper(blocks) >= upper(during));
+ALTER TABLE nmc.appointments DROP CONSTRAINT appointments_no_double_booking;
+ALTER TABLE nmc.appointments ADD CONSTRAINT appointments_no_double_booking EXCLUDE USING gist (business_id WITH =, blocks WITH &&) WHERE (status = 'booked');
+COMMENT ON TABLE nmc.appointments IS 'Booked jobs. during is [start, end); blocks is during with the business''s appointment_buffer_minutes after it (as when booked or moved); the exclusion constraint makes booked appointments of one business whose blocks overlap impossible — a job never starts within the buffer of another.';
+--@replace appointments nmc.appointment_blocks
+--@replace appointments nmc.appointments_blocks_set
+CREATE TRIGGER appointments_blocks_set BEFORE INSERT OR UPDATE OF during ON nmc.appointments
+    FOR EACH ROW EXECUTE FUNCTION nmc.appointments_blocks_set();
+--@replace appointments nmc.open_slots
+--@replace appointments nmc.appointment_book
+--@replace appointments nmc.appointment_move

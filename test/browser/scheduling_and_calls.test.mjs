@@ -6,8 +6,8 @@
 // tapped), it shows its new time; a move onto another appointment says the slot
 // is taken and one after closing says so too; its .ics download is a
 // text/calendar file with the right DTSTART, fetched with the token in a header
-// (a blob: link); cancelled, it leaves the upcoming list. The appointment length
-// and reminders save (checked through GET /api/business). The call log shows a
+// (a blob: link); cancelled, it leaves the upcoming list. The appointment length,
+// the buffer after each, and reminders save (checked through GET /api/business). The call log shows a
 // simulated missed call live, with what happened and the text decision in
 // words, and opens its conversation; a voicemail left on it shows its words and
 // plays (our copy, fetched with the token), and a customer's photo shows in the
@@ -249,10 +249,13 @@ test('settings: the appointment length and the reminders are saved', async () =>
   await form.getByLabel('Usual appointment length (minutes)').fill('90');
   await evening.uncheck();
   await form.getByLabel('Reminder on the day').selectOption('3');
+  assert.equal(await form.getByLabel('Time kept free after each appointment').inputValue(), '0', 'no buffer by default');
+  await form.getByLabel('Time kept free after each appointment').selectOption({ label: '30 min' });
   await form.getByRole('button', { name: 'Save' }).click();
   await form.getByText(/^Saved\./).waitFor();
   const { business } = await ok('GET', '/api/business');
-  assert.deepEqual([business.appointment_minutes, business.reminder_day_before, business.reminder_hours_before], [90, false, 3]);
+  assert.deepEqual([business.appointment_minutes, business.reminder_day_before, business.reminder_hours_before, business.appointment_buffer_minutes],
+                   [90, false, 3, 30]);
   assert.deepEqual(await unlabelledControls(page), [], 'every control on the settings page has a name');
   await screenshots(page, ++shot, 'settings-appointments', { scrollTo: page.locator('#appointments') });
 
@@ -261,6 +264,7 @@ test('settings: the appointment length and the reminders are saved', async () =>
   assert.equal(await form.getByLabel('Usual appointment length (minutes)').inputValue(), '90');
   assert.equal(await evening.isChecked(), false);
   assert.equal(await form.getByLabel('Reminder on the day').inputValue(), '3');
+  assert.equal(await form.getByLabel('Time kept free after each appointment').inputValue(), '30');
   // "No reminder on the day" is 0.
   await form.getByLabel('Reminder on the day').selectOption({ label: 'No reminder on the day' });
   await form.getByRole('button', { name: 'Save' }).click();

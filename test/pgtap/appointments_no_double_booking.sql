@@ -4,7 +4,7 @@
 -- confirmation written from the row, cancellation freeing the slot, and the
 -- lead moving to appointment_scheduled.
 BEGIN;
-SELECT plan(14);
+SELECT plan(19);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550600', '+15125550699', false, 'America/Chicago') AS id;
 SELECT nmc.hours_replace((SELECT id FROM b), '[{"weekday":2,"opens_at":"08:00","closes_at":"12:00"},{"weekday":3,"opens_at":"08:00","closes_at":"12:00"}]');
@@ -20,7 +20,7 @@ SELECT is((SELECT array_agg(to_char(starts_at AT TIME ZONE 'America/Chicago', 'D
 CREATE TEMP TABLE a1 AS SELECT * FROM nmc.appointment_book((SELECT id FROM b), (SELECT id FROM c), '2026-12-01 14:00+00', 'ai', '12 Elm St', 'leaking heater');
 SELECT is((SELECT upper(during) - lower(during) FROM a1), interval '60 minutes', 'a booking takes the business''s job length');
 SELECT throws_ok($$ SELECT nmc.appointment_book((SELECT id FROM b), (SELECT id FROM c), '2026-12-01 14:30+00', 'owner') $$,
-                 'NM409', 'another appointment is booked at that time', 'an overlapping booking is refused: slot_taken');
+                 'NM409', 'another appointment is booked at that time, or too close to it', 'an overlapping booking is refused: slot_taken');
 SELECT throws_ok($$ INSERT INTO nmc.appointments (business_id, customer_id, during, booked_by)
                     SELECT id, (SELECT id FROM c), tstzrange('2026-12-01 14:15+00', '2026-12-01 14:45+00', '[)'), 'owner' FROM b $$,
                  '23P01', NULL, 'even a direct insert cannot double-book (exclusion constraint)');
@@ -31,6 +31,18 @@ SELECT is((SELECT to_char(min(starts_at) AT TIME ZONE 'America/Chicago', 'Dy DD'
              FROM nmc.open_slots((SELECT id FROM b), '2026-12-01 18:00+00', 1)), 'Tue 08', 'after Tuesday''s hours, the closed Wednesday is skipped');
 SELECT throws_ok($$ SELECT nmc.appointment_book((SELECT id FROM b), (SELECT id FROM c), '2026-12-01 17:30+00', 'owner') $$,
                  'NM400', NULL, 'a booking running past closing time is refused');
+-- A buffer of 30 minutes after each job (travel): kept by the constraint, and by the free times offered.
+UPDATE nmc.businesses SET appointment_buffer_minutes = 30 WHERE id = (SELECT id FROM b);
+CREATE TEMP TABLE a2 AS SELECT * FROM nmc.appointment_book((SELECT id FROM b), (SELECT id FROM c), '2026-12-01 16:00+00', 'owner');
+SELECT is((SELECT blocks FROM a2), tstzrange('2026-12-01 16:00+00', '2026-12-01 17:30+00', '[)'), 'a job at 10:00 holds until 11:30 with its buffer');
+SELECT throws_ok($$ SELECT nmc.appointment_book((SELECT id FROM b), (SELECT id FROM c), '2026-12-01 17:00+00', 'owner') $$,
+                 'NM409', 'another appointment is booked at that time, or too close to it', 'a job starting within the buffer after another is refused');
+SELECT throws_ok($$ SELECT nmc.appointment_book((SELECT id FROM b), (SELECT id FROM c), '2026-12-01 15:00+00', 'owner') $$,
+                 'NM409', NULL, 'a job whose own buffer would run into the next is refused');
+SELECT is((SELECT to_char(min(starts_at) AT TIME ZONE 'America/Chicago', 'Mon DD HH24:MI') FROM nmc.open_slots((SELECT id FROM b), '2026-12-01 15:00+00', 1)),
+          'Dec 08 08:00', 'no free time is offered inside a buffer: the next is the next open morning');
+SELECT is((nmc.appointment_move((SELECT id FROM a2), '2026-12-01 16:30+00')).blocks, tstzrange('2026-12-01 16:30+00', '2026-12-01 18:00+00', '[)'),
+          'moved, a job takes its buffer along');
 SELECT is(nmc.appointment_confirmation((SELECT id FROM a1)),
           'You''re booked with Test Plumbing +15125550600 on Tuesday, December 1 at 8:00 AM at 12 Elm St. Reply here if anything changes.',
           'the confirmation is written from the appointment row, in local time');

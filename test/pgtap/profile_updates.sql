@@ -27,7 +27,7 @@ SELECT is((SELECT body -> 'business' FROM pg_temp.call('PATCH', '/api/business',
           - ARRAY['id', 'name', 'created_at', 'updated_at', 'address_line2', 'country', 'ring_timeout_seconds', 'min_ring_seconds',
                   'repeat_window_seconds', 'human_window_seconds', 'max_reply_segments', 'after_hours_message', 'help_text',
                   'appointment_minutes', 'safety_advice', 'ai_disclosure', 'service_postal_codes', 'max_ai_segments',
-                  'service_radius_km', 'service_center', 'emergency_sms_to_owner', 'reminder_day_before', 'reminder_hours_before', 'voicemail_enabled'],
+                  'service_radius_km', 'service_center', 'emergency_sms_to_owner', 'reminder_day_before', 'reminder_hours_before', 'voicemail_enabled', 'appointment_buffer_minutes'],
           '{"trade_type":"hvac","address_line1":"1 Main St","city":"Austin","region":"TX","postal_code":"78701","forward_to_phone":"+15125550143","timezone":"America/Chicago"}'::jsonb,
           'PATCH /api/business updates the profile and normalises the phone to E.164');
 SELECT is(pg_temp.err('PATCH', '/api/business', '{"forward_to_phone":"555-0143"}'), '400 invalid_phone forward_to_phone', 'invalid forward-to phone names the field');
