@@ -171,8 +171,11 @@ BEGIN
     words := CASE WHEN v.transcript IS NOT NULL
                   THEN 'Voicemail: ' || v.transcript
                   ELSE format('Voicemail (%s s)', coalesce(v.duration_seconds, 0)) END;
-    INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status)
-    SELECT c.business_id, c.customer_id, conv.id, 'inbound', 'customer', cu.phone, pn.phone, left(words, 1600), 'received'
+    -- The recording rides along (our copy), so the thread plays it too.
+    INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status, media)
+    SELECT c.business_id, c.customer_id, conv.id, 'inbound', 'customer', cu.phone, pn.phone, left(words, 1600), 'received',
+           (SELECT jsonb_build_array(jsonb_build_object('content_type', f.content_type, 'file_id', f.id))
+              FROM nmc.media_files f WHERE f.id = v.file_id AND f.status = 'stored')
       FROM nmc.customers cu, nmc.phone_numbers pn WHERE cu.id = c.customer_id AND pn.id = c.phone_number_id
     RETURNING * INTO m;
     UPDATE nmc.voicemails SET message_id = m.id WHERE id = v.id;
@@ -188,7 +191,7 @@ BEGIN
                nmc.owner_alert_link(conv)));
 END
 $$;
-COMMENT ON FUNCTION nmc.voicemail_told(nmc.voicemails) IS 'A voicemail joins its caller''s conversation as their message ("Voicemail: <transcript>", or its length without one), fills the lead''s problem if none was captured, and alerts the owner (customer_replied). Once per voicemail; never for a call from the owner''s own phone.';
+COMMENT ON FUNCTION nmc.voicemail_told(nmc.voicemails) IS 'A voicemail joins its caller''s conversation as their message ("Voicemail: <transcript>", or its length without one; the recording as its media), fills the lead''s problem if none was captured, and alerts the owner (customer_replied). Once per voicemail; never for a call from the owner''s own phone.';
 
 CREATE FUNCTION nmc.openai_transcribe_build(j nmc.jobs, cfg jsonb)
 RETURNS nmc.http_request

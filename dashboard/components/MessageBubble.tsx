@@ -1,6 +1,6 @@
 'use client';
 // MessageBubble.tsx — one text in a thread: who wrote it (customer, assistant,
-// you, automatic), the text, its photos (thumbnails of our copies), the time
+// you, automatic), the text, its photos (thumbnails of our copies) or voicemail (a player), the time
 // and, for our texts, the delivery status (and why, when it failed or was not sent).
 import { isMediaPath } from '../lib/api';
 import { authorLabel, clockTime, deliveryLabel } from '../lib/format';
@@ -16,9 +16,12 @@ export function MessageBubble({ message: m }: { message: Message }) {
       <p className="msg-body">{m.body ?? '…'}</p>
       {m.media?.some((f) => f.url && isMediaPath(f.url)) && (
         <span className="msg-media">
-          {m.media.map((f, i) => f.url && isMediaPath(f.url) && f.content_type.startsWith('image/')
-            ? <MediaFile key={f.url} url={f.url} kind="image" label={`Photo ${i + 1}`} />
-            : null)}
+          {m.media.map((f, i) => {
+            if (!f.url || !isMediaPath(f.url)) return null;
+            if (f.content_type.startsWith('image/')) return <MediaFile key={f.url} url={f.url} kind="image" label={`Photo ${i + 1}`} />;
+            if (f.content_type.startsWith('audio/')) return <MediaFile key={f.url} url={f.url} kind="audio" label="Voicemail" />;
+            return null;
+          })}
         </span>
       )}
       <span className="msg-meta">

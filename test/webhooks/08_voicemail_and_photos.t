@@ -107,6 +107,9 @@ is get_file($c->{voicemail}{audio_url})->{status}, 401, 'without a session: 401'
 is get_file($c->{voicemail}{audio_url}, $other_session)->{status}, 404, 'another business: 404';
 is sql(qq{SELECT m.body FROM nmc.messages m JOIN nmc.voicemails v ON v.message_id = m.id WHERE v.recording_sid = '$recording'}),
    "Voicemail: $expected", 'the transcript joins the conversation as the caller\'s words';
+my (undef, $thread) = api(GET => '/api/conversations/' . sql("SELECT conversation_id FROM nmc.calls WHERE twilio_call_sid = '$call_sid'"), undef, $session);
+my ($vm_message) = grep { ($_->{body} // '') =~ /^Voicemail: / } @{ $thread->{messages} };
+is_deeply $vm_message->{media}, [{ content_type => 'audio/mpeg', url => $c->{voicemail}{audio_url} }], '… with the recording to play in the thread';
 is sql(qq{SELECT l.problem FROM nmc.leads l JOIN nmc.calls c ON c.lead_id = l.id WHERE c.twilio_call_sid = '$call_sid'}), $expected,
    'and becomes the lead\'s problem';
 
@@ -145,7 +148,7 @@ ok wait_until(sub { (sql(qq{SELECT f.status FROM nmc.messages m, jsonb_array_ele
    'the photo is copied';
 my $conversation = sql("SELECT conversation_id FROM nmc.messages WHERE twilio_sid = '$mms'");
 my (undef, $conv) = api(GET => "/api/conversations/$conversation", undef, $session);
-my ($photo_message) = grep { ($_->{media} // [])->[0] } @{ $conv->{messages} };
+my ($photo_message) = grep { (($_->{media} // [])->[0]{content_type} // '') eq 'image/jpeg' } @{ $conv->{messages} };
 like $photo_message->{media}[0]{url}, qr{^/api/media/[0-9a-f-]{36}$}, 'the conversation shows the photo at our URL';
 my $photo = get_file($photo_message->{media}[0]{url}, $session);
 my $stored = HTTP::Tiny->new->get("$fake/twilio-storage/$media");
