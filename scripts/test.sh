@@ -117,6 +117,11 @@ make -s -C "$ROOT/fuzz" run SECONDS="${NMC_TEST_FUZZ_SECONDS:-10}"
 echo "==> dispatcher and webhook tests (real HTTP to the fake providers)"
 prove "$ROOT"/test/dispatcher/*.t "$ROOT"/test/webhooks/*.t
 
+# Running it for real: nginx with TLS in front, backups restored into a fresh
+# cluster, PgBouncer with two edges (their own ports and clusters; test/ops).
+echo "==> operations: nginx and TLS, backup and restore, PgBouncer with two edges"
+prove "$ROOT"/test/ops/*.t
+
 # Faults on a schedule under mixed load, briefly (make soak runs it for 10 minutes).
 echo "==> soak, short: ${NMC_TEST_SOAK_SECONDS:-45} s (test/faults/soak.t)"
 NMC_SOAK_SECONDS=${NMC_TEST_SOAK_SECONDS:-45} prove "$ROOT"/test/faults/soak.t
