@@ -176,7 +176,15 @@ int config_load(struct edge_config *cfg)
 	}
 	cfg->group_commit = strcmp(group, "on") == 0;
 
+	const char *prepared = env_or("NMC_EDGE_PREPARED_STATEMENTS", "on");
+	if (strcmp(prepared, "on") != 0 && strcmp(prepared, "off") != 0) {
+		fprintf(stderr, "nmc-edge: NMC_EDGE_PREPARED_STATEMENTS must be on or off, not \"%s\"\n", prepared);
+		return -1;
+	}
+	cfg->prepared_statements = strcmp(prepared, "on") == 0;
+
 	cfg->db_conninfo = strdup(env_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
+	cfg->listen_conninfo = strdup(env_or("NMC_EDGE_LISTEN_DB", env_or("NMC_EDGE_DB", DEFAULT_CONNINFO)));
 	cfg->dashboard_dir = absolute_dir(env_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
 	const char *trusted = getenv("NMC_TRUSTED_PROXIES");
 	if (trusted != NULL && !addresses_valid(trusted)) {
@@ -198,7 +206,7 @@ int config_load(struct edge_config *cfg)
 	}
 	const char *metrics_token = getenv("NMC_METRICS_TOKEN");
 	cfg->metrics_token = metrics_token != NULL && metrics_token[0] != '\0' ? strdup(metrics_token) : NULL;
-	if (cfg->db_conninfo == NULL || cfg->dashboard_dir == NULL ||
+	if (cfg->db_conninfo == NULL || cfg->listen_conninfo == NULL || cfg->dashboard_dir == NULL ||
 	    (metrics_token != NULL && metrics_token[0] != '\0' && cfg->metrics_token == NULL) ||
 	    (trusted != NULL && trusted[0] != '\0' && cfg->trusted_proxies == NULL) ||
 	    (spool_dir != NULL && spool_dir[0] != '\0' && cfg->spool_dir == NULL)) {
@@ -212,12 +220,14 @@ int config_load(struct edge_config *cfg)
 void config_free(struct edge_config *cfg)
 {
 	free(cfg->db_conninfo);
+	free(cfg->listen_conninfo);
 	free(cfg->dashboard_dir);
 	free(cfg->metrics_token);
 	free(cfg->trusted_proxies);
 	free(cfg->spool_dir);
 	cfg->spool_dir = NULL;
 	cfg->db_conninfo = NULL;
+	cfg->listen_conninfo = NULL;
 	cfg->dashboard_dir = NULL;
 	cfg->metrics_token = NULL;
 	cfg->trusted_proxies = NULL;

@@ -35,7 +35,7 @@ int main(void)
 	if (config_load(&cfg) != 0)
 		return 2;
 
-	struct db_pool *pool = db_pool_create(cfg.db_conninfo, cfg.threads);
+	struct db_pool *pool = db_pool_create(cfg.db_conninfo, cfg.threads, cfg.prepared_statements);
 	if (pool == NULL) {
 		fprintf(stderr, "nmc-edge: out of memory creating the database pool\n");
 		config_free(&cfg);
