@@ -29,8 +29,11 @@ chmod 01777, "$dir/tmp";    # nginx's workers drop to an unprivileged user
 
 # A throwaway certificate for 127.0.0.1, which the clients below verify.
 my $cert = "$dir/cert.pem";
+open my $stderr, '>&', \*STDERR or die;
+open STDERR, '>', "$dir/openssl.log" or die;    # openssl req prints a ruler even with -subj
 is system('openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
           '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', "$dir/key.pem", '-out', $cert) >> 8, 0, 'a self-signed certificate for 127.0.0.1';
+open STDERR, '>&', $stderr or die;
 
 # The shipped site with this machine's ports, certificate and log paths: each
 # line rewritten must be there, so the test runs the file as it is shipped.

@@ -18,6 +18,8 @@ sub ops_pg_port { ($ENV{NMC_PG_PORT} // 54340) + shift }
 
 my @daemons;    # [pid, name]
 my $owner = $$;
+# Interrupted (make test stopped, a CI timeout): exit through END, which stops the daemons.
+$SIG{TERM} = $SIG{INT} = $SIG{HUP} = sub { exit 1 };
 
 # start_daemon(name, {env}, command...) → pid; output to <state>/log/<name>.log.
 sub start_daemon {
