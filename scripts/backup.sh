@@ -109,7 +109,9 @@ prune() {
     oldest=$(backups | head -1)
     [ -n "$oldest" ] || return 0
     start_wal=$(sed -n 's/^START WAL LOCATION: .*(file \([0-9A-F]*\))$/\1/p' "$BACKUP_DIR/base/$oldest/backup_label")
-    [ -n "$start_wal" ] && as_pg "$PGBIN/pg_archivecleanup" -x .gz "$BACKUP_DIR/wal" "$start_wal"
+    if [ -n "$start_wal" ]; then
+        as_pg "$PGBIN/pg_archivecleanup" -x .gz "$BACKUP_DIR/wal" "$start_wal"
+    fi
 }
 
 cmd_list() {
@@ -130,6 +132,9 @@ cmd_restore() {
             *) die "restore: unknown argument $1" ;;
         esac
     done
+    if [ -n "$until" ] && ! date -u -d "$until" >/dev/null 2>&1; then
+        die "--until '$until' is not a time (e.g. '2026-12-03 14:05:00+00')"
+    fi
     if [ -z "$name" ]; then
         # The newest backup that ended before the target: recovery must get
         # past a backup's end before it may stop.
@@ -144,6 +149,8 @@ cmd_restore() {
     fi
     [ -f "$BACKUP_DIR/base/$name.done" ] || die "no complete base backup $name in $BACKUP_DIR/base"
     if [ -z "$into" ]; then
+        # Only make run's own cluster has a data directory known here.
+        [ -z "${NMC_PG_HOST:-}" ] || die "restore: give --into (INTO=): the data directory of the cluster to restore, stopped and emptied"
         into=$STATE/data
         if as_pg "$PGBIN/pg_ctl" -D "$into" status >/dev/null 2>&1; then
             die "PostgreSQL is running on $into: make stop first"
