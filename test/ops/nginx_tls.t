@@ -160,8 +160,9 @@ ok $missed, 'the dashboard\'s feed receives the call.missed event through nginx'
 is $missed && $missed->{data}{customer}{phone}, $caller, '… of that caller';
 $feed->close;
 
-my $log = do { local $/; open my $fh, '<', "$dir/logs/access.log" or die; <$fh> };
-like $log, qr{"GET /ws HTTP/1\.1" 101 }, 'nginx logged the WebSocket upgrade';
+# nginx logs a WebSocket request when it ends, a moment after the close.
+ok wait_for(sub { my $log = do { local $/; open my $fh, '<', "$dir/logs/access.log" or die; <$fh> }; $log =~ m{"GET /ws HTTP/1\.1" 101 } }, 10),
+   'nginx logged the WebSocket upgrade';
 
 done_testing;
 
