@@ -214,9 +214,17 @@ AS $$
 DECLARE
     sid text;
     listed jsonb;
+    earlier nmc.jobs;
 BEGIN
     PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['twilio_sid']);
     sid := nmc.input_text(req -> 'body', 'twilio_sid', true, 34, 34);
+    -- The same request again gets the same job, done or not (once done, the
+    -- number is this business's and would otherwise read as taken).
+    SELECT * INTO earlier FROM nmc.jobs
+     WHERE business_id = nmc.current_business_id() AND idempotency_key = 'attach:' || sid || ':' || nmc.current_business_id();
+    IF FOUND THEN
+        RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(earlier)));
+    END IF;
     -- What the account said about the number when this business last listed it:
     -- its webhooks then are the ones kept to restore.
     SELECT n INTO listed
@@ -236,7 +244,7 @@ BEGIN
                                            'friendly_name', listed ->> 'friendly_name', 'previous_webhooks', listed -> 'webhooks'),
                         'attach:' || sid || ':' || nmc.current_business_id()))));
 END $$;
-COMMENT ON FUNCTION nmc.api_phone_numbers_attach(jsonb) IS 'POST /api/phone-numbers/attach {twilio_sid}: makes a number the account owns (as listed by POST /api/phone-numbers/owned) the business''s: our webhooks are set on it and the ones it had are kept (previous_webhooks); 202 with the job to poll; 404 number_not_listed, 409 number_taken. The same request twice is one change.';
+COMMENT ON FUNCTION nmc.api_phone_numbers_attach(jsonb) IS 'POST /api/phone-numbers/attach {twilio_sid}: makes a number the account owns (as listed by POST /api/phone-numbers/owned) the business''s: our webhooks are set on it and the ones it had are kept (previous_webhooks); 202 with the job to poll; 404 number_not_listed, 409 number_taken. The same request again, even after the job is done, answers the same job.';
 
 COMMENT ON FUNCTION nmc.api_phone_numbers_buy(jsonb) IS 'POST /api/phone-numbers {phone_number}: buys a number for the business and points its webhooks at us; 202 with the job to poll. The same request twice is one purchase.';
 

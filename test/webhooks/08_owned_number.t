@@ -56,10 +56,10 @@ ok scalar @{ fake_requests(path => 'IncomingPhoneNumbers.json') }, 'the fake Twi
 is $status, 404, 'a number another business uses cannot be attached (it was not listed)';
 ($status, $body) = api(POST => '/api/phone-numbers/attach', { twilio_sid => $seeded->{sid} }, $token);
 is $status, 202, 'attach: 202 with a job';
-my $again = (api(POST => '/api/phone-numbers/attach', { twilio_sid => $seeded->{sid} }, $token))[1];
-is $again->{job}{id}, $body->{job}{id}, 'the same request twice is one job';
 $job = poll_job($body->{job}{id});
 is $job->{status}, 'done', 'the attach job completes';
+my $again = (api(POST => '/api/phone-numbers/attach', { twilio_sid => $seeded->{sid} }, $token))[1];
+is $again->{job}{id}, $body->{job}{id}, 'the same request again, once done, answers the same job (not number_taken)';
 
 my ($update) = grep { $_->{method} eq 'POST' } @{ fake_requests(path => "IncomingPhoneNumbers/$seeded->{sid}.json") };
 ok $update, 'the fake Twilio got the number\'s update';
