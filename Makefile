@@ -1,6 +1,6 @@
 # NeverMissCall — the two commands (make run, make test) and their helpers.
 # scripts/stack.sh does the work; see README.md for the configuration table.
-.PHONY: run test stop logs deps build bench clean simulate fuzz soak install
+.PHONY: run test stop logs deps build bench clean simulate fuzz soak install backup restore
 
 run:
 	@scripts/stack.sh deps
@@ -25,6 +25,16 @@ simulate:
 
 deps:
 	@scripts/stack.sh deps
+
+# make backup: WAL archiving on and a verified base backup into NMC_BACKUP_DIR
+# (default /var/backups/nevermisscall/<port>); docs/backups.md.
+# make restore [BACKUP=<name>] [UNTIL='2026-12-03 14:05:00+00'] [INTO=<empty data dir>]:
+# without INTO, into make run's data directory (after make stop; the old one is kept aside).
+backup:
+	@scripts/backup.sh backup
+
+restore:
+	@scripts/backup.sh restore $(if $(BACKUP),--backup '$(BACKUP)') $(if $(UNTIL),--until '$(UNTIL)') $(if $(INTO),--into '$(INTO)')
 
 build:
 	@scripts/stack.sh build

@@ -201,8 +201,15 @@ static int load_settings(struct edge_config *cfg)
 		log_error("NMC_LISTEN_ADDRESS must be one address, not a list (\"%s\")", listen);
 		return -1;
 	}
+	const char *prepared = setting_or("NMC_EDGE_PREPARED_STATEMENTS", "on");
+	if (strcmp(prepared, "on") != 0 && strcmp(prepared, "off") != 0) {
+		log_error("NMC_EDGE_PREPARED_STATEMENTS must be on or off, not \"%s\"", prepared);
+		return -1;
+	}
+	cfg->prepared_statements = strcmp(prepared, "on") == 0;
 	cfg->listen_address = listen != NULL && listen[0] != '\0' ? strdup(listen) : NULL;
 	cfg->db_conninfo = strdup(setting_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
+	cfg->listen_conninfo = strdup(setting_or("NMC_EDGE_LISTEN_DB", setting_or("NMC_EDGE_DB", DEFAULT_CONNINFO)));
 	cfg->dashboard_dir = absolute_dir(setting_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
 	const char *trusted = setting("NMC_TRUSTED_PROXIES");
 	if (trusted != NULL && !addresses_valid(trusted)) {
@@ -224,7 +231,7 @@ static int load_settings(struct edge_config *cfg)
 	}
 	const char *metrics_token = setting("NMC_METRICS_TOKEN");
 	cfg->metrics_token = metrics_token != NULL && metrics_token[0] != '\0' ? strdup(metrics_token) : NULL;
-	if (cfg->db_conninfo == NULL || cfg->dashboard_dir == NULL ||
+	if (cfg->db_conninfo == NULL || cfg->listen_conninfo == NULL || cfg->dashboard_dir == NULL ||
 	    (listen != NULL && listen[0] != '\0' && cfg->listen_address == NULL) ||
 	    (metrics_token != NULL && metrics_token[0] != '\0' && cfg->metrics_token == NULL) ||
 	    (trusted != NULL && trusted[0] != '\0' && cfg->trusted_proxies == NULL) ||
@@ -258,6 +265,7 @@ int config_load(struct edge_config *cfg, const char *path)
 void config_free(struct edge_config *cfg)
 {
 	free(cfg->db_conninfo);
+	free(cfg->listen_conninfo);
 	free(cfg->dashboard_dir);
 	free(cfg->metrics_token);
 	free(cfg->trusted_proxies);
@@ -266,6 +274,7 @@ void config_free(struct edge_config *cfg)
 	cfg->listen_address = NULL;
 	cfg->spool_dir = NULL;
 	cfg->db_conninfo = NULL;
+	cfg->listen_conninfo = NULL;
 	cfg->dashboard_dir = NULL;
 	cfg->metrics_token = NULL;
 	cfg->trusted_proxies = NULL;

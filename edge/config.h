@@ -21,6 +21,11 @@ struct edge_config {
 	char *spool_dir;           /* owned; NMC_EDGE_SPOOL_DIR, NULL: no spool (503 while the database is down) */
 	unsigned int spool_max;    /* webhooks the spool keeps at most */
 	int group_commit;          /* 0: every request commits alone (NMC_EDGE_GROUP_COMMIT=off) */
+	/* Behind a transaction pooler (docs/scaling.md): the feed's LISTEN needs a
+	 * session of its own, and a statement prepared on one server connection
+	 * may be executed on another. */
+	char *listen_conninfo;     /* owned; NMC_EDGE_LISTEN_DB, default db_conninfo */
+	int prepared_statements;   /* 0: NMC_EDGE_PREPARED_STATEMENTS=off */
 };
 
 /* path: the configuration file, or NULL for none. Returns 0 on success; on

@@ -24,15 +24,17 @@ struct db_pool {
 	const char *(*prepared)[PREPARED_PER_CONN]; /* per slot; NULL entries free */
 	bool *in_use;
 	bool reachable;      /* last known state, only to log transitions */
+	bool prepare;        /* false: never PQprepare (behind a transaction pooler) */
 	char *conninfo;
 };
 
-struct db_pool *db_pool_create(const char *conninfo, unsigned int size)
+struct db_pool *db_pool_create(const char *conninfo, unsigned int size, bool prepare)
 {
 	struct db_pool *pool = calloc(1, sizeof *pool);
 	if (pool == NULL)
 		return NULL;
 	pool->size = size;
+	pool->prepare = prepare;
 	pool->reachable = true;
 	pool->conns = calloc(size, sizeof *pool->conns);
 	pool->prepared = calloc(size, sizeof *pool->prepared);
@@ -167,6 +169,8 @@ static PGresult *exec_statement_once(struct db_pool *pool, unsigned int slot, co
 	char name[16];
 	int i;
 
+	if (!pool->prepare)
+		return PQexecParams(conn, sql, nparams, param_types, param_values, NULL, NULL, 0);
 	for (i = 0; i < PREPARED_PER_CONN && known[i] != NULL && known[i] != sql; i++)
 		;
 	if (i == PREPARED_PER_CONN)

@@ -16,7 +16,10 @@ enum db_outcome {
 	DB_QUERY_ERROR,   /* the statement failed; *result holds the error */
 };
 
-struct db_pool *db_pool_create(const char *conninfo, unsigned int size);
+/* prepare: statements are prepared once per connection; false behind a
+ * transaction pooler, where the next statement may reach another server
+ * connection (each then runs as one unnamed parse-bind-execute). */
+struct db_pool *db_pool_create(const char *conninfo, unsigned int size, bool prepare);
 void db_pool_destroy(struct db_pool *pool);
 
 /* Runs one parameterised statement (text parameters, text results) on a

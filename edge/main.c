@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	if (config_load(&cfg, path) != 0)
 		return 2;
 
-	struct db_pool *pool = db_pool_create(cfg.db_conninfo, cfg.threads);
+	struct db_pool *pool = db_pool_create(cfg.db_conninfo, cfg.threads, cfg.prepared_statements);
 	if (pool == NULL) {
 		log_error("out of memory creating the database pool");
 		config_free(&cfg);

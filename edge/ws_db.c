@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool ws_db_init(struct ws_db *db, const char *conninfo)
+bool ws_db_init(struct ws_db *db, const char *conninfo, const char *listen_conninfo)
 {
 	memset(db, 0, sizeof *db);
 	db->conninfo = strdup(conninfo);
-	return db->conninfo != NULL;
+	db->listen_conninfo = strdup(listen_conninfo);
+	return db->conninfo != NULL && db->listen_conninfo != NULL;
 }
 
 void ws_db_disconnect(struct ws_db *db)
@@ -29,7 +30,8 @@ void ws_db_free(struct ws_db *db)
 {
 	ws_db_disconnect(db);
 	free(db->conninfo);
-	db->conninfo = NULL;
+	free(db->listen_conninfo);
+	db->conninfo = db->listen_conninfo = NULL;
 }
 
 static void set_why(char *why, size_t size, PGconn *conn)
@@ -56,7 +58,7 @@ bool ws_db_connect(struct ws_db *db, char *why, size_t why_size)
 		ws_db_disconnect(db);
 		return false;
 	}
-	db->listen = db_connect(db->conninfo);
+	db->listen = db_connect(db->listen_conninfo);
 	if (db->listen == NULL || PQstatus(db->listen) != CONNECTION_OK) {
 		set_why(why, why_size, db->listen);
 		ws_db_disconnect(db);

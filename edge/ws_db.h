@@ -9,12 +9,13 @@
 #include "db_pool.h"
 
 struct ws_db {
-	char *conninfo;       /* owned */
+	char *conninfo;       /* owned; the query connection's */
+	char *listen_conninfo; /* owned; LISTEN's: a session, never a transaction pooler */
 	PGconn *listen;       /* NULL while disconnected */
 	PGconn *query;        /* NULL while disconnected */
 };
 
-bool ws_db_init(struct ws_db *db, const char *conninfo);
+bool ws_db_init(struct ws_db *db, const char *conninfo, const char *listen_conninfo);
 /* Connects both and LISTENs. On failure both stay closed and *why (static
  * or owned by nothing) says what went wrong. */
 bool ws_db_connect(struct ws_db *db, char *why, size_t why_size);

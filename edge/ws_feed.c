@@ -39,12 +39,12 @@ static const char hello_sql[] =
 	"SELECT business_id, resume_after, error_code, error_message "
 	"FROM nmc_api.ws_hello($1)";
 
-bool ws_feed_init(struct ws_feed *feed, const char *conninfo,
+bool ws_feed_init(struct ws_feed *feed, const char *conninfo, const char *listen_conninfo,
 		  void (*db_lost)(struct ws_feed *feed))
 {
 	memset(feed, 0, sizeof *feed);
 	feed->db_lost = db_lost;
-	return ws_db_init(&feed->db, conninfo);
+	return ws_db_init(&feed->db, conninfo, listen_conninfo);
 }
 
 void ws_feed_free(struct ws_feed *feed)

@@ -29,7 +29,7 @@ struct ws_feed {
 	void (*db_lost)(struct ws_feed *feed);
 };
 
-bool ws_feed_init(struct ws_feed *feed, const char *conninfo,
+bool ws_feed_init(struct ws_feed *feed, const char *conninfo, const char *listen_conninfo,
 		  void (*db_lost)(struct ws_feed *feed));
 void ws_feed_free(struct ws_feed *feed);
 

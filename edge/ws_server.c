@@ -266,7 +266,7 @@ static void *service_thread(void *arg)
 struct ws_server *ws_server_start(const struct edge_config *cfg)
 {
 	struct ws_server *srv = calloc(1, sizeof *srv);
-	if (srv == NULL || !ws_feed_init(&srv->feed, cfg->db_conninfo, db_lost)) {
+	if (srv == NULL || !ws_feed_init(&srv->feed, cfg->db_conninfo, cfg->listen_conninfo, db_lost)) {
 		log_error("out of memory starting the websocket feed");
 		if (srv != NULL)
 			ws_feed_free(&srv->feed);

@@ -20,7 +20,7 @@ NMC_DASHBOARD_DIR=${NMC_DASHBOARD_DIR:-$ROOT/dashboard/out}
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl libcurl4-openssl-dev libmicrohttpd-dev
 libwebsockets-dev libpq-dev libssl-dev make gcc pkg-config curl valgrind
-chromium clang libclang-rt-14-dev systemd"
+chromium clang libclang-rt-14-dev systemd nginx pgbouncer openssl libio-socket-ssl-perl libnet-ssleay-perl"
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -61,6 +61,11 @@ cmd_deps() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
     # The packaged default cluster is not ours; keep it from holding port 5432 for nothing.
     pg_ctlcluster 15 main stop 2>/dev/null || true
+    # Nor are the packaged nginx (port 80) and PgBouncer (6432) services: the
+    # tests run their own (test/ops); docs/proxy.md and docs/scaling.md set them up.
+    for service in nginx pgbouncer; do
+        case " $missing " in *" $service "*) invoke-rc.d "$service" stop >/dev/null 2>&1 || true ;; esac
+    done
 }
 
 cmd_build() {

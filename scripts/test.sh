@@ -76,12 +76,6 @@ pg_prove -h "$SOCK" -p "$NMC_PG_PORT" -U postgres -d "$NMC_DB" --ext .sql -r "$R
 echo "==> edge HTTP tests"
 prove -r "$ROOT/test/edge"
 
-# Installed as a service (docs/operations.md): make install into a temporary
-# root, the systemd unit verified, a Debian cluster made by the installed
-# set-up tool, the unit's ExecStart run as systemd would run it.
-echo "==> operations: make install, the systemd unit, the installed edge (test/ops)"
-prove "$ROOT"/test/ops/*.t
-
 # The edge's HTTP tests again, against the edge built with AddressSanitizer and
 # UndefinedBehaviorSanitizer (its own ports; the tests' extra edges are that
 # build too): any report, a leak at exit included, fails.
@@ -122,6 +116,14 @@ make -s -C "$ROOT/fuzz" run SECONDS="${NMC_TEST_FUZZ_SECONDS:-10}"
 
 echo "==> dispatcher and webhook tests (real HTTP to the fake providers)"
 prove "$ROOT"/test/dispatcher/*.t "$ROOT"/test/webhooks/*.t
+
+# Running it for real (test/ops, their own ports and clusters): installed as a
+# service (make install into a temporary root, the systemd unit verified, a
+# Debian cluster made by the installed set-up tool, the unit's ExecStart run as
+# systemd would), nginx with TLS in front, backups restored into a fresh
+# cluster, PgBouncer with two edges.
+echo "==> operations: the installed service, nginx and TLS, backup and restore, PgBouncer with two edges"
+prove "$ROOT"/test/ops/*.t
 
 # Faults on a schedule under mixed load, briefly (make soak runs it for 10 minutes).
 echo "==> soak, short: ${NMC_TEST_SOAK_SECONDS:-45} s (test/faults/soak.t)"

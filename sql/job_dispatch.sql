@@ -12,6 +12,8 @@ BEGIN
         WHEN 'twilio.sms.login_code' THEN RETURN nmc.twilio_sms_login_code_build(j, cfg);
         WHEN 'twilio.numbers.search' THEN RETURN nmc.twilio_numbers_search_build(j, cfg);
         WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_build(j, cfg);
+        WHEN 'twilio.numbers.owned' THEN RETURN nmc.twilio_numbers_owned_build(j, cfg);
+        WHEN 'twilio.numbers.attach' THEN RETURN nmc.twilio_numbers_attach_build(j, cfg);
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_build(j, cfg);
         WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_build(j, cfg);
         WHEN 'push.send' THEN RETURN nmc.push_send_build(j, cfg);
@@ -32,6 +34,8 @@ BEGIN
         WHEN 'twilio.sms.login_code' THEN RETURN nmc.twilio_sms_login_code_apply(j, response);
         WHEN 'twilio.numbers.search' THEN RETURN nmc.twilio_numbers_search_apply(j, response);
         WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_apply(j, response);
+        WHEN 'twilio.numbers.owned' THEN RETURN nmc.twilio_numbers_owned_apply(j, response);
+        WHEN 'twilio.numbers.attach' THEN RETURN nmc.twilio_numbers_attach_apply(j, response);
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_apply(j, response);
         WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_apply(j, response);
         WHEN 'push.send' THEN RETURN nmc.push_send_apply(j, response);
@@ -94,6 +98,8 @@ BEGIN
         WHEN 'twilio.sms.login_code' THEN nmc.twilio_sms_login_code_simulate(j)
         WHEN 'twilio.numbers.search' THEN nmc.twilio_numbers_search_simulate(j)
         WHEN 'twilio.numbers.buy' THEN nmc.twilio_numbers_buy_simulate(j)
+        WHEN 'twilio.numbers.owned' THEN nmc.twilio_numbers_owned_simulate(j)
+        WHEN 'twilio.numbers.attach' THEN nmc.twilio_numbers_attach_simulate(j)
     END;
 END
 $$;
@@ -104,6 +110,8 @@ INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, tot
     ('twilio.sms.login_code', 'twilio', 4, 3000, 15000, 'Text a sign-in code to the business''s own phone, outside any customer''s thread'),
     ('twilio.numbers.search', 'twilio', 3, 3000, 15000, 'Search available local numbers by area code'),
     ('twilio.numbers.buy', 'twilio', 3, 3000, 30000, 'Buy a number and point its webhooks at us'),
+    ('twilio.numbers.owned', 'twilio', 3, 3000, 15000, 'List the numbers the account owns that no business uses yet'),
+    ('twilio.numbers.attach', 'twilio', 3, 3000, 30000, 'Point a number the account owns at our webhooks, keeping its old ones'),
     ('openai.chat', 'openai', 3, 5000, 60000, 'One chat completion for an AI turn'),
     ('maps.geocode', 'maps', 4, 3000, 10000, 'Geocode an address for the service-area check'),
     ('push.send', 'push', 5, 3000, 10000, 'Push an alert to one of the owner''s devices (Web Push)'),

@@ -8,9 +8,11 @@ CREATE TABLE nmc.phone_numbers (
     friendly_name  text,
     simulated      boolean NOT NULL DEFAULT false,
     created_at     timestamptz NOT NULL DEFAULT now(),
+    previous_webhooks jsonb,
     UNIQUE (business_id, id)
 );
 COMMENT ON TABLE nmc.phone_numbers IS 'Twilio numbers owned by businesses (unique across the product). simulated: bought in sandbox mode, not a real number.';
+COMMENT ON COLUMN nmc.phone_numbers.previous_webhooks IS 'For a number the account owned before it was attached (POST /api/phone-numbers/attach): the webhook URLs and methods it had then, to put back if it leaves us. NULL for a number bought through us.';
 ALTER TABLE nmc.phone_numbers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.phone_numbers FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON nmc.phone_numbers

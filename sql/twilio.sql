@@ -315,16 +315,25 @@ $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_search_simulate(nmc.jobs) IS 'Sandbox mode: up to ten plausible numbers in the requested area code from the fictional 555-0100…0199 range, leaving out those already taken.';
 
 -- twilio.numbers.buy ------------------------------------------------------
+CREATE FUNCTION nmc.twilio_number_our_webhooks(cfg jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'VoiceUrl', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/voice'), 'VoiceMethod', 'POST',
+        'SmsUrl', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/sms'), 'SmsMethod', 'POST',
+        'StatusCallback', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/voice/status'), 'StatusCallbackMethod', 'POST')
+$$;
+COMMENT ON FUNCTION nmc.twilio_number_our_webhooks(jsonb) IS 'The webhook settings (IncomingPhoneNumber parameters) a number of ours gets: our voice, SMS and status URLs under public_url, all POST. Used when a number is bought and when one the account owns is attached.';
+
 CREATE FUNCTION nmc.twilio_numbers_buy_build(j nmc.jobs, cfg jsonb)
 RETURNS nmc.http_request
 LANGUAGE sql STABLE
 AS $$
     SELECT nmc.twilio_request(cfg, 'POST', 'IncomingPhoneNumbers.json', jsonb_build_object(
         'PhoneNumber', j.payload ->> 'phone_number',
-        'FriendlyName', left(coalesce(j.payload ->> 'friendly_name', j.payload ->> 'phone_number'), 64),
-        'VoiceUrl', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/voice'), 'VoiceMethod', 'POST',
-        'SmsUrl', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/sms'), 'SmsMethod', 'POST',
-        'StatusCallback', nmc.twilio_webhook_url(cfg, '/webhooks/twilio/voice/status'), 'StatusCallbackMethod', 'POST'))
+        'FriendlyName', left(coalesce(j.payload ->> 'friendly_name', j.payload ->> 'phone_number'), 64))
+        || nmc.twilio_number_our_webhooks(cfg))
 $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_buy_build(nmc.jobs, jsonb) IS 'twilio.numbers.buy: POST IncomingPhoneNumbers.json with our voice, SMS and status webhook URLs under public_url.';
 
@@ -361,6 +370,96 @@ AS $$
                               'nmc_simulated', true)
 $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_buy_simulate(nmc.jobs) IS 'Sandbox mode: a simulated purchase; the number is recorded as simulated.';
+
+-- twilio.numbers.owned ----------------------------------------------------
+CREATE FUNCTION nmc.twilio_number_webhooks(n jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT jsonb_build_object('voice_url', n ->> 'voice_url', 'voice_method', n ->> 'voice_method',
+                              'sms_url', n ->> 'sms_url', 'sms_method', n ->> 'sms_method',
+                              'status_callback', n ->> 'status_callback', 'status_callback_method', n ->> 'status_callback_method')
+$$;
+COMMENT ON FUNCTION nmc.twilio_number_webhooks(jsonb) IS 'The webhook settings of an IncomingPhoneNumber resource (Twilio''s JSON), as phone_numbers.previous_webhooks keeps them.';
+
+CREATE FUNCTION nmc.twilio_numbers_owned_build(j nmc.jobs, cfg jsonb)
+RETURNS nmc.http_request
+LANGUAGE sql STABLE
+AS $$ SELECT nmc.twilio_request(cfg, 'GET', 'IncomingPhoneNumbers.json', NULL, jsonb_build_object('PageSize', '1000')) $$;
+COMMENT ON FUNCTION nmc.twilio_numbers_owned_build(nmc.jobs, jsonb) IS 'twilio.numbers.owned: GET IncomingPhoneNumbers.json, the numbers the account owns (one page of up to 1,000, Twilio''s maximum).';
+
+CREATE FUNCTION nmc.twilio_numbers_owned_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object('numbers', coalesce(jsonb_agg(jsonb_build_object(
+               'twilio_sid', n ->> 'sid', 'phone_number', n ->> 'phone_number', 'friendly_name', n ->> 'friendly_name',
+               'webhooks', nmc.twilio_number_webhooks(n)) ORDER BY n ->> 'phone_number'), '[]'))
+      FROM jsonb_array_elements(coalesce(response -> 'incoming_phone_numbers', '[]')) n
+     WHERE NOT EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.twilio_sid = n ->> 'sid' OR p.phone = n ->> 'phone_number')
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_owned_apply(nmc.jobs, jsonb) IS 'twilio.numbers.owned success: the job result lists the account''s numbers no business uses yet, each with the webhooks it has now (what POST /api/phone-numbers/attach keeps to restore).';
+
+CREATE FUNCTION nmc.twilio_numbers_owned_simulate(j nmc.jobs)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    -- Two fictional numbers (555-01XX), always the same: the sandbox's "account".
+    SELECT jsonb_build_object('incoming_phone_numbers', jsonb_agg(jsonb_build_object(
+               'sid', 'PN' || md5('nmc sandbox owned number ' || g), 'phone_number', format('+15555550%s', 196 + g),
+               'friendly_name', format('(555) 555-0%s', 196 + g),
+               'voice_url', 'https://example.com/previous/voice', 'voice_method', 'POST',
+               'sms_url', 'https://example.com/previous/sms', 'sms_method', 'POST',
+               'status_callback', '', 'status_callback_method', 'POST') ORDER BY g), 'nmc_simulated', true)
+      FROM generate_series(1, 2) g
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_owned_simulate(nmc.jobs) IS 'Sandbox mode: two fictional numbers the account "owns", with made-up previous webhooks.';
+
+-- twilio.numbers.attach ---------------------------------------------------
+CREATE FUNCTION nmc.twilio_numbers_attach_build(j nmc.jobs, cfg jsonb)
+RETURNS nmc.http_request
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.twilio_request(cfg, 'POST', 'IncomingPhoneNumbers/' || nmc.url_encode(j.payload ->> 'twilio_sid') || '.json',
+                              nmc.twilio_number_our_webhooks(cfg))
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_attach_build(nmc.jobs, jsonb) IS 'twilio.numbers.attach: POST IncomingPhoneNumbers/{sid}.json, pointing a number the account owns at our webhooks.';
+
+CREATE FUNCTION nmc.twilio_numbers_attach_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pn nmc.phone_numbers;
+    is_simulated boolean := coalesce((response ->> 'nmc_simulated')::boolean, false);
+BEGIN
+    IF response ->> 'sid' IS DISTINCT FROM j.payload ->> 'twilio_sid' OR response ->> 'phone_number' IS NULL THEN
+        PERFORM nmc.job_permanent_error('Twilio updated the number but returned another or none', 'invalid_response');
+    END IF;
+    INSERT INTO nmc.phone_numbers (business_id, phone, twilio_sid, friendly_name, simulated, previous_webhooks)
+    VALUES (j.business_id, response ->> 'phone_number', response ->> 'sid', response ->> 'friendly_name', is_simulated,
+            j.payload -> 'previous_webhooks')
+    ON CONFLICT (twilio_sid) DO UPDATE SET friendly_name = EXCLUDED.friendly_name
+    RETURNING * INTO pn;
+    RETURN jsonb_build_object('phone_number_id', pn.id, 'phone_number', pn.phone, 'twilio_sid', pn.twilio_sid,
+                              'simulated', is_simulated, 'previous_webhooks', pn.previous_webhooks);
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_attach_apply(nmc.jobs, jsonb) IS 'twilio.numbers.attach success: the number now belongs to the business (nmc.phone_numbers), with the webhooks it had before (previous_webhooks) kept to restore.';
+
+CREATE FUNCTION nmc.twilio_numbers_attach_simulate(j nmc.jobs)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object('sid', j.payload ->> 'twilio_sid', 'phone_number', j.payload ->> 'phone_number',
+                              'friendly_name', j.payload ->> 'friendly_name', 'nmc_simulated', true)
+           || jsonb_build_object(
+                  'voice_url', nmc.twilio_webhook_url(nmc.settings_json(), '/webhooks/twilio/voice'), 'voice_method', 'POST',
+                  'sms_url', nmc.twilio_webhook_url(nmc.settings_json(), '/webhooks/twilio/sms'), 'sms_method', 'POST',
+                  'status_callback', nmc.twilio_webhook_url(nmc.settings_json(), '/webhooks/twilio/voice/status'),
+                  'status_callback_method', 'POST')
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_attach_simulate(nmc.jobs) IS 'Sandbox mode: a simulated update; the number is recorded as simulated.';
 
 -- Copying a file Twilio holds (a recording, an MMS photo) into nmc.media_files.
 CREATE FUNCTION nmc.twilio_media_fetch_build(j nmc.jobs, cfg jsonb)

@@ -13,6 +13,7 @@
 #include "json_scan.h"
 #include "push_fake.h"
 #include "push_state.h"
+#include "twilio_numbers.h"
 
 #define JSON "application/json"
 
@@ -210,6 +211,24 @@ static int script_geocode(const struct form *f, struct fake_reply *rp)
 	return ok_reply(rp, ",\"entries\":%zu", n);
 }
 
+/* POST /_fake/twilio/numbers?PhoneNumber=+1…&VoiceUrl=…&SmsUrl=…: a number the
+ * account owned before the product saw it, with the webhooks it had. */
+static int seed_twilio_number(const struct form *f, struct fake_reply *rp)
+{
+	const char *pn = form_get_nonempty(f, "PhoneNumber");
+	struct jbuf jb;
+
+	if (!pn || pn[0] != '+')
+		return error_reply(rp, 400, "PhoneNumber (E.164) is required");
+	jb_init(&jb);
+	if (!twilio_numbers_add(pn, pn, f, &jb)) {
+		jb_free(&jb);
+		return error_reply(rp, 500, "out of memory or too many numbers");
+	}
+	reply_take_body(rp, 200, JSON, &jb);
+	return 0;
+}
+
 static void route(const struct fake_request *rq, const struct form *f, struct fake_reply *rp)
 {
 	const char *p = rq->path + strlen("/_fake");
@@ -225,6 +244,7 @@ static void route(const struct fake_request *rq, const struct form *f, struct fa
 	else if (strcmp(p, "/reset") == 0 && post) {
 		fake_state_reset();
 		push_state_reset();
+		twilio_numbers_reset();
 		ok_reply(rp, NULL, 0);
 	} else if (strcmp(p, "/faults") == 0 && post)
 		add_fault(f, rp);
@@ -238,6 +258,8 @@ static void route(const struct fake_request *rq, const struct form *f, struct fa
 		script_openai(rq, rp);
 	else if (strcmp(p, "/maps/geocode") == 0 && post)
 		script_geocode(f, rp);
+	else if (strcmp(p, "/twilio/numbers") == 0 && post)
+		seed_twilio_number(f, rp);
 	else if (strncmp(p, "/push/", 6) != 0 || !push_admin_handle(rq, p + 5, rp))
 		error_reply(rp, 404, "unknown admin endpoint or method");
 }

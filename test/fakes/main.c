@@ -10,6 +10,7 @@
 #include "push_fake.h"
 #include "push_state.h"
 #include "router.h"
+#include "twilio_numbers.h"
 
 int main(void)
 {
@@ -54,5 +55,6 @@ int main(void)
 	MHD_stop_daemon(d);
 	fake_state_destroy();
 	push_state_reset();
+	twilio_numbers_reset();
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "basic_auth.h"
 #include "fake_config.h"
 #include "fake_ids.h"
+#include "twilio_numbers.h"
 #include "utf8.h"
 
 #define API_PREFIX "/2010-04-01/Accounts/"
@@ -297,26 +298,13 @@ static bool is_e164(const char *s)
 	return true;
 }
 
-static const char *or_default(const char *v, const char *fallback)
-{
-	return v ? v : fallback;
-}
-
-static void json_field(struct jbuf *jb, const char *name, const char *value)
-{
-	jb_printf(jb, ",\"%s\":", name);
-	jb_str(jb, value);
-}
-
 static int buy_number(const struct fake_request *rq, const struct form *f,
 		       struct fake_reply *rp)
 {
 	static unsigned bought;
 	const char *pn = form_get_nonempty(f, "PhoneNumber");
 	const char *ac = form_get_nonempty(f, "AreaCode");
-	const char *fname = form_get_nonempty(f, "FriendlyName");
-	const char *acct = fake_cfg.twilio_account_sid;
-	char num[20], name[24], sid[35], now[40];
+	char num[20], name[24];
 	struct jbuf jb;
 
 	(void)rq;
@@ -340,40 +328,33 @@ static int buy_number(const struct fake_request *rq, const struct form *f,
 			 __atomic_fetch_add(&bought, 1, __ATOMIC_RELAXED) % 100);
 	}
 	friendly(name, sizeof(name), num);
-	fake_sid(sid, "PN");
-	fake_rfc2822(now, time(NULL));
-
 	jb_init(&jb);
-	jb_puts(&jb, "{\"account_sid\":");
-	jb_str(&jb, acct);
-	jb_printf(&jb, ",\"address_requirements\":\"none\",\"address_sid\":null,"
-		  "\"api_version\":\"2010-04-01\",\"beta\":false,"
-		  "\"capabilities\":{\"voice\":true,\"sms\":true,\"mms\":true,\"fax\":false},"
-		  "\"date_created\":\"%s\",\"date_updated\":\"%s\","
-		  "\"emergency_status\":\"Inactive\",\"emergency_address_sid\":null",
-		  now, now);
-	json_field(&jb, "friendly_name", fname ? fname : name);
-	jb_puts(&jb, ",\"identity_sid\":null,\"origin\":\"twilio\"");
-	json_field(&jb, "phone_number", num);
-	jb_printf(&jb, ",\"sid\":\"%s\",\"sms_application_sid\":null", sid);
-	json_field(&jb, "sms_fallback_method", or_default(form_get_nonempty(f, "SmsFallbackMethod"), "POST"));
-	json_field(&jb, "sms_fallback_url", or_default(form_get(f, "SmsFallbackUrl"), ""));
-	json_field(&jb, "sms_method", or_default(form_get_nonempty(f, "SmsMethod"), "POST"));
-	json_field(&jb, "sms_url", or_default(form_get(f, "SmsUrl"), ""));
-	json_field(&jb, "status_callback", or_default(form_get(f, "StatusCallback"), ""));
-	json_field(&jb, "status_callback_method",
-		   or_default(form_get_nonempty(f, "StatusCallbackMethod"), "POST"));
-	jb_printf(&jb, ",\"trunk_sid\":null,\"uri\":\"/2010-04-01/Accounts/%s/IncomingPhoneNumbers/%s.json\","
-		  "\"voice_application_sid\":null,\"voice_caller_id_lookup\":false",
-		  acct, sid);
-	json_field(&jb, "voice_fallback_method",
-		   or_default(form_get_nonempty(f, "VoiceFallbackMethod"), "POST"));
-	json_field(&jb, "voice_fallback_url", form_get(f, "VoiceFallbackUrl"));
-	json_field(&jb, "voice_method", or_default(form_get_nonempty(f, "VoiceMethod"), "POST"));
-	json_field(&jb, "voice_url", or_default(form_get(f, "VoiceUrl"), ""));
-	jb_puts(&jb, ",\"voice_receive_mode\":\"voice\",\"bundle_sid\":null,"
-		"\"status\":\"in-use\",\"type\":\"local\"}");
+	if (!twilio_numbers_add(num, name, f, &jb)) {
+		jb_free(&jb);
+		return twilio_error(rp, 500, 20500, "Internal Server Error");
+	}
 	reply_take_body(rp, 201, JSON, &jb);
+	return 0;
+}
+
+/* POST IncomingPhoneNumbers/{PN...}.json: new webhook URLs for a number the account owns. */
+static int update_number(const char *sid_json, const struct form *f, struct fake_reply *rp)
+{
+	char sid[35];
+	size_t len = strlen(sid_json);
+	struct jbuf jb;
+
+	if (len != 34 + strlen(".json") || strcmp(sid_json + 34, ".json") != 0)
+		return twilio_error(rp, 404, 20404, "The requested resource was not found");
+	memcpy(sid, sid_json, 34);
+	sid[34] = '\0';
+	jb_init(&jb);
+	if (!twilio_numbers_update(sid, f, &jb)) {
+		jb_free(&jb);
+		return twilio_error(rp, 404, 20404, "The requested resource /2010-04-01/Accounts/%s/IncomingPhoneNumbers/%s.json was not found",
+				    fake_cfg.twilio_account_sid, sid);
+	}
+	reply_take_body(rp, 200, JSON, &jb);
 	return 0;
 }
 
@@ -410,6 +391,26 @@ static int route(const struct fake_request *rq, struct fake_reply *rp)
 		return twilio_error(rp, 401, 20003, "Authenticate");
 	rest = slash + 1;
 
+	if (strcmp(rest, "IncomingPhoneNumbers.json") == 0 && strcmp(rq->method, "GET") == 0) {
+		struct jbuf jb;
+
+		jb_init(&jb);
+		twilio_numbers_list(&jb);
+		reply_take_body(rp, 200, JSON, &jb);
+		return 0;
+	}
+	if (strncmp(rest, "IncomingPhoneNumbers/", 21) == 0) {
+		if (!post)
+			return method_not_allowed(rq, rp);
+		form_init(&body);
+		if (form_parse(&body, rq->body, rq->body_len) != 0) {
+			form_free(&body);
+			return twilio_error(rp, 500, 20500, "Internal Server Error");
+		}
+		update_number(rest + 21, &body, rp);
+		form_free(&body);
+		return 0;
+	}
 	if (strcmp(rest, "Messages.json") == 0 || strcmp(rest, "IncomingPhoneNumbers.json") == 0) {
 		if (!post)
 			return method_not_allowed(rq, rp);

@@ -1,6 +1,7 @@
 # WsClient.pm — a minimal WebSocket client for the edge's live-feed tests,
-# core Perl only: the opening handshake (with the Sec-WebSocket-Accept
-# check), masked client frames, and server frames including ping and close.
+# core Perl only (IO::Socket::SSL for wss:// through a proxy): the opening
+# handshake (with the Sec-WebSocket-Accept check), masked client frames, and
+# server frames including ping and close.
 package WsClient;
 use strict;
 use warnings;
@@ -13,19 +14,28 @@ use Time::HiRes qw(time);
 
 my $GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-# connect(port => P, path => '/ws', rcvbuf => bytes) → client, or dies.
-# A small rcvbuf (set before connecting, so the window stays small) lets a
-# test play a client that stops reading without the kernel hiding it.
+# connect(port => P, path => '/ws', rcvbuf => bytes, tls => {IO::Socket::SSL
+# options}) → client, or dies. A small rcvbuf (set before connecting, so the
+# window stays small) lets a test play a client that stops reading without
+# the kernel hiding it. With tls, the connection is wss:// (the certificate
+# checked against the options' SSL_ca_file).
 sub connect {
     my ($class, %opt) = @_;
     my $sock = IO::Socket::INET->new(Proto => 'tcp', Blocking => 1) or die "socket: $!";
     setsockopt($sock, SOL_SOCKET, SO_RCVBUF, $opt{rcvbuf}) or die "SO_RCVBUF: $!" if $opt{rcvbuf};
     my $addr = Socket::pack_sockaddr_in($opt{port}, Socket::inet_aton($opt{host} // '127.0.0.1'));
     $sock->connect($addr) or die "connect to $opt{port}: $!";
+    if ($opt{tls}) {
+        require IO::Socket::SSL;
+        IO::Socket::SSL->start_SSL($sock, SSL_hostname => $opt{host} // '127.0.0.1', SSL_verifycn_name => $opt{host} // '127.0.0.1',
+                                   SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_PEER(), %{ $opt{tls} })
+            or die "TLS handshake: " . IO::Socket::SSL::errstr() . "\n";
+    }
     $sock->autoflush(1);
     my $key = encode_base64(join('', map { chr int rand 256 } 1 .. 16), '');
     my $path = $opt{path} // '/ws';
-    print $sock "GET $path HTTP/1.1\r\nHost: 127.0.0.1:$opt{port}\r\nUpgrade: websocket\r\n"
+    my $host = $opt{host} // '127.0.0.1';
+    print $sock "GET $path HTTP/1.1\r\nHost: $host:$opt{port}\r\nUpgrade: websocket\r\n"
         . "Connection: Upgrade\r\nSec-WebSocket-Key: $key\r\nSec-WebSocket-Version: 13\r\n\r\n";
     my $self = bless { sock => $sock, buf => '' }, $class;
     my $deadline = time + 5;
@@ -46,7 +56,9 @@ sub _fill {
     my ($self, $deadline) = @_;
     my $left = $deadline - time;
     return 0 if $left <= 0;
-    return 0 unless IO::Select->new($self->{sock})->can_read($left);
+    # TLS may hold decrypted bytes the socket no longer shows as readable.
+    my $pending = $self->{sock}->can('pending') && $self->{sock}->pending;
+    return 0 unless $pending || IO::Select->new($self->{sock})->can_read($left);
     my $n = sysread($self->{sock}, my $chunk, 65536);
     if (!$n) { $self->{eof} = 1; return 0 }
     $self->{buf} .= $chunk;
