@@ -334,7 +334,7 @@ test('a voicemail on a call shows its words and plays; a customer\'s photo shows
   const { calls } = await ok('GET', '/api/calls');
   const texted = calls.find((c) => c.decision === 'texted');
   // What the recording callback, the copy from Twilio and the transcription
-  // leave behind (test/webhooks/08_voicemail_and_photos.t drives them for real).
+  // leave behind (test/webhooks/09_voicemail_and_photos.t drives them for real).
   sql(`WITH f AS (INSERT INTO nmc.media_files (business_id, source_url, content_type, status, bytes, size_bytes, fetched_at)
                   SELECT business_id, 'https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE0', 'audio/wav', 'stored',
                          decode('${silentWav(600)}', 'hex'), 4844, now() FROM nmc.calls WHERE id = '${texted.id}' RETURNING id, business_id)

@@ -1,4 +1,4 @@
-# 08_voicemail_and_photos.t — a missed caller leaves a voicemail and a
+# 09_voicemail_and_photos.t — a missed caller leaves a voicemail and a
 # customer texts a photo, end to end through the real edge, the inbox worker,
 # the dispatcher and the fake providers: the dial's TwiML records after the
 # greeting words; Twilio's recording callback (signed, retried) keeps one
