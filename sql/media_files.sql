@@ -5,7 +5,7 @@
 -- once by the dispatcher (twilio.media.fetch, sql/twilio.sql), then served by
 -- GET /api/media/{id}. An MMS's photos are kept by a trigger on messages.
 CREATE TABLE nmc.media_files (
-    id           uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id           uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id  uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     source_url   text NOT NULL,  -- the provider's URL, never shown
     content_type text NOT NULL CHECK (content_type ~ '^[A-Za-z0-9.+_-]+/[A-Za-z0-9.+_-]+$'),
@@ -15,7 +15,7 @@ CREATE TABLE nmc.media_files (
     error        text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     fetched_at   timestamptz,
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),   -- keyed by business, ready to distribute (docs/scaling.md)
     CHECK ((status = 'stored') = (bytes IS NOT NULL))
 );
 COMMENT ON TABLE nmc.media_files IS 'A provider''s file kept for a business (voicemail recordings, MMS photos): fetching until the dispatcher has copied it (twilio.media.fetch), then stored (bytes, the provider''s content type), or failed with why. Served by GET /api/media/{id}; source_url is the provider''s and never leaves the database.';

@@ -471,7 +471,7 @@ DECLARE
     f nmc.media_files;
     base text := rtrim(cfg ->> 'twilio_api_base', '/');
 BEGIN
-    SELECT * INTO f FROM nmc.media_files WHERE id = (j.payload ->> 'file_id')::uuid;
+    SELECT * INTO f FROM nmc.media_files WHERE business_id = j.business_id AND id = (j.payload ->> 'file_id')::uuid;
     IF NOT FOUND OR f.status <> 'fetching' THEN
         PERFORM nmc.job_not_wanted('the file is gone or already kept', 'not_needed');
     END IF;
@@ -503,7 +503,7 @@ BEGIN
     UPDATE nmc.media_files SET status = 'stored', bytes = data, size_bytes = length(data), fetched_at = now(), error = NULL,
            content_type = CASE WHEN response ->> 'content_type' ~ '^[A-Za-z0-9.+_-]+/[A-Za-z0-9.+_-]+$'
                                THEN lower(response ->> 'content_type') ELSE content_type END
-     WHERE id = (j.payload ->> 'file_id')::uuid AND status = 'fetching'
+     WHERE business_id = j.business_id AND id = (j.payload ->> 'file_id')::uuid AND status = 'fetching'
     RETURNING * INTO f;
     IF FOUND THEN
         PERFORM nmc.media_file_kept(f);
@@ -521,7 +521,7 @@ DECLARE
     f nmc.media_files;
 BEGIN
     UPDATE nmc.media_files SET status = 'failed', error = left(coalesce(code || ': ', '') || coalesce(message, 'unknown'), 500)
-     WHERE id = (j.payload ->> 'file_id')::uuid AND status = 'fetching'
+     WHERE business_id = j.business_id AND id = (j.payload ->> 'file_id')::uuid AND status = 'fetching'
     RETURNING * INTO f;
     IF FOUND THEN
         PERFORM nmc.media_file_kept(f);

@@ -7,10 +7,10 @@
 -- with an OpenAI key, transcribed (openai.audio.transcribe); the transcript
 -- joins the caller's conversation and lead, and the owner is alerted.
 CREATE TABLE nmc.voicemails (
-    id                uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id                uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id       uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     call_id           uuid NOT NULL,
-    recording_sid     text NOT NULL UNIQUE CHECK (recording_sid ~ '^RE[0-9a-zA-Z]{32}$'),
+    recording_sid     text NOT NULL CHECK (recording_sid ~ '^RE[0-9a-zA-Z]{32}$'),
     status            text NOT NULL CHECK (status IN ('completed', 'absent', 'failed')),
     duration_seconds  int CHECK (duration_seconds >= 0),
     file_id           uuid,
@@ -20,7 +20,8 @@ CREATE TABLE nmc.voicemails (
     error_code        text,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),   -- keyed by business, ready to distribute (docs/scaling.md)
+    UNIQUE (business_id, recording_sid),
     FOREIGN KEY (business_id, call_id) REFERENCES nmc.calls (business_id, id) ON DELETE CASCADE,
     FOREIGN KEY (business_id, file_id) REFERENCES nmc.media_files (business_id, id) ON DELETE SET NULL (file_id)
 );
@@ -41,7 +42,7 @@ AS $$
                               'audio_url', CASE WHEN f.status = 'stored' THEN nmc.media_url(f.id) END,
                               'audio_status', coalesce(f.status, CASE WHEN v.status = 'completed' THEN 'failed' END),
                               'transcript', v.transcript, 'transcript_status', v.transcript_status, 'created_at', v.created_at)
-      FROM (SELECT v.file_id) x LEFT JOIN nmc.media_files f ON f.id = x.file_id
+      FROM (SELECT v.file_id) x LEFT JOIN nmc.media_files f ON f.business_id = v.business_id AND f.id = x.file_id
 $$;
 COMMENT ON FUNCTION nmc.voicemail_json(nmc.voicemails) IS 'The API representation of a voicemail: status, length, where to play it (audio_url, once copied from Twilio; audio_status fetching/stored/failed), transcript and its status.';
 
@@ -106,7 +107,7 @@ BEGIN
     VALUES (c.business_id, c.id, t.params ->> 'RecordingSid', t.params ->> 'RecordingStatus',
             CASE WHEN t.params ->> 'RecordingDuration' ~ '^[0-9]{1,6}$' THEN (t.params ->> 'RecordingDuration')::int END,
             nullif(t.params ->> 'ErrorCode', '0'))
-    ON CONFLICT (recording_sid) DO NOTHING
+    ON CONFLICT (business_id, recording_sid) DO NOTHING
     RETURNING * INTO v;
     IF NOT FOUND OR v.status <> 'completed' THEN
         RETURN;  -- Applied before, or nothing was recorded (absent: silence or too short).
@@ -114,7 +115,7 @@ BEGIN
     IF coalesce(rec_url, '') <> '' THEN
         -- Twilio serves a recording as WAV at its URL, as MP3 with .mp3 (smaller, and what browsers and OpenAI take).
         fid := nmc.media_file_request(c.business_id, rec_url || CASE WHEN rec_url !~ '\.(mp3|wav)$' THEN '.mp3' ELSE '' END, 'audio/mpeg');
-        UPDATE nmc.voicemails SET file_id = fid WHERE id = v.id RETURNING * INTO v;
+        UPDATE nmc.voicemails SET file_id = fid WHERE business_id = v.business_id AND id = v.id RETURNING * INTO v;
     END IF;
     PERFORM nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c));
 END
@@ -140,7 +141,7 @@ BEGIN
         RETURN;
     END IF;
     IF f.status = 'stored' AND nmc.setting('openai_api_key') <> '' THEN
-        UPDATE nmc.voicemails SET transcript_status = 'pending' WHERE id = v.id;
+        UPDATE nmc.voicemails SET transcript_status = 'pending' WHERE business_id = v.business_id AND id = v.id;
         PERFORM nmc.job_enqueue('openai.audio.transcribe', v.business_id, jsonb_build_object('voicemail_id', v.id), 'transcribe:' || v.id);
     ELSE
         PERFORM nmc.voicemail_told(v);
@@ -175,10 +176,10 @@ BEGIN
     INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status, media)
     SELECT c.business_id, c.customer_id, conv.id, 'inbound', 'customer', cu.phone, pn.phone, left(words, 1600), 'received',
            (SELECT jsonb_build_array(jsonb_build_object('content_type', f.content_type, 'file_id', f.id))
-              FROM nmc.media_files f WHERE f.id = v.file_id AND f.status = 'stored')
+              FROM nmc.media_files f WHERE f.business_id = v.business_id AND f.id = v.file_id AND f.status = 'stored')
       FROM nmc.customers cu, nmc.phone_numbers pn WHERE cu.id = c.customer_id AND pn.id = c.phone_number_id
     RETURNING * INTO m;
-    UPDATE nmc.voicemails SET message_id = m.id WHERE id = v.id;
+    UPDATE nmc.voicemails SET message_id = m.id WHERE business_id = v.business_id AND id = v.id;
     UPDATE nmc.conversations SET last_message_at = greatest(last_message_at, m.created_at) WHERE id = conv.id RETURNING * INTO conv;
     PERFORM nmc.emit_event(b.id, 'message.created', nmc.message_json(m) - 'body');
     IF v.transcript IS NOT NULL AND c.lead_id IS NOT NULL THEN
@@ -207,7 +208,7 @@ BEGIN
         PERFORM nmc.job_not_wanted('OpenAI is not configured (NMC_OPENAI_API_KEY is empty)', 'not_configured');
     END IF;
     SELECT f2.* INTO f FROM nmc.voicemails v JOIN nmc.media_files f2 ON f2.id = v.file_id
-     WHERE v.id = (j.payload ->> 'voicemail_id')::uuid AND f2.status = 'stored';
+     WHERE v.business_id = j.business_id AND v.id = (j.payload ->> 'voicemail_id')::uuid AND f2.business_id = v.business_id AND f2.status = 'stored';
     IF NOT FOUND THEN
         PERFORM nmc.job_not_wanted('the voicemail or its audio is gone', 'not_needed');
     END IF;
@@ -238,7 +239,7 @@ BEGIN
         PERFORM nmc.job_permanent_error('the transcription has no text', 'invalid_response');
     END IF;
     UPDATE nmc.voicemails SET transcript = nullif(left(words, 4000), ''), transcript_status = 'done'
-     WHERE id = (j.payload ->> 'voicemail_id')::uuid AND transcript_status = 'pending'
+     WHERE business_id = j.business_id AND id = (j.payload ->> 'voicemail_id')::uuid AND transcript_status = 'pending'
     RETURNING * INTO v;
     IF FOUND THEN
         PERFORM nmc.voicemail_told(v);
@@ -257,7 +258,7 @@ DECLARE
     v nmc.voicemails;
 BEGIN
     UPDATE nmc.voicemails SET transcript_status = 'failed'
-     WHERE id = (j.payload ->> 'voicemail_id')::uuid AND transcript_status = 'pending'
+     WHERE business_id = j.business_id AND id = (j.payload ->> 'voicemail_id')::uuid AND transcript_status = 'pending'
     RETURNING * INTO v;
     IF FOUND THEN
         PERFORM nmc.voicemail_told(v);   -- Without words: the owner still hears of it.
