@@ -44,6 +44,7 @@ DECLARE
     picked timestamptz[] := '{}';
     c timestamptz;
     gap interval;
+    pass int;
     fit boolean := true;
 BEGIN
     IF p ? 'day' THEN
@@ -73,17 +74,21 @@ BEGIN
         END IF;
     END IF;
     -- Three starts spread out: hours apart when the window allows, never back to back if avoidable.
-    FOREACH gap IN ARRAY ARRAY[interval '3 hours', interval '90 minutes', interval '1 hour', interval '30 minutes'] LOOP
+    -- (In the first pass at most two a day, so that the day is a choice too.)
+    FOR pass IN 1 .. 5 LOOP
+        gap := (ARRAY[interval '3 hours', interval '3 hours', interval '90 minutes', interval '1 hour', interval '30 minutes'])[pass];
         FOREACH c IN ARRAY coalesce(cands, '{}') LOOP
             EXIT WHEN cardinality(picked) >= 3;
             CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(picked) x WHERE abs(extract(epoch FROM c - x)) < extract(epoch FROM gap));
+            CONTINUE WHEN pass = 1 AND (SELECT count(*) FROM unnest(picked) x
+                                         WHERE (x AT TIME ZONE b.timezone)::date = (c AT TIME ZONE b.timezone)::date) >= 2;
             picked := picked || c;
         END LOOP;
     END LOOP;
     RETURN jsonb_build_object('slots', (SELECT jsonb_agg(x ORDER BY x) FROM unnest(picked) x), 'fit', fit);
 END
 $$;
-COMMENT ON FUNCTION nmc.intake_offer(nmc.businesses, jsonb, jsonb) IS 'Up to three open slots to offer: from nmc.open_slots (the one rule for free times), not already offered (exclude), fitting the customer''s time preference (nmc.intake_slot_fits; the asked-for time first), spread out (three hours apart when possible, narrowing only as needed). {slots, fit}: fit false when nothing matched the preference and the nearest times are offered instead.';
+COMMENT ON FUNCTION nmc.intake_offer(nmc.businesses, jsonb, jsonb) IS 'Up to three open slots to offer: from nmc.open_slots (the one rule for free times), not already offered (exclude), fitting the customer''s time preference (nmc.intake_slot_fits; the asked-for time first), spread out (three hours apart and at most two a day when possible, narrowing only as needed). {slots, fit}: fit false when nothing matched the preference and the nearest times are offered instead.';
 
 CREATE FUNCTION nmc.intake_slot_list(b nmc.businesses, slots jsonb, lang text)
 RETURNS text
@@ -186,8 +191,18 @@ BEGIN
             i := i || jsonb_build_object('zip', addr ->> 'zip');
             learned := true;
         END IF;
+        -- A bare name counts when asked for, when the text carries other details
+        -- ("Mike Johnson, 1234 Elm St, toilet running"), or when it is the whole text.
         v := nmc.intake_find_name(CASE WHEN addr ? 'span' THEN replace(t, addr ->> 'span', ',') ELSE t END,
-                                  asked = 'name' OR (addr ? 'address' AND NOT i ? 'name'));
+                                  asked = 'name' OR (NOT i ? 'name' AND (addr IS NOT NULL OR nmc.intake_problem_word(t))));
+        IF v IS NULL AND NOT i ? 'name' THEN
+            v := nmc.intake_name_words(btrim(t, E' \t\r\n.!'), true);
+        END IF;
+        IF v IS NULL AND asked = 'address' AND addr IS NULL AND i ->> 'name' !~ '\s' AND nmc.intake_name_words(t, true) ~ '^\S+$' THEN
+            -- "Derek", then "Chan": the surname of the name just given.
+            v := (i ->> 'name') || ' ' || nmc.intake_name_words(t, true);
+            i := i - 'name';
+        END IF;
         IF v IS NOT NULL AND (NOT i ? 'name' OR asked = 'name') THEN
             i := i || jsonb_build_object('name', v);
             said := format(nmc.intake_say(lang, 'thanks_name'), v) || said;
@@ -207,8 +222,12 @@ BEGIN
 
         -- Choosing among the offered times.
         IF asked = 'slot' AND i ? 'offered_slots' THEN
-            pick := coalesce(nmc.intake_slot_by_time(t, i -> 'offered_slots', b.timezone),
-                             nmc.intake_slot_choice(t, jsonb_array_length(i -> 'offered_slots')));
+            -- By time ("10:30 works", "the friday one"), else by place ("2") unless the
+            -- text states a new preference ("any time after 3").
+            pick := nmc.intake_slot_by_time(t, i -> 'offered_slots', b.timezone);
+            IF pick IS NULL AND (pref IS NULL OR pref - 'asap' = '{}') THEN
+                pick := nmc.intake_slot_choice(t, jsonb_array_length(i -> 'offered_slots'));
+            END IF;
             IF pick IS NULL AND pref ? 'day' AND pref ? 'at' THEN
                 -- A time not offered but free ("tomorrow 9am"): that one.
                 SELECT jsonb_build_array(s.starts_at) INTO offer FROM nmc.open_slots(b.id, now() + interval '1 hour', 1000) s

@@ -46,7 +46,16 @@ AS $$
         'aquí', 'muy', 'casa', 'calle', 'agua', 'fuga', 'baño', 'bano', 'cocina', 'mañana', 'manana', 'tarde', 'noche', 'hoy', 'lunes',
         'martes', 'miercoles', 'miércoles', 'jueves', 'viernes', 'sabado', 'sábado', 'domingo', 'cliente', 'dueño', 'dueña', 'nuevo',
         'nueva', 'urgente', 'llamando', 'escribiendo', 'yo', 'usted', 'nombre', 'direccion', 'dirección', 'numero', 'número', 'le',
-        'les', 'lo', 'se', 'es', 'esta', 'está', 'estoy', 'ella', 'el', 'ayuda', 'problema', 'calentador', 'inodoro', 'fregadero'])
+        'les', 'lo', 'se', 'es', 'esta', 'está', 'estoy', 'ella', 'el', 'ayuda', 'problema', 'calentador', 'inodoro', 'fregadero',
+        'btw', 'lol', 'haha', 'omg', 'idk', 'ty', 'awesome', 'perfect', 'cool', 'sounds', 'nope', 'yup', 'wonderful', 'excellent', 'alright',
+        'right', 'correct', 'wow', 'hmm', 'huh', 'anyone', 'anybody', 'same', 'nothing', 'never', 'mind', 'whatever', 'maybe', 'dunno',
+        'only', 'worried', 'away', 'busy', 'lukewarm', 'freezing', 'pretty', 'kinda', 'kind', 'sort', 'probably', 'definitely',
+        'actually', 'literally', 'basically', 'always', 'usually', 'sometimes', 'every', 'all', 'both', 'each', 'more', 'less',
+        'much', 'many', 'few', 'little', 'big', 'small', 'huge', 'tiny', 'weird', 'strange', 'slow', 'fast', 'dark', 'master', 'bath',
+        'bathroom', 'upstairs', 'downstairs', 'front', 'yard', 'hall', 'guest', 'main', 'attic', 'laundry', 'ceiling', 'floor', 'wall',
+        'roof', 'hallway', 'bedroom', 'living', 'room', 'closet', 'patio', 'backyard', 'driveway', 'office', 'store', 'shop',
+        'landlord', 'renter', 'plumbing', 'electrical', 'hvac', 'quote', 'estimate', 'asking', 'question',
+        'booked', 'appointment', 'schedule', 'scheduling', 'confirm', 'ya', 'pues', 'bien', 'mal', 'solo', 'ok', 'vale', 'listo'])
 $$;
 COMMENT ON FUNCTION nmc.intake_not_a_name(text) IS 'True for a word that cannot be (part of) a person''s name: not letters, an everyday English or Spanish word (articles, pronouns, verbs, greetings, days, trade words, titles), or an -ing/-ed word.';
 
@@ -84,7 +93,8 @@ BEGIN
     -- What follows a name written in a sentence must end it: a connector, or nothing.
     IF i <= cardinality(toks) AND NOT nmc.intake_fold(toks[i]) = ANY (ARRAY['and', 'from', 'at', 'here', 'in', 'on', 'i', 'my', 'we', 'with',
             'calling', 'texting', 'the', 'y', 'de', 'en', 'con', 'mi', 'vivo', 'tengo', 'need', 'needing', 'have', 'also', 'and', 'thanks',
-            'gracias', 'please', 'pls', 'our', 'your', 'is', 'im', 'live', 'over', 'out', 'por', 'para', 'necesito', 'le', 'les']) THEN
+            'gracias', 'please', 'pls', 'our', 'your', 'is', 'im', 'live', 'over', 'out', 'por', 'para', 'necesito', 'le', 'les', 'btw',
+            'lol', 'again', 'too', 'also', 'just', 'a', 'an', 'ok', 'so']) THEN
         RETURN NULL;
     END IF;
     RETURN nmc.intake_capitalize(array_to_string(out, ' '));
@@ -109,9 +119,13 @@ BEGIN
         IF v IS NOT NULL THEN RETURN v; END IF;
     END IF;
     -- Introduced: "this is Dave", "it's Maria Lopez", "I'm Tom", "soy Ana".
-    FOR m IN SELECT regexp_matches(k, '(?:^|[^[:alpha:]])(?:this is|it''s|it’s|its|it is|i''m|i’m|\mim|i am|\msoy|\mse llama)\s+([^,.!?;:()\n]+)', 'gi') LOOP
-        v := nmc.intake_name_words(m[1], false);
-        IF v IS NOT NULL THEN RETURN v; END IF;
+    FOR m IN SELECT regexp_matches(k, '(?:^|[^[:alpha:]])(this is|it''s|it’s|its|it is|i''m|i’m|\mim|i am|\msoy|\mse llama)\s+([^,.!?;:()\n]+)', 'gi') LOOP
+        v := nmc.intake_name_words(m[2], false);
+        -- "it's only lukewarm": after "it's"/"I'm", a name in lower case only in a short text.
+        IF v IS NOT NULL AND (lower(m[1]) IN ('this is', 'soy', 'se llama') OR m[2] ~ '^[[:upper:]]' OR asked
+                              OR array_length(regexp_split_to_array(btrim(k), '\s+'), 1) <= 6) THEN
+            RETURN v;
+        END IF;
     END LOOP;
     -- "Dave here", "hi, maria lopez here".
     m := regexp_match(k, '(?:^|[,.!?;:]\s*|\m(?:hi|hello|hey|hola)\s+)((?:[[:alpha:]''-]+\s+){0,2}[[:alpha:]''-]+)\s+here\M', 'i');
@@ -129,6 +143,8 @@ BEGIN
         -- The answer to "what's your name?": a short phrase that is only a name.
         FOREACH seg IN ARRAY regexp_split_to_array(k, '[,.;!?\n]+|\s[-–—]\s') LOOP
             seg := regexp_replace(btrim(seg), '^((hi|hello|hey|hola|yes|yeah|sure|ok|okay|si|sí|claro|name|nombre|it''s|its)\M\s*)+', '', 'i');
+            seg := regexp_replace(seg, '\s*[0-9#].*$', '');
+            seg := regexp_replace(seg, '\s+(at|from|in|on|here|de|en|desde)$', '', 'i');
             v := nmc.intake_name_words(seg, true);
             IF v IS NOT NULL THEN RETURN v; END IF;
         END LOOP;
@@ -166,7 +182,7 @@ AS $$
         ('pt', 'Pt'), ('point', 'Pt'), ('holw', 'Holw'), ('hollow', 'Holw'), ('bnd', 'Bnd'), ('bend', 'Bnd'), ('row', 'Row'),
         ('walk', 'Walk'), ('aly', 'Aly'), ('alley', 'Aly'), ('expy', 'Expy'), ('expressway', 'Expy'), ('fwy', 'Fwy'), ('freeway', 'Fwy'),
         ('plz', 'Plz'), ('plaza', 'Plz'), ('trce', 'Trce'), ('trace', 'Trce'), ('vw', 'Vw'), ('view', 'Vw'), ('gln', 'Gln'),
-        ('glen', 'Gln'), ('hts', 'Hts'), ('heights', 'Hts'), ('spgs', 'Spgs'), ('springs', 'Spgs')
+        ('glen', 'Gln'), ('hts', 'Hts'), ('heights', 'Hts'), ('spgs', 'Spgs'), ('springs', 'Spgs'), ('park', 'Park'), ('pk', 'Park')
     ) AS s(word, abbr)
      WHERE word = lower(w)
 $$;
@@ -193,6 +209,7 @@ DECLARE
     num text;
     dir text;
     words text[];
+    timeish boolean;
 BEGIN
     IF n = 0 OR t IS NULL THEN
         RETURN NULL;
@@ -200,8 +217,9 @@ BEGIN
     w := ARRAY(SELECT nmc.intake_fold(regexp_replace(regexp_replace(x, '^[^[:alnum:]#]+', ''), '[^[:alnum:]]+$', '')) FROM unnest(toks) WITH ORDINALITY AS u(x, o) ORDER BY o);
     FOR i IN 1 .. n LOOP
         CONTINUE WHEN w[i] !~ '^[0-9]{1,6}[a-z]?$' OR w[i] ~ '^[0-9]{1,2}(am|pm)$';
-        -- Not a time or an amount: "at 10", "after 3", "$150", "10 am".
-        CONTINUE WHEN i > 1 AND w[i - 1] = ANY (ARRAY['at', 'after', 'before', 'by', 'around', 'las', 'la', 'from', 'til', 'until', 'about']);
+        -- Not a time or an amount: "at 10" (unless a street follows: "at 12 Elm St"), "after 3", "$150", "10 am".
+        timeish := i > 1 AND w[i - 1] = ANY (ARRAY['at', 'after', 'before', 'by', 'around', 'las', 'la', 'from', 'til', 'until', 'about'])
+                   AND substring(w[i] FROM '^[0-9]+')::int <= 24;
         CONTINUE WHEN toks[i] ~ '^\$' OR (i < n AND w[i + 1] ~ '^(am|pm|a|p|oclock|o''clock|minutes|mins|min|hours|hrs|hour|days|years|yrs|dollars|bucks|gallon|gal|percent|times|people)$');
         num := upper(w[i]);
         j := i + 1;
@@ -217,6 +235,10 @@ BEGIN
         IF j + 1 <= n AND w[j] IN ('hwy', 'highway', 'fm', 'rm', 'cr', 'route', 'rte', 'sh', 'us') AND w[j + 1] ~ '^[0-9]+$' THEN
             street := CASE WHEN w[j] IN ('hwy', 'highway') THEN 'Hwy' ELSE upper(w[j]) END || ' ' || w[j + 1];
             e := j + 1;
+        ELSIF j + 1 <= n AND w[j] IN ('avenue', 'ave', 'av') AND w[j + 1] ~ '^[a-h]$' THEN
+            -- Lettered avenues: "Avenue F".
+            street := 'Avenue ' || upper(w[j + 1]);
+            e := j + 1;
         ELSE
             FOR k IN j + 1 .. least(j + 3, n) LOOP
                 typ := nmc.intake_street_type(w[k]);
@@ -227,6 +249,11 @@ BEGIN
                         typ := nmc.intake_street_type(w[k]);
                     END LOOP;
                     words := toks[j:k - 1];
+                    -- A street name is words, not a sentence break ("85 inside. 5207 …") nor a bare number.
+                    IF EXISTS (SELECT 1 FROM unnest(toks[j:k - 1]) x WHERE x ~ '[,;!?]$' OR (x ~ '\.$' AND x !~ '^[[:alpha:]]{1,3}\.$') OR x ~ '^[0-9]+$') THEN
+                        typ := NULL;
+                        EXIT;
+                    END IF;
                     IF EXISTS (SELECT 1 FROM unnest(w[j:k - 1]) x WHERE x !~ '^[[:alpha:]0-9''.-]+$'
                                   OR x = ANY (ARRAY['and', 'my', 'is', 'in', 'on', 'at', 'the', 'a', 'of', 'for', 'with', 'to', 'y', 'en', 'de', 'mi', 'have', 'leaks', 'leak', 'are']))
                        AND NOT (k = j + 1) THEN
@@ -242,8 +269,10 @@ BEGIN
                     EXIT;
                 END IF;
             END LOOP;
-            IF street IS NULL AND asked THEN
-                -- Asked for the address: "55 oak", "1200 barton springs" will do.
+            IF street IS NULL AND NOT timeish
+               AND (asked OR EXISTS (SELECT 1 FROM generate_series(j + 1, least(j + 3, n)) g WHERE w[g] ~ '^[0-9]{5}(-[0-9]{4})?$'
+                                        AND NOT EXISTS (SELECT 1 FROM unnest(w[j:g - 1]) x WHERE x !~ '^[[:alpha:]][[:alpha:]''-]*$'))) THEN
+                -- Asked for the address ("55 oak", "1200 barton springs"), or a ZIP follows ("4302 Speedway 78751").
                 k := j;
                 WHILE k <= n AND k < j + 3 AND w[k] ~ '^[[:alpha:]][[:alpha:]''-]*$'
                       AND NOT w[k] = ANY (ARRAY['and', 'my', 'is', 'in', 'on', 'at', 'the', 'for', 'with', 'to', 'y', 'en', 'mi', 'apt', 'unit', 'please', 'thanks', 'gracias']) LOOP
@@ -256,7 +285,7 @@ BEGIN
                 END IF;
             END IF;
         END IF;
-        CONTINUE WHEN street IS NULL;
+        CONTINUE WHEN street IS NULL OR (timeish AND typ IS NULL AND street !~ '^(Avenue|Hwy|[A-Z]{2}) ');
         -- A unit: "apt 4b", "unit 12", "#3", "suite 200".
         unit := NULL;
         IF e + 1 <= n AND w[e + 1] ~ '^#[a-z0-9-]{1,6}$' THEN
@@ -304,8 +333,9 @@ BEGIN
         END IF;
         RETURN jsonb_strip_nulls(jsonb_build_object(
             'address', concat_ws(', ', concat_ws(' ', num, dir, street, unit),
-                                 nmc.intake_capitalize(regexp_replace(array_to_string(city, ' '), '[^[:alpha:] .''-]', '', 'g')),
-                                 nullif(concat_ws(' ', state, zip), '')),
+                                 nullif(concat_ws(' ', nmc.intake_capitalize(regexp_replace(array_to_string(city, ' '), '[^[:alpha:] .''-]', '', 'g'))
+                                                       || CASE WHEN state IS NOT NULL THEN ',' ELSE '' END,
+                                                  state, zip), '')),
             'street', concat_ws(' ', num, dir, street),
             'zip', zip,
             'span', array_to_string(toks[i:e], ' ')));
@@ -348,6 +378,7 @@ DECLARE
     m text[];
     d int;
     day date;
+    d_part text;
     clock text := '(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.\s?m\.?|p\.\s?m\.?|a\M|p\M)?';
 BEGIN
     -- Spanish "mañana" is tomorrow, "la mañana" the morning.
@@ -399,12 +430,14 @@ BEGIN
         p := p || jsonb_build_object('week_from', today + (8 - extract(isodow FROM today)::int), 'week_to', today + (14 - extract(isodow FROM today)::int));
     END IF;
     -- A part of the day.
-    IF k ~ '\m(morning|mornin|morn|in the am|am only)\M' THEN
-        p := p || '{"part": "morning"}';
-    ELSIF k ~ '\m(afternoon|aftn|arvo|tarde|in the pm|after lunch|despues de comer)\M' THEN
-        p := p || '{"part": "afternoon"}';
-    ELSIF k ~ '\m(evening|tonight|tonite|after work|noche|after 5|after five)\M' THEN
-        p := p || '{"part": "evening"}';
+    -- (The first one said: "afternoons only, I work mornings".)
+    SELECT x.part INTO d_part FROM (VALUES
+        ('morning', strpos(k, substring(k FROM '\m(mornings?|mornin|morn|in the am|am only)\M'))),
+        ('afternoon', strpos(k, substring(k FROM '\m(afternoons?|aftn|arvo|tardes?|in the pm|after lunch|despues de comer)\M'))),
+        ('evening', strpos(k, substring(k FROM '\m(evenings?|tonight|tonite|after work|noches?|nights?|after 5|after five)\M')))) x(part, pos)
+     WHERE x.pos > 0 ORDER BY x.pos LIMIT 1;
+    IF d_part IS NOT NULL THEN
+        p := p || jsonb_build_object('part', d_part);
     END IF;
     -- From, until, or at a time.
     m := regexp_match(k, '\m(?:after|any ?time after|anytime after|past|later than|from|despues de las?|despues de la|a partir de las?|desde las?)\s+' || clock);
@@ -520,7 +553,8 @@ AS $$
             THEN 'decline'
         WHEN k ~ '\m(none|neither|no good|dont work|don''t work|doesnt work|doesn''t work|do not work|can''?t do (those|any|that|them)|cant make|can''t make|other (times|days|options|time|day)|something else|another (time|day)|anything (else|later|earlier)|later (time|day|in the)|different (time|day)|ninguna|ninguno|otro dia|otra hora|otras horas|otro horario|no puedo|no me (sirve|sirven|queda|quedan))\M'
             THEN 'others'
-        WHEN k ~ '\m(how much|price|prices|pricing|cost|costs|charge|fee|rates|cuanto cuesta|cuanto cobran|cuanto sale|precio|precios)\M'
+        WHEN k ~ '\m(how much|pricing|what (do|does|would|will|did) (it|you|that|this) (cost|charge|run)|what''?s the (price|cost|fee|charge|rate)|do you charge|service (call )?(fee|charge)|trip (fee|charge)|cuanto cuesta|cuanto cobran|cuanto sale|cuanto cobra|el precio|los precios)\M'
+             OR k ~ '\m(price|prices|cost|costs|fee|fees|rates?)\s*\?'
             THEN 'price'
         WHEN k ~ '^\W*((hi|hello|hey|hiya|yo|hola|good (morning|afternoon|evening)|buenas( tardes| noches| dias)?|buenos dias|who is this|who''s this|whos this|quien es|quien habla|yes|yeah|ok|okay|sure|si|claro|thanks|thank you|gracias|ty)\W*)+$'
             THEN 'greeting'
@@ -535,7 +569,7 @@ LANGUAGE sql IMMUTABLE
 AS $$
     SELECT nmc.intake_fold(k) ~ ('\m(leak|leaks|leaking|leaky|drip|dripping|drips|clog|clogged|clogging|backed up|backing up|overflow|overflowing|flood|flooded|flooding|'
         || 'toilet|sink|faucet|drain|drains|pipe|pipes|water|heater|tank|tankless|disposal|dishwasher|washer|shower|tub|bathtub|sewer|septic|'
-        || 'sump|pump|spigot|hose bib|valve|softener|garbage|plumbing|plumber|running|gurgl|smell|smells|odor|noise|noisy|'
+        || 'sump|pump|spigot|hose bib|valve|softener|garbage|running|gurgl\w*|smell|smells|odor|noise|noisy|'
         || 'ac|a/c|air|conditioner|conditioning|hvac|furnace|heat|heating|heater|thermostat|cooling|cool|blowing|compressor|condenser|'
         || 'vent|vents|duct|ducts|filter|freon|refrigerant|coil|frozen|ice|iced|'
         || 'outlet|outlets|breaker|breakers|power|electric|electrical|electricity|lights?|switch|switches|panel|wiring|wire|wires|fan|fans|'
@@ -546,7 +580,7 @@ AS $$
         || 'fuga|fugas|gotea|goteando|gotera|tapado|tapada|tapados|atascado|atascada|inodoro|taza|bano|lavabo|lavamanos|fregadero|tarja|'
         || 'tuberia|tubo|tubos|calentador|boiler|agua|caliente|aire|acondicionado|calefaccion|minisplit|luz|luces|enchufe|enchufes|'
         || 'contacto|apagador|cortocircuito|no funciona|no sirve|no prende|no enfria|no calienta|arreglar|reparar|instalar|cambiar|revisar|'
-        || 'drenaje|regadera|ducha|tina|lavadora|llave|cerradura|puerta|inundado|inundacion|ruido|olor|roto|rota|descompuesto|descompuesta)')
+        || 'drenaje|regadera|ducha|la tina|lavadora|llave|cerradura|puerta|inundado|inundacion|ruido|olor|roto|rota|descompuesto|descompuesta)\M')
 $$;
 COMMENT ON FUNCTION nmc.intake_problem_word(text) IS 'Whether a text names a job for a trade (plumbing, HVAC, electrical, locks; English and Spanish): a leak, a clog, no heat, an outlet, "not working", "no funciona"…';
 
@@ -573,6 +607,8 @@ BEGIN
     FOREACH seg IN ARRAY regexp_split_to_array(k, '[.!?;\n]+|\s[-–—]\s') LOOP
         seg := btrim(regexp_replace(seg, '^\W*((hi|hello|hey|hiya|hola|good (morning|afternoon|evening)|buenas( tardes| noches| dias)?|buenos dias|yes|yeah|ok|okay|sure|si|sí|thanks|thank you|gracias|and|y|also|tambien|también)\M[\s,!.]*)+', '', 'i'), E' \t,.!-');
         CONTINUE WHEN seg !~ '[[:alpha:]]{2}';
+        -- A question about us is not the problem: "is this the plumber?", "are you open today?"
+        CONTINUE WHEN seg ~* '^(is this|is that|are you|are y''all|do you|who is|who''s|es usted|son ustedes|ustedes son)\M';
         words := array_length(regexp_split_to_array(seg, '\s+'), 1);
         IF nmc.intake_problem_word(seg)
            OR ((words >= 4 OR asked) AND nmc.intake_intent(seg) IS NULL AND nmc.intake_find_when(seg, 'UTC') IS NULL
