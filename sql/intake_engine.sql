@@ -195,7 +195,7 @@ BEGIN
         -- ("Mike Johnson, 1234 Elm St, toilet running"), or when it is the whole text.
         v := nmc.intake_find_name(CASE WHEN addr ? 'span' THEN replace(t, addr ->> 'span', ',') ELSE t END,
                                   asked = 'name' OR (NOT i ? 'name' AND (addr IS NOT NULL OR nmc.intake_problem_word(t))));
-        IF v IS NULL AND NOT i ? 'name' THEN
+        IF v IS NULL AND NOT i ? 'name' AND addr IS NULL THEN
             v := nmc.intake_name_words(btrim(t, E' \t\r\n.!'), true);
         END IF;
         IF v IS NULL AND asked = 'address' AND addr IS NULL AND i ->> 'name' !~ '\s' AND nmc.intake_name_words(t, true) ~ '^\S+$' THEN

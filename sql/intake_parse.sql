@@ -21,6 +21,8 @@ RETURNS boolean
 LANGUAGE sql IMMUTABLE
 AS $$
     SELECT w IS NULL OR w !~ '^[[:alpha:]][[:alpha:]''-]*$' OR length(w) > 20
+        -- Keyboard mashing is not a name: "asdfgh", "qwerty", "sdfghjk".
+        OR nmc.intake_fold(w) ~ '[bcdfghjklmnpqrstvwxz]{5}|asdf|qwer|zxcv|hjkl|^[^aeiouy]+$'
         OR nmc.intake_fold(w) ~ '^[a-z]+(ing|ed)$' AND length(w) > 5
         OR nmc.intake_fold(w) = ANY (ARRAY[
         -- words that follow "this is", "I'm", "soy"… without being a name
@@ -46,8 +48,10 @@ AS $$
         'aquí', 'muy', 'casa', 'calle', 'agua', 'fuga', 'baño', 'bano', 'cocina', 'mañana', 'manana', 'tarde', 'noche', 'hoy', 'lunes',
         'martes', 'miercoles', 'miércoles', 'jueves', 'viernes', 'sabado', 'sábado', 'domingo', 'cliente', 'dueño', 'dueña', 'nuevo',
         'nueva', 'urgente', 'llamando', 'escribiendo', 'yo', 'usted', 'nombre', 'direccion', 'dirección', 'numero', 'número', 'le',
-        'les', 'lo', 'se', 'es', 'esta', 'está', 'estoy', 'ella', 'el', 'ayuda', 'problema', 'calentador', 'inodoro', 'fregadero',
-        'btw', 'lol', 'haha', 'omg', 'idk', 'ty', 'awesome', 'perfect', 'cool', 'sounds', 'nope', 'yup', 'wonderful', 'excellent', 'alright',
+        'les', 'lo', 'se', 'es', 'esta', 'está', 'estoy', 'el', 'ayuda', 'problema', 'calentador', 'inodoro', 'fregadero',
+        'btw', 'lol', 'haha', 'omg', 'idk', 'awesome', 'option', 'opcion', 'see', 'pic', 'pics', 'photo', 'photos', 'picture',
+        'pictures', 'above', 'below', 'attached', 'around', 'noisy', 'smelly', 'moldy', 'rusty', 'dirty', 'gross', 'worse', 'better',
+        'kidding', 'anyway', 'anyways', 'sorry', 'hello', 'hallo', 'ola', 'test', 'testing', 'nvm', 'yes', 'yeah', 'perfect', 'cool', 'sounds', 'nope', 'yup', 'wonderful', 'excellent', 'alright',
         'right', 'correct', 'wow', 'hmm', 'huh', 'anyone', 'anybody', 'same', 'nothing', 'never', 'mind', 'whatever', 'maybe', 'dunno',
         'only', 'worried', 'away', 'busy', 'lukewarm', 'freezing', 'pretty', 'kinda', 'kind', 'sort', 'probably', 'definitely',
         'actually', 'literally', 'basically', 'always', 'usually', 'sometimes', 'every', 'all', 'both', 'each', 'more', 'less',
@@ -90,17 +94,14 @@ BEGIN
     IF cardinality(out) = 0 OR (whole AND i <= cardinality(toks)) OR nmc.intake_problem_word(array_to_string(out, ' ')) THEN
         RETURN NULL;
     END IF;
-    -- What follows a name written in a sentence must end it: a connector, or nothing.
-    IF i <= cardinality(toks) AND NOT nmc.intake_fold(toks[i]) = ANY (ARRAY['and', 'from', 'at', 'here', 'in', 'on', 'i', 'my', 'we', 'with',
-            'calling', 'texting', 'the', 'y', 'de', 'en', 'con', 'mi', 'vivo', 'tengo', 'need', 'needing', 'have', 'also', 'and', 'thanks',
-            'gracias', 'please', 'pls', 'our', 'your', 'is', 'im', 'live', 'over', 'out', 'por', 'para', 'necesito', 'le', 'les', 'btw',
-            'lol', 'again', 'too', 'also', 'just', 'a', 'an', 'ok', 'so']) THEN
+    -- Three name words followed by a fourth name-like word: a sentence, not a name.
+    IF i <= cardinality(toks) AND cardinality(out) = 3 AND NOT nmc.intake_not_a_name(toks[i]) THEN
         RETURN NULL;
     END IF;
     RETURN nmc.intake_capitalize(array_to_string(out, ' '));
 END
 $$;
-COMMENT ON FUNCTION nmc.intake_name_words(text, boolean) IS 'The 1-3 name words at the start of a phrase (titles skipped), capitalised; NULL when they are everyday or trade words, or when whole and the phrase holds more than the name, or when the words after the name do not end it.';
+COMMENT ON FUNCTION nmc.intake_name_words(text, boolean) IS 'The 1-3 name words at the start of a phrase (titles skipped), capitalised; NULL when they are everyday or trade words, or when whole and the phrase holds more than the name, or when a fourth name-like word follows.';
 
 CREATE FUNCTION nmc.intake_find_name(t text, asked boolean)
 RETURNS text
@@ -121,9 +122,7 @@ BEGIN
     -- Introduced: "this is Dave", "it's Maria Lopez", "I'm Tom", "soy Ana".
     FOR m IN SELECT regexp_matches(k, '(?:^|[^[:alpha:]])(this is|it''s|it’s|its|it is|i''m|i’m|\mim|i am|\msoy|\mse llama)\s+([^,.!?;:()\n]+)', 'gi') LOOP
         v := nmc.intake_name_words(m[2], false);
-        -- "it's only lukewarm": after "it's"/"I'm", a name in lower case only in a short text.
-        IF v IS NOT NULL AND (lower(m[1]) IN ('this is', 'soy', 'se llama') OR m[2] ~ '^[[:upper:]]' OR asked
-                              OR array_length(regexp_split_to_array(btrim(k), '\s+'), 1) <= 6) THEN
+        IF v IS NOT NULL THEN
             RETURN v;
         END IF;
     END LOOP;
@@ -232,8 +231,14 @@ BEGIN
         typ := NULL;
         e := NULL;
         -- Highway-style names come before their number: "Hwy 71", "FM 1626", "County Road 12".
-        IF j + 1 <= n AND w[j] IN ('hwy', 'highway', 'fm', 'rm', 'cr', 'route', 'rte', 'sh', 'us') AND w[j + 1] ~ '^[0-9]+$' THEN
+        IF j + 1 <= n AND w[j] IN ('hwy', 'highway', 'fm', 'rm', 'cr', 'route', 'rte', 'sh', 'us') AND w[j + 1] ~ '^[0-9]{1,4}$' THEN
             street := CASE WHEN w[j] IN ('hwy', 'highway') THEN 'Hwy' ELSE upper(w[j]) END || ' ' || w[j + 1];
+            e := j + 1;
+        ELSIF j + 2 <= n AND w[j] IN ('ranch', 'farm') AND w[j + 1] IN ('road', 'rd') AND w[j + 2] ~ '^[0-9]{1,4}$' THEN
+            street := initcap(w[j]) || ' Road ' || w[j + 2];
+            e := j + 2;
+        ELSIF j + 1 <= n AND w[j] IN ('rr', 'fm', 'cr') AND w[j + 1] ~ '^[0-9]{1,4}$' THEN
+            street := upper(w[j]) || ' ' || w[j + 1];
             e := j + 1;
         ELSIF j + 1 <= n AND w[j] IN ('avenue', 'ave', 'av') AND w[j + 1] ~ '^[a-h]$' THEN
             -- Lettered avenues: "Avenue F".
@@ -285,7 +290,12 @@ BEGIN
                 END IF;
             END IF;
         END IF;
-        CONTINUE WHEN street IS NULL OR (timeish AND typ IS NULL AND street !~ '^(Avenue|Hwy|[A-Z]{2}) ');
+        CONTINUE WHEN street IS NULL OR (timeish AND typ IS NULL AND street !~ '^(Avenue|Hwy|[A-Z]{2}|Ranch|Farm) ');
+        -- A direction after the street: "Ranch Road 620 S".
+        IF e + 1 <= n AND w[e + 1] IN ('n', 's', 'e', 'w', 'ne', 'nw', 'se', 'sw') AND toks[e] !~ '[,.]$' THEN
+            street := street || ' ' || upper(w[e + 1]);
+            e := e + 1;
+        END IF;
         -- A unit: "apt 4b", "unit 12", "#3", "suite 200".
         unit := NULL;
         IF e + 1 <= n AND w[e + 1] ~ '^#[a-z0-9-]{1,6}$' THEN
@@ -381,6 +391,8 @@ DECLARE
     d_part text;
     clock text := '(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.\s?m\.?|p\.\s?m\.?|a\M|p\M)?';
 BEGIN
+    -- "Good evening", "buenas noches" are greetings, not times.
+    k := regexp_replace(k, '\m(good (morning|afternoon|evening|night)|buenas (tardes|noches)|buenos dias|buen dia)\M', ' ', 'g');
     -- Spanish "mañana" is tomorrow, "la mañana" the morning.
     k := regexp_replace(k, '\m(por|en|de) la manana\M', ' morning ', 'g');
     k := regexp_replace(k, '\mesta manana\M', ' today morning ', 'g');

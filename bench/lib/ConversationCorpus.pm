@@ -181,9 +181,13 @@ sub play {
                                    FROM nmc.appointments a JOIN nmc.customers cu ON cu.id = a.customer_id
                                   WHERE cu.business_id = '$b' AND cu.phone = '$caller' AND a.status = 'booked'}) eq 't';
     }
+    # The language of every assistant text sent after the customer wrote words (a
+    # photo alone says nothing about the language).
     my %lang = map { split /\t/ } $sql->(qq{
         SELECT m.id || E'\\t' || nmc.intake_language_score(m.body) FROM nmc.messages m
-         WHERE m.business_id = '$b' AND m.to_phone = '$caller' AND m.author = 'ai'});
+         WHERE m.business_id = '$b' AND m.to_phone = '$caller' AND m.author = 'ai'
+           AND EXISTS (SELECT 1 FROM nmc.messages c WHERE c.business_id = m.business_id AND c.from_phone = '$caller'
+                          AND c.created_at < m.created_at AND (c.media IS NULL OR c.body <> nmc.sms_media_words(c.media)))});
     @r{qw(name address zip problem mode state lead booked opted emergency)} = ($name, $address, $zip, $problem, $mode, $state, $lead, $booked, $opted eq 't', $emergency eq 't');
     $r{thread} = \@thread;
     $r{lang_scores} = [ values %lang ];
@@ -287,6 +291,13 @@ sub check {
 sub play_all {
     my ($ctx, $convs, $jobs) = @_;
     $ctx->{run} //= 2000 + int rand 7000;
+    # psql answers in UTF-8 bytes: the corpus is text.
+    my $raw = $ctx->{sql};
+    $ctx->{sql} = sub {
+        my @l = $raw->(@_);
+        utf8::decode($_) for @l;
+        return wantarray ? @l : $l[0];
+    };
     $ctx->{timeout} //= 15;
     my @out;
     my @queue = map { [$_, $convs->[$_]] } 0 .. $#$convs;
