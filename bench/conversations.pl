@@ -2,7 +2,7 @@
 # bench/conversations.pl — the conversation corpus (test/conversations/*.txt)
 # played end to end against a running stack, through SIGNED Twilio webhooks to
 # the edge, with the built-in assistant (no OpenAI key): a fresh business per
-# conversation (Mon-Sat 8-18, a ZIP service area, human window 0), a missed
+# conversation (Mon-Sat 8-18, Sun 10-16, a ZIP service area, human window 0), a missed
 # call, then the customer's texts, each answer waited for in nmc.messages.
 # Prints every failure with its thread, then: booked where expected, fields
 # right, repeated questions, language right, hand-offs, and the share of

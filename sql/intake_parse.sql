@@ -393,6 +393,9 @@ DECLARE
 BEGIN
     -- "Good evening", "buenas noches" are greetings, not times.
     k := regexp_replace(k, '\m(good (morning|afternoon|evening|night)|buenas (tardes|noches)|buenos dias|buen dia)\M', ' ', 'g');
+    -- When the trouble started is not when they want us: "since this morning", "it broke last night".
+    k := regexp_replace(k, '\m(since|desde)\s+(this|last|yesterday|the|ayer|anoche|esta|la|el)\M(\s+(morning|afternoon|evening|night|week|manana|tarde|noche|semana))?', ' ', 'g');
+    k := regexp_replace(k, '\m([a-z]+ed|broke|began|went|came|stopped|started|happened) (this|last) (morning|afternoon|evening|night)\M', ' ', 'g');
     -- Spanish "mañana" is tomorrow, "la mañana" the morning.
     k := regexp_replace(k, '\m(por|en|de) la manana\M', ' morning ', 'g');
     k := regexp_replace(k, '\mesta manana\M', ' today morning ', 'g');

@@ -55,20 +55,22 @@ sub load_corpus {
 
 sub literal { my $s = shift; $s =~ s/'/''/g; return "'$s'" }
 
-# The business of one conversation: Mon-Sat 8-18 in Austin, ZIPs of central Austin.
+# The business of one conversation: Mon-Sat 8-18 and Sun 10-16 in Austin (so that "tomorrow" is open
+# whatever day the corpus runs), ZIPs of central Austin.
 sub setup_business {
     my ($ctx, $c, $n) = @_;
     my $number = sprintf '+1737%07d', $ctx->{run} * 1000 + $n;
     my $caller = sprintf '+1512%07d', $ctx->{run} * 1000 + $n;
     my $area = 'ARRAY[' . join(',', map { "'$_'" } @AREA) . ']';
-    my $hours = '[' . join(',', map { qq({"weekday":$_,"opens_at":"08:00","closes_at":"18:00"}) } 1 .. 6) . ']';
+    my $hours = '[' . join(',', qq({"weekday":0,"opens_at":"10:00","closes_at":"16:00"}),
+                                map { qq({"weekday":$_,"opens_at":"08:00","closes_at":"18:00"}) } 1 .. 6) . ']';
     my $trade = literal($c->{trade});
-    my ($b) = $ctx->{sql}->(qq{
-        WITH b AS (INSERT INTO nmc.businesses (name, trade_type, timezone, forward_to_phone, human_window_seconds, service_postal_codes, city)
-                   VALUES ('Rivera Home Services', $trade, 'America/Chicago', '+15125550199', 0, $area, 'Austin') RETURNING id),
-             p AS (INSERT INTO nmc.phone_numbers (business_id, phone) SELECT id, '$number' FROM b)
-        SELECT id FROM b});
-    $ctx->{sql}->("SELECT nmc.hours_replace('$b', '$hours')");
+    my $b = join '-', map { join '', map { sprintf '%x', int rand 16 } 1 .. $_ } 8, 4, 4, 4, 12;
+    substr($b, 14, 1) = '4';
+    $ctx->{sql}->(qq{INSERT INTO nmc.businesses (id, name, trade_type, timezone, forward_to_phone, human_window_seconds, service_postal_codes, city)
+                     VALUES ('$b', 'Rivera Home Services', $trade, 'America/Chicago', '+15125550199', 0, $area, 'Austin');
+                     INSERT INTO nmc.phone_numbers (business_id, phone) VALUES ('$b', '$number');
+                     SELECT nmc.hours_replace('$b', '$hours')});
     return ($b, $number, $caller);
 }
 
@@ -83,7 +85,7 @@ sub wait_for {
     my $deadline = time + $timeout;
     while (time < $deadline) {
         return 1 if $cond->();
-        sleep 0.03;
+        sleep 0.05;
     }
     return 0;
 }
@@ -92,8 +94,9 @@ sub wait_for {
 sub offered_slots {
     my ($text) = @_;
     my @slots;
-    while ($text =~ /(\d)\) (\S+) \d+ \S+ (?:at|a las|a la) (\d{1,2}):(\d{2}) ?(AM|PM|a\. m\.|p\. m\.)/g) {
-        push @slots, { n => $1, day => lc $2, h => $3, m => $4, pm => ($5 =~ /^p/i ? 1 : 0) };
+    while ($text =~ /(\d)\) (\S+) (?:\S+ \d+|\d+ \S+) (?:at|a las|a la) (\d{1,2}):(\d{2}) ?(AM|PM|a\. m\.|p\. m\.)/g) {
+        my ($n, $day, $h, $m, $ampm) = ($1, $2, $3, $4, $5);
+        push @slots, { n => $n, day => lc $day, h => $h, m => $m, pm => ($ampm =~ /^p/i ? 1 : 0) };
     }
     return \@slots;
 }
@@ -136,13 +139,19 @@ sub play {
         $post->('/webhooks/twilio/voice/dial', { CallSid => $sid, CallStatus => 'in-progress', DialCallStatus => 'no-answer', DialBridged => 'false' });
         wait_for(sub { outbound_count($ctx, $b, $caller) > $seen }, $ctx->{timeout});
     }
-    my $last_ai;
     for my $raw (@{ $c->{lines} }) {
         # A conversation the assistant closed, or gave to a person, takes no more lines.
-        my ($mode, $state) = $sql->(qq{SELECT cv.mode, cv.state FROM nmc.conversations cv JOIN nmc.customers cu ON cu.id = cv.customer_id
-                                        WHERE cu.business_id = '$b' AND cu.phone = '$caller' ORDER BY cv.created_at DESC LIMIT 1}) =~ /^(\w*)\|?(\w*)/;
+        my ($seen, $mode, $state) = split /\|/, scalar $sql->(qq{
+            SELECT (SELECT count(*) FROM nmc.messages WHERE business_id = '$b' AND to_phone = '$caller' AND direction = 'outbound'
+                       AND author IN ('ai', 'system')),
+                   (SELECT cv.mode || '|' || cv.state FROM nmc.conversations cv JOIN nmc.customers cu ON cu.id = cv.customer_id
+                     WHERE cu.business_id = '$b' AND cu.phone = '$caller' ORDER BY cv.created_at DESC LIMIT 1)}), -1;
         last if $r{sent} && (($mode // '') eq 'human' || ($state // '') eq 'closed');
-        my $line = fill($raw, $last_ai);
+        my $line = $raw;
+        if ($line =~ /\{(time|hour|day)\d\}/) {
+            $line = fill($line, scalar $sql->(qq{SELECT body FROM nmc.messages WHERE business_id = '$b' AND to_phone = '$caller' AND author = 'ai'
+                                                  ORDER BY created_at DESC, id DESC LIMIT 1}));
+        }
         my %params = (MessageSid => random_sid('SM'), NumMedia => '0', Body => $line);
         if ($line =~ s/^\[(\d*) ?photos?\]\s*//) {
             my $k = $1 || 1;
@@ -151,7 +160,6 @@ sub play {
                               "MediaContentType$_" => 'image/jpeg') } 0 .. $k - 1);
         }
         utf8::encode($params{Body});    # Twilio posts UTF-8
-        my $seen = outbound_count($ctx, $b, $caller);
         $post->('/webhooks/twilio/sms', \%params);
         $r{sent}++;
         my $stop = $line =~ /^\s*(stop|stopall|unsubscribe|cancel|end|quit)\s*$/i;
@@ -159,8 +167,6 @@ sub play {
             $stop ? $sql->(qq{SELECT opted_out_at IS NOT NULL FROM nmc.customers WHERE business_id = '$b' AND phone = '$caller'}) eq 't'
                   : outbound_count($ctx, $b, $caller) > $seen }, $ctx->{timeout});
         $r{silent}++ unless $ok;
-        $last_ai = $sql->(qq{SELECT body FROM nmc.messages WHERE business_id = '$b' AND to_phone = '$caller' AND author = 'ai'
-                              ORDER BY created_at DESC, id DESC LIMIT 1});
     }
     # What the database holds at the end.
     my ($name, $address, $zip, $problem, $mode, $state, $lead, $booked, $opted, $emergency) = split /\|/, scalar $sql->(qq{
@@ -171,9 +177,6 @@ sub play {
                EXISTS (SELECT 1 FROM nmc.events e WHERE e.business_id = cu.business_id AND e.type = 'conversation.emergency')
           FROM nmc.customers cu JOIN nmc.conversations cv ON cv.customer_id = cu.id
          WHERE cu.business_id = '$b' AND cu.phone = '$caller' ORDER BY cv.created_at DESC LIMIT 1}), -1;
-    my @thread = map { [ split /\t/, $_, 2 ] } $sql->(qq{
-        SELECT m.author || E'\\t' || replace(replace(m.body, E'\\n', ' '), E'\\t', ' ') FROM nmc.messages m
-         WHERE m.business_id = '$b' AND (m.from_phone = '$caller' OR m.to_phone = '$caller') ORDER BY m.created_at, m.id});
     if (defined $c->{expect}{when}) {
         my $when = literal($c->{expect}{when});
         $r{when_fits} = $sql->(qq{SELECT coalesce(bool_and(nmc.intake_slot_fits(lower(a.during), 'America/Chicago',
@@ -181,16 +184,18 @@ sub play {
                                    FROM nmc.appointments a JOIN nmc.customers cu ON cu.id = a.customer_id
                                   WHERE cu.business_id = '$b' AND cu.phone = '$caller' AND a.status = 'booked'}) eq 't';
     }
-    # The language of every assistant text sent after the customer wrote words (a
-    # photo alone says nothing about the language).
-    my %lang = map { split /\t/ } $sql->(qq{
-        SELECT m.id || E'\\t' || nmc.intake_language_score(m.body) FROM nmc.messages m
-         WHERE m.business_id = '$b' AND m.to_phone = '$caller' AND m.author = 'ai'
-           AND EXISTS (SELECT 1 FROM nmc.messages c WHERE c.business_id = m.business_id AND c.from_phone = '$caller'
-                          AND c.created_at < m.created_at AND (c.media IS NULL OR c.body <> nmc.sms_media_words(c.media)))});
+    # The thread; for every assistant text sent after the customer wrote words (a
+    # photo alone says nothing about the language), how Spanish it reads.
+    my @thread = map { [ split /\t/, $_, 3 ] } $sql->(qq{
+        SELECT m.author || E'\\t' || coalesce(CASE WHEN m.author = 'ai' AND EXISTS (
+                   SELECT 1 FROM nmc.messages c WHERE c.business_id = m.business_id AND c.from_phone = '$caller'
+                      AND c.created_at < m.created_at AND (c.media IS NULL OR c.body <> nmc.sms_media_words(c.media)))
+                   THEN nmc.intake_language_score(m.body)::text END, '') || E'\\t' || replace(replace(m.body, E'\\n', ' '), E'\\t', ' ')
+          FROM nmc.messages m
+         WHERE m.business_id = '$b' AND (m.from_phone = '$caller' OR m.to_phone = '$caller') ORDER BY m.created_at, m.id});
+    $r{lang_scores} = [ map { $_->[1] } grep { $_->[1] ne '' } @thread ];
+    $r{thread} = [ map { [ $_->[0], $_->[2] ] } @thread ];
     @r{qw(name address zip problem mode state lead booked opted emergency)} = ($name, $address, $zip, $problem, $mode, $state, $lead, $booked, $opted eq 't', $emergency eq 't');
-    $r{thread} = \@thread;
-    $r{lang_scores} = [ values %lang ];
     return \%r;
 }
 
