@@ -82,13 +82,16 @@ BEGIN
             CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(picked) x WHERE abs(extract(epoch FROM c - x)) < extract(epoch FROM gap));
             CONTINUE WHEN pass = 1 AND (SELECT count(*) FROM unnest(picked) x
                                          WHERE (x AT TIME ZONE b.timezone)::date = (c AT TIME ZONE b.timezone)::date) >= 2;
+            -- Distinct clock times while possible, so that "12:00 works" picks one.
+            CONTINUE WHEN pass <= 2 AND EXISTS (SELECT 1 FROM unnest(picked) x
+                                                 WHERE (x AT TIME ZONE b.timezone)::time = (c AT TIME ZONE b.timezone)::time);
             picked := picked || c;
         END LOOP;
     END LOOP;
     RETURN jsonb_build_object('slots', (SELECT jsonb_agg(x ORDER BY x) FROM unnest(picked) x), 'fit', fit);
 END
 $$;
-COMMENT ON FUNCTION nmc.intake_offer(nmc.businesses, jsonb, jsonb) IS 'Up to three open slots to offer: from nmc.open_slots (the one rule for free times), not already offered (exclude), fitting the customer''s time preference (nmc.intake_slot_fits; the asked-for time first), spread out (three hours apart and at most two a day when possible, narrowing only as needed). {slots, fit}: fit false when nothing matched the preference and the nearest times are offered instead.';
+COMMENT ON FUNCTION nmc.intake_offer(nmc.businesses, jsonb, jsonb) IS 'Up to three open slots to offer: from nmc.open_slots (the one rule for free times), not already offered (exclude), fitting the customer''s time preference (nmc.intake_slot_fits; the asked-for time first), spread out (three hours apart, at most two a day and at different clock times when possible, narrowing only as needed). {slots, fit}: fit false when nothing matched the preference and the nearest times are offered instead.';
 
 CREATE FUNCTION nmc.intake_slot_list(b nmc.businesses, slots jsonb, lang text)
 RETURNS text

@@ -68,7 +68,7 @@ sub setup_business {
     my $b = join '-', map { join '', map { sprintf '%x', int rand 16 } 1 .. $_ } 8, 4, 4, 4, 12;
     substr($b, 14, 1) = '4';
     $ctx->{sql}->(qq{INSERT INTO nmc.businesses (id, name, trade_type, timezone, forward_to_phone, human_window_seconds, service_postal_codes, city)
-                     VALUES ('$b', 'Rivera Home Services', $trade, 'America/Chicago', '+15125550199', 0, $area, 'Austin');
+                     VALUES ('$b', 'Rivera Home Services', $trade, 'America/Chicago', '+17372220199', 0, $area, 'Austin');
                      INSERT INTO nmc.phone_numbers (business_id, phone) VALUES ('$b', '$number');
                      SELECT nmc.hours_replace('$b', '$hours')});
     return ($b, $number, $caller);

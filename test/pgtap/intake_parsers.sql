@@ -4,7 +4,7 @@
 -- abbreviations and typos, time preferences, slot choices, what a reply means,
 -- the problem without the rest, and the language of the customer.
 BEGIN;
-SELECT plan(62);
+SELECT plan(66);
 
 -- Names.
 SELECT is(nmc.intake_find_name('hi this is dave, kitchen sink leaking', false), 'Dave', '"this is dave"');
