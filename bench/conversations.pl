@@ -35,13 +35,15 @@ if ($opt{sample} && $opt{sample} < @$convs) {
 
 # Twilio is the fake (texts really go out over HTTP); no OpenAI key: the built-in assistant answers.
 my $fake = $ENV{NMC_TEST_FAKE_URL} or die "NMC_TEST_FAKE_URL is not set\n";
-my @saved = sql(q{SELECT name || '=' || value FROM nmc.settings WHERE name IN ('openai_api_key', 'twilio_account_sid', 'twilio_auth_token', 'twilio_api_base')});
+my ($saved) = sql(q{SELECT jsonb_object_agg(name, value) FROM nmc.settings
+                      WHERE name IN ('openai_api_key', 'twilio_account_sid', 'twilio_auth_token', 'twilio_api_base')});
 sql(qq{SELECT nmc.configure('{"twilio_account_sid":"ACffffffffffffffffffffffffffffffff","twilio_auth_token":"fake_auth_token_0123456789abcdef","twilio_api_base":"$fake","openai_api_key":""}')});
 my %ctx = (sql => \&sql, edge => "http://127.0.0.1:$ENV{NMC_HTTP_PORT}", public => scalar sql("SELECT nmc.setting('public_url')"),
            token => scalar sql("SELECT nmc.webhook_signing_token()"));
 my $t0 = time;
 my $played = play_all(\%ctx, $convs, $opt{jobs});
 my ($text, $share, $repeated) = summarize($played, $opt{verbose});
+sql("SELECT nmc.configure('$saved')") if $saved;    # the providers as they were
 print $text;
 printf "played in %d s, %d at a time\n", time - $t0, $opt{jobs};
 exit($share * 100 >= $opt{target} && $repeated == 0 ? 0 : 1);
