@@ -3,9 +3,10 @@
 -- again; a time preference shapes the offer (fitting, spread out) and "none of
 -- those" brings other times; a Spanish-speaking customer is answered in
 -- Spanish from the disclosure to the confirmation; a photo and one
--- misunderstanding are no hand-off, asking for a person is.
+-- misunderstanding are no hand-off, asking for a person is. The OpenAI
+-- assistant's prompt requires the customer's language too.
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550900', '+15125550199', false) AS id;
 SELECT nmc.hours_replace((SELECT id FROM b), (SELECT jsonb_agg(jsonb_build_object('weekday', d, 'opens_at', '08:00', 'closes_at', '18:00'))
@@ -91,6 +92,10 @@ SELECT matches(pg_temp.last_ai('+15125550904'), 'someone from Test Plumbing', 'â
 SELECT pg_temp.say(941, '+15125550905', 'wrong number sorry');
 SELECT pg_temp.window_expires('+15125550905');
 SELECT is((pg_temp.conv('+15125550905')).state, 'closed', 'a wrong number: the conversation closes');
+
+-- The OpenAI assistant is told the same about language.
+SELECT matches(nmc.ai_system_prompt((SELECT bz FROM nmc.businesses bz WHERE bz.id = (SELECT id FROM b)), pg_temp.conv('+15125550902')),
+               'Always answer in the language the customer writes in', 'the OpenAI assistant''s prompt requires the customer''s language');
 
 SELECT * FROM finish();
 ROLLBACK;
