@@ -139,6 +139,7 @@ Business hours: %s. Service area: %s.
 Known so far: %s.
 Rules:
 - Write SMS: short, friendly, plain text, at most %s characters, no links, no markdown, one question at a time.
+- Always answer in the language the customer writes in (in Spanish when they write in Spanish), from the first message to the hand-off.
 - Save what the customer tells you with save_customer_details as soon as you learn it.
 - Only offer times that find_open_slots returned. Never say an appointment is booked: book_appointment does it, and the system texts the confirmation itself.
 - Never invent prices, arrival times or promises. You are an automated assistant: never claim to be a person.
@@ -150,7 +151,7 @@ Rules:
         coalesce(hours, 'not set'), coalesce(area, 'anywhere'), known, b.max_ai_segments * 150);
 END
 $$;
-COMMENT ON FUNCTION nmc.ai_system_prompt(nmc.businesses, nmc.conversations) IS 'The model''s instructions for one business and conversation: profile, trade, local time, hours, service area, what is known about the customer, and the rules of the job.';
+COMMENT ON FUNCTION nmc.ai_system_prompt(nmc.businesses, nmc.conversations) IS 'The model''s instructions for one business and conversation: profile, trade, local time, hours, service area, what is known about the customer, and the rules of the job (answering in the customer''s language among them).';
 
 CREATE FUNCTION nmc.ai_tools()
 RETURNS jsonb

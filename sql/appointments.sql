@@ -199,21 +199,20 @@ COMMENT ON FUNCTION nmc.appointment_move(uuid, timestamptz, int) IS 'Moves a boo
 CREATE FUNCTION nmc.appointment_when(a nmc.appointments, b nmc.businesses)
 RETURNS text
 LANGUAGE sql STABLE
-AS $$ SELECT to_char(lower(a.during) AT TIME ZONE b.timezone, 'FMDay, FMMonth FMDD') || ' at '
-             || nmc.format_time_of_day((lower(a.during) AT TIME ZONE b.timezone)::time) $$;
-COMMENT ON FUNCTION nmc.appointment_when(nmc.appointments, nmc.businesses) IS 'When an appointment starts, in words and the business''s time ("Friday, March 6 at 2:30 PM").';
+AS $$ SELECT nmc.time_words(lower(a.during), b.timezone, 'en', true) $$;
+COMMENT ON FUNCTION nmc.appointment_when(nmc.appointments, nmc.businesses) IS 'When an appointment starts, in words and the business''s time ("Friday, March 6 at 2:30 PM"; nmc.time_words).';
 
-CREATE FUNCTION nmc.appointment_confirmation(p_appointment_id uuid)
+CREATE FUNCTION nmc.appointment_confirmation(p_appointment_id uuid, p_lang text DEFAULT 'en')
 RETURNS text
 LANGUAGE sql STABLE
 AS $$
-    SELECT format('You''re booked with %s on %s%s. Reply here if anything changes.',
-                  b.name, nmc.appointment_when(a, b),
-                  CASE WHEN a.service_address IS NOT NULL THEN ' at ' || a.service_address ELSE '' END)
+    SELECT format(nmc.intake_say(p_lang, 'confirmation'),
+                  b.name, nmc.time_words(lower(a.during), b.timezone, p_lang, true),
+                  CASE WHEN a.service_address IS NOT NULL THEN nmc.intake_say(p_lang, 'at') || a.service_address ELSE '' END)
       FROM nmc.appointments a JOIN nmc.businesses b ON b.id = a.business_id
      WHERE a.id = p_appointment_id AND a.status = 'booked'
 $$;
-COMMENT ON FUNCTION nmc.appointment_confirmation(uuid) IS 'The confirmation text of a booked appointment, written from the row in the business''s local time: a customer is never told of a booking the database does not have.';
+COMMENT ON FUNCTION nmc.appointment_confirmation(uuid, text) IS 'The confirmation text of a booked appointment, written from the row in the business''s local time, in English or the customer''s language (''es''): a customer is never told of a booking the database does not have.';
 
 CREATE FUNCTION nmc.api_appointments_list(req jsonb)
 RETURNS nmc.http_response

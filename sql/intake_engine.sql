@@ -1,98 +1,18 @@
 -- intake_engine.sql — the built-in intake engine: when nobody at the business
 -- answered within the human window, it carries the conversation to a booked
--- appointment without any outside AI — asks for what is missing (problem,
--- name, service address; the ZIP code when the business limits its service
--- area by postal codes, and declines politely outside it), offers the next open slots, books the one the
--- customer picks ("2", "the first one"), confirms from the appointment row,
--- and hands off to a human on anything it cannot parse twice. Every reply goes
--- through nmc.ai_send_reply, so a takeover silences it at once.
-
-CREATE FUNCTION nmc.intake_name(t text)
-RETURNS text
-LANGUAGE sql IMMUTABLE
-AS $$
-    SELECT CASE WHEN n ~ '^[[:alpha:]][[:alpha:] .''-]{0,59}$' AND n !~ '[0-9]' THEN initcap(n) END
-      FROM (SELECT btrim(regexp_replace(btrim(t, E' \t\r\n.!'), '^(my name is|my name''s|this is|i am|i''m|it''s|its|name:?)\s+', '', 'i')) AS n) x
-$$;
-COMMENT ON FUNCTION nmc.intake_name(text) IS 'A person''s name from a reply such as "Jane Doe" or "my name is jane doe", or NULL if it does not look like one.';
-
-CREATE FUNCTION nmc.intake_address(t text)
-RETURNS text
-LANGUAGE sql IMMUTABLE
-AS $$ SELECT CASE WHEN btrim(t) ~* '^[0-9]+[a-z]?\s+\S+.*[[:alpha:]]' AND length(btrim(t)) <= 200 THEN btrim(t, E' \t\r\n.!') END $$;
-COMMENT ON FUNCTION nmc.intake_address(text) IS 'A street address (starting with a house number) from a reply, or NULL.';
-
-CREATE FUNCTION nmc.intake_slot_choice(t text, offered int)
-RETURNS int
-LANGUAGE sql IMMUTABLE
-AS $$
-    SELECT CASE WHEN n BETWEEN 1 AND offered THEN n END
-      FROM (SELECT CASE
-                WHEN k ~ '^\(?([0-9])\)?$' THEN substring(k FROM '([0-9])')::int
-                WHEN k ~ '\m(first|1st|one)\M' THEN 1
-                WHEN k ~ '\m(second|2nd|two)\M' THEN 2
-                WHEN k ~ '\m(third|3rd|three)\M' THEN 3
-                WHEN k ~ '^(option|number|#)\s*[0-9]$' THEN right(k, 1)::int
-            END AS n
-              FROM (SELECT lower(btrim(t, E' \t\r\n.!')) AS k) x) y
-$$;
-COMMENT ON FUNCTION nmc.intake_slot_choice(text, int) IS 'Which of the offered slots a reply picks ("2", "(2)", "the second one", "option 2"), or NULL.';
-
-CREATE FUNCTION nmc.intake_slot_by_time(t text, offered jsonb, tz text)
-RETURNS int
-LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    k text := lower(t);
-    m text[];
-    hh int;
-    mm int := 0;
-    day date;
-    local_today date := (now() AT TIME ZONE tz)::date;
-    hits int[];
-BEGIN
-    -- The time: "9am", "9:30 pm", "14:00", or "at 10" (1-6 o'clock meaning afternoon).
-    m := regexp_match(k, '\m(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)');
-    IF m IS NOT NULL THEN
-        hh := m[1]::int % 12 + CASE WHEN m[3] LIKE 'p%' THEN 12 ELSE 0 END;
-        mm := coalesce(m[2]::int, 0);
-    ELSE
-        m := regexp_match(k, '\m(\d{1,2}):(\d{2})\M');
-        IF m IS NOT NULL THEN
-            hh := m[1]::int;
-            mm := m[2]::int;
-        ELSE
-            m := regexp_match(k, '\mat (\d{1,2})\M');
-            IF m IS NOT NULL THEN
-                hh := m[1]::int + CASE WHEN m[1]::int BETWEEN 1 AND 6 THEN 12 ELSE 0 END;
-            END IF;
-        END IF;
-    END IF;
-    -- The day: today, tomorrow, or a weekday name.
-    IF k ~ '\mtoday\M' THEN
-        day := local_today;
-    ELSIF k ~ '\mtomorrow\M' THEN
-        day := local_today + 1;
-    ELSE
-        m := regexp_match(k, '\m(sun|mon|tue|wed|thu|fri|sat)[a-z]*\M');
-        IF m IS NOT NULL THEN
-            SELECT d INTO day FROM generate_series(local_today, local_today + 6, interval '1 day') g(d0), LATERAL (SELECT g.d0::date AS d) x
-             WHERE to_char(x.d, 'dy') = m[1] LIMIT 1;
-        END IF;
-    END IF;
-    IF hh IS NULL AND day IS NULL THEN
-        RETURN NULL;
-    END IF;
-    SELECT array_agg(n::int ORDER BY n) INTO hits
-      FROM jsonb_array_elements_text(offered) WITH ORDINALITY AS o(ts, n)
-     WHERE (day IS NULL OR (o.ts::timestamptz AT TIME ZONE tz)::date = day)
-       AND (hh IS NULL OR (extract(hour FROM o.ts::timestamptz AT TIME ZONE tz) = hh
-                           AND extract(minute FROM o.ts::timestamptz AT TIME ZONE tz) = mm));
-    -- Only an answer that names exactly one of the offered times counts.
-    RETURN CASE WHEN cardinality(hits) = 1 THEN hits[1] END;
-END
-$$;
-COMMENT ON FUNCTION nmc.intake_slot_by_time(text, jsonb, text) IS 'Which of the offered slots (timestamps) a reply names by day and/or time in the business''s time zone ("tomorrow 9am", "Thursday at 2", "the 10:30 one"); NULL unless exactly one matches.';
+-- appointment without any outside AI. It reads every text the customer sent
+-- since it last looked (intake_parse.sql: name, address, ZIP, problem, time
+-- preference — in any order, several in one text), confirms what it learned
+-- instead of asking again, asks only for what is still missing (problem,
+-- name, street address; the ZIP code when the business limits its service
+-- area by postal codes, declining politely outside it), offers open slots
+-- that fit the customer's preference and are spread out, books the one
+-- picked ("2", "the second one", "10:30 works", "the friday one"; "none of
+-- those" brings others), and confirms from the appointment row — all in the
+-- customer's language (intake_language.sql). A photo is thanked for, never a
+-- misunderstanding; two misunderstood replies in a row hand off to a human, as
+-- does asking for a person. Every reply goes through nmc.ai_send_reply, so a
+-- takeover silences it at once.
 
 CREATE FUNCTION nmc.intake_reply(conv nmc.conversations, body text)
 RETURNS void
@@ -100,16 +20,87 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     b nmc.businesses;
+    lang text := coalesce(conv.intake ->> 'lang', 'en');
 BEGIN
     SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
     -- The first thing the assistant says discloses that it is automated.
     IF NOT EXISTS (SELECT 1 FROM nmc.messages WHERE conversation_id = conv.id AND author = 'ai') THEN
-        body := coalesce(b.ai_disclosure, nmc.default_ai_disclosure(b)) || ' ' || body;
+        body := coalesce(b.ai_disclosure, CASE WHEN lang = 'en' THEN nmc.default_ai_disclosure(b)
+                                               ELSE format(nmc.intake_say(lang, 'disclosure'), b.name) END) || ' ' || body;
     END IF;
     PERFORM nmc.ai_send_reply(conv.id, body);
 END
 $$;
-COMMENT ON FUNCTION nmc.intake_reply(nmc.conversations, text) IS 'Sends an assistant reply, from either engine (prefixed with the disclosure the first time), only while the conversation is in AI mode.';
+COMMENT ON FUNCTION nmc.intake_reply(nmc.conversations, text) IS 'Sends an assistant reply, from either engine (prefixed with the disclosure the first time, in the conversation''s language unless the business wrote its own), only while the conversation is in AI mode.';
+
+CREATE FUNCTION nmc.intake_offer(b nmc.businesses, pref jsonb, exclude jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    p jsonb := coalesce(pref, '{}') - 'asap';
+    from_ts timestamptz := now() + interval '1 hour';
+    cands timestamptz[];
+    picked timestamptz[] := '{}';
+    c timestamptz;
+    gap interval;
+    pass int;
+    fit boolean := true;
+BEGIN
+    IF p ? 'day' THEN
+        from_ts := greatest(from_ts, (p ->> 'day')::date::timestamp AT TIME ZONE b.timezone);
+    ELSIF p ? 'week_from' THEN
+        from_ts := greatest(from_ts, (p ->> 'week_from')::date::timestamp AT TIME ZONE b.timezone);
+    END IF;
+    -- The free slots (nmc.open_slots: hours, closures, job length, other bookings)
+    -- that fit the preference, the one asked for by time first.
+    SELECT array_agg(s.starts_at ORDER BY (s.starts_at AT TIME ZONE b.timezone)::date,
+                     CASE WHEN p ? 'at' THEN abs(extract(epoch FROM (s.starts_at AT TIME ZONE b.timezone)::time - (p ->> 'at')::time)) END,
+                     s.starts_at)
+      INTO cands
+      FROM nmc.open_slots(b.id, from_ts, 1000) s
+     WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(exclude, '[]')) e WHERE e::timestamptz = s.starts_at)
+       AND nmc.intake_slot_fits(s.starts_at, b.timezone, p, false);
+    IF cands IS NULL THEN
+        -- Nothing fits: the nearest free times from the day they wanted (else from now).
+        fit := p = '{}';
+        SELECT array_agg(s.starts_at ORDER BY s.starts_at) INTO cands
+          FROM nmc.open_slots(b.id, from_ts, 200) s
+         WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(exclude, '[]')) e WHERE e::timestamptz = s.starts_at);
+        IF cands IS NULL AND from_ts > now() + interval '1 hour' THEN
+            SELECT array_agg(s.starts_at ORDER BY s.starts_at) INTO cands
+              FROM nmc.open_slots(b.id, now() + interval '1 hour', 200) s
+             WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(exclude, '[]')) e WHERE e::timestamptz = s.starts_at);
+        END IF;
+    END IF;
+    -- Three starts spread out: hours apart when the window allows, never back to back if avoidable.
+    -- (In the first pass at most two a day, so that the day is a choice too.)
+    FOR pass IN 1 .. 5 LOOP
+        gap := (ARRAY[interval '3 hours', interval '3 hours', interval '90 minutes', interval '1 hour', interval '30 minutes'])[pass];
+        FOREACH c IN ARRAY coalesce(cands, '{}') LOOP
+            EXIT WHEN cardinality(picked) >= 3;
+            CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(picked) x WHERE abs(extract(epoch FROM c - x)) < extract(epoch FROM gap));
+            CONTINUE WHEN pass = 1 AND (SELECT count(*) FROM unnest(picked) x
+                                         WHERE (x AT TIME ZONE b.timezone)::date = (c AT TIME ZONE b.timezone)::date) >= 2;
+            -- Distinct clock times while possible, so that "12:00 works" picks one.
+            CONTINUE WHEN pass <= 2 AND EXISTS (SELECT 1 FROM unnest(picked) x
+                                                 WHERE (x AT TIME ZONE b.timezone)::time = (c AT TIME ZONE b.timezone)::time);
+            picked := picked || c;
+        END LOOP;
+    END LOOP;
+    RETURN jsonb_build_object('slots', (SELECT jsonb_agg(x ORDER BY x) FROM unnest(picked) x), 'fit', fit);
+END
+$$;
+COMMENT ON FUNCTION nmc.intake_offer(nmc.businesses, jsonb, jsonb) IS 'Up to three open slots to offer: from nmc.open_slots (the one rule for free times), not already offered (exclude), fitting the customer''s time preference (nmc.intake_slot_fits; the asked-for time first), spread out (three hours apart, at most two a day and at different clock times when possible, narrowing only as needed). {slots, fit}: fit false when nothing matched the preference and the nearest times are offered instead.';
+
+CREATE FUNCTION nmc.intake_slot_list(b nmc.businesses, slots jsonb, lang text)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT string_agg(format('%s) %s', n, nmc.time_words(t::timestamptz, b.timezone, lang, false)), ', ' ORDER BY n)
+      FROM jsonb_array_elements_text(slots) WITH ORDINALITY AS x(t, n)
+$$;
+COMMENT ON FUNCTION nmc.intake_slot_list(nmc.businesses, jsonb, text) IS 'Offered slots as the customer reads them: "1) Fri Dec 5 at 9:00 AM, 2) …", in their language.';
 
 CREATE FUNCTION nmc.intake_turn(p_conversation_id uuid)
 RETURNS void
@@ -118,138 +109,235 @@ AS $$
 DECLARE
     conv nmc.conversations := nmc.conversation_for_update(p_conversation_id);
     b nmc.businesses;
-    last_text text;
     i jsonb;
+    asked text;
+    lang text;
+    msg nmc.messages;
+    texts text[] := '{}';
+    t text;
+    photos int := 0;
+    read_any boolean := false;
+    intent text;
+    addr jsonb;
     v text;
+    pref jsonb;
     pick int;
     a nmc.appointments;
-    slots jsonb;
-    understood boolean := true;
-    photo_only boolean;
+    offer jsonb;
+    offer_kind text;
+    said text[] := '{}';
+    learned boolean := false;
+    understood boolean;
+    ask text;
 BEGIN
     IF conv.mode <> 'ai' THEN
         RETURN;
     END IF;
     SELECT * INTO b FROM nmc.businesses WHERE id = conv.business_id;
     i := conv.intake;
-    SELECT m.body, m.media IS NOT NULL AND m.body = nmc.sms_media_words(m.media) INTO last_text, photo_only FROM nmc.messages m
-     WHERE m.conversation_id = conv.id AND m.direction = 'inbound' ORDER BY m.created_at DESC, m.id DESC LIMIT 1;
+    asked := i ->> 'awaiting';
 
-    -- A photo alone answers nothing: thank the customer and ask again (never a hand-off).
-    IF photo_only THEN
-        PERFORM nmc.intake_reply(conv, 'Thanks for the photo, that helps. ' || CASE coalesce(i ->> 'awaiting', 'problem')
-            WHEN 'name' THEN 'What''s your name?'
-            WHEN 'address' THEN 'What''s the address for the job (street and number)?'
-            WHEN 'zip' THEN 'And the ZIP code?'
-            WHEN 'slot' THEN 'Which of the times I sent works for you? Reply 1, 2 or 3 (or the day and time).'
-            ELSE 'What can we help you with?' END);
-        IF NOT i ? 'awaiting' THEN
-            UPDATE nmc.conversations SET intake = i || '{"awaiting":"problem"}' WHERE id = conv.id;
+    -- Every text the customer sent since the assistant last read (several may
+    -- have come during the human window); photos are counted, not read.
+    FOR msg IN SELECT * FROM nmc.messages m
+                WHERE m.conversation_id = conv.id AND m.direction = 'inbound'
+                  AND (NOT i ? 'read_at' OR (m.created_at, m.id) > ((i ->> 'read_at')::timestamptz, (i ->> 'read_id')::uuid))
+                ORDER BY m.created_at, m.id LOOP
+        read_any := true;
+        photos := photos + coalesce(jsonb_array_length(msg.media), 0);
+        IF NOT (msg.media IS NOT NULL AND msg.body = nmc.sms_media_words(msg.media)) AND msg.body <> '(empty message)' THEN
+            texts := texts || msg.body;
         END IF;
-        RETURN;
+        i := i || jsonb_build_object('read_at', msg.created_at, 'read_id', msg.id);
+    END LOOP;
+    IF photos > 0 THEN
+        i := i || jsonb_build_object('photos', coalesce((i ->> 'photos')::int, 0) + photos);
     END IF;
+    t := nullif(btrim(array_to_string(texts, E'\n')), '');
+    -- The customer's language, from everything they wrote.
+    lang := coalesce(nmc.intake_language(ARRAY(SELECT m.body FROM nmc.messages m WHERE m.conversation_id = conv.id AND m.direction = 'inbound'
+                                                 AND NOT (m.media IS NOT NULL AND m.body = nmc.sms_media_words(m.media)))),
+                     i ->> 'lang', 'en');
+    i := i || jsonb_build_object('lang', lang);
 
-    -- Take in the customer's latest answer to what was asked.
-    IF i ->> 'awaiting' = 'name' THEN
-        v := nmc.intake_name(last_text);
-        understood := v IS NOT NULL;
-        IF understood THEN
+    IF t IS NOT NULL THEN
+        intent := nmc.intake_intent(t);
+        addr := nmc.intake_find_address(t, asked IN ('address', 'zip'));
+        -- Asked by name: a person, or they are not a customer after all.
+        IF intent = 'human' THEN
+            conv.intake := i;
+            PERFORM nmc.intake_reply(conv, format(nmc.intake_say(lang, 'human'), b.name));
+            UPDATE nmc.conversations SET intake = i WHERE id = conv.id RETURNING * INTO conv;
+            PERFORM nmc.conversation_handed_over(conv, 'the customer asked for a person');
+            RETURN;
+        ELSIF intent = 'wrong_number' AND NOT i ? 'problem' OR intent = 'decline' AND addr IS NULL THEN
+            conv.intake := i;
+            PERFORM nmc.intake_reply(conv, nmc.intake_say(lang, 'goodbye'));
+            PERFORM nmc.conversation_close(conv, i || jsonb_build_object('awaiting', 'nothing', 'ended', intent));
+            RETURN;
+        END IF;
+
+        -- The details, wherever they are in the text.
+        IF addr ? 'address' AND (NOT i ? 'address' OR addr ->> 'street' IS DISTINCT FROM i ->> 'street') THEN
+            i := i || jsonb_build_object('address', addr ->> 'address', 'street', addr ->> 'street');
+            said := said || format(nmc.intake_say(lang, 'got_address'), addr ->> 'address');
+            learned := true;
+            IF addr ? 'zip' THEN
+                i := i || jsonb_build_object('zip', addr ->> 'zip');
+            END IF;
+        ELSIF addr ? 'zip' AND i ? 'address' AND (NOT i ? 'zip' OR asked = 'zip') AND NOT addr ? 'address' THEN
+            i := i || jsonb_build_object('zip', addr ->> 'zip', 'address',
+                                         (i ->> 'address') || CASE WHEN i ->> 'address' ~ '\m[A-Z]{2}$' THEN ' ' ELSE ', ' END || (addr ->> 'zip'));
+            said := said || format(nmc.intake_say(lang, 'got_address'), i ->> 'address');
+            learned := true;
+        ELSIF addr ? 'zip' AND NOT i ? 'address' AND NOT i ? 'zip' THEN
+            i := i || jsonb_build_object('zip', addr ->> 'zip');
+            learned := true;
+        END IF;
+        -- A bare name counts when asked for, when the text carries other details
+        -- ("Mike Johnson, 1234 Elm St, toilet running"), or when it is the whole text.
+        v := nmc.intake_find_name(CASE WHEN addr ? 'span' THEN replace(t, addr ->> 'span', ',') ELSE t END,
+                                  asked = 'name' OR (NOT i ? 'name' AND (addr IS NOT NULL OR nmc.intake_problem_word(t))));
+        IF v IS NULL AND NOT i ? 'name' AND addr IS NULL THEN
+            v := nmc.intake_name_words(btrim(t, E' \t\r\n.!'), true);
+        END IF;
+        IF v IS NULL AND asked = 'address' AND addr IS NULL AND i ->> 'name' !~ '\s' AND nmc.intake_name_words(t, true) ~ '^\S+$' THEN
+            -- "Derek", then "Chan": the surname of the name just given.
+            v := (i ->> 'name') || ' ' || nmc.intake_name_words(t, true);
+            i := i - 'name';
+        END IF;
+        IF v IS NOT NULL AND (NOT i ? 'name' OR asked = 'name') THEN
             i := i || jsonb_build_object('name', v);
-            UPDATE nmc.customers SET name = v WHERE id = conv.customer_id;
+            said := format(nmc.intake_say(lang, 'thanks_name'), v) || said;
+            learned := true;
         END IF;
-    ELSIF i ->> 'awaiting' = 'address' THEN
-        v := nmc.intake_address(last_text);
-        understood := v IS NOT NULL;
-        IF understood THEN
-            i := i || jsonb_build_object('address', v);
-            IF substring(v FROM '\m([0-9]{5})(-[0-9]{4})?\s*$') IS NOT NULL THEN
-                i := i || jsonb_build_object('zip', substring(v FROM '\m([0-9]{5})(-[0-9]{4})?\s*$'));
+        IF NOT i ? 'problem' THEN
+            v := nmc.intake_find_problem(t, v, addr ->> 'span', asked = 'problem');
+            IF v IS NOT NULL THEN
+                i := i || jsonb_build_object('problem', v);
+                learned := true;
             END IF;
         END IF;
-    ELSIF i ->> 'awaiting' = 'zip' THEN
-        v := substring(last_text FROM '\m([0-9]{5})\M');
-        understood := v IS NOT NULL;
-        IF understood THEN
-            i := i || jsonb_build_object('zip', v);
+        pref := nmc.intake_find_when(t, b.timezone);
+        IF pref IS NOT NULL THEN
+            i := i || jsonb_build_object('pref', coalesce(i -> 'pref', '{}') || pref);
         END IF;
-    ELSIF i ->> 'awaiting' = 'slot' THEN
-        pick := coalesce(nmc.intake_slot_by_time(last_text, i -> 'offered_slots', b.timezone),
-                         nmc.intake_slot_choice(last_text, jsonb_array_length(i -> 'offered_slots')));
-        understood := pick IS NOT NULL;
-        IF understood THEN
-            BEGIN
-                a := nmc.appointment_book(b.id, conv.customer_id, (i #>> ARRAY['offered_slots', (pick - 1)::text])::timestamptz, 'ai',
-                                          i ->> 'address', i ->> 'problem');
-            EXCEPTION WHEN SQLSTATE 'NM409' OR SQLSTATE 'NM400' THEN
-                -- Taken meanwhile: offer fresh slots.
-                i := i - 'offered_slots';
-                a := NULL;
-            END;
-            IF a.id IS NOT NULL THEN
-                PERFORM nmc.intake_reply(conv, nmc.appointment_confirmation(a.id));
-                PERFORM nmc.conversation_close(conv, i || jsonb_build_object('awaiting', 'nothing', 'appointment_id', a.id));
-                RETURN;
+
+        -- Choosing among the offered times.
+        IF asked = 'slot' AND i ? 'offered_slots' THEN
+            -- By time ("10:30 works", "the friday one"), else by place ("2") unless the
+            -- text states a new preference ("any time after 3").
+            pick := nmc.intake_slot_by_time(t, i -> 'offered_slots', b.timezone);
+            IF pick IS NULL AND (pref IS NULL OR pref - 'asap' = '{}') THEN
+                pick := nmc.intake_slot_choice(t, jsonb_array_length(i -> 'offered_slots'));
+            END IF;
+            IF pick IS NULL AND pref ? 'day' AND pref ? 'at' THEN
+                -- A time not offered but free ("tomorrow 9am"): that one.
+                SELECT jsonb_build_array(s.starts_at) INTO offer FROM nmc.open_slots(b.id, now() + interval '1 hour', 1000) s
+                 WHERE s.starts_at = ((pref ->> 'day')::date + (pref ->> 'at')::time) AT TIME ZONE b.timezone;
+                IF offer IS NOT NULL THEN
+                    i := i || jsonb_build_object('offered_slots', offer);
+                    pick := 1;
+                END IF;
+            END IF;
+            IF pick IS NOT NULL AND intent IS DISTINCT FROM 'others' THEN
+                BEGIN
+                    a := nmc.appointment_book(b.id, conv.customer_id, (i #>> ARRAY['offered_slots', (pick - 1)::text])::timestamptz, 'ai',
+                                              i ->> 'address', i ->> 'problem');
+                EXCEPTION WHEN SQLSTATE 'NM409' OR SQLSTATE 'NM400' THEN
+                    -- Taken meanwhile: offer fresh slots.
+                    a := NULL;
+                    offer_kind := 'offer_others';
+                END;
+                IF a.id IS NOT NULL THEN
+                    conv.intake := i;
+                    PERFORM nmc.intake_reply(conv, nmc.appointment_confirmation(a.id, lang));
+                    PERFORM nmc.conversation_close(conv, i || jsonb_build_object('awaiting', 'nothing', 'appointment_id', a.id));
+                    RETURN;
+                END IF;
+            ELSIF intent = 'others' THEN
+                offer_kind := 'offer_others';
+            ELSIF pref IS NOT NULL THEN
+                offer_kind := 'offer';
             END IF;
         END IF;
-    ELSIF NOT i ? 'problem' AND last_text IS NOT NULL THEN
-        -- The customer's first words are usually the problem itself.
-        i := i || jsonb_build_object('problem', left(last_text, 1000));
     END IF;
 
+    understood := learned OR offer_kind IS NOT NULL OR pref IS NOT NULL OR coalesce(intent IN ('greeting', 'price', 'others', 'wrong_number'), false)
+                  OR photos > 0 OR NOT read_any;
     IF NOT understood THEN
         IF coalesce((i ->> 'misunderstood')::int, 0) >= 1 THEN
-            PERFORM nmc.intake_reply(conv, format('Sorry, I didn''t catch that. I''ll have someone from %s text you shortly.', b.name));
+            conv.intake := i;
+            PERFORM nmc.intake_reply(conv, format(nmc.intake_say(lang, 'handoff'), b.name));
             UPDATE nmc.conversations SET intake = i WHERE id = conv.id RETURNING * INTO conv;
             PERFORM nmc.conversation_handed_over(conv, 'the assistant could not understand the customer twice');
             RETURN;
         END IF;
         i := i || jsonb_build_object('misunderstood', 1);
-    ELSE
+    ELSIF learned OR offer_kind IS NOT NULL OR pref IS NOT NULL OR coalesce(intent IN ('greeting', 'price', 'others'), false) THEN
+        -- A photo alone neither counts against the customer nor clears the count.
         i := i - 'misunderstood';
     END IF;
+    IF photos > 0 THEN
+        said := nmc.intake_say(lang, 'photo') || said;
+    END IF;
+    IF intent = 'price' THEN
+        said := said || nmc.intake_say(lang, 'price');
+    END IF;
+    IF learned AND cardinality(said) = 0 THEN
+        said := ARRAY[nmc.intake_say(lang, 'thanks')];
+    END IF;
 
-    -- Ask for what is still missing, in order; then offer slots.
+    -- Ask for what is still missing, in order; then the area; then slots.
     IF NOT i ? 'problem' THEN
-        i := i || '{"awaiting":"problem"}';
-        PERFORM nmc.intake_reply(conv, 'What can we help you with?');
+        ask := 'problem';
     ELSIF NOT i ? 'name' THEN
-        i := i || '{"awaiting":"name"}';
-        PERFORM nmc.intake_reply(conv, CASE WHEN understood THEN 'Thanks! What''s your name?' ELSE 'Sorry, what''s your name?' END);
+        ask := 'name';
     ELSIF NOT i ? 'address' THEN
-        i := i || '{"awaiting":"address"}';
-        PERFORM nmc.intake_reply(conv, CASE WHEN understood THEN format('Thanks, %s. What''s the address for the job (street and number)?', i ->> 'name')
-                                            ELSE 'Sorry, I need the street address with the house number, like "12 Elm St".' END);
+        ask := 'address';
     ELSIF b.service_postal_codes IS NOT NULL AND NOT i ? 'zip' THEN
-        i := i || '{"awaiting":"zip"}';
-        PERFORM nmc.intake_reply(conv, CASE WHEN understood THEN 'And the ZIP code?' ELSE 'Sorry, what''s the 5-digit ZIP code?' END);
+        ask := 'zip';
+    END IF;
+    IF ask IS NOT NULL THEN
+        i := i || jsonb_build_object('awaiting', ask);
+        said := said || nmc.intake_say(lang, CASE WHEN understood OR asked IS DISTINCT FROM ask THEN 'ask_' ELSE 'again_' END || ask);
     ELSIF b.service_postal_codes IS NOT NULL AND NOT (i ->> 'zip') = ANY (b.service_postal_codes) THEN
         -- Outside the service area: say so politely, mark the lead, and stop.
-        PERFORM nmc.intake_reply(conv, format('Sorry, %s doesn''t serve %s. We hope you find help quickly!', b.name, i ->> 'zip'));
+        conv.intake := i;
+        PERFORM nmc.intake_reply(conv, array_to_string(said || format(nmc.intake_say(lang, 'out_of_area'), b.name, i ->> 'zip'), ' '));
         conv := nmc.conversation_close(conv, i || '{"awaiting":"nothing","out_of_area":true,"in_area":false}');
         PERFORM nmc.lead_capture(conv, '{}');   -- marks the lead out_of_area
         RETURN;
     ELSE
-        IF NOT i ? 'offered_slots' OR NOT understood THEN
-            SELECT jsonb_agg(s.starts_at ORDER BY s.starts_at) INTO slots FROM nmc.open_slots(b.id, now() + interval '1 hour', 3) s;
-            IF slots IS NULL THEN
-                PERFORM nmc.intake_reply(conv, format('Thanks! We have no open times in the next two weeks; someone from %s will text you to find one.', b.name));
+        IF NOT i ? 'offered_slots' OR offer_kind IS NOT NULL THEN
+            IF offer_kind = 'offer_others' THEN
+                i := i || jsonb_build_object('all_offered', coalesce(i -> 'all_offered', '[]') || coalesce(i -> 'offered_slots', '[]'));
+            END IF;
+            offer := nmc.intake_offer(b, i -> 'pref', CASE WHEN offer_kind = 'offer_others' THEN i -> 'all_offered' END);
+            IF offer -> 'slots' = 'null' OR offer ->> 'slots' IS NULL THEN
+                conv.intake := i;
+                PERFORM nmc.intake_reply(conv, array_to_string(said || format(nmc.intake_say(lang, 'no_slots'), b.name), ' '));
                 UPDATE nmc.conversations SET intake = i WHERE id = conv.id RETURNING * INTO conv;
                 PERFORM nmc.conversation_set_mode(conv, 'human');
                 RETURN;
             END IF;
             -- Everything is known and the area check (by ZIP) passed: lead_capture qualifies the lead.
-            i := i || jsonb_build_object('offered_slots', slots, 'in_area', true);
+            i := i || jsonb_build_object('offered_slots', offer -> 'slots', 'in_area', true);
+            IF offer_kind IS NULL OR NOT (offer ->> 'fit')::boolean THEN
+                offer_kind := CASE WHEN (offer ->> 'fit')::boolean THEN 'offer' ELSE 'offer_nearest' END;
+            END IF;
         END IF;
         i := i || '{"awaiting":"slot"}';
-        PERFORM nmc.intake_reply(conv, (CASE WHEN understood THEN 'I can book you in at: ' ELSE 'Sorry, which time? ' END)
-            || (SELECT string_agg(format('%s) %s', n, to_char(t::timestamptz AT TIME ZONE b.timezone, 'Dy Mon FMDD') || ' at '
-                                                       || nmc.format_time_of_day((t::timestamptz AT TIME ZONE b.timezone)::time)), ', ' ORDER BY n)
-                  FROM jsonb_array_elements_text(i -> 'offered_slots') WITH ORDINALITY AS x(t, n))
-            || '. Reply 1, 2 or 3 (or the day and time).');
+        IF NOT understood THEN
+            said := said || nmc.intake_say(lang, 'again_slot');
+        END IF;
+        said := said || format(nmc.intake_say(lang, coalesce(offer_kind, 'offer')), nmc.intake_slot_list(b, i -> 'offered_slots', lang));
     END IF;
+    conv.intake := i;
+    PERFORM nmc.intake_reply(conv, array_to_string(said, ' '));
     UPDATE nmc.conversations SET intake = i WHERE id = conv.id RETURNING * INTO conv;
     -- What it learned lands on the customer and the lead too.
     PERFORM nmc.lead_capture(conv, '{}');
 END
 $$;
-COMMENT ON FUNCTION nmc.intake_turn(uuid) IS 'One turn of the built-in intake engine for a conversation in AI mode: take in the customer''s latest answer, then ask for what is missing or offer slots; book and confirm from the row; hand off to a human after two replies it could not understand. A photo alone is thanked for and the question asked again — never a misunderstanding.';
+COMMENT ON FUNCTION nmc.intake_turn(uuid) IS 'One turn of the built-in intake engine for a conversation in AI mode: read every customer text since the last turn (name, address, ZIP, problem, time preference in any order; a person asked for hands off, a wrong number or "no thanks" closes politely), confirm what it learned, ask only for what is missing, check the area by ZIP, offer slots fitting the preference, book the one picked and confirm from the row — in the customer''s language. A photo is thanked for, never a misunderstanding; two misunderstood replies in a row hand off to a human.';

@@ -95,3 +95,20 @@ INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, tot
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('POST', '/api/phone-numbers/owned', 'api_phone_numbers_owned', 'jwt', 'List the account''s numbers no business uses yet (a job)'),
     ('POST', '/api/phone-numbers/attach', 'api_phone_numbers_attach', 'jwt', 'Use a number the account owns: our webhooks on it, its old ones kept (a job)');
+
+-- Issue 19: the offline assistant understands people (intake_language.sql,
+-- intake_parse.sql new; the parsers that were in intake_engine.sql moved there).
+--@include intake_language
+DROP FUNCTION nmc.intake_name(text);
+DROP FUNCTION nmc.intake_address(text);
+DROP FUNCTION nmc.intake_slot_choice(text, int);
+DROP FUNCTION nmc.intake_slot_by_time(text, jsonb, text);
+--@include intake_parse
+--@replace appointments nmc.appointment_when
+DROP FUNCTION nmc.appointment_confirmation(uuid);
+--@replace appointments nmc.appointment_confirmation
+--@replace intake_engine nmc.intake_reply
+--@replace intake_engine nmc.intake_offer
+--@replace intake_engine nmc.intake_slot_list
+--@replace intake_engine nmc.intake_turn
+--@replace ai_engine nmc.ai_system_prompt

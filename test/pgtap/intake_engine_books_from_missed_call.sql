@@ -39,7 +39,8 @@ SELECT is((SELECT name FROM nmc.customers WHERE phone = '+15125550801'), 'Jane D
 SELECT pg_temp.say(803, '+15125550801', 'somewhere downtown');
 SELECT matches(pg_temp.last_ai('+15125550801'), 'house number', 'an answer that is not an address is asked again');
 SELECT pg_temp.say(804, '+15125550801', '12 Elm St, Austin');
-SELECT matches(pg_temp.last_ai('+15125550801'), '^I can book you in at: 1\) .* 2\) .* 3\) .*\. Reply 1, 2 or 3 \(or the day and time\)\.$', 'it offers three open slots');
+SELECT matches(pg_temp.last_ai('+15125550801'), '^Got it: 12 Elm St, Austin\. I can book you in at: 1\) .* 2\) .* 3\) .*\. Reply 1, 2 or 3 \(or the day and time\)\.$',
+               'it confirms the address and offers three open slots');
 SELECT is((SELECT l.status FROM nmc.leads l JOIN nmc.customers c ON c.id = l.customer_id WHERE c.phone = '+15125550801'), 'qualified',
           'with the details complete the lead is qualified');
 SELECT pg_temp.say(805, '+15125550801', 'the second one');
@@ -69,7 +70,7 @@ SELECT pg_temp.say(821, '+15125550803', 'Toilet is clogged');
 SELECT pg_temp.window_expires('+15125550803');
 SELECT pg_temp.say(822, '+15125550803', 'Sam Lee');
 SELECT pg_temp.say(823, '+15125550803', '9 Oak Ave, Austin');
-SELECT is(pg_temp.last_ai('+15125550803'), 'And the ZIP code?', 'with a postal-code service area and no ZIP in the address, it asks');
+SELECT is(pg_temp.last_ai('+15125550803'), 'Got it: 9 Oak Ave, Austin. And the ZIP code?', 'with a postal-code service area and no ZIP in the address, it asks');
 SELECT pg_temp.say(824, '+15125550803', '78745');
 SELECT matches(pg_temp.last_ai('+15125550803'), 'doesn''t serve 78745', 'outside the area it declines politely');
 SELECT is((SELECT l.status FROM nmc.leads l JOIN nmc.customers c ON c.id = l.customer_id WHERE c.phone = '+15125550803'), 'out_of_area',
@@ -78,7 +79,7 @@ SELECT pg_temp.say(831, '+15125550804', 'No hot water');
 SELECT pg_temp.window_expires('+15125550804');
 SELECT pg_temp.say(832, '+15125550804', 'Ana Ruiz');
 SELECT pg_temp.say(833, '+15125550804', '1 Congress Ave, Austin TX 78701');
-SELECT matches(pg_temp.last_ai('+15125550804'), '^I can book you in at', 'inside the area (ZIP in the address) it offers slots');
+SELECT matches(pg_temp.last_ai('+15125550804'), '^Got it: 1 Congress Ave, Austin, TX 78701\. I can book you in at', 'inside the area (ZIP in the address) it offers slots');
 
 -- Picking a slot by its day and time, among those offered (local time, Chicago).
 CREATE TEMP TABLE offered AS SELECT jsonb_build_array(
