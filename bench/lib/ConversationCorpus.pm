@@ -5,7 +5,7 @@
 # webhooks through the edge, each answer waited for in nmc.messages (never a
 # fixed sleep); then the checks: booked or not as expected, the fields
 # captured, repeated questions, the language of every assistant text,
-# hand-offs. Used by bench/conversations.pl and test/webhooks/08_conversation_corpus.t.
+# hand-offs. Used by bench/conversations.pl and test/webhooks/10_conversation_corpus.t.
 package ConversationCorpus;
 use strict;
 use warnings;

@@ -1,4 +1,4 @@
-# 08_conversation_corpus.t — the built-in assistant (no OpenAI key) against a
+# 10_conversation_corpus.t — the built-in assistant (no OpenAI key) against a
 # sample of the conversation corpus (test/conversations/, every eighth one),
 # end to end: signed Twilio webhooks through the edge, a fresh business per
 # conversation, each answer waited for in nmc.messages. Fails below 95 % of
