@@ -215,7 +215,7 @@ guarded_database_work(DispatchPlan *plan, bool claim)
 static void
 wait_for_extension(void)
 {
-	while (!worker_shutdown_requested && !worker_extension_ready("nmc.dispatcher_claim(integer)"))
+	while (!worker_shutdown_requested && !worker_extension_ready())
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -192,7 +192,7 @@ nmc_inbox_main(Datum arg)
 	worker_slot_attach(&shared->slot);
 	pgstat_report_appname("nevermisscall inbox");
 
-	while (!worker_shutdown_requested && !worker_extension_ready("nmc.webhook_inbox_run(integer,boolean,integer)"))
+	while (!worker_shutdown_requested && !worker_extension_ready())
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, INBOX_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

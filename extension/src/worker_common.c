@@ -191,20 +191,21 @@ worker_commit_tx(void)
 }
 
 /*
- * Whether the database has the extension, with the SQL function this worker
- * calls (a library newer than the installed SQL waits for ALTER EXTENSION
- * UPDATE). required_function: a signature for to_regprocedure.
+ * Whether the database has the extension at this library's version. A library
+ * newer than the installed SQL waits, touching no table, until ALTER EXTENSION
+ * UPDATE has committed: a worker running the old SQL's functions meanwhile
+ * would take table locks in its own order and could deadlock with the update.
  */
 bool
-worker_extension_ready(const char *required_function)
+worker_extension_ready(void)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	bool		ready;
 
 	worker_begin_tx("nevermisscall: waiting for the extension");
-	args[0] = CStringGetTextDatum(required_function);
-	SPI_execute_with_args("SELECT 1 FROM pg_extension WHERE extname = 'nevermisscall' AND to_regprocedure($1) IS NOT NULL",
+	args[0] = CStringGetTextDatum(NMC_EXTVERSION);
+	SPI_execute_with_args("SELECT 1 FROM pg_extension WHERE extname = 'nevermisscall' AND extversion = $1",
 						  1, argtypes, args, NULL, true, 1);
 	ready = SPI_processed == 1;
 	worker_commit_tx();

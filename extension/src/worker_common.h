@@ -46,6 +46,6 @@ extern void worker_slot_wake(WorkerSlot *slot);
 
 extern void worker_begin_tx(const char *activity);
 extern void worker_commit_tx(void);
-extern bool worker_extension_ready(const char *required_function);
+extern bool worker_extension_ready(void);
 
 #endif

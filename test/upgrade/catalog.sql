@@ -87,11 +87,12 @@ WITH nsp AS (
 SELECT line FROM lines ORDER BY line COLLATE "C";
 -- The rows an install ships (routes, trade types, words of danger, settings…):
 -- every table's contents, sorted. Business data does not exist yet in either database.
--- Columns that hold the moment of the install, and secrets (random per install), are left out.
+-- Columns that hold the moment of the install, and secrets (random per install), are left out,
+-- and so is system_state: pg_cron's health report writes it once a minute, whenever that falls.
 SELECT format('SELECT (%L || '' '' || (CASE WHEN to_jsonb(t) @> ''{"is_secret": true}'' THEN to_jsonb(t) - ''value''
                        ELSE to_jsonb(t) END - %L::text[])::text) COLLATE "C" FROM %s t ORDER BY 1',
               c.oid::regclass, ARRAY['created_at', 'updated_at', 'changed_at'], c.oid::regclass)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'nmc' AND c.relkind IN ('r', 'p')
+WHERE n.nspname = 'nmc' AND c.relkind IN ('r', 'p') AND c.relname <> 'system_state'
 ORDER BY c.relname
 \gexec
