@@ -132,7 +132,7 @@ BEGIN
            array_agg(CASE WHEN x.caller IS NULL THEN format('the caller''s number (%s) cannot receive a text', (cs[x.k]).from_raw)
                           WHEN x.caller = ANY (nmc.owner_phones(b)) THEN 'the call came from the owner''s own phone' END ORDER BY x.k)
       INTO callers, decisions, whys
-      FROM (SELECT k, nmc.phone_or_null((cs[k]).from_raw) AS caller FROM generate_subscripts(cs, 1) AS k) x
+      FROM (SELECT k, nmc.phone_or_null((cs[k]).from_raw) AS caller FROM generate_subscripts(cs, 1) AS k OFFSET 0) x  -- once per call
       JOIN nmc.businesses b ON b.id = (cs[x.k]).business_id;
     SELECT array_agg(k ORDER BY k) INTO want FROM generate_subscripts(cs, 1) AS k WHERE decisions[k] IS NULL;
     cust_of := array_fill(NULL::uuid, ARRAY[n]);
@@ -195,7 +195,7 @@ BEGIN
                                         ARRAY(SELECT cust_of[t.k] FROM unnest(tx) WITH ORDINALITY AS t(k, o) ORDER BY t.o),
                                         ARRAY(SELECT (cs[t.k]).phone_number_id FROM unnest(tx) WITH ORDINALITY AS t(k, o) ORDER BY t.o),
                                         ARRAY(SELECT lead_of[t.k] FROM unnest(tx) WITH ORDINALITY AS t(k, o) ORDER BY t.o));
-        WITH numbers AS (
+        WITH numbers AS MATERIALIZED (  -- each greeting rendered once
             SELECT g.business_id, g.phone_number_id, g.phone, nmc.greeting_render(g.business_id, nmc.greeting_template_of(g.business_id), g.phone) AS body
               FROM (SELECT DISTINCT pn.business_id, pn.id AS phone_number_id, pn.phone
                       FROM unnest(tx) AS t(k) JOIN nmc.phone_numbers pn ON pn.id = (cs[t.k]).phone_number_id) g

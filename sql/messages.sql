@@ -74,15 +74,28 @@ AS $$ SELECT jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id
                                             FROM jsonb_array_elements(m.media) WITH ORDINALITY AS e(x, n))) $$;
 COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status); media: an MMS''s photos, each its content type and where the dashboard gets the copy we keep (url: /api/media/{id}; never the provider''s URL), NULL when none.';
 
+CREATE FUNCTION nmc.sms_enqueue_many(msgs nmc.messages[])
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.jobs_enqueue('twilio.sms.send', array_agg(m.business_id ORDER BY m.ordinality), array_agg(jsonb_build_object('message_id', m.id) ORDER BY m.ordinality),
+                             array_agg('sms:' || m.id ORDER BY m.ordinality))
+       FROM unnest(msgs) WITH ORDINALITY AS m
+     HAVING count(*) > 0;
+END
+$$;
+COMMENT ON FUNCTION nmc.sms_enqueue_many(nmc.messages[]) IS 'Queues the twilio.sms.send jobs of recorded outbound messages, in one statement (once each: keyed by the message id).';
+
 CREATE FUNCTION nmc.sms_enqueue(m nmc.messages)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    PERFORM nmc.job_enqueue('twilio.sms.send', m.business_id, jsonb_build_object('message_id', m.id), 'sms:' || m.id);
+    PERFORM nmc.sms_enqueue_many(ARRAY[m]);
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_enqueue(nmc.messages) IS 'Queues the twilio.sms.send job of a recorded outbound message (once: keyed by the message id).';
+COMMENT ON FUNCTION nmc.sms_enqueue(nmc.messages) IS 'Queues the twilio.sms.send job of a recorded outbound message (once: keyed by the message id): nmc.sms_enqueue_many for one.';
 
 CREATE FUNCTION nmc.sms_send_many(p_business_ids uuid[], p_customer_ids uuid[], p_froms text[], p_bodies text[],
                                   p_author text DEFAULT 'system', p_conversation_ids uuid[] DEFAULT NULL)
@@ -115,7 +128,7 @@ BEGIN
          ORDER BY u.i
         RETURNING *)
     SELECT array_agg(m::nmc.messages) INTO msgs FROM m;  -- in the order inserted
-    PERFORM nmc.sms_enqueue(m) FROM unnest(msgs) m;
+    PERFORM nmc.sms_enqueue_many(msgs);
     UPDATE nmc.conversations o SET last_message_at = last.at
       FROM (SELECT m.conversation_id AS id, max(m.created_at) AS at FROM unnest(msgs) m WHERE m.conversation_id IS NOT NULL GROUP BY 1) last
      WHERE o.id = last.id;

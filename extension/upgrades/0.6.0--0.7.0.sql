@@ -83,6 +83,10 @@ DROP FUNCTION nmc.call_record(nmc.webhook_inbox, text);
 --@replace leads nmc.lead_for_call
 --@replace conversations nmc.conversations_open
 --@replace conversations nmc.conversation_open
+--@replace jobs nmc.jobs_enqueue
+--@replace jobs nmc.job_enqueue
+--@replace messages nmc.sms_enqueue_many
+--@replace messages nmc.sms_enqueue
 --@replace messages nmc.sms_send_many
 --@replace messages nmc.sms_send
 --@replace calls nmc.calls_missed
