@@ -96,76 +96,142 @@ END
 $$;
 COMMENT ON FUNCTION nmc.call_answer_twiml(nmc.businesses, nmc.phone_numbers, text) IS 'The TwiML for a call to pn: forward (<Dial> to the owner with the ring timeout and our action URL), after_hours or no_forward_phone (the after-hours message), missed (a text is coming) — these two then record a voicemail if the business takes them (voicemail_enabled; sql/voicemail.sql) —, owner_phone (the owner called their own number from the forward-to phone: told so, not forwarded to itself), anything else hang up.';
 
-CREATE FUNCTION nmc.call_missed(c nmc.calls, p_reason text, at timestamptz)
-RETURNS nmc.calls
+CREATE FUNCTION nmc.calls_missed(cs nmc.calls[], p_reasons text[], ats timestamptz[])
+RETURNS nmc.calls[]
 LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    b nmc.businesses;
-    pn nmc.phone_numbers;
-    caller text;
-    cust nmc.customers;
-    l nmc.leads;
-    conv nmc.conversations;
-    m nmc.messages;
-    v_decision text;
-    why text;
+    n int := coalesce(cardinality(cs), 0);
+    callers text[];
+    decisions text[];
+    whys text[];
+    want int[];           -- the calls that get a customer and a lead
+    custs nmc.customers[];
+    leads nmc.leads[];
+    tx int[];             -- the calls texted
+    convs nmc.conversations[];
+    msgs nmc.messages[];
+    cust_of uuid[];
+    lead_of uuid[];
+    conv_of uuid[];
+    msg_of uuid[];
+    r record;
+    prev_customer uuid;
+    greeted timestamptz;
+    done nmc.calls[];
 BEGIN
-    SELECT * INTO b FROM nmc.businesses WHERE id = c.business_id;
-    SELECT * INTO pn FROM nmc.phone_numbers WHERE id = c.phone_number_id;
-    BEGIN
-        caller := nmc.normalize_phone(c.from_raw, 'From');
-    EXCEPTION WHEN SQLSTATE 'NM400' THEN
-        caller := NULL;
-    END;
-
-    IF caller IS NULL THEN
-        v_decision := 'suppressed_anonymous';
-        why := format('the caller''s number (%s) cannot receive a text', c.from_raw);
-    ELSIF caller = ANY (nmc.owner_phones(b)) THEN
-        -- No customer, no lead: the owner called their own number.
-        v_decision := 'suppressed_owner';
-        why := 'the call came from the owner''s own phone';
-    ELSE
-        cust := nmc.customer_upsert(b.id, caller);
-        l := nmc.lead_for_call(b.id, cust.id);
-        IF EXISTS (SELECT 1 FROM nmc.blocked_numbers WHERE business_id = b.id AND phone = caller) THEN
-            v_decision := 'suppressed_blocked';
-            why := 'the number is on the block list';
-        ELSIF cust.opted_out_at IS NOT NULL THEN
-            v_decision := 'suppressed_opted_out';
-            why := 'the customer replied STOP';
-        ELSIF cust.sms_unreachable_at IS NOT NULL THEN
-            v_decision := 'suppressed_unreachable';
-            why := 'the number cannot receive texts: ' || coalesce(cust.sms_unreachable_reason, 'unknown');
-        ELSIF p_reason NOT IN ('after_hours', 'no_forward_phone', 'outage')
-              AND at - c.created_at < make_interval(secs => b.min_ring_seconds) THEN
-            v_decision := 'suppressed_short_ring';
-            why := format('the caller hung up after %s s, before the minimum ring time of %s s',
-                          round(extract(epoch FROM at - c.created_at)), b.min_ring_seconds);
-        ELSIF cust.last_greeting_at > at - make_interval(secs => b.repeat_window_seconds) THEN
-            v_decision := 'suppressed_repeat';
-            why := format('this number got a greeting %s s ago (repeat window %s s)',
-                          round(extract(epoch FROM at - cust.last_greeting_at)), b.repeat_window_seconds);
-        ELSE
-            conv := nmc.conversation_open(b.id, cust.id, pn.id, l.id);
-            m := nmc.sms_send(b.id, cust.id, pn.phone,
-                              nmc.greeting_render(b.id, nmc.greeting_template_of(b.id), pn.phone), 'system', conv.id);
-            UPDATE nmc.customers SET last_greeting_at = greatest(at, last_greeting_at) WHERE id = cust.id;
-            v_decision := 'texted';
-            why := 'missed call: greeting sent';
-        END IF;
+    IF n = 0 THEN
+        RETURN cs;
+    END IF;
+    -- Who called: a number we can text, or not (anonymous, withheld); one of the
+    -- owner's own phones gets no customer and no lead.
+    SELECT array_agg(x.caller ORDER BY x.k),
+           array_agg(CASE WHEN x.caller IS NULL THEN 'suppressed_anonymous'
+                          WHEN x.caller = ANY (nmc.owner_phones(b)) THEN 'suppressed_owner' END ORDER BY x.k),
+           array_agg(CASE WHEN x.caller IS NULL THEN format('the caller''s number (%s) cannot receive a text', (cs[x.k]).from_raw)
+                          WHEN x.caller = ANY (nmc.owner_phones(b)) THEN 'the call came from the owner''s own phone' END ORDER BY x.k)
+      INTO callers, decisions, whys
+      FROM (SELECT k, nmc.phone_or_null((cs[k]).from_raw) AS caller FROM generate_subscripts(cs, 1) AS k OFFSET 0) x  -- once per call
+      JOIN nmc.businesses b ON b.id = (cs[x.k]).business_id;
+    SELECT array_agg(k ORDER BY k) INTO want FROM generate_subscripts(cs, 1) AS k WHERE decisions[k] IS NULL;
+    cust_of := array_fill(NULL::uuid, ARRAY[n]);
+    lead_of := cust_of;
+    conv_of := cust_of;
+    msg_of := cust_of;
+    IF want IS NOT NULL THEN
+        custs := nmc.customers_upsert(ARRAY(SELECT (cs[w.k]).business_id FROM unnest(want) WITH ORDINALITY AS w(k, o) ORDER BY w.o),
+                                      ARRAY(SELECT callers[w.k] FROM unnest(want) WITH ORDINALITY AS w(k, o) ORDER BY w.o));
+        leads := nmc.leads_for_calls(ARRAY(SELECT (cs[w.k]).business_id FROM unnest(want) WITH ORDINALITY AS w(k, o) ORDER BY w.o),
+                                     ARRAY(SELECT (custs[o]).id FROM generate_subscripts(custs, 1) AS o ORDER BY o));
+        -- The decision, each customer's calls in the order they came: a call
+        -- texted moves the customer's last greeting for the calls after it.
+        FOR r IN
+            SELECT w.k, cu.id AS customer_id, cu.opted_out_at, cu.sms_unreachable_at, cu.sms_unreachable_reason, cu.last_greeting_at,
+                   (leads[w.o]).id AS lead_id, b.min_ring_seconds, b.repeat_window_seconds,
+                   EXISTS (SELECT 1 FROM nmc.blocked_numbers bl WHERE bl.business_id = cu.business_id AND bl.phone = cu.phone) AS blocked,
+                   (cs[w.k]).created_at AS rang_at, p_reasons[w.k] AS reason, ats[w.k] AS at
+              FROM unnest(want) WITH ORDINALITY AS w(k, o)
+              JOIN unnest(custs) WITH ORDINALITY AS cu ON cu.ordinality = w.o
+              JOIN nmc.businesses b ON b.id = cu.business_id
+             ORDER BY cu.id, w.o
+        LOOP
+            IF r.customer_id IS DISTINCT FROM prev_customer THEN
+                prev_customer := r.customer_id;
+                greeted := r.last_greeting_at;
+            END IF;
+            cust_of[r.k] := r.customer_id;
+            lead_of[r.k] := r.lead_id;
+            IF r.blocked THEN
+                decisions[r.k] := 'suppressed_blocked';
+                whys[r.k] := 'the number is on the block list';
+            ELSIF r.opted_out_at IS NOT NULL THEN
+                decisions[r.k] := 'suppressed_opted_out';
+                whys[r.k] := 'the customer replied STOP';
+            ELSIF r.sms_unreachable_at IS NOT NULL THEN
+                decisions[r.k] := 'suppressed_unreachable';
+                whys[r.k] := 'the number cannot receive texts: ' || coalesce(r.sms_unreachable_reason, 'unknown');
+            ELSIF r.reason NOT IN ('after_hours', 'no_forward_phone', 'outage')
+                  AND r.at - r.rang_at < make_interval(secs => r.min_ring_seconds) THEN
+                decisions[r.k] := 'suppressed_short_ring';
+                whys[r.k] := format('the caller hung up after %s s, before the minimum ring time of %s s',
+                                    round(extract(epoch FROM r.at - r.rang_at)), r.min_ring_seconds);
+            ELSIF greeted > r.at - make_interval(secs => r.repeat_window_seconds) THEN
+                decisions[r.k] := 'suppressed_repeat';
+                whys[r.k] := format('this number got a greeting %s s ago (repeat window %s s)',
+                                    round(extract(epoch FROM r.at - greeted)), r.repeat_window_seconds);
+            ELSE
+                decisions[r.k] := 'texted';
+                whys[r.k] := 'missed call: greeting sent';
+                greeted := greatest(r.at, greeted);
+            END IF;
+        END LOOP;
     END IF;
 
-    UPDATE nmc.calls SET status = 'missed', missed_reason = p_reason, missed_at = at, decision = v_decision,
-           decision_reason = why, customer_id = cust.id, lead_id = l.id, conversation_id = conv.id, message_id = m.id
-     WHERE id = c.id RETURNING * INTO c;
-    PERFORM nmc.emit_event(b.id, 'call.missed', nmc.call_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id)));
-    RETURN c;
+    SELECT array_agg(k ORDER BY k) INTO tx FROM generate_subscripts(cs, 1) AS k WHERE decisions[k] = 'texted';
+    IF tx IS NOT NULL THEN
+        -- An open conversation and the greeting (rendered once per business number).
+        convs := nmc.conversations_open(ARRAY(SELECT (cs[t.k]).business_id FROM unnest(tx) WITH ORDINALITY AS t(k, o) ORDER BY t.o),
+                                        ARRAY(SELECT cust_of[t.k] FROM unnest(tx) WITH ORDINALITY AS t(k, o) ORDER BY t.o),
+                                        ARRAY(SELECT (cs[t.k]).phone_number_id FROM unnest(tx) WITH ORDINALITY AS t(k, o) ORDER BY t.o),
+                                        ARRAY(SELECT lead_of[t.k] FROM unnest(tx) WITH ORDINALITY AS t(k, o) ORDER BY t.o));
+        WITH numbers AS MATERIALIZED (  -- each greeting rendered once
+            SELECT g.business_id, g.phone_number_id, g.phone, nmc.greeting_render(g.business_id, nmc.greeting_template_of(g.business_id), g.phone) AS body
+              FROM (SELECT DISTINCT pn.business_id, pn.id AS phone_number_id, pn.phone
+                      FROM unnest(tx) AS t(k) JOIN nmc.phone_numbers pn ON pn.id = (cs[t.k]).phone_number_id) g
+        ), texts AS (
+            SELECT t.o, (cs[t.k]).business_id AS b, cust_of[t.k] AS c, nu.phone, nu.body, (convs[t.o]).id AS conv
+              FROM unnest(tx) WITH ORDINALITY AS t(k, o) JOIN numbers nu ON nu.phone_number_id = (cs[t.k]).phone_number_id
+        )
+        SELECT nmc.sms_send_many(array_agg(x.b ORDER BY x.o), array_agg(x.c ORDER BY x.o), array_agg(x.phone ORDER BY x.o),
+                                 array_agg(x.body ORDER BY x.o), 'system', array_agg(x.conv ORDER BY x.o))
+          INTO msgs FROM texts x;
+        FOR o IN 1 .. cardinality(tx) LOOP
+            conv_of[tx[o]] := (convs[o]).id;
+            msg_of[tx[o]] := (msgs[o]).id;
+        END LOOP;
+        UPDATE nmc.customers cu SET last_greeting_at = greatest(g.at, cu.last_greeting_at)
+          FROM (SELECT cust_of[t.k] AS id, max(ats[t.k]) AS at FROM unnest(tx) AS t(k) GROUP BY 1) g
+         WHERE cu.id = g.id;
+    END IF;
+
+    -- Every decision recorded on its call, and call.missed for each, in order.
+    WITH u AS (
+        UPDATE nmc.calls c SET status = 'missed', missed_reason = p_reasons[x.k], missed_at = ats[x.k], decision = decisions[x.k],
+               decision_reason = whys[x.k], customer_id = cust_of[x.k], lead_id = lead_of[x.k], conversation_id = conv_of[x.k],
+               message_id = msg_of[x.k]
+          FROM generate_subscripts(cs, 1) AS x(k)
+         WHERE c.id = (cs[x.k]).id
+        RETURNING c AS row, x.k)
+    SELECT array_agg(u.row ORDER BY u.k) INTO done FROM u;
+    PERFORM nmc.emit_events(array_agg((done[k]).business_id ORDER BY k), array_agg('call.missed'::text ORDER BY k),
+                            array_agg(nmc.call_json(done[k]) || jsonb_build_object('customer', nmc.customer_brief((done[k]).customer_id)) ORDER BY k))
+       FROM generate_subscripts(done, 1) AS k;
+    RETURN done;
 END
 $$;
-COMMENT ON FUNCTION nmc.call_missed(nmc.calls, text, timestamptz) IS
-    'A call missed at the moment at (when its webhook was accepted), in the caller''s transaction: customer, lead (new, or the active one touched), and the text decision — one of the owner''s own phones (no customer, no lead), blocked, opted out, unreachable, hung up before min_ring_seconds, greeted within repeat_window_seconds, or texted (open conversation, rendered greeting, twilio.sms.send job). Emits call.missed.';
+COMMENT ON FUNCTION nmc.calls_missed(nmc.calls[], text[], timestamptz[]) IS
+    'Calls missed (element k of each array: the call, why it was missed, the moment at — when its webhook was accepted), in the caller''s transaction, decided as if one after the other in this order: customer, lead (new, or the active one touched) and the text decision — anonymous (a number that cannot be texted), one of the owner''s own phones (no customer, no lead), blocked, opted out, unreachable, hung up before min_ring_seconds, greeted within repeat_window_seconds (by an earlier call of the same run too), or texted (open conversation, rendered greeting, twilio.sms.send job, last_greeting_at). Recorded on each call (decision, decision_reason); emits lead.updated, conversation.created, message.created and call.missed — each kind for the whole run, in call order. The one place a missed call is decided: one call is a run of one. Returns the calls as recorded, in order.';
 
 CREATE FUNCTION nmc.webhook_voice(req jsonb)
 RETURNS nmc.http_response
@@ -201,49 +267,76 @@ BEGIN
     RETURN nmc.call_answer_twiml(b, pn, answer);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call, accepted into the webhook inbox and answered at once. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → the after-hours message (the call is then missed: nmc.call_rang); from the forward-to phone itself → told it is the owner''s own number (missed, reason owner_phone, never texted); replayed from the edge''s spool (the database was down, the caller was told a text is coming) → missed, reason outage. Idempotent on CallSid: a retry gets the same answer.';
+COMMENT ON FUNCTION nmc.webhook_voice(jsonb) IS 'POST /webhooks/twilio/voice: an incoming call, accepted into the webhook inbox and answered at once. Open → forward to the owner (<Dial> with ring timeout and action); closed or no forward phone → the after-hours message (the call is then missed: nmc.calls_apply); from the forward-to phone itself → told it is the owner''s own number (missed, reason owner_phone, never texted); replayed from the edge''s spool (the database was down, the caller was told a text is coming) → missed, reason outage. Idempotent on CallSid: a retry gets the same answer.';
 
--- A call's row is created by whichever of its webhooks is applied first
--- (normally the incoming call; its dial result if that came alone).
-CREATE FUNCTION nmc.call_record(t nmc.webhook_inbox, p_status text)
-RETURNS nmc.calls
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    c nmc.calls;
-BEGIN
-    INSERT INTO nmc.calls (business_id, phone_number_id, twilio_call_sid, from_raw, to_phone, status, call_status, created_at)
-    SELECT t.business_id, pn.id, t.webhook_key, coalesce(t.params ->> 'From', 'unknown'), pn.phone, p_status, t.params ->> 'CallStatus',
-           t.received_at
-      FROM nmc.phone_numbers pn WHERE pn.id = t.phone_number_id AND pn.business_id = t.business_id
-    ON CONFLICT (twilio_call_sid) DO NOTHING
-    RETURNING * INTO c;
-    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM nmc.phone_numbers WHERE id = t.phone_number_id AND business_id = t.business_id) THEN
-        RAISE LOG 'nevermisscall: call % arrived for a number the business no longer has', t.webhook_key;
-    END IF;
-    RETURN c;
-END
-$$;
-COMMENT ON FUNCTION nmc.call_record(nmc.webhook_inbox, text) IS 'Records the call an accepted voice webhook belongs to, with p_status, created when the webhook was accepted; returns the new row, or a row of NULLs when the call was recorded already (idempotent on CallSid) or its number is gone (logged).';
-
-CREATE FUNCTION nmc.call_rang(t nmc.webhook_inbox)
+CREATE FUNCTION nmc.calls_apply(ts nmc.webhook_inbox[])
 RETURNS void
 LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    answer text := t.params ->> 'nmc_answer';
-    c nmc.calls := nmc.call_record(t, CASE WHEN answer = 'forward' THEN 'forwarded' ELSE 'ringing' END);
+    fresh text[];
+    gone text;
+    updated nmc.calls[];
+    missed nmc.calls[];
+    reasons text[];
+    ats timestamptz[];
 BEGIN
-    IF c.id IS NULL THEN
-        RETURN;  -- Applied before (Twilio retried), its dial result came first, or the number is gone.
-    ELSIF answer = 'forward' THEN
-        PERFORM nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c));
-    ELSE
-        PERFORM nmc.call_missed(c, answer, t.received_at);
-    END IF;
+    -- A call's row is created by whichever of its webhooks is applied first
+    -- (normally the incoming call; its dial result if that came alone), dated
+    -- when that webhook was accepted.
+    WITH ins AS (
+        INSERT INTO nmc.calls (business_id, phone_number_id, twilio_call_sid, from_raw, to_phone, status, call_status, created_at)
+        SELECT t.business_id, pn.id, t.webhook_key, coalesce(t.params ->> 'From', 'unknown'), pn.phone,
+               CASE WHEN t.kind = 'voice_dial' OR t.params ->> 'nmc_answer' = 'forward' THEN 'forwarded' ELSE 'ringing' END,
+               t.params ->> 'CallStatus', t.received_at
+          FROM unnest(ts) WITH ORDINALITY AS t JOIN nmc.phone_numbers pn ON pn.id = t.phone_number_id AND pn.business_id = t.business_id
+         ORDER BY t.ordinality
+        ON CONFLICT (twilio_call_sid) DO NOTHING
+        RETURNING twilio_call_sid)
+    SELECT array_agg(ins.twilio_call_sid) INTO fresh FROM ins;
+    FOR gone IN SELECT t.webhook_key FROM unnest(ts) AS t
+                 WHERE NOT EXISTS (SELECT 1 FROM nmc.phone_numbers pn WHERE pn.id = t.phone_number_id AND pn.business_id = t.business_id) LOOP
+        RAISE LOG 'nevermisscall: call % arrived for a number the business no longer has', gone;
+    END LOOP;
+
+    -- A dial result applies to a call not yet answered or missed (else it was
+    -- applied before): its dial fields, and answered if the owner picked up.
+    PERFORM 1 FROM nmc.calls c JOIN unnest(ts) AS t ON c.twilio_call_sid = t.webhook_key AND t.kind = 'voice_dial'
+      ORDER BY c.id FOR UPDATE OF c;
+    WITH u AS (
+        UPDATE nmc.calls c SET dial_call_status = t.params ->> 'DialCallStatus', call_status = coalesce(t.params ->> 'CallStatus', c.call_status),
+               duration_seconds = CASE WHEN t.params ->> 'DialCallDuration' ~ '^[0-9]+$' THEN (t.params ->> 'DialCallDuration')::int END,
+               -- Completed calls are never texted.
+               status = CASE WHEN nmc.call_dial_missed_reason(t.params) IS NULL THEN 'answered' ELSE c.status END,
+               decision = CASE WHEN nmc.call_dial_missed_reason(t.params) IS NULL THEN 'not_missed' ELSE c.decision END,
+               decision_reason = CASE WHEN nmc.call_dial_missed_reason(t.params) IS NULL THEN 'the call was answered' ELSE c.decision_reason END
+          FROM unnest(ts) WITH ORDINALITY AS t
+         WHERE t.kind = 'voice_dial' AND c.twilio_call_sid = t.webhook_key AND c.status NOT IN ('answered', 'missed')
+        RETURNING c AS row, t.ordinality AS i, nmc.call_dial_missed_reason(t.params) AS reason, t.received_at AS at),
+    -- An incoming call applied now for the first time: forwarded, or missed at
+    -- once (the caller was told the business is closed or has no forward phone).
+    rang AS (
+        SELECT c AS row, t.ordinality AS i, CASE WHEN t.params ->> 'nmc_answer' IS DISTINCT FROM 'forward' THEN t.params ->> 'nmc_answer' END AS reason,
+               t.received_at AS at, t.params ->> 'nmc_answer' = 'forward' AS forwarded
+          FROM unnest(ts) WITH ORDINALITY AS t JOIN nmc.calls c ON c.twilio_call_sid = t.webhook_key
+         WHERE t.kind = 'voice' AND t.webhook_key = ANY (fresh)),
+    applied AS (
+        SELECT u.row, u.i, u.reason, u.at, u.reason IS NULL AS updated FROM u
+        UNION ALL
+        SELECT rang.row, rang.i, rang.reason, rang.at, coalesce(rang.forwarded, false) FROM rang)
+    SELECT array_agg(a.row ORDER BY a.i) FILTER (WHERE a.updated),
+           array_agg(a.row ORDER BY a.i) FILTER (WHERE NOT a.updated), array_agg(a.reason ORDER BY a.i) FILTER (WHERE NOT a.updated),
+           array_agg(a.at ORDER BY a.i) FILTER (WHERE NOT a.updated)
+      INTO updated, missed, reasons, ats
+      FROM applied a;
+    PERFORM nmc.emit_events(array_agg((updated[k]).business_id ORDER BY k), array_agg('call.updated'::text ORDER BY k),
+                            array_agg(nmc.call_json(updated[k]) ORDER BY k))
+       FROM generate_subscripts(updated, 1) AS k;
+    PERFORM nmc.calls_missed(missed, reasons, ats);
 END
 $$;
-COMMENT ON FUNCTION nmc.call_rang(nmc.webhook_inbox) IS 'Applies an accepted incoming call: the call is recorded (created when the webhook was accepted) as forwarded, or missed at once when the caller was told the business is closed or has no forward phone. Idempotent on CallSid.';
+COMMENT ON FUNCTION nmc.calls_apply(nmc.webhook_inbox[]) IS 'Applies accepted voice webhooks (incoming calls and the ends of forwarded calls; each CallSid at most once), in order: each call is recorded (created when its first webhook was accepted; a number gone since is logged). An incoming call is forwarded (call.updated), or missed at once when the caller was told the business is closed, has no forward phone, or it was the owner''s own phone. A <Dial> result records its fields: no-answer, busy, failed, canceled (or not bridged) → missed, answered → never texted (call.updated). The missed ones go together through nmc.calls_missed, decided as of the moment each webhook was accepted. Idempotent on CallSid: a webhook applied before changes nothing.';
 
 CREATE FUNCTION nmc.webhook_voice_dial(req jsonb)
 RETURNS nmc.http_response
@@ -264,7 +357,7 @@ BEGIN
     RETURN nmc.call_answer_twiml(b, pn, CASE WHEN nmc.call_dial_missed_reason(req -> 'body') IS NOT NULL THEN 'missed' END);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_voice_dial(jsonb) IS 'POST /webhooks/twilio/voice/dial: the <Dial> ended; accepted into the webhook inbox (nmc.call_dial_ended applies it) and answered at once — a missed call hears that a text is coming, an answered one hangs up; a missed one may then leave a voicemail. Idempotent on CallSid.';
+COMMENT ON FUNCTION nmc.webhook_voice_dial(jsonb) IS 'POST /webhooks/twilio/voice/dial: the <Dial> ended; accepted into the webhook inbox (nmc.calls_apply applies it) and answered at once — a missed call hears that a text is coming, an answered one hangs up; a missed one may then leave a voicemail. Idempotent on CallSid.';
 
 CREATE FUNCTION nmc.dial_missed_statuses()
 RETURNS text[]
@@ -281,34 +374,6 @@ AS $$
                 WHEN params ->> 'DialBridged' = 'false' THEN 'not-bridged' END
 $$;
 COMMENT ON FUNCTION nmc.call_dial_missed_reason(jsonb) IS 'Why the forwarded call counts as missed, from the <Dial> action''s fields: no-answer, busy, failed, canceled, or not-bridged; NULL when the owner answered.';
-
-CREATE FUNCTION nmc.call_dial_ended(t nmc.webhook_inbox)
-RETURNS void
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    c nmc.calls;
-    reason text := nmc.call_dial_missed_reason(t.params);
-BEGIN
-    PERFORM nmc.call_record(t, 'forwarded');
-    SELECT * INTO c FROM nmc.calls WHERE twilio_call_sid = t.webhook_key FOR UPDATE;
-    IF NOT FOUND OR c.status IN ('answered', 'missed') THEN
-        RETURN;  -- Its number is gone (and its calls with it), or it was applied before.
-    END IF;
-    UPDATE nmc.calls SET dial_call_status = t.params ->> 'DialCallStatus', call_status = coalesce(t.params ->> 'CallStatus', call_status),
-           duration_seconds = CASE WHEN t.params ->> 'DialCallDuration' ~ '^[0-9]+$' THEN (t.params ->> 'DialCallDuration')::int END
-     WHERE id = c.id RETURNING * INTO c;
-    IF reason IS NOT NULL THEN
-        PERFORM nmc.call_missed(c, reason, t.received_at);
-    ELSE
-        -- Completed calls are never texted.
-        UPDATE nmc.calls SET status = 'answered', decision = 'not_missed', decision_reason = 'the call was answered'
-         WHERE id = c.id RETURNING * INTO c;
-        PERFORM nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c));
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION nmc.call_dial_ended(nmc.webhook_inbox) IS 'Applies an accepted <Dial> result: no-answer, busy, failed, canceled (or not bridged) → a missed call, decided as of the moment the webhook was accepted (nmc.call_missed); answered → never texted. Idempotent on CallSid.';
 
 CREATE FUNCTION nmc.webhook_voice_status(req jsonb)
 RETURNS nmc.http_response

@@ -43,41 +43,65 @@ AS $$ SELECT jsonb_build_object('id', c.id, 'customer_id', c.customer_id, 'phone
                                 'last_message_at', c.last_message_at, 'created_at', c.created_at) $$;
 COMMENT ON FUNCTION nmc.conversation_json(nmc.conversations) IS 'The API and event representation of a conversation (never its messages).';
 
+CREATE FUNCTION nmc.conversations_open(p_business_ids uuid[], p_customer_ids uuid[], p_phone_number_ids uuid[], p_lead_ids uuid[])
+RETURNS nmc.conversations[]
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    r nmc.conversations[];
+    created nmc.conversations[];
+BEGIN
+    -- Each (business number, customer) once, with the last lead named for it.
+    WITH k AS (
+        SELECT DISTINCT ON (u.b, u.pn, u.c) u.b, u.pn, u.c, u.lead
+          FROM unnest(p_business_ids, p_customer_ids, p_phone_number_ids, p_lead_ids) WITH ORDINALITY AS u(b, c, pn, lead, i)
+         ORDER BY u.b, u.pn, u.c, (u.lead IS NOT NULL) DESC, u.i DESC
+    ), ins AS (
+        INSERT INTO nmc.conversations (business_id, customer_id, phone_number_id, lead_id)
+        SELECT k.b, k.c, k.pn,
+               coalesce(k.lead, (SELECT l.id FROM nmc.leads l WHERE l.business_id = k.b AND l.customer_id = k.c
+                                   AND l.status IN ('new', 'contacted', 'qualified', 'appointment_scheduled')))
+          FROM k
+         WHERE NOT EXISTS (SELECT 1 FROM nmc.conversations o
+                            WHERE o.business_id = k.b AND o.phone_number_id = k.pn AND o.customer_id = k.c AND o.state = 'open')
+         ORDER BY k.b, k.pn, k.c
+        ON CONFLICT (business_id, phone_number_id, customer_id) WHERE state = 'open' DO NOTHING  -- a concurrent one opened it first: theirs
+        RETURNING *)
+    SELECT array_agg(ins::nmc.conversations) INTO created FROM ins;
+    -- All of them locked (by id), and linked to the lead named where it differs.
+    WITH k AS (
+        SELECT DISTINCT ON (u.b, u.pn, u.c) u.b, u.pn, u.c, u.lead
+          FROM unnest(p_business_ids, p_customer_ids, p_phone_number_ids, p_lead_ids) WITH ORDINALITY AS u(b, c, pn, lead, i)
+         ORDER BY u.b, u.pn, u.c, (u.lead IS NOT NULL) DESC, u.i DESC
+    ), locked AS (
+        SELECT o.id, k.lead FROM nmc.conversations o JOIN k ON o.business_id = k.b AND o.phone_number_id = k.pn AND o.customer_id = k.c
+         WHERE o.state = 'open' ORDER BY o.id FOR UPDATE OF o
+    )
+    UPDATE nmc.conversations o SET lead_id = locked.lead
+      FROM locked WHERE o.id = locked.id AND locked.lead IS NOT NULL AND o.lead_id IS DISTINCT FROM locked.lead;
+    SELECT array_agg(o ORDER BY u.i) INTO r
+      FROM unnest(p_business_ids, p_customer_ids, p_phone_number_ids) WITH ORDINALITY AS u(b, c, pn, i)
+      JOIN nmc.conversations o ON o.business_id = u.b AND o.phone_number_id = u.pn AND o.customer_id = u.c AND o.state = 'open';
+    -- conversation.created for each new one, in the order they were first named.
+    PERFORM nmc.emit_events(array_agg(c.business_id ORDER BY f.i), array_agg('conversation.created'::text ORDER BY f.i),
+                            array_agg(nmc.conversation_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id)) ORDER BY f.i))
+       FROM unnest(created) c
+       JOIN (SELECT (r[k]).id, min(k) AS i FROM generate_subscripts(r, 1) AS k GROUP BY 1) f ON f.id = c.id;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION nmc.conversations_open(uuid[], uuid[], uuid[], uuid[]) IS 'For each (business, customer, business number, lead) — element k of each array — the open conversation between that number and the customer (locked; linked to the lead when one is named and it differs), or a new one linked to the lead named or the customer''s active lead (emits conversation.created, with the customer), in the same order. The one place conversations are opened (nmc.conversation_open is it for one).';
+
 CREATE FUNCTION nmc.conversation_open(p_business_id uuid, p_customer_id uuid, p_phone_number_id uuid, p_lead_id uuid DEFAULT NULL)
 RETURNS nmc.conversations
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    c nmc.conversations;
 BEGIN
-    SELECT * INTO c FROM nmc.conversations
-     WHERE business_id = p_business_id AND phone_number_id = p_phone_number_id AND customer_id = p_customer_id AND state = 'open'
-     FOR UPDATE;
-    IF FOUND THEN
-        IF p_lead_id IS NOT NULL AND c.lead_id IS DISTINCT FROM p_lead_id THEN
-            UPDATE nmc.conversations SET lead_id = p_lead_id WHERE id = c.id RETURNING * INTO c;
-        END IF;
-        RETURN c;
-    END IF;
-    INSERT INTO nmc.conversations (business_id, customer_id, phone_number_id, lead_id)
-    VALUES (p_business_id, p_customer_id, p_phone_number_id,
-            coalesce(p_lead_id, (SELECT id FROM nmc.leads WHERE business_id = p_business_id AND customer_id = p_customer_id
-                                   AND status IN ('new', 'contacted', 'qualified', 'appointment_scheduled'))))
-    ON CONFLICT (business_id, phone_number_id, customer_id) WHERE state = 'open' DO NOTHING
-    RETURNING * INTO c;
-    IF NOT FOUND THEN
-        -- A concurrent delivery opened it first: use theirs.
-        SELECT * INTO c FROM nmc.conversations
-         WHERE business_id = p_business_id AND phone_number_id = p_phone_number_id AND customer_id = p_customer_id AND state = 'open'
-         FOR UPDATE;
-        RETURN c;
-    END IF;
-    PERFORM nmc.emit_event(p_business_id, 'conversation.created',
-                           nmc.conversation_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id)));
-    RETURN c;
+    RETURN (nmc.conversations_open(ARRAY[p_business_id], ARRAY[p_customer_id], ARRAY[p_phone_number_id], ARRAY[p_lead_id]))[1];
 END
 $$;
-COMMENT ON FUNCTION nmc.conversation_open(uuid, uuid, uuid, uuid) IS 'The open conversation between a business number and a customer (locked), or a new one (emits conversation.created, with the customer).';
+COMMENT ON FUNCTION nmc.conversation_open(uuid, uuid, uuid, uuid) IS 'The open conversation between a business number and a customer (locked), or a new one (emits conversation.created, with the customer): nmc.conversations_open for one.';
 
 CREATE FUNCTION nmc.conversation_set_mode(c nmc.conversations, p_mode text, p_deadline timestamptz DEFAULT NULL)
 RETURNS nmc.conversations

@@ -24,31 +24,40 @@ CREATE POLICY tenant_isolation ON nmc.customers
     USING (business_id = nmc.current_business_id())
     WITH CHECK (business_id = nmc.current_business_id());
 
+CREATE FUNCTION nmc.customers_upsert(p_business_ids uuid[], p_phones text[])
+RETURNS nmc.customers[]
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    r nmc.customers[];
+BEGIN
+    -- Created if new (a returning customer gets no new row version), then all
+    -- found and locked, in id order: callers decide from their state (opted out,
+    -- last greeting), and two transactions at once must decide one after the other.
+    INSERT INTO nmc.customers (business_id, phone)
+    SELECT DISTINCT u.b, u.p FROM unnest(p_business_ids, p_phones) AS u(b, p)
+     WHERE NOT EXISTS (SELECT 1 FROM nmc.customers o WHERE o.business_id = u.b AND o.phone = u.p)
+     ORDER BY u.b, u.p
+    ON CONFLICT (business_id, phone) DO NOTHING;  -- created by a concurrent transaction just now
+    WITH k AS (SELECT DISTINCT u.b, u.p FROM unnest(p_business_ids, p_phones) AS u(b, p)),
+         l AS (SELECT c.* FROM nmc.customers c JOIN k ON c.business_id = k.b AND c.phone = k.p ORDER BY c.id FOR NO KEY UPDATE OF c)
+    SELECT array_agg(l::nmc.customers ORDER BY u.i) INTO r
+      FROM unnest(p_business_ids, p_phones) WITH ORDINALITY AS u(b, p, i) JOIN l ON l.business_id = u.b AND l.phone = u.p;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION nmc.customers_upsert(uuid[], text[]) IS 'The customers of businesses with these phones (element k of each array is one; phones already normalised, as nmc.normalize_phone returns them), created if new, in the same order; the rows are locked until the transaction ends. The one place customers are found or created by phone (nmc.customer_upsert is it for one).';
+
 CREATE FUNCTION nmc.customer_upsert(p_business_id uuid, p_phone text)
 RETURNS nmc.customers
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    c nmc.customers;
-    normal text := nmc.normalize_phone(p_phone, 'phone');
 BEGIN
-    -- Found and locked without writing a new version (a returning customer changes
-    -- nothing); created if new. Locked either way: callers decide from its state
-    -- (opted out, last greeting), and two calls at once must decide one after the other.
-    SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND phone = normal FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO nmc.customers (business_id, phone) VALUES (p_business_id, normal)
-        ON CONFLICT (business_id, phone) DO NOTHING
-        RETURNING * INTO c;
-        IF NOT FOUND THEN
-            -- Created by a concurrent transaction just now.
-            SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND phone = normal FOR NO KEY UPDATE;
-        END IF;
-    END IF;
-    RETURN c;
+    RETURN (nmc.customers_upsert(ARRAY[p_business_id], ARRAY[nmc.normalize_phone(p_phone, 'phone')]))[1];
 END
 $$;
-COMMENT ON FUNCTION nmc.customer_upsert(uuid, text) IS 'The customer of a business with this phone (normalised), created if new; the row is locked until the transaction ends.';
+COMMENT ON FUNCTION nmc.customer_upsert(uuid, text) IS 'The customer of a business with this phone (normalised; NM400 if it is not a phone number), created if new; the row is locked until the transaction ends (nmc.customers_upsert for one).';
 
 CREATE FUNCTION nmc.customer_brief(p_customer_id uuid)
 RETURNS jsonb

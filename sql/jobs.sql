@@ -111,6 +111,30 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION nmc.job_permanent_error(text, text) IS 'For apply functions: this response is a permanent failure; the job is marked failed.';
 
+CREATE FUNCTION nmc.jobs_enqueue(p_kind text, p_business_ids uuid[], p_payloads jsonb[], p_idempotency_keys text[],
+                                 p_parent_id bigint DEFAULT NULL, p_not_before timestamptz DEFAULT now())
+RETURNS nmc.jobs[]
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    r nmc.jobs[];
+BEGIN
+    -- One statement: the dispatcher's wake-up trigger fires once for all of them.
+    WITH j AS (
+        INSERT INTO nmc.jobs (kind, business_id, payload, idempotency_key, parent_id, next_attempt_at)
+        SELECT p_kind, u.b, u.payload, u.k, p_parent_id, p_not_before
+          FROM unnest(p_business_ids, p_payloads, p_idempotency_keys) WITH ORDINALITY AS u(b, payload, k, i)
+         ORDER BY u.i
+        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING *)
+    SELECT array_agg(j::nmc.jobs) INTO r FROM j;  -- in the order inserted
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION nmc.jobs_enqueue(text, uuid[], jsonb[], text[], bigint, timestamptz) IS
+    'Queues jobs of one kind (element k of each array is one: business, payload, idempotency key) in one statement (the dispatcher is woken when the transaction commits, never before); a job whose idempotency key is already used is not queued again. Returns the jobs queued, in order. The one place jobs are queued (nmc.job_enqueue is it for one).';
+
 CREATE FUNCTION nmc.job_enqueue(p_kind text, p_business_id uuid, p_payload jsonb,
                                 p_idempotency_key text DEFAULT NULL, p_parent_id bigint DEFAULT NULL,
                                 p_not_before timestamptz DEFAULT now())
@@ -118,20 +142,16 @@ RETURNS nmc.jobs
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    j nmc.jobs;
+    j nmc.jobs := (nmc.jobs_enqueue(p_kind, ARRAY[p_business_id], ARRAY[p_payload], ARRAY[p_idempotency_key], p_parent_id, p_not_before))[1];
 BEGIN
-    INSERT INTO nmc.jobs (kind, business_id, payload, idempotency_key, parent_id, next_attempt_at)
-    VALUES (p_kind, p_business_id, p_payload, p_idempotency_key, p_parent_id, p_not_before)
-    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING * INTO j;
-    IF NOT FOUND THEN
+    IF j.id IS NULL THEN
         SELECT * INTO j FROM nmc.jobs WHERE idempotency_key = p_idempotency_key;
     END IF;
     RETURN j;
 END
 $$;
 COMMENT ON FUNCTION nmc.job_enqueue(text, uuid, jsonb, text, bigint, timestamptz) IS
-    'Queues a job (the dispatcher is woken when the transaction commits, never before). With an idempotency key already used, returns the existing job instead.';
+    'Queues a job (the dispatcher is woken when the transaction commits, never before). With an idempotency key already used, returns the existing job instead (nmc.jobs_enqueue for one).';
 
 CREATE FUNCTION nmc.job_backoff(attempt int, retry_after text)
 RETURNS interval

@@ -54,25 +54,59 @@ END
 $$;
 COMMENT ON FUNCTION nmc.active_lead(uuid, uuid) IS 'The customer''s active lead (new, contacted, qualified or appointment_scheduled; at most one), or a row of NULLs.';
 
+CREATE FUNCTION nmc.leads_for_calls(p_business_ids uuid[], p_customer_ids uuid[])
+RETURNS nmc.leads[]
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    r nmc.leads[];
+    ev_b uuid[];
+    ev_t text[];
+    ev_body jsonb[];
+BEGIN
+    -- Element k is one call of a customer: a customer called n times moves its
+    -- active lead by n at once (or gets a new one counting n), and each call's
+    -- lead.updated shows the count as of that call, as if applied one by one.
+    WITH x AS (
+        SELECT u.b, u.c, u.i, row_number() OVER (PARTITION BY u.b, u.c ORDER BY u.i) AS j, count(*) OVER (PARTITION BY u.b, u.c) AS n
+          FROM unnest(p_business_ids, p_customer_ids) WITH ORDINALITY AS u(b, c, i)
+    ), g AS (
+        SELECT DISTINCT x.b, x.c, x.n FROM x
+    ), touched AS (
+        UPDATE nmc.leads l SET calls_count = l.calls_count + g.n, last_activity_at = now()
+          FROM g
+         WHERE l.business_id = g.b AND l.customer_id = g.c AND l.status IN ('new', 'contacted', 'qualified', 'appointment_scheduled')
+        RETURNING l.*
+    ), created AS (
+        INSERT INTO nmc.leads (business_id, customer_id, calls_count)
+        SELECT g.b, g.c, g.n FROM g
+         WHERE NOT EXISTS (SELECT 1 FROM touched t WHERE t.business_id = g.b AND t.customer_id = g.c)
+         ORDER BY g.b, g.c
+        RETURNING *
+    ), l AS (
+        SELECT * FROM touched UNION ALL SELECT * FROM created
+    )
+    SELECT array_agg(l::nmc.leads ORDER BY x.i), array_agg(l.business_id ORDER BY x.i), array_agg('lead.updated'::text ORDER BY x.i),
+           array_agg(nmc.lead_json(l::nmc.leads) || jsonb_build_object('calls_count', l.calls_count - x.n + x.j,
+                                                                      'customer', nmc.customer_brief(l.customer_id)) ORDER BY x.i)
+      INTO r, ev_b, ev_t, ev_body
+      FROM x JOIN l ON l.business_id = x.b AND l.customer_id = x.c;
+    PERFORM nmc.emit_events(ev_b, ev_t, ev_body);
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION nmc.leads_for_calls(uuid[], uuid[]) IS 'For calls of customers (element k of each array is one call), each customer''s active lead, touched (calls_count by its calls, last activity), or a new lead (status new, counting its calls), in call order; emits lead.updated for each call with the count as of that call. The one place a call touches a lead (nmc.lead_for_call is it for one).';
+
 CREATE FUNCTION nmc.lead_for_call(p_business_id uuid, p_customer_id uuid)
 RETURNS nmc.leads
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    l nmc.leads;
 BEGIN
-    UPDATE nmc.leads SET calls_count = calls_count + 1, last_activity_at = now()
-     WHERE business_id = p_business_id AND customer_id = p_customer_id
-       AND status IN ('new', 'contacted', 'qualified', 'appointment_scheduled')
-    RETURNING * INTO l;
-    IF NOT FOUND THEN
-        INSERT INTO nmc.leads (business_id, customer_id) VALUES (p_business_id, p_customer_id) RETURNING * INTO l;
-    END IF;
-    PERFORM nmc.emit_event(p_business_id, 'lead.updated', nmc.lead_json(l) || jsonb_build_object('customer', nmc.customer_brief(l.customer_id)));
-    RETURN l;
+    RETURN (nmc.leads_for_calls(ARRAY[p_business_id], ARRAY[p_customer_id]))[1];
 END
 $$;
-COMMENT ON FUNCTION nmc.lead_for_call(uuid, uuid) IS 'The customer''s active lead, touched (calls_count, last activity), or a new lead (status new); emits lead.updated.';
+COMMENT ON FUNCTION nmc.lead_for_call(uuid, uuid) IS 'The customer''s active lead, touched (calls_count, last activity), or a new lead (status new); emits lead.updated (nmc.leads_for_calls for one call).';
 
 CREATE FUNCTION nmc.lead_transition(p_lead_id uuid, p_status text)
 RETURNS nmc.leads

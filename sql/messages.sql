@@ -74,45 +74,81 @@ AS $$ SELECT jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id
                                             FROM jsonb_array_elements(m.media) WITH ORDINALITY AS e(x, n))) $$;
 COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status); media: an MMS''s photos, each its content type and where the dashboard gets the copy we keep (url: /api/media/{id}; never the provider''s URL), NULL when none.';
 
+CREATE FUNCTION nmc.sms_enqueue_many(msgs nmc.messages[])
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.jobs_enqueue('twilio.sms.send', array_agg(m.business_id ORDER BY m.ordinality), array_agg(jsonb_build_object('message_id', m.id) ORDER BY m.ordinality),
+                             array_agg('sms:' || m.id ORDER BY m.ordinality))
+       FROM unnest(msgs) WITH ORDINALITY AS m
+     HAVING count(*) > 0;
+END
+$$;
+COMMENT ON FUNCTION nmc.sms_enqueue_many(nmc.messages[]) IS 'Queues the twilio.sms.send jobs of recorded outbound messages, in one statement (once each: keyed by the message id).';
+
 CREATE FUNCTION nmc.sms_enqueue(m nmc.messages)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    PERFORM nmc.job_enqueue('twilio.sms.send', m.business_id, jsonb_build_object('message_id', m.id), 'sms:' || m.id);
+    PERFORM nmc.sms_enqueue_many(ARRAY[m]);
 END
 $$;
-COMMENT ON FUNCTION nmc.sms_enqueue(nmc.messages) IS 'Queues the twilio.sms.send job of a recorded outbound message (once: keyed by the message id).';
+COMMENT ON FUNCTION nmc.sms_enqueue(nmc.messages) IS 'Queues the twilio.sms.send job of a recorded outbound message (once: keyed by the message id): nmc.sms_enqueue_many for one.';
+
+CREATE FUNCTION nmc.sms_send_many(p_business_ids uuid[], p_customer_ids uuid[], p_froms text[], p_bodies text[],
+                                  p_author text DEFAULT 'system', p_conversation_ids uuid[] DEFAULT NULL)
+RETURNS nmc.messages[]
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    bad record;
+    msgs nmc.messages[];
+BEGIN
+    -- The first text (in order) that may not go refuses them all.
+    SELECT u.i, c.id AS customer_id, c.opted_out_at, c.sms_unreachable_at, c.sms_unreachable_reason INTO bad
+      FROM unnest(p_business_ids, p_customer_ids) WITH ORDINALITY AS u(b, c, i)
+      LEFT JOIN nmc.customers c ON c.business_id = u.b AND c.id = u.c
+     WHERE c.id IS NULL OR c.opted_out_at IS NOT NULL OR c.sms_unreachable_at IS NOT NULL
+     ORDER BY u.i LIMIT 1;
+    IF bad.customer_id IS NULL AND bad.i IS NOT NULL THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'customer not found');
+    ELSIF bad.opted_out_at IS NOT NULL THEN
+        PERFORM nmc.raise_api_error(409, 'customer_opted_out', 'this customer replied STOP; texts to them are blocked until they reply START');
+    ELSIF bad.sms_unreachable_at IS NOT NULL THEN
+        PERFORM nmc.raise_api_error(409, 'customer_unreachable', 'this number cannot receive texts: ' || coalesce(bad.sms_unreachable_reason, 'unknown reason'));
+    END IF;
+    WITH m AS (
+        INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status)
+        SELECT u.b, u.c, p_conversation_ids[u.i], 'outbound', p_author, nmc.normalize_phone(u.f, 'from'), c.phone, u.body, 'pending'
+          FROM unnest(p_business_ids, p_customer_ids, p_froms, p_bodies) WITH ORDINALITY AS u(b, c, f, body, i)
+          JOIN nmc.customers c ON c.business_id = u.b AND c.id = u.c
+         ORDER BY u.i
+        RETURNING *)
+    SELECT array_agg(m::nmc.messages) INTO msgs FROM m;  -- in the order inserted
+    PERFORM nmc.sms_enqueue_many(msgs);
+    UPDATE nmc.conversations o SET last_message_at = last.at
+      FROM (SELECT m.conversation_id AS id, max(m.created_at) AS at FROM unnest(msgs) m WHERE m.conversation_id IS NOT NULL GROUP BY 1) last
+     WHERE o.id = last.id;
+    PERFORM nmc.emit_events(array_agg((msgs[k]).business_id ORDER BY k), array_agg('message.created'::text ORDER BY k),
+                            array_agg(nmc.message_json(msgs[k]) - 'body' ORDER BY k))
+       FROM generate_subscripts(msgs, 1) AS k;
+    RETURN msgs;
+END
+$$;
+COMMENT ON FUNCTION nmc.sms_send_many(uuid[], uuid[], text[], text[], text, uuid[]) IS
+    'Records outbound SMS (element k of each array is one text: business, customer, from, body, conversation; status pending) and enqueues their twilio.sms.send jobs in the same transaction, in order; refuses them all if one customer is unknown (NM404), opted out or unreachable (NM409). The one place texts to customers are sent (nmc.sms_send is it for one).';
 
 CREATE FUNCTION nmc.sms_send(p_business_id uuid, p_customer_id uuid, p_from text, p_body text,
                              p_author text DEFAULT 'system', p_conversation_id uuid DEFAULT NULL)
 RETURNS nmc.messages
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    c nmc.customers;
-    m nmc.messages;
 BEGIN
-    SELECT * INTO c FROM nmc.customers WHERE business_id = p_business_id AND id = p_customer_id;
-    IF NOT FOUND THEN
-        PERFORM nmc.raise_api_error(404, 'not_found', 'customer not found');
-    END IF;
-    IF c.opted_out_at IS NOT NULL THEN
-        PERFORM nmc.raise_api_error(409, 'customer_opted_out', 'this customer replied STOP; texts to them are blocked until they reply START');
-    END IF;
-    IF c.sms_unreachable_at IS NOT NULL THEN
-        PERFORM nmc.raise_api_error(409, 'customer_unreachable', 'this number cannot receive texts: ' || coalesce(c.sms_unreachable_reason, 'unknown reason'));
-    END IF;
-    INSERT INTO nmc.messages (business_id, customer_id, conversation_id, direction, author, from_phone, to_phone, body, status)
-    VALUES (p_business_id, p_customer_id, p_conversation_id, 'outbound', p_author, nmc.normalize_phone(p_from, 'from'), c.phone, p_body, 'pending')
-    RETURNING * INTO m;
-    PERFORM nmc.sms_enqueue(m);
-    IF p_conversation_id IS NOT NULL THEN
-        UPDATE nmc.conversations SET last_message_at = m.created_at WHERE id = p_conversation_id;
-    END IF;
-    PERFORM nmc.emit_event(p_business_id, 'message.created', nmc.message_json(m) - 'body');
-    RETURN m;
+    RETURN (nmc.sms_send_many(ARRAY[p_business_id], ARRAY[p_customer_id], ARRAY[p_from], ARRAY[p_body], p_author, ARRAY[p_conversation_id]))[1];
 END
 $$;
 COMMENT ON FUNCTION nmc.sms_send(uuid, uuid, text, text, text, uuid) IS
-    'Records an outbound SMS (status pending) and enqueues its twilio.sms.send job in the same transaction; refuses opted-out and unreachable customers (NM409).';
+    'Records an outbound SMS (status pending) and enqueues its twilio.sms.send job in the same transaction; refuses opted-out and unreachable customers (NM409): nmc.sms_send_many for one.';

@@ -34,7 +34,7 @@ CREATE FUNCTION nmc.owner_phones(b nmc.businesses)
 RETURNS text[]
 LANGUAGE sql STABLE
 AS $$ SELECT array_remove(ARRAY[b.forward_to_phone::text, CASE WHEN b.alert_phone_verified_at IS NOT NULL THEN b.alert_phone::text END], NULL) $$;
-COMMENT ON FUNCTION nmc.owner_phones(nmc.businesses) IS 'The owner''s own phones: the forward-to phone and the verified alert phone. A text from one is the owner talking (nmc.owner_text_received), a call from one is never a missed customer (nmc.call_missed).';
+COMMENT ON FUNCTION nmc.owner_phones(nmc.businesses) IS 'The owner''s own phones: the forward-to phone and the verified alert phone. A text from one is the owner talking (nmc.owner_text_received), a call from one is never a missed customer (nmc.calls_missed).';
 
 CREATE FUNCTION nmc.owner_alert_send(b nmc.businesses, p_customer_id uuid, p_phone_number_id uuid, body text, p_to text DEFAULT NULL)
 RETURNS nmc.messages

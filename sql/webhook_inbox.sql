@@ -89,14 +89,13 @@ BEGIN
     CASE t.kind
         WHEN 'sms' THEN PERFORM nmc.sms_received(t);
         WHEN 'sms_status' THEN PERFORM nmc.message_status_reported(t);
-        WHEN 'voice' THEN PERFORM nmc.call_rang(t);
-        WHEN 'voice_dial' THEN PERFORM nmc.call_dial_ended(t);
+        WHEN 'voice', 'voice_dial' THEN PERFORM nmc.calls_apply(ARRAY[t]);
         WHEN 'voice_status' THEN PERFORM nmc.call_status_reported(t);
         WHEN 'voice_recording' THEN PERFORM nmc.call_voicemail_recorded(t);
     END CASE;
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_inbox_apply(nmc.webhook_inbox) IS 'Applies one accepted webhook by its kind, in the business''s tenant scope: an inbound text (nmc.sms_received), a message status (nmc.message_status_reported), an incoming call (nmc.call_rang), the end of a forwarded call (nmc.call_dial_ended), a call status (nmc.call_status_reported), a voicemail''s recording (nmc.call_voicemail_recorded). Each is idempotent: a webhook delivered again after it was applied changes nothing.';
+COMMENT ON FUNCTION nmc.webhook_inbox_apply(nmc.webhook_inbox) IS 'Applies one accepted webhook by its kind, in the business''s tenant scope: an inbound text (nmc.sms_received), a message status (nmc.message_status_reported), an incoming call or the end of a forwarded call (nmc.calls_apply, a run of one), a call status (nmc.call_status_reported), a voicemail''s recording (nmc.call_voicemail_recorded). Each is idempotent: a webhook delivered again after it was applied changes nothing.';
 
 CREATE FUNCTION nmc.webhook_inbox_run(max_webhooks int DEFAULT 500, isolate boolean DEFAULT false, min_together int DEFAULT 8)
 RETURNS int
@@ -113,6 +112,8 @@ DECLARE
     callers text[];
     modes text[];
     routine boolean[];
+    calls boolean[];
+    next_call int;
     run_from int;
     run_len int;
     done int;
@@ -197,6 +198,12 @@ BEGIN
                       LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
                                                    AND o.customer_id = cu.id AND o.state = 'open') x;
         END IF;
+        -- Which are voice webhooks that can go together (a CallSid's second webhook in
+        -- the batch waits for the next round: it must see what the first did).
+        calls := ARRAY(SELECT g.kind IN ('voice', 'voice_dial')
+                              AND row_number() OVER (PARTITION BY g.kind IN ('voice', 'voice_dial'), g.webhook_key ORDER BY g.ordinality) = 1
+                         FROM unnest(batch) WITH ORDINALITY AS g ORDER BY g.ordinality);
+        next_call := (SELECT min(i) FROM generate_subscripts(calls, 1) AS i WHERE i > 1 AND calls[i]);
         -- The first run of at least min_together routine texts: run_len of them from run_from.
         run_from := NULL;
         run_len := 0;
@@ -212,7 +219,16 @@ BEGIN
                 run_len := 0;
             END IF;
         END LOOP;
-        IF run_from = 1 THEN
+        IF calls[1] THEN
+            -- A run of calls together (nmc.calls_apply: the missed ones decided and
+            -- texted at once), up to the first webhook that is not one.
+            done := 1;
+            WHILE done < cardinality(batch) AND calls[done + 1] LOOP
+                done := done + 1;
+            END LOOP;
+            PERFORM nmc.calls_apply(batch[1:done]);
+            DELETE FROM nmc.webhook_inbox WHERE id = ANY (ARRAY(SELECT r.id FROM unnest(batch[1:done]) r));
+        ELSIF run_from = 1 THEN
             -- A run of routine texts together (planned once for any size).
             PERFORM nmc.sms_thread_routine(batch[1:run_len], callers[1:run_len], modes[1:run_len]);
             -- By an array of ids (one index probe each; IN (subquery) planned generically
@@ -220,8 +236,8 @@ BEGIN
             DELETE FROM nmc.webhook_inbox WHERE id = ANY (ARRAY(SELECT r.id FROM unnest(batch[1:run_len]) r));
             done := run_len;
         ELSE
-            -- Everything up to the next such run, one by one, each by its kind.
-            done := coalesce(run_from - 1, cardinality(batch));
+            -- Everything up to the next such run or the next call, one by one, each by its kind.
+            done := least(coalesce(run_from, cardinality(batch) + 1), coalesce(next_call, cardinality(batch) + 1)) - 1;
             FOREACH t IN ARRAY batch[1:done] LOOP
                 PERFORM set_config('nmc.business_id', t.business_id::text, true);
                 PERFORM nmc.webhook_inbox_apply(t);
@@ -237,7 +253,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean, int) IS 'Applies up to max_webhooks inbox webhooks in arrival order and deletes them; returns how many it took. A run of at least min_together routine inbound texts goes through nmc.sms_thread_routine at once; every other webhook (calls, status callbacks, texts that are not routine, runs too short to be worth it) through nmc.webhook_inbox_apply one by one, many per transaction. Events are numbered when the run ends (nmc.defer_events), and the transaction commits without waiting for its WAL flush (a crash that loses it leaves its webhooks in the inbox). The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
+COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean, int) IS 'Applies up to max_webhooks inbox webhooks in arrival order and deletes them; returns how many it took. A run of at least min_together routine inbound texts goes through nmc.sms_thread_routine at once; a run of voice webhooks (incoming calls, ends of forwarded calls — a CallSid once per run) through nmc.calls_apply at once, missed calls decided and texted together; every other webhook (status callbacks, voicemails, texts that are not routine, runs too short to be worth it) through nmc.webhook_inbox_apply one by one, many per transaction. Events are numbered when the run ends (nmc.defer_events), and the transaction commits without waiting for its WAL flush (a crash that loses it leaves its webhooks in the inbox). The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
 
 CREATE FUNCTION nmc.inbox_health(OUT worker_pid int, OUT heartbeat_age interval, OUT waiting bigint,
                                  OUT oldest_waiting_age interval, OUT failed bigint)

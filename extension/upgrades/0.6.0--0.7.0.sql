@@ -112,3 +112,31 @@ DROP FUNCTION nmc.appointment_confirmation(uuid);
 --@replace intake_engine nmc.intake_slot_list
 --@replace intake_engine nmc.intake_turn
 --@replace ai_engine nmc.ai_system_prompt
+
+-- Missed calls at the floor (issue 21): a run of voice webhooks is applied at
+-- once (nmc.calls_apply) and its missed calls decided and texted together
+-- (nmc.calls_missed); one call is a run of one. Customers, leads, conversations
+-- and texts each have one set-based function, the single ones call it.
+DROP FUNCTION nmc.call_missed(nmc.calls, text, timestamptz);
+DROP FUNCTION nmc.call_rang(nmc.webhook_inbox);
+DROP FUNCTION nmc.call_dial_ended(nmc.webhook_inbox);
+DROP FUNCTION nmc.call_record(nmc.webhook_inbox, text);
+--@replace customers nmc.customers_upsert
+--@replace customers nmc.customer_upsert
+--@replace leads nmc.leads_for_calls
+--@replace leads nmc.lead_for_call
+--@replace conversations nmc.conversations_open
+--@replace conversations nmc.conversation_open
+--@replace jobs nmc.jobs_enqueue
+--@replace jobs nmc.job_enqueue
+--@replace messages nmc.sms_enqueue_many
+--@replace messages nmc.sms_enqueue
+--@replace messages nmc.sms_send_many
+--@replace messages nmc.sms_send
+--@replace calls nmc.calls_missed
+--@replace calls nmc.calls_apply
+--@replace calls nmc.webhook_voice
+--@replace calls nmc.webhook_voice_dial
+--@replace owner_alerts nmc.owner_phones
+--@replace webhook_inbox nmc.webhook_inbox_apply
+--@replace webhook_inbox nmc.webhook_inbox_run
