@@ -492,7 +492,11 @@ test('a new owner signs up, onboards, and handles a reply from a missed caller',
     await page.waitForURL('**/login');
     await me.click(page.getByRole('link', { name: 'Forgot your password?' }));
     await me.fill(page.getByLabel('Email'), email);
+    // The server's answer first (what it said, if it was not the 202), then the words on the page.
+    const asked = page.waitForResponse((r) => r.url().endsWith('/api/auth/password/forgot') && r.request().method() === 'POST', { timeout: 30_000 });
     await me.click(page.getByRole('button', { name: 'Text me a code' }));
+    const answer = await asked;
+    assert.equal(answer.status(), 202, `POST /api/auth/password/forgot: ${answer.status()} ${await answer.text()}`);
     await page.getByText(/a code to set a new password is on its way/).waitFor();
     assert.deepEqual(await unlabelledControls(page), []);
     // The code went out as a text (simulated here); the test knows it by setting it.
