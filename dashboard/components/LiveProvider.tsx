@@ -102,6 +102,7 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
     let feed: FeedClient | null = null;
     let cancelled = false;
     let loaded = false;
+    let heardHello = false;
     let connecting = false;
     let attempts = 0;
     let retry: ReturnType<typeof setTimeout> | undefined;
@@ -124,7 +125,9 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
           onStatus: (s, d) => {
             setFeedStatus(s);
             setRetryInMs(d?.retryInMs ?? null);
-            if (s === 'live' && !loaded) void load();
+            // The first hello starts the feed from "now": whatever changed between the
+            // snapshot's reads and that moment is read again (once), or it would be missed.
+            if (s === 'live' && (!loaded || !heardHello)) { heardHello = true; void load(); }
           },
           onResync: async () => { dispatch({ type: 'reset' }); await reloadAll(); },
           onAuthFailed: () => logOut('Your session ended. Please log in again.'),
