@@ -4,11 +4,17 @@
 -- needs the account's credentials and never reaches a page. A file is fetched
 -- once by the dispatcher (twilio.media.fetch, sql/twilio.sql), then served by
 -- GET /api/media/{id}. An MMS's photos are kept by a trigger on messages.
+CREATE FUNCTION nmc.media_type(t text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT CASE WHEN t ~ '^[A-Za-z0-9.+_-]+/[A-Za-z0-9.+_-]+$' THEN lower(t) END $$;
+COMMENT ON FUNCTION nmc.media_type(text) IS 'A media type as a kept file records it (type/subtype, lower case, parameters dropped by the caller), or NULL when t is not one (it came from the network).';
+
 CREATE TABLE nmc.media_files (
     id           uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id  uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     source_url   text NOT NULL,  -- the provider's URL, never shown
-    content_type text NOT NULL CHECK (content_type ~ '^[A-Za-z0-9.+_-]+/[A-Za-z0-9.+_-]+$'),
+    content_type text NOT NULL CHECK (content_type = nmc.media_type(content_type)),
     status       text NOT NULL DEFAULT 'fetching' CHECK (status IN ('fetching', 'stored', 'failed')),
     bytes        bytea,
     size_bytes   int,
@@ -34,7 +40,7 @@ DECLARE
 BEGIN
     INSERT INTO nmc.media_files (business_id, source_url, content_type)
     VALUES (p_business_id, p_url,
-            CASE WHEN p_content_type ~ '^[A-Za-z0-9.+_-]+/[A-Za-z0-9.+_-]+$' THEN lower(p_content_type) ELSE 'application/octet-stream' END)
+            coalesce(nmc.media_type(p_content_type), 'application/octet-stream'))
     RETURNING * INTO f;
     PERFORM nmc.job_enqueue('twilio.media.fetch', p_business_id, jsonb_build_object('file_id', f.id), 'media:' || f.id);
     RETURN f.id;

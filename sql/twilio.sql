@@ -501,8 +501,7 @@ BEGIN
     END IF;
     data := decode(response ->> 'base64', 'base64');
     UPDATE nmc.media_files SET status = 'stored', bytes = data, size_bytes = length(data), fetched_at = now(), error = NULL,
-           content_type = CASE WHEN response ->> 'content_type' ~ '^[A-Za-z0-9.+_-]+/[A-Za-z0-9.+_-]+$'
-                               THEN lower(response ->> 'content_type') ELSE content_type END
+           content_type = coalesce(nmc.media_type(response ->> 'content_type'), content_type)
      WHERE business_id = j.business_id AND id = (j.payload ->> 'file_id')::uuid AND status = 'fetching'
     RETURNING * INTO f;
     IF FOUND THEN

@@ -27,6 +27,8 @@ CREATE TABLE nmc.voicemails (
 );
 COMMENT ON TABLE nmc.voicemails IS 'A message a caller left after a missed call, from Twilio''s recording status callback (RecordingSid): completed (audio in file_id, served by /api/media/{id}), absent (nothing was said) or failed; transcript_status none (no OpenAI key), pending, done (transcript, also a message in the conversation: message_id) or failed.';
 CREATE INDEX voicemails_call ON nmc.voicemails (business_id, call_id);
+-- A kept file finds the voicemail waiting for it (nmc.voicemail_audio_kept), and a file's removal its reference.
+CREATE INDEX voicemails_file ON nmc.voicemails (business_id, file_id);
 CREATE TRIGGER voicemails_touch BEFORE UPDATE ON nmc.voicemails FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
 ALTER TABLE nmc.voicemails ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.voicemails FORCE ROW LEVEL SECURITY;
@@ -117,7 +119,7 @@ BEGIN
         fid := nmc.media_file_request(c.business_id, rec_url || CASE WHEN rec_url !~ '\.(mp3|wav)$' THEN '.mp3' ELSE '' END, 'audio/mpeg');
         UPDATE nmc.voicemails SET file_id = fid WHERE business_id = v.business_id AND id = v.id RETURNING * INTO v;
     END IF;
-    PERFORM nmc.emit_event(c.business_id, 'call.updated', nmc.call_json(c));
+    PERFORM nmc.voicemail_changed(v);
 END
 $$;
 COMMENT ON FUNCTION nmc.call_voicemail_recorded(nmc.webhook_inbox) IS 'Applies an accepted recording status callback: the voicemail is kept on its call (by CallSid), and a completed one''s audio is copied from Twilio (MP3, nmc.media_file_request; transcribed once kept, see nmc.voicemail_audio_kept). Idempotent on RecordingSid.';

@@ -12,6 +12,9 @@ use warnings;
 use utf8;
 use Exporter 'import';
 use Time::HiRes qw(time sleep);
+use File::Basename qw(dirname);
+use lib dirname(__FILE__) . '/../../test/dispatcher/lib';
+use NmcTest ();
 use TwilioWebhook qw(post_twilio random_sid);
 
 our @EXPORT_OK = qw(load_corpus play_all summarize);
@@ -80,15 +83,8 @@ sub outbound_count {
                                      AND direction = 'outbound' AND author IN ('ai', 'system')});
 }
 
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return 0;
-}
+# NmcTest's wait_until: polls a condition until it holds or the time is up.
+*wait_for = \&NmcTest::wait_until;
 
 # The offered slots of the assistant's latest text: [{day, hour, minute, pm}].
 sub offered_slots {

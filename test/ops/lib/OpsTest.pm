@@ -7,6 +7,9 @@ use warnings;
 use Exporter 'import';
 use HTTP::Tiny;
 use POSIX ();
+use File::Basename qw(dirname);
+use lib dirname(__FILE__) . '/../../dispatcher/lib';
+use NmcTest ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(ops_port ops_pg_port start_daemon start_edge stop_daemon wait_for http_up);
@@ -65,17 +68,8 @@ END {
     }
 }
 
-# Polls cond until it returns true or timeout seconds pass; returns its value.
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $deadline = time + ($timeout // 10);
-    while (time < $deadline) {
-        my $v = $cond->();
-        return $v if $v;
-        sleep 0.02;
-    }
-    return;
-}
+# wait_for: NmcTest's wait_until (polls a condition until it holds or the time is up).
+*wait_for = \&NmcTest::wait_until;
 
 sub http_up {
     my ($url, $http) = @_;
