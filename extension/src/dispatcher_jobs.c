@@ -3,7 +3,7 @@
  * turn them into HTTP transfers, complete finished transfers (one call per
  * batch; SQL isolates each job so one poison job is failed alone), and fire due
  * timers (each in its own transaction). Business rules live in the SQL
- * functions called here (sql/dispatcher.sql), not in C.
+ * functions called here (sql/outbox/dispatcher.sql), not in C.
  */
 #include "postgres.h"
 

@@ -1,7 +1,7 @@
 /*
  * inbox_worker.c — the inbox background worker: applies the Twilio webhooks
  * (calls, texts, status callbacks) accepted into nmc.webhook_inbox
- * (sql/webhook_inbox.sql). Owns its shared memory (a worker_common.h slot),
+ * (sql/telephony/webhook_inbox.sql). Owns its shared memory (a worker_common.h slot),
  * wake-at-commit for nmc.inbox_wake(), and the loop: run nmc.webhook_inbox_run
  * in one transaction per batch until the inbox is empty, then sleep on the
  * latch (or, while webhooks keep coming, only a few milliseconds, so they are
@@ -41,7 +41,7 @@
 /* The worker looks even without a wake-up this often (a lost latch is not a lost webhook). */
 #define INBOX_POLL_MS 1000
 /*
- * When a batch was large enough to be applied together (sql/webhook_inbox.sql:
+ * When a batch was large enough to be applied together (sql/telephony/webhook_inbox.sql:
  * nmc.webhook_inbox_run's min_together), webhooks are arriving fast; the worker then
  * lets the next ones gather this long before looking again, which keeps
  * batches large (far cheaper per webhook). At ordinary rates it never waits.

@@ -22,7 +22,7 @@ void		_PG_init(void);
 /* Set per transaction by the API (set_config(..., true)); '' when unset. */
 static char *nmc_business_id = NULL;
 static char *nmc_user_id = NULL;
-/* Set per transaction by the inbox worker's batch (sql/webhook_inbox.sql). */
+/* Set per transaction by the inbox worker's batch (sql/telephony/webhook_inbox.sql). */
 static bool nmc_events_deferred = false;
 
 void

@@ -2,7 +2,7 @@
  * web_push.c — Web Push in SQL: nmc.web_push_keys (a new P-256 key pair, for
  * the VAPID key made at install), nmc.web_push_public_key, nmc.web_push_encrypt (RFC 8291: one
  * aes128gcm body for a subscription) and nmc.es256_sign (the signature of a
- * VAPID token). The cryptography is web_push_core.c; sql/web_push.sql builds
+ * VAPID token). The cryptography is web_push_core.c; sql/outbox/web_push.sql builds
  * the request around it.
  */
 #include "postgres.h"

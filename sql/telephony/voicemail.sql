@@ -3,7 +3,7 @@
 -- nmc.call_answer_twiml); the greeting text has gone out already, the
 -- recording never delays it. Twilio's recording status callback is accepted
 -- into the webhook inbox like every webhook and applied here: the voicemail is
--- kept on the call, its audio copied from Twilio (sql/media_files.sql, fetched by twilio.media.fetch), and,
+-- kept on the call, its audio copied from Twilio (sql/conversations/media_files.sql, fetched by twilio.media.fetch), and,
 -- with an OpenAI key, transcribed (openai.audio.transcribe); the transcript
 -- joins the caller's conversation and lead, and the owner is alerted.
 CREATE TABLE nmc.voicemails (

@@ -10,7 +10,7 @@ CREATE TABLE nmc.job_kinds (
     total_timeout_ms   int NOT NULL CHECK (total_timeout_ms > 0),
     description        text NOT NULL
 );
-COMMENT ON TABLE nmc.job_kinds IS 'Job kinds and their tunables: retry limit and timeouts. Which functions build, apply, fail and simulate each kind: sql/job_dispatch.sql.';
+COMMENT ON TABLE nmc.job_kinds IS 'Job kinds and their tunables: retry limit and timeouts. Which functions build, apply, fail and simulate each kind: sql/outbox/job_dispatch.sql.';
 
 CREATE TABLE nmc.jobs (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -44,7 +44,7 @@ CREATE INDEX jobs_leased ON nmc.jobs (lease_expires_at) WHERE status = 'in_fligh
 CREATE INDEX jobs_finished ON nmc.jobs (finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX jobs_parent ON nmc.jobs (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX jobs_held ON nmc.jobs (id) WHERE held_at IS NOT NULL AND status = 'queued';
-COMMENT ON COLUMN nmc.jobs.held_at IS 'Since when the job waits behind its provider''s open circuit (sql/provider_circuits.sql): not sent, its retry budget not spent.';
+COMMENT ON COLUMN nmc.jobs.held_at IS 'Since when the job waits behind its provider''s open circuit (sql/outbox/provider_circuits.sql): not sent, its retry budget not spent.';
 COMMENT ON COLUMN nmc.jobs.retry_budget_from IS 'Attempts made before the retry budget was last renewed: a job released from behind a circuit gets max_attempts more.';
 ALTER TABLE nmc.jobs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.jobs FORCE ROW LEVEL SECURITY;

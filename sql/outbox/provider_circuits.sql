@@ -5,7 +5,7 @@
 -- probe at a time, at a growing interval, asks whether the provider is back;
 -- the first answer that is not a transient failure closes it and releases the
 -- held jobs, oldest first, each with a fresh retry budget. Whether a text is
--- still wanted is decided when it finally goes out (sql/twilio.sql).
+-- still wanted is decided when it finally goes out (sql/outbox/twilio.sql).
 CREATE TABLE nmc.provider_circuits (
     provider   text PRIMARY KEY CHECK (provider IN ('twilio', 'openai', 'maps', 'push')),
     state      text NOT NULL DEFAULT 'closed' CHECK (state IN ('closed', 'open')),

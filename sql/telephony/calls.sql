@@ -42,7 +42,7 @@ CREATE POLICY tenant_isolation ON nmc.calls
 
 CREATE FUNCTION nmc.call_json(c nmc.calls)
 RETURNS jsonb
--- PL/pgSQL: the voicemail comes from sql/voicemail.sql, later in the install.
+-- PL/pgSQL: the voicemail comes from sql/telephony/voicemail.sql, later in the install.
 LANGUAGE plpgsql STABLE
 AS $$ BEGIN RETURN jsonb_build_object('id', c.id, 'from', c.from_raw, 'to', c.to_phone, 'status', c.status, 'missed_reason', c.missed_reason,
                                 'decision', c.decision, 'decision_reason', c.decision_reason, 'customer_id', c.customer_id,
@@ -94,7 +94,7 @@ BEGIN
     RETURN nmc.twiml('<Hangup/>');
 END
 $$;
-COMMENT ON FUNCTION nmc.call_answer_twiml(nmc.businesses, nmc.phone_numbers, text) IS 'The TwiML for a call to pn: forward (<Dial> to the owner with the ring timeout and our action URL), after_hours or no_forward_phone (the after-hours message), missed (a text is coming) — these two then record a voicemail if the business takes them (voicemail_enabled; sql/voicemail.sql) —, owner_phone (the owner called their own number from the forward-to phone: told so, not forwarded to itself), anything else hang up.';
+COMMENT ON FUNCTION nmc.call_answer_twiml(nmc.businesses, nmc.phone_numbers, text) IS 'The TwiML for a call to pn: forward (<Dial> to the owner with the ring timeout and our action URL), after_hours or no_forward_phone (the after-hours message), missed (a text is coming) — these two then record a voicemail if the business takes them (voicemail_enabled; sql/telephony/voicemail.sql) —, owner_phone (the owner called their own number from the forward-to phone: told so, not forwarded to itself), anything else hang up.';
 
 CREATE FUNCTION nmc.calls_missed(cs nmc.calls[], p_reasons text[], ats timestamptz[])
 RETURNS nmc.calls[]

@@ -5,7 +5,7 @@
 -- time zone, at most one alert per conversation per alert_min_gap_seconds —
 -- and the one function that texts the owner (emergencies too). An alert about
 -- a conversation starts with its #number, which the owner's text replies use
--- (sql/owner_texts.sql).
+-- (sql/owner/owner_texts.sql).
 CREATE TABLE nmc.owner_alerts (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     business_id     uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
@@ -115,7 +115,7 @@ BEGIN
     IF by_text THEN
         m := nmc.owner_alert_send(b, conv.customer_id, conv.phone_number_id, body);
     END IF;
-    -- Pushed to every device of the business that asked for alerts (sql/web_push.sql).
+    -- Pushed to every device of the business that asked for alerts (sql/outbox/web_push.sql).
     pushed := nmc.web_push_notify(b.id, jsonb_build_object(
         'kind', p_kind, 'title', nmc.owner_alert_title(p_kind),
         'body', regexp_replace(body, '\s*https?://\S+$', ''),

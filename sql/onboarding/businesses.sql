@@ -53,7 +53,7 @@ CREATE TABLE nmc.businesses (
     service_lat            double precision CHECK (service_lat BETWEEN -90 AND 90),
     service_lng            double precision CHECK (service_lng BETWEEN -180 AND 180),
     emergency_sms_to_owner boolean NOT NULL DEFAULT true,
-    -- Since 0.6.0: alerts to the owner's phone (sql/owner_alerts.sql).
+    -- Since 0.6.0: alerts to the owner's phone (sql/owner/owner_alerts.sql).
     alert_phone             nmc.e164,
     alert_phone_verified_at timestamptz,
     alert_kinds             text[] NOT NULL DEFAULT '{booking,customer_replied,handoff,undelivered}'
@@ -61,15 +61,15 @@ CREATE TABLE nmc.businesses (
     quiet_hours_start       time,
     quiet_hours_end         time,
     CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL)),
-    -- The owner's phone texted STOP (sql/owner_texts.sql): no alert goes to it until START.
+    -- The owner's phone texted STOP (sql/owner/owner_texts.sql): no alert goes to it until START.
     owner_phone_stopped     nmc.e164,
     owner_phone_stopped_at  timestamptz,
     -- Reminders of appointments to the customer (sql/appointment_reminders.sql).
     reminder_day_before     boolean NOT NULL DEFAULT true,
     reminder_hours_before   int NOT NULL DEFAULT 2 CHECK (reminder_hours_before BETWEEN 0 AND 12),
-    -- Since 0.7.0: a caller whose call is missed may leave a voicemail (sql/voicemail.sql).
+    -- Since 0.7.0: a caller whose call is missed may leave a voicemail (sql/telephony/voicemail.sql).
     voicemail_enabled       boolean NOT NULL DEFAULT true,
-    -- Time kept free after each appointment (travel, clean-up): sql/appointments.sql.
+    -- Time kept free after each appointment (travel, clean-up): sql/scheduling/appointments.sql.
     appointment_buffer_minutes int NOT NULL DEFAULT 0 CHECK (appointment_buffer_minutes BETWEEN 0 AND 240)
 );
 COMMENT ON TABLE nmc.businesses IS 'One row per business (tenant): profile, trade, address, time zone and the phone missed calls were forwarded to.';

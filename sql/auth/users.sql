@@ -12,7 +12,7 @@ CREATE TABLE nmc.users (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     UNIQUE (business_id, id),
     -- Since 0.6.0: a session token carries the generation it was issued in; a new
-    -- password or signing out everywhere moves it on (sql/password_reset.sql).
+    -- password or signing out everywhere moves it on (sql/auth/password_reset.sql).
     sessions_generation int NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE nmc.users IS 'Dashboard users. email is stored lower-cased and is unique across the product; password_hash is bcrypt (pgcrypto crypt()).';

@@ -2,7 +2,7 @@
 -- recording, the photos of an MMS), copied into the database so the dashboard
 -- gets them through the edge, authenticated like any API call: a Twilio URL
 -- needs the account's credentials and never reaches a page. A file is fetched
--- once by the dispatcher (twilio.media.fetch, sql/twilio.sql), then served by
+-- once by the dispatcher (twilio.media.fetch, sql/outbox/twilio.sql), then served by
 -- GET /api/media/{id}. An MMS's photos are kept by a trigger on messages.
 CREATE FUNCTION nmc.media_type(t text)
 RETURNS text

@@ -4,7 +4,7 @@
 CREATE TABLE nmc.messages (
     id             uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
     business_id    uuid NOT NULL,  -- checked through (business_id, customer_id) → customers below, when there is a customer
-    customer_id    uuid,           -- NULL: a text to the owner about no customer (sql/owner_texts.sql)
+    customer_id    uuid,           -- NULL: a text to the owner about no customer (sql/owner/owner_texts.sql)
     conversation_id uuid,
     direction      text NOT NULL CHECK (direction IN ('inbound', 'outbound')),
     author         text NOT NULL CHECK (author IN ('customer', 'ai', 'owner', 'system')),
@@ -23,7 +23,7 @@ CREATE TABLE nmc.messages (
     created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     -- Since 0.6.0: photos and other media of an inbound MMS, [{content_type, url, file_id}] —
-    -- the url is Twilio's, never shown; file_id (0.7.0) is our copy (sql/media_files.sql).
+    -- the url is Twilio's, never shown; file_id (0.7.0) is our copy (sql/conversations/media_files.sql).
     media          jsonb CHECK (jsonb_typeof(media) = 'array'),
     -- No UNIQUE (business_id, id) as on other tenant tables: nothing refers to a
     -- message by it, and every text would pay for one more unique index.
