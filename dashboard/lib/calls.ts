@@ -2,7 +2,7 @@
 // missed and why: missed_reason) and what was done about it (the text
 // decision, with the figures decision_reason gives, e.g. the repeat window).
 // Pure; used by the call log (components/CallRow.tsx); unit-tested in
-// test/calls.test.ts. The codes are the server's (sql/calls.sql).
+// test/calls.test.ts. The codes are the server's (sql/telephony/calls.sql).
 import type { Call, Voicemail } from './types';
 
 /** Why a call counts as missed (calls.missed_reason). */

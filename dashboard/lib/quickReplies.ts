@@ -8,7 +8,7 @@ import type { QuickReply } from './types';
 export const LABEL_MAX = 40;
 export const BODY_MAX = 480;
 
-/** What each variable becomes when the text is sent (sql/quick_replies.sql, sql/greeting.sql). */
+/** What each variable becomes when the text is sent (sql/conversations/quick_replies.sql, sql/onboarding/greeting.sql). */
 export const QUICK_REPLY_VARIABLES: { name: string; means: string }[] = [
   { name: '{{customer_name}}', means: 'the customer’s first name, or “there” when you do not know it' },
   { name: '{{business_name}}', means: 'your business name' },

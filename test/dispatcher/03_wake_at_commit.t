@@ -6,7 +6,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Time::HiRes qw(sleep);
 use NmcTest qw(sql fake_requests fake_reset wait_until new_business use_fake_providers psql_session);
 
 use_fake_providers();
@@ -18,8 +17,10 @@ fake_reset();
 
 my ($b, $c) = new_business('+15125550301');
 my $session = psql_session();
-print $session "BEGIN;\nSELECT nmc.sms_send('$b', '$c', '+15125550100', 'wake test');\nSELECT pg_sleep(0.6);\n";
-sleep 0.4;
+print $session "SET application_name = 'wake_at_commit';\nBEGIN;\nSELECT nmc.sms_send('$b', '$c', '+15125550100', 'wake test');\n";
+# The fact to wait for: the text is queued and its transaction still open.
+ok wait_until(sub { sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'wake_at_commit' AND state = 'idle in transaction'") == 1 }, 10),
+   'the text is queued in an open transaction';
 is scalar(@{ fake_requests(path => 'Messages.json') }), 0, 'nothing is sent while the transaction is open';
 print $session "COMMIT;\n";
 close $session;

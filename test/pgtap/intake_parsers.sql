@@ -1,5 +1,5 @@
 -- intake_parsers.sql — the built-in assistant's reading of customers' texts
--- (sql/intake_parse.sql, sql/intake_language.sql): names as people write them
+-- (sql/ai/intake_parse.sql, sql/ai/intake_language.sql): names as people write them
 -- and never a sentence, addresses with or without a lead-in, units, ZIP,
 -- abbreviations and typos, time preferences, slot choices, what a reply means,
 -- the problem without the rest, and the language of the customer.

@@ -4,7 +4,7 @@
 CREATE SCHEMA IF NOT EXISTS nmc_test;
 GRANT USAGE ON SCHEMA nmc_test TO PUBLIC;
 
--- What the inbox worker does right after a commit (sql/webhook_inbox.sql), done in
+-- What the inbox worker does right after a commit (sql/telephony/webhook_inbox.sql), done in
 -- the test's own transaction so a test sees a posted text threaded at once.
 -- Runs as the installing superuser, like the worker.
 CREATE OR REPLACE FUNCTION nmc_test.inbox_drain(min_together int DEFAULT 8)
