@@ -2,13 +2,19 @@
 // NumberPicker.tsx — getting the business its texting number: search by area
 // code, pick one, buy it. Both are jobs run by the dispatcher (POST then poll
 // GET /api/jobs/{id}), so every state shows: searching, none found, buying,
-// bought, failed with the reason and a way to retry.
+// bought, failed with the reason and a way to retry. A number the owner's
+// Twilio account already has is the other way in (OwnedNumberPicker); once
+// attached, the webhooks it had before show with it, and it can be given back
+// (DetachNumber).
 import { useEffect, useState } from 'react';
 import type { AvailableNumber, Job, PhoneNumber } from '../lib/types';
 import { formatPhone } from '../lib/format';
+import { webhookLines } from '../lib/ownedNumbers';
 import { Field } from './Field';
 import { errorText } from './FormStatus';
 import { useLive } from './LiveProvider';
+import { DetachNumber } from './DetachNumber';
+import { OwnedNumberPicker } from './OwnedNumberPicker';
 import { useSession } from './SessionProvider';
 
 type Phase =
@@ -32,6 +38,11 @@ export function NumberPicker({ onDone }: { onDone?: (n: PhoneNumber) => void }) 
   const [showAll, setShowAll] = useState(false);
 
   useEffect(() => { api.phoneNumbers().then((r) => setOwned(r.phone_numbers)).catch(() => setOwned([])); }, [api]);
+  async function reload() {
+    const r = await api.phoneNumbers();
+    setOwned(r.phone_numbers);
+    return r.phone_numbers;
+  }
   useEffect(() => {
     const m = /^\+1(\d{3})/.exec(business?.forward_to_phone ?? '');
     if (m && !area) setArea(m[1]);
@@ -59,10 +70,9 @@ export function NumberPicker({ onDone }: { onDone?: (n: PhoneNumber) => void }) 
       const { job } = await api.buyNumber(picked);
       const done = await api.waitForJob(job.id);
       if (done.status !== 'done') { setPhase({ kind: 'failed', message: jobFailure(done), retry: 'buy' }); return; }
-      const r = await api.phoneNumbers();
-      setOwned(r.phone_numbers);
+      const numbers = await reload();
       setPhase({ kind: 'idle' });
-      const mine = r.phone_numbers.find((n) => n.phone === picked) ?? r.phone_numbers[0];
+      const mine = numbers.find((n) => n.phone === picked) ?? numbers[0];
       if (mine) onDone?.(mine);
     } catch (x) {
       setPhase({ kind: 'failed', message: errorText(x), retry: 'buy' });
@@ -71,9 +81,19 @@ export function NumberPicker({ onDone }: { onDone?: (n: PhoneNumber) => void }) 
 
   if (owned === null) return <p className="page-loading">Loading…</p>;
   if (owned.length > 0) {
+    const earlier = webhookLines(owned[0].previous_webhooks);
     return (
       <div className="form">
         <p>Your texting number: <strong data-testid="owned-number">{formatPhone(owned[0].phone)}</strong>{owned[0].simulated && ' (simulated: sandbox mode)'}</p>
+        {owned[0].previous_webhooks && (
+          <div className="previous-webhooks" data-testid="previous-webhooks">
+            <p className="hint">Your own Twilio number. Before, it was set up like this — kept, and put back if you stop using it here:</p>
+            {earlier.length ? (
+              <ul>{earlier.map((l) => <li key={l.what}>{l.what}: <code>{l.method} {l.url}</code></li>)}</ul>
+            ) : <p className="hint">No webhooks.</p>}
+            <DetachNumber number={owned[0]} onDetached={async () => { await reload(); }} />
+          </div>
+        )}
         {onDone && <button type="button" className="primary" onClick={() => onDone(owned[0])}>Continue</button>}
       </div>
     );
@@ -82,6 +102,7 @@ export function NumberPicker({ onDone }: { onDone?: (n: PhoneNumber) => void }) 
   const busy = phase.kind === 'searching' || phase.kind === 'buying';
   return (
     <div className="form">
+      <h3>A new number</h3>
       <form onSubmit={search} className="inline-form" aria-label="Search numbers">
         <Field label="Area code (customers trust a local number)">
           {(p) => <input {...p} name="area_code" inputMode="numeric" pattern="[0-9]{3}" maxLength={3} required value={area} onChange={(e) => setArea(e.target.value.replace(/\D/g, ''))} />}
@@ -115,6 +136,12 @@ export function NumberPicker({ onDone }: { onDone?: (n: PhoneNumber) => void }) 
       </div>
       {phase.kind === 'results' && phase.numbers.length > 0 && (
         <button type="button" className="primary" disabled={!picked} onClick={buy}>Get {picked ? formatPhone(picked) : 'this number'}</button>
+      )}
+      {!busy && (
+        <OwnedNumberPicker onAttached={async () => {
+          const numbers = await reload();
+          if (numbers[0]) onDone?.(numbers[0]);
+        }} />
       )}
     </div>
   );

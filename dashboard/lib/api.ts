@@ -4,7 +4,7 @@
 // last request reached the server (for the connection bar, lib/connection.ts).
 // Used by every screen through the session context; unit-tested in test/api.test.ts.
 import type {
-  AlertKind, AlertSettings, Appointment, AppointmentChange, AvailableNumber, BlockedNumber, Business, Call, Conversation, FeedEvent, Greeting,
+  AlertKind, AlertSettings, Appointment, AppointmentChange, AvailableNumber, BlockedNumber, OwnedNumber, Business, Call, Conversation, FeedEvent, Greeting,
   GreetingPreview, Hours, HoursRange, Job, Lead, LeadStatus, Message, PhoneNumber, Preferences,
   PushSubscriptionRecord, QuickReply, SentText, Slot, SystemStatus, TradeType, User,
 } from './types';
@@ -178,6 +178,12 @@ export function createApi(opts: ApiOptions) {
     phoneNumbers: () => get<{ phone_numbers: PhoneNumber[] }>('/api/phone-numbers'),
     searchNumbers: (area_code: string) => post<{ job: Job<{ numbers: AvailableNumber[] }> }>('/api/phone-numbers/search', { area_code }),
     buyNumber: (phone_number: string) => post<{ job: Job }>('/api/phone-numbers', { phone_number }),
+    /** The numbers the Twilio account already owns that no business uses (a job). */
+    ownedNumbers: () => post<{ job: Job<{ numbers: OwnedNumber[] }> }>('/api/phone-numbers/owned', {}),
+    /** Point one of them at us, keeping its webhooks to restore (a job). */
+    attachNumber: (twilio_sid: string) => post<{ job: Job }>('/api/phone-numbers/attach', { twilio_sid }),
+    /** Stop using an attached number: its earlier webhooks are put back (a job). */
+    detachNumber: (pid: string) => post<{ job: Job }>(`/api/phone-numbers/${id(pid)}/detach`, {}),
     waitForJob,
     conversations: (q?: { state?: string; mode?: string; limit?: number; before?: string }) =>
       get<{ conversations: Conversation[]; next: string | null }>('/api/conversations', q),

@@ -73,7 +73,15 @@ export interface Greeting {
 }
 
 export interface BlockedNumber { id: string; phone: string; reason: string | null }
-export interface PhoneNumber { id: string; phone: string; friendly_name: string | null; simulated: boolean }
+/** A number's webhook settings as Twilio has them (an empty URL: none). */
+export interface NumberWebhooks {
+  voice_url: string | null; voice_method: string | null; sms_url: string | null; sms_method: string | null;
+  status_callback: string | null; status_callback_method: string | null;
+}
+/** previous_webhooks: for a number the account owned before it was attached, the webhooks it had (put back on detach). */
+export interface PhoneNumber { id: string; phone: string; friendly_name: string | null; simulated: boolean; previous_webhooks?: NumberWebhooks | null }
+/** A number the Twilio account owns that no business uses yet (POST /api/phone-numbers/owned). */
+export interface OwnedNumber { twilio_sid: string; phone_number: string; friendly_name: string | null; webhooks: NumberWebhooks }
 export interface AvailableNumber { phone_number: string; friendly_name: string; locality: string | null; region: string | null }
 
 export type JobStatus = 'queued' | 'in_flight' | 'done' | 'failed' | 'cancelled';

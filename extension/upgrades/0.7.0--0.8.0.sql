@@ -12,3 +12,39 @@ COMMENT ON COLUMN nmc.jobs.held_at IS 'Since when the job waits behind its provi
 --@replace calls nmc.call_answer_twiml
 --@replace calls nmc.call_json
 --@replace owner_alerts nmc.owner_alert
+
+-- issue 20 (ops): a number attached from the owner's Twilio account can be detached, its
+-- earlier webhooks put back (job twilio.numbers.detach); a detached number stays on record
+-- (its calls and conversations) but is nobody's: numbers are unique among those in use.
+ALTER TABLE nmc.phone_numbers ADD COLUMN detached_at timestamptz;
+COMMENT ON COLUMN nmc.phone_numbers.detached_at IS 'When an attached number left us (POST /api/phone-numbers/{id}/detach, its previous webhooks put back): kept for its calls and conversations, no longer the business''s number.';
+ALTER TABLE nmc.phone_numbers DROP CONSTRAINT phone_numbers_phone_key, DROP CONSTRAINT phone_numbers_twilio_sid_key;
+CREATE UNIQUE INDEX phone_numbers_phone_key ON nmc.phone_numbers (phone) WHERE detached_at IS NULL;
+CREATE UNIQUE INDEX phone_numbers_twilio_sid_key ON nmc.phone_numbers (twilio_sid) WHERE detached_at IS NULL;
+COMMENT ON TABLE nmc.phone_numbers IS 'Twilio numbers owned by businesses (one business at a time per number). simulated: bought in sandbox mode, not a real number.';
+INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, total_timeout_ms, description) VALUES
+    ('twilio.numbers.detach', 'twilio', 3, 3000, 30000, 'Put back the webhooks an attached number had; it is no longer the business''s');
+--@replace phone_numbers nmc.webhook_tenant
+--@replace phone_numbers nmc.phone_number_available
+--@replace phone_numbers nmc.api_phone_number_detach
+--@replace twilio nmc.twilio_numbers_search_simulate
+--@replace twilio nmc.twilio_numbers_buy_apply
+--@replace twilio nmc.twilio_numbers_owned_apply
+--@replace twilio nmc.twilio_numbers_attach_apply
+--@replace twilio nmc.twilio_number_webhook_params
+--@replace twilio nmc.twilio_numbers_detach_build
+--@replace twilio nmc.twilio_numbers_detach_apply
+--@replace twilio nmc.twilio_numbers_detach_simulate
+--@replace job_dispatch nmc.job_build_request
+--@replace job_dispatch nmc.job_apply
+--@replace job_dispatch nmc.job_simulate
+--@replace api_onboarding nmc.api_phone_numbers_list
+--@replace api_onboarding nmc.api_conversation_start
+--@replace login_guard nmc.login_code_to_owner
+--@replace greeting nmc.greeting_preview
+--@replace owner_alerts nmc.api_alert_phone_put
+--@replace owner_alerts nmc.owner_alert_send
+--@replace sandbox nmc.sandbox_number
+--@replace appointment_texts nmc.appointment_tell_customer
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('POST', '/api/phone-numbers/{id}/detach', 'api_phone_number_detach', 'jwt', 'Stop using an attached number: its earlier webhooks put back (a job)');

@@ -165,7 +165,7 @@ AS $$
     SELECT nmc.respond(200, jsonb_build_object('phone_numbers', coalesce(jsonb_agg(jsonb_build_object(
                'id', id, 'phone', phone, 'friendly_name', friendly_name, 'simulated', simulated, 'created_at', created_at,
                'previous_webhooks', previous_webhooks) ORDER BY created_at), '[]')))
-      FROM nmc.phone_numbers WHERE business_id = nmc.current_business_id()
+      FROM nmc.phone_numbers WHERE business_id = nmc.current_business_id() AND detached_at IS NULL
 $$;
 COMMENT ON FUNCTION nmc.api_phone_numbers_list(jsonb) IS 'GET /api/phone-numbers: the business''s numbers (previous_webhooks: for one the account owned before, the webhooks it had).';
 
@@ -313,7 +313,7 @@ BEGIN
     body := nmc.input_text(req -> 'body', 'body', true, 1600);
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id();
     PERFORM nmc.owner_text_fits(b, body);
-    SELECT * INTO pn FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1;
+    SELECT * INTO pn FROM nmc.phone_numbers WHERE business_id = b.id AND detached_at IS NULL ORDER BY created_at, id LIMIT 1;
     IF pn.id IS NULL THEN
         PERFORM nmc.raise_api_error(409, 'no_number', 'get a texting number first: texts go out from it');
     END IF;

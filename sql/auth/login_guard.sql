@@ -255,7 +255,7 @@ BEGIN
     END IF;
     PERFORM set_config('nmc.business_id', u.business_id::text, true);
     SELECT * INTO b FROM nmc.businesses WHERE id = u.business_id;
-    SELECT phone INTO from_phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1;
+    SELECT phone INTO from_phone FROM nmc.phone_numbers WHERE business_id = b.id AND detached_at IS NULL ORDER BY created_at, id LIMIT 1;
     IF nmc.owner_phone(b) IS NOT NULL AND from_phone IS NOT NULL THEN
         PERFORM nmc.login_code_send(b.id, u.id, p_purpose, nmc.owner_phone(b), from_phone,
             replace(replace(p_text, '{email}', u.email), '{minutes}', ceil(nmc.setting_int('login_code_ttl_seconds') / 60.0)::text), v_source);

@@ -105,7 +105,7 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    phone text := (SELECT p.phone FROM nmc.phone_numbers p WHERE p.business_id = p_business_id ORDER BY p.created_at LIMIT 1);
+    phone text := (SELECT p.phone FROM nmc.phone_numbers p WHERE p.business_id = p_business_id AND detached_at IS NULL ORDER BY p.created_at LIMIT 1);
     rendered text := nmc.greeting_render(p_business_id, nmc.greeting_validate(template), coalesce(phone, '+15555550100'));
     seg record := nmc.sms_segments(rendered);
 BEGIN

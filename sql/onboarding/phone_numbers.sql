@@ -1,18 +1,25 @@
 -- phone_numbers.sql — the Twilio numbers a business owns. A number belongs
--- to exactly one business; calls and texts to it are that business's.
+-- to exactly one business; calls and texts to it are that business's. One
+-- the owner brought (attached) and later detached stays on record, detached,
+-- with the calls and conversations it had; it is nobody's number any more.
 CREATE TABLE nmc.phone_numbers (
     id             uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
     business_id    uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
-    phone          nmc.e164 NOT NULL UNIQUE,
-    twilio_sid     text UNIQUE CHECK (twilio_sid ~ '^PN[0-9a-f]{32}$'),
+    phone          nmc.e164 NOT NULL,
+    twilio_sid     text CHECK (twilio_sid ~ '^PN[0-9a-f]{32}$'),
     friendly_name  text,
     simulated      boolean NOT NULL DEFAULT false,
     created_at     timestamptz NOT NULL DEFAULT now(),
     previous_webhooks jsonb,
+    detached_at    timestamptz,
     UNIQUE (business_id, id)
 );
-COMMENT ON TABLE nmc.phone_numbers IS 'Twilio numbers owned by businesses (unique across the product). simulated: bought in sandbox mode, not a real number.';
+-- A number in use belongs to one business at a time (a webhook names only it).
+CREATE UNIQUE INDEX phone_numbers_phone_key ON nmc.phone_numbers (phone) WHERE detached_at IS NULL;
+CREATE UNIQUE INDEX phone_numbers_twilio_sid_key ON nmc.phone_numbers (twilio_sid) WHERE detached_at IS NULL;
+COMMENT ON TABLE nmc.phone_numbers IS 'Twilio numbers owned by businesses (one business at a time per number). simulated: bought in sandbox mode, not a real number.';
 COMMENT ON COLUMN nmc.phone_numbers.previous_webhooks IS 'For a number the account owned before it was attached (POST /api/phone-numbers/attach): the webhook URLs and methods it had then, to put back if it leaves us. NULL for a number bought through us.';
+COMMENT ON COLUMN nmc.phone_numbers.detached_at IS 'When an attached number left us (POST /api/phone-numbers/{id}/detach, its previous webhooks put back): kept for its calls and conversations, no longer the business''s number.';
 ALTER TABLE nmc.phone_numbers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.phone_numbers FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON nmc.phone_numbers
@@ -31,13 +38,15 @@ AS $$
 DECLARE
     pn nmc.phone_numbers;
 BEGIN
-    SELECT * INTO pn FROM nmc.phone_numbers WHERE phone = business_phone;
+    SELECT * INTO pn FROM nmc.phone_numbers WHERE phone = business_phone AND detached_at IS NULL;
     IF FOUND THEN
         PERFORM set_config('nmc.business_id', pn.business_id::text, true);
     END IF;
     RETURN pn;
 END
 $$;
+COMMENT ON FUNCTION nmc.webhook_tenant(text) IS 'The business number a webhook is about (NULL fields if it is not ours), scoping the transaction to its business. Runs as nmc_auth.';
+
 CREATE FUNCTION nmc.phone_number_available(phone text)
 RETURNS void
 LANGUAGE plpgsql
@@ -45,11 +54,50 @@ SECURITY DEFINER
 SET search_path = nmc, public, pg_temp
 AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.phone = phone_number_available.phone) THEN
+    IF EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.phone = phone_number_available.phone AND p.detached_at IS NULL) THEN
         PERFORM nmc.raise_api_error(409, 'number_taken', 'this number already belongs to a business', 'phone_number');
     END IF;
 END
 $$;
 COMMENT ON FUNCTION nmc.phone_number_available(text) IS 'Raises NM409 number_taken if any business owns this number. Runs as nmc_auth (numbers are unique across businesses).';
 
-COMMENT ON FUNCTION nmc.webhook_tenant(text) IS 'The business number a webhook is about (NULL fields if it is not ours), scoping the transaction to its business. Runs as nmc_auth.';
+-- Detaching a number the owner brought: its earlier webhooks go back on it
+-- (a twilio.numbers.detach job, sql/outbox/twilio.sql), then it is no longer ours.
+CREATE FUNCTION nmc.api_phone_number_detach(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    pn nmc.phone_numbers;
+    earlier nmc.jobs;
+    k text;
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(coalesce(req -> 'body', '{}')), ARRAY[]::text[]);
+    SELECT * INTO pn FROM nmc.phone_numbers
+     WHERE business_id = nmc.current_business_id() AND id = nmc.input_uuid(req #>> '{params,0}', 'phone_number');
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such phone number');
+    END IF;
+    -- The same request again answers the same job, under way or done; after a failure it tries again.
+    k := 'detach:' || pn.id;
+    SELECT * INTO earlier FROM nmc.jobs WHERE business_id = pn.business_id AND idempotency_key = k;
+    IF FOUND AND earlier.status IN ('failed', 'cancelled') THEN
+        UPDATE nmc.jobs SET idempotency_key = NULL WHERE id = earlier.id;
+    ELSIF FOUND THEN
+        RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(earlier)));
+    END IF;
+    IF pn.previous_webhooks IS NULL THEN
+        PERFORM nmc.raise_api_error(409, 'number_not_attached',
+            'this number was bought here, not attached from your Twilio account: it has no earlier webhooks to put back');
+    END IF;
+    IF pn.detached_at IS NOT NULL THEN
+        PERFORM nmc.raise_api_error(409, 'number_detached', 'this number was already detached');
+    END IF;
+    RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(
+        nmc.job_enqueue('twilio.numbers.detach', pn.business_id,
+                        jsonb_build_object('phone_number_id', pn.id, 'twilio_sid', pn.twilio_sid, 'phone_number', pn.phone,
+                                           'previous_webhooks', pn.previous_webhooks), k))));
+END $$;
+COMMENT ON FUNCTION nmc.api_phone_number_detach(jsonb) IS 'POST /api/phone-numbers/{id}/detach: stop using a number attached from the Twilio account; its previous webhooks are put back (job twilio.numbers.detach), then it is no longer the business''s (kept, detached, with its calls). 202 with the job to poll (the same request again answers the same job; after a failed one, a new try); 404 not_found, 409 number_not_attached (bought here), 409 number_detached.';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('POST', '/api/phone-numbers/{id}/detach', 'api_phone_number_detach', 'jwt', 'Stop using an attached number: its earlier webhooks put back (a job)');

@@ -14,6 +14,7 @@ BEGIN
         WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_build(j, cfg);
         WHEN 'twilio.numbers.owned' THEN RETURN nmc.twilio_numbers_owned_build(j, cfg);
         WHEN 'twilio.numbers.attach' THEN RETURN nmc.twilio_numbers_attach_build(j, cfg);
+        WHEN 'twilio.numbers.detach' THEN RETURN nmc.twilio_numbers_detach_build(j, cfg);
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_build(j, cfg);
         WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_build(j, cfg);
         WHEN 'push.send' THEN RETURN nmc.push_send_build(j, cfg);
@@ -36,6 +37,7 @@ BEGIN
         WHEN 'twilio.numbers.buy' THEN RETURN nmc.twilio_numbers_buy_apply(j, response);
         WHEN 'twilio.numbers.owned' THEN RETURN nmc.twilio_numbers_owned_apply(j, response);
         WHEN 'twilio.numbers.attach' THEN RETURN nmc.twilio_numbers_attach_apply(j, response);
+        WHEN 'twilio.numbers.detach' THEN RETURN nmc.twilio_numbers_detach_apply(j, response);
         WHEN 'openai.chat' THEN RETURN nmc.openai_chat_apply(j, response);
         WHEN 'maps.geocode' THEN RETURN nmc.maps_geocode_apply(j, response);
         WHEN 'push.send' THEN RETURN nmc.push_send_apply(j, response);
@@ -100,6 +102,7 @@ BEGIN
         WHEN 'twilio.numbers.buy' THEN nmc.twilio_numbers_buy_simulate(j)
         WHEN 'twilio.numbers.owned' THEN nmc.twilio_numbers_owned_simulate(j)
         WHEN 'twilio.numbers.attach' THEN nmc.twilio_numbers_attach_simulate(j)
+        WHEN 'twilio.numbers.detach' THEN nmc.twilio_numbers_detach_simulate(j)
     END;
 END
 $$;
@@ -112,6 +115,7 @@ INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, tot
     ('twilio.numbers.buy', 'twilio', 3, 3000, 30000, 'Buy a number and point its webhooks at us'),
     ('twilio.numbers.owned', 'twilio', 3, 3000, 15000, 'List the numbers the account owns that no business uses yet'),
     ('twilio.numbers.attach', 'twilio', 3, 3000, 30000, 'Point a number the account owns at our webhooks, keeping its old ones'),
+    ('twilio.numbers.detach', 'twilio', 3, 3000, 30000, 'Put back the webhooks an attached number had; it is no longer the business''s'),
     ('openai.chat', 'openai', 3, 5000, 60000, 'One chat completion for an AI turn'),
     ('maps.geocode', 'maps', 4, 3000, 10000, 'Geocode an address for the service-area check'),
     ('push.send', 'push', 5, 3000, 10000, 'Push an alert to one of the owner''s devices (Web Push)'),

@@ -309,7 +309,7 @@ AS $$
            'nmc_simulated', true)
       FROM (SELECT coalesce(nullif(j.payload ->> 'area_code', ''), '555') AS ac) a,
            LATERAL (SELECT g AS i FROM generate_series(0, 99) g
-                     WHERE NOT EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.phone = format('+1%s55501%s', a.ac, lpad(g::text, 2, '0')))
+                     WHERE NOT EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.phone = format('+1%s55501%s', a.ac, lpad(g::text, 2, '0')) AND p.detached_at IS NULL)
                      ORDER BY g LIMIT 10) n
 $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_search_simulate(nmc.jobs) IS 'Sandbox mode: up to ten plausible numbers in the requested area code from the fictional 555-0100…0199 range, leaving out those already taken.';
@@ -350,7 +350,7 @@ BEGIN
     END IF;
     INSERT INTO nmc.phone_numbers (business_id, phone, twilio_sid, friendly_name, simulated)
     VALUES (j.business_id, response ->> 'phone_number', response ->> 'sid', response ->> 'friendly_name', is_simulated)
-    ON CONFLICT (twilio_sid) DO UPDATE SET friendly_name = EXCLUDED.friendly_name
+    ON CONFLICT (twilio_sid) WHERE detached_at IS NULL DO UPDATE SET friendly_name = EXCLUDED.friendly_name
     RETURNING * INTO pn;
     RETURN jsonb_build_object('phone_number_id', pn.id, 'phone_number', pn.phone, 'twilio_sid', pn.twilio_sid,
                               'simulated', is_simulated);
@@ -396,7 +396,7 @@ AS $$
                'twilio_sid', n ->> 'sid', 'phone_number', n ->> 'phone_number', 'friendly_name', n ->> 'friendly_name',
                'webhooks', nmc.twilio_number_webhooks(n)) ORDER BY n ->> 'phone_number'), '[]'))
       FROM jsonb_array_elements(coalesce(response -> 'incoming_phone_numbers', '[]')) n
-     WHERE NOT EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.twilio_sid = n ->> 'sid' OR p.phone = n ->> 'phone_number')
+     WHERE NOT EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE (p.twilio_sid = n ->> 'sid' OR p.phone = n ->> 'phone_number') AND p.detached_at IS NULL)
 $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_owned_apply(nmc.jobs, jsonb) IS 'twilio.numbers.owned success: the job result lists the account''s numbers no business uses yet, each with the webhooks it has now (what POST /api/phone-numbers/attach keeps to restore).';
 
@@ -439,7 +439,7 @@ BEGIN
     INSERT INTO nmc.phone_numbers (business_id, phone, twilio_sid, friendly_name, simulated, previous_webhooks)
     VALUES (j.business_id, response ->> 'phone_number', response ->> 'sid', response ->> 'friendly_name', is_simulated,
             j.payload -> 'previous_webhooks')
-    ON CONFLICT (twilio_sid) DO UPDATE SET friendly_name = EXCLUDED.friendly_name
+    ON CONFLICT (twilio_sid) WHERE detached_at IS NULL DO UPDATE SET friendly_name = EXCLUDED.friendly_name
     RETURNING * INTO pn;
     RETURN jsonb_build_object('phone_number_id', pn.id, 'phone_number', pn.phone, 'twilio_sid', pn.twilio_sid,
                               'simulated', is_simulated, 'previous_webhooks', pn.previous_webhooks);
@@ -460,6 +460,60 @@ AS $$
                   'status_callback_method', 'POST')
 $$;
 COMMENT ON FUNCTION nmc.twilio_numbers_attach_simulate(nmc.jobs) IS 'Sandbox mode: a simulated update; the number is recorded as simulated.';
+
+-- twilio.numbers.detach ---------------------------------------------------
+CREATE FUNCTION nmc.twilio_number_webhook_params(w jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+AS $$
+    -- An empty URL clears it (as the number had none); a method missing reads as Twilio's default.
+    SELECT jsonb_build_object(
+        'VoiceUrl', coalesce(w ->> 'voice_url', ''), 'VoiceMethod', coalesce(nullif(w ->> 'voice_method', ''), 'POST'),
+        'SmsUrl', coalesce(w ->> 'sms_url', ''), 'SmsMethod', coalesce(nullif(w ->> 'sms_method', ''), 'POST'),
+        'StatusCallback', coalesce(w ->> 'status_callback', ''),
+        'StatusCallbackMethod', coalesce(nullif(w ->> 'status_callback_method', ''), 'POST'))
+$$;
+COMMENT ON FUNCTION nmc.twilio_number_webhook_params(jsonb) IS 'The IncomingPhoneNumber parameters that put back webhooks as phone_numbers.previous_webhooks keeps them (nmc.twilio_number_webhooks is the other way).';
+
+CREATE FUNCTION nmc.twilio_numbers_detach_build(j nmc.jobs, cfg jsonb)
+RETURNS nmc.http_request
+LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.twilio_request(cfg, 'POST', 'IncomingPhoneNumbers/' || nmc.url_encode(j.payload ->> 'twilio_sid') || '.json',
+                              nmc.twilio_number_webhook_params(j.payload -> 'previous_webhooks'))
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_detach_build(nmc.jobs, jsonb) IS 'twilio.numbers.detach: POST IncomingPhoneNumbers/{sid}.json with the webhooks the number had before it was attached.';
+
+CREATE FUNCTION nmc.twilio_numbers_detach_apply(j nmc.jobs, response jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    pn nmc.phone_numbers;
+BEGIN
+    IF response ->> 'sid' IS DISTINCT FROM j.payload ->> 'twilio_sid' THEN
+        PERFORM nmc.job_permanent_error('Twilio updated the number but returned another or none', 'invalid_response');
+    END IF;
+    UPDATE nmc.phone_numbers SET detached_at = coalesce(detached_at, now())
+     WHERE business_id = j.business_id AND id = (j.payload ->> 'phone_number_id')::uuid
+    RETURNING * INTO pn;
+    -- Attaching it again is a new request, not the answered one.
+    UPDATE nmc.jobs SET idempotency_key = NULL
+     WHERE idempotency_key = 'attach:' || (j.payload ->> 'twilio_sid') || ':' || j.business_id;
+    RETURN jsonb_build_object('phone_number_id', pn.id, 'phone_number', pn.phone, 'twilio_sid', pn.twilio_sid,
+                              'detached_at', pn.detached_at, 'restored_webhooks', nmc.twilio_number_webhooks(response));
+END
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_detach_apply(nmc.jobs, jsonb) IS 'twilio.numbers.detach success: the number has its old webhooks again and is no longer the business''s (phone_numbers.detached_at; kept with its calls and conversations); the result shows the webhooks Twilio now has on it.';
+
+CREATE FUNCTION nmc.twilio_numbers_detach_simulate(j nmc.jobs)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object('sid', j.payload ->> 'twilio_sid', 'phone_number', j.payload ->> 'phone_number', 'nmc_simulated', true)
+           || coalesce(j.payload -> 'previous_webhooks', '{}')
+$$;
+COMMENT ON FUNCTION nmc.twilio_numbers_detach_simulate(nmc.jobs) IS 'Sandbox mode: a simulated update that puts the previous webhooks back.';
 
 -- Copying a file Twilio holds (a recording, an MMS photo) into nmc.media_files.
 CREATE FUNCTION nmc.twilio_media_fetch_build(j nmc.jobs, cfg jsonb)

@@ -44,7 +44,7 @@ DECLARE
     m nmc.messages;
     to_phone text := coalesce(p_to, nmc.owner_phone(b));
     from_phone text := coalesce((SELECT phone FROM nmc.phone_numbers WHERE id = p_phone_number_id),
-                                (SELECT phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1));
+                                (SELECT phone FROM nmc.phone_numbers WHERE business_id = b.id AND detached_at IS NULL ORDER BY created_at, id LIMIT 1));
 BEGIN
     -- A phone that texted STOP is not texted (Twilio would refuse it anyway).
     IF to_phone IS NULL OR from_phone IS NULL OR to_phone = b.owner_phone_stopped THEN
@@ -255,7 +255,7 @@ BEGIN
     PERFORM nmc.input_allowed_fields(body, ARRAY['phone']);
     v_phone := nmc.normalize_phone(nmc.input_text(body, 'phone', true, 40), 'phone');
     SELECT * INTO b FROM nmc.businesses WHERE id = nmc.current_business_id() FOR UPDATE;
-    SELECT phone INTO from_phone FROM nmc.phone_numbers WHERE business_id = b.id ORDER BY created_at, id LIMIT 1;
+    SELECT phone INTO from_phone FROM nmc.phone_numbers WHERE business_id = b.id AND detached_at IS NULL ORDER BY created_at, id LIMIT 1;
     IF from_phone IS NULL THEN
         PERFORM nmc.raise_api_error(409, 'no_number', 'get a texting number first: the code is texted from it');
     END IF;

@@ -12,7 +12,7 @@ BEGIN
         PERFORM nmc.raise_api_error(409, 'sandbox_only',
             'rehearsals run in sandbox mode only; with Twilio configured, call your number from a phone');
     END IF;
-    SELECT * INTO pn FROM nmc.phone_numbers WHERE business_id = nmc.current_business_id()
+    SELECT * INTO pn FROM nmc.phone_numbers WHERE business_id = nmc.current_business_id() AND detached_at IS NULL
      ORDER BY created_at LIMIT 1;
     IF NOT FOUND THEN
         PERFORM nmc.raise_api_error(409, 'no_phone_number', 'get a phone number first');

@@ -22,7 +22,7 @@ BEGIN
     SELECT phone_number_id INTO pn FROM nmc.conversations WHERE business_id = a.business_id AND customer_id = a.customer_id
      ORDER BY state = 'open' DESC, created_at DESC LIMIT 1;
     IF pn IS NULL THEN
-        SELECT id INTO pn FROM nmc.phone_numbers WHERE business_id = a.business_id ORDER BY created_at, id LIMIT 1;
+        SELECT id INTO pn FROM nmc.phone_numbers WHERE business_id = a.business_id AND detached_at IS NULL ORDER BY created_at, id LIMIT 1;
     END IF;
     IF pn IS NULL THEN
         RETURN NULL;

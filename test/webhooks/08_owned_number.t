@@ -3,7 +3,9 @@
 # account's free numbers with their current webhooks, attaching one points it
 # at ours through the fake Twilio's REST API and keeps the old ones on the
 # number to restore; a number another business uses is neither listed nor
-# attachable; and a missed call to the attached number is texted from it.
+# attachable; a missed call to the attached number is texted from it; and
+# detaching it puts its old webhooks back at the fake Twilio (listed again,
+# it has them), once however often asked, refusing numbers not attached.
 use strict;
 use warnings;
 use FindBin;
@@ -85,5 +87,34 @@ post_twilio(base_url(), $public, '/webhooks/twilio/voice', { %call, CallStatus =
 post_twilio(base_url(), $public, '/webhooks/twilio/voice/dial', { %call, DialCallStatus => 'no-answer' }, $signing);
 ok wait_until(sub { grep { $_->{body} =~ /To=%2B1512562$suffix/ && $_->{body} =~ /From=%2B1512559$suffix/ } @{ fake_requests(path => 'Messages.json') } }, 10),
    'a missed call to the attached number is texted from it';
+
+# Detach: the old webhooks go back on the number at Twilio.
+($status, $body) = api(POST => "/api/phone-numbers/$mine->{id}/detach", {}, $token);
+is $status, 202, 'detach: 202 with a job';
+my $detach = $body->{job}{id};
+is +(api(POST => "/api/phone-numbers/$mine->{id}/detach", {}, $token))[1]{job}{id}, $detach, 'asked again: the same job';
+$job = poll_job($detach);
+is $job->{status}, 'done', 'the detach job completes';
+is_deeply $job->{result}{restored_webhooks}, $listed->{webhooks}, 'Twilio answers with the number\'s old webhooks';
+my @updates = grep { $_->{method} eq 'POST' } @{ fake_requests(path => "IncomingPhoneNumbers/$seeded->{sid}.json") };
+is scalar @updates, 2, 'the fake Twilio got one more update of the number, not two';
+like $updates[-1]{body}, qr{VoiceUrl=https%3A%2F%2Fold.example.com%2Fvoice(&|$)}, '… with its old voice webhook';
+like $updates[-1]{body}, qr{SmsMethod=GET(&|$)}, '… and its old SMS method';
+is +(api(POST => "/api/phone-numbers/$mine->{id}/detach", {}, $token))[1]{job}{id}, $detach, 'asked again once done: the same job';
+($status, $body) = api(GET => '/api/phone-numbers', undef, $token);
+ok !(grep { $_->{phone} eq $owned } @{ $body->{phone_numbers} }), 'the number is no longer the business\'s';
+($status, $body) = api(POST => '/api/phone-numbers/owned', {}, $token);
+$job = poll_job($body->{job}{id});
+my ($back) = grep { $_->{phone_number} eq $owned } @{ $job->{result}{numbers} };
+is_deeply $back && $back->{webhooks}, $listed->{webhooks}, 'listed again from the fake account: free, with its old webhooks';
+
+# Refusals, with stable codes.
+sql("INSERT INTO nmc.phone_numbers (business_id, phone) VALUES ('$business', '+1512563$suffix')");
+my $bought = sql("SELECT id FROM nmc.phone_numbers WHERE phone = '+1512563$suffix'");
+($status, $body) = api(POST => "/api/phone-numbers/$bought/detach", {}, $token);
+is "$status $body->{error}{code}", '409 number_not_attached', 'a number bought here: 409 number_not_attached';
+my $others = sql("SELECT id FROM nmc.phone_numbers WHERE phone = '+1512560$suffix'");
+($status, $body) = api(POST => "/api/phone-numbers/$others/detach", {}, $token);
+is "$status $body->{error}{code}", '404 not_found', 'another business\'s number: 404 not_found';
 
 done_testing;
