@@ -48,3 +48,22 @@ INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, tot
 --@replace appointment_texts nmc.appointment_tell_customer
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('POST', '/api/phone-numbers/{id}/detach', 'api_phone_number_detach', 'jwt', 'Stop using an attached number: its earlier webhooks put back (a job)');
+
+-- issue 20 (ops): keys for distribution by business (docs/scaling.md, scripts/distribution_keys.sql):
+-- these tenant tables are keyed (business_id, id); where a row is also found by id alone
+-- (a job's payload, a timer's subject) a plain index on id keeps that lookup.
+ALTER TABLE nmc.business_hours DROP CONSTRAINT business_hours_pkey, DROP CONSTRAINT business_hours_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.business_closures DROP CONSTRAINT business_closures_pkey, DROP CONSTRAINT business_closures_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.blocked_numbers DROP CONSTRAINT blocked_numbers_pkey, DROP CONSTRAINT blocked_numbers_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.appointments DROP CONSTRAINT appointments_pkey, DROP CONSTRAINT appointments_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX appointments_id ON nmc.appointments (id);
+ALTER TABLE nmc.job_attempts DROP CONSTRAINT job_attempts_pkey, DROP CONSTRAINT job_attempts_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.quick_replies DROP CONSTRAINT quick_replies_pkey, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.owner_alerts DROP CONSTRAINT owner_alerts_pkey, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.owner_texts DROP CONSTRAINT owner_texts_pkey, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.user_devices DROP CONSTRAINT user_devices_pkey, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX user_devices_id ON nmc.user_devices (id);
+ALTER TABLE nmc.login_codes DROP CONSTRAINT login_codes_pkey, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX login_codes_id ON nmc.login_codes (id);
+ALTER TABLE nmc.push_subscriptions DROP CONSTRAINT push_subscriptions_pkey, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX push_subscriptions_id ON nmc.push_subscriptions (id);

@@ -14,17 +14,20 @@ COMMENT ON TABLE nmc.login_failures IS 'One row per failed login, by email and b
 CREATE INDEX login_failures_lookup ON nmc.login_failures (scope, key, failed_at);
 
 CREATE TABLE nmc.user_devices (
-    id           uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id           uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id  uuid NOT NULL,
     user_id      uuid NOT NULL,
     token_hash   bytea NOT NULL UNIQUE,
     failures     int NOT NULL DEFAULT 0,
     created_at   timestamptz NOT NULL DEFAULT now(),
     last_used_at timestamptz NOT NULL DEFAULT now(),
-    FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
+    FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE,
+    PRIMARY KEY (business_id, id)
 );
 COMMENT ON TABLE nmc.user_devices IS 'Browsers a user logged in from: the SHA-256 of the device token handed out at login. A known device passes the login throttle with the right password; failures counts its wrong passwords since its last success (at login_device_max_failures it is forgotten).';
 CREATE INDEX user_devices_user ON nmc.user_devices (user_id, last_used_at);
+-- By id alone too (found from a job's payload or a row of another table, without RLS):
+CREATE INDEX user_devices_id ON nmc.user_devices (id);
 ALTER TABLE nmc.user_devices ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.user_devices FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON nmc.user_devices
@@ -32,7 +35,7 @@ CREATE POLICY tenant_isolation ON nmc.user_devices
     WITH CHECK (business_id = nmc.current_business_id());
 
 CREATE TABLE nmc.login_codes (
-    id           uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id           uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id  uuid NOT NULL,
     user_id      uuid NOT NULL,
     code_hash    bytea NOT NULL,
@@ -44,10 +47,13 @@ CREATE TABLE nmc.login_codes (
     text_to_send text,
     purpose      text NOT NULL DEFAULT 'sign_in' CHECK (purpose IN ('sign_in', 'alert_phone', 'password_reset')),
     phone        nmc.e164,
-    FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
+    FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE,
+    PRIMARY KEY (business_id, id)
 );
 COMMENT ON TABLE nmc.login_codes IS 'Codes texted to a phone: purpose sign_in (POST /api/auth/unlock, to the business''s phone), password_reset (POST /api/auth/password/forgot, likewise) or alert_phone (proving the owner has the alert phone, whose number is kept in phone). code_hash: the SHA-256 of the code with its row id, tried at most login_code_max_attempts times before expires_at. requested_from: the client address that asked (sends are throttled per address too). text_to_send: the text with the code in it, only until the twilio.sms.login_code job has sent it or given up (the outbox never holds a secret).';
 CREATE INDEX login_codes_user ON nmc.login_codes (user_id, created_at);
+-- By id alone too (found from a job's payload or a row of another table, without RLS):
+CREATE INDEX login_codes_id ON nmc.login_codes (id);
 CREATE INDEX login_codes_source ON nmc.login_codes (requested_from, created_at);
 ALTER TABLE nmc.login_codes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.login_codes FORCE ROW LEVEL SECURITY;

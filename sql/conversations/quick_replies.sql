@@ -3,12 +3,13 @@
 -- customer's name, rendered for the conversation they are about to go to.
 -- New businesses start with three.
 CREATE TABLE nmc.quick_replies (
-    id          uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id          uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     label       text NOT NULL CHECK (length(label) BETWEEN 1 AND 40),
     body        text NOT NULL CHECK (length(body) BETWEEN 1 AND 480),
     position    int NOT NULL DEFAULT 0,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (business_id, id)
 );
 COMMENT ON TABLE nmc.quick_replies IS 'Saved texts the owner sends with one tap: a label, a body with the greeting''s variables and {{customer_name}}, a position in the list.';
 CREATE INDEX quick_replies_business ON nmc.quick_replies (business_id, position);

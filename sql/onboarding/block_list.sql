@@ -1,12 +1,12 @@
 -- block_list.sql — numbers a business never texts after a missed call
 -- (spam callers, its own staff, suppliers).
 CREATE TABLE nmc.blocked_numbers (
-    id          uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id          uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     phone       nmc.e164 NOT NULL,
     reason      text CHECK (length(reason) <= 200),
     created_at  timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),
     UNIQUE (business_id, phone)
 );
 COMMENT ON TABLE nmc.blocked_numbers IS 'Per business: callers who never get a missed-call text (the decision says suppressed_blocked).';

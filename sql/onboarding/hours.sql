@@ -2,12 +2,12 @@
 -- ranges a day) and dated closures, in the business's own time zone, and
 -- "open now?" computed in that zone so it stays right across DST changes.
 CREATE TABLE nmc.business_hours (
-    id          uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id          uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     weekday     smallint NOT NULL CHECK (weekday BETWEEN 0 AND 6),
     opens_at    time NOT NULL,
     closes_at   time NOT NULL CHECK (closes_at > opens_at),
-    UNIQUE (business_id, id)
+    PRIMARY KEY (business_id, id)
 );
 COMMENT ON TABLE nmc.business_hours IS 'Weekly opening ranges in the business''s local time. weekday: 0 = Sunday … 6 = Saturday. closes_at may be 24:00; a range past midnight is two ranges.';
 CREATE INDEX business_hours_day ON nmc.business_hours (business_id, weekday);
@@ -18,11 +18,11 @@ CREATE POLICY tenant_isolation ON nmc.business_hours
     WITH CHECK (business_id = nmc.current_business_id());
 
 CREATE TABLE nmc.business_closures (
-    id          uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id          uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     closed_on   date NOT NULL,
     reason      text CHECK (length(reason) <= 200),
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),
     UNIQUE (business_id, closed_on)
 );
 COMMENT ON TABLE nmc.business_closures IS 'Whole days the business is closed (holidays), in its local calendar.';

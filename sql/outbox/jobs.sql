@@ -53,7 +53,7 @@ CREATE POLICY tenant_isolation ON nmc.jobs
     WITH CHECK (business_id = nmc.current_business_id());
 
 CREATE TABLE nmc.job_attempts (
-    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id          bigint GENERATED ALWAYS AS IDENTITY,
     -- No foreign key: an attempt row is history written once per request on
     -- the dispatcher's hot path; housekeeping deletes it with its job.
     job_id      bigint NOT NULL,
@@ -64,7 +64,7 @@ CREATE TABLE nmc.job_attempts (
     error       text,
     duration_ms double precision,
     finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    UNIQUE (business_id, id)
+    PRIMARY KEY (business_id, id)
 );
 COMMENT ON TABLE nmc.job_attempts IS 'One row per HTTP attempt of a job: outcome (done, retry, failed, or stale = completed after the lease had passed to another attempt), status, error, duration.';
 CREATE INDEX job_attempts_recent ON nmc.job_attempts (finished_at);

@@ -60,7 +60,7 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('web_push_ttl_seconds', '3600', false, 'How long a push service keeps an alert for a device that is offline (TTL): an alert older than this is no use.');
 
 CREATE TABLE nmc.push_subscriptions (
-    id           uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id           uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id  uuid NOT NULL,
     user_id      uuid NOT NULL,
     endpoint     text NOT NULL UNIQUE CHECK (length(endpoint) <= 2048),
@@ -68,10 +68,13 @@ CREATE TABLE nmc.push_subscriptions (
     auth         bytea NOT NULL CHECK (length(auth) = 16),
     created_at   timestamptz NOT NULL DEFAULT now(),
     last_push_at timestamptz,
-    FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE
+    FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE,
+    PRIMARY KEY (business_id, id)
 );
 COMMENT ON TABLE nmc.push_subscriptions IS 'A device of a user that gets alerts pushed (the browser''s PushSubscription: its push service endpoint, p256dh key and auth secret). Forgotten when the push service says it is gone.';
 CREATE INDEX push_subscriptions_business ON nmc.push_subscriptions (business_id);
+-- By id alone too (found from a job's payload or a row of another table, without RLS):
+CREATE INDEX push_subscriptions_id ON nmc.push_subscriptions (id);
 ALTER TABLE nmc.push_subscriptions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.push_subscriptions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON nmc.push_subscriptions

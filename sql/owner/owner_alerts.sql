@@ -7,13 +7,14 @@
 -- a conversation starts with its #number, which the owner's text replies use
 -- (sql/owner/owner_texts.sql).
 CREATE TABLE nmc.owner_alerts (
-    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              bigint GENERATED ALWAYS AS IDENTITY,
     business_id     uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     conversation_id uuid,
     kind            text NOT NULL CHECK (kind IN ('customer_replied', 'emergency', 'booking', 'handoff', 'undelivered', 'call_back')),
     message_id      uuid,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    tag             int CHECK (tag > 0)
+    tag             int CHECK (tag > 0),
+    PRIMARY KEY (business_id, id)
 );
 COMMENT ON TABLE nmc.owner_alerts IS 'Every alert texted to the owner: which conversation it named and why (the spacing of alerts per conversation is counted here), and the #number (tag) it gave that conversation: the owner''s "#N …" replies reach it.';
 CREATE INDEX owner_alerts_conversation ON nmc.owner_alerts (conversation_id, created_at);

@@ -10,7 +10,7 @@
 -- them. Whatever cannot be placed for sure gets a short answer and goes to
 -- nobody. Every owner text is kept with what was done with it.
 CREATE TABLE nmc.owner_texts (
-    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              bigint GENERATED ALWAYS AS IDENTITY,
     business_id     uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     twilio_sid      text NOT NULL UNIQUE,
     from_phone      nmc.e164 NOT NULL,
@@ -21,7 +21,8 @@ CREATE TABLE nmc.owner_texts (
     message_id      uuid,
     answer_id       uuid,
     received_at     timestamptz NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (business_id, id)
 );
 COMMENT ON TABLE nmc.owner_texts IS 'Texts from the owner''s phones to a business number, keyed by MessageSid, with what was done: relayed to the conversation''s customer (message_id: the text sent), handed_back to the assistant, number (the customer''s number texted back), help, which_customer (no #N and two customers alerted just before: nothing sent), no_customer (no alert to reply to), not_sent (the customer opted out or cannot get texts), alerts_stopped / alerts_resumed (STOP / START). answer_id: our text back to the owner, if any.';
 CREATE INDEX owner_texts_business ON nmc.owner_texts (business_id, received_at);

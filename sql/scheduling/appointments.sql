@@ -4,7 +4,7 @@
 -- closures, booking and cancelling, and the confirmation text — written from
 -- the appointment row, never by a model.
 CREATE TABLE nmc.appointments (
-    id           uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id           uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id  uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     customer_id  uuid NOT NULL,
     lead_id      uuid,
@@ -16,7 +16,7 @@ CREATE TABLE nmc.appointments (
     cancel_reason text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE,
     FOREIGN KEY (business_id, lead_id) REFERENCES nmc.leads (business_id, id) ON DELETE SET NULL (lead_id),
     -- Since 0.7.0: the time the job holds, its buffer after it included (nmc.appointment_blocks).
@@ -26,6 +26,8 @@ CREATE TABLE nmc.appointments (
     CONSTRAINT appointments_no_double_booking EXCLUDE USING gist (business_id WITH =, blocks WITH &&) WHERE (status = 'booked')
 );
 COMMENT ON TABLE nmc.appointments IS 'Booked jobs. during is [start, end); blocks is during with the business''s appointment_buffer_minutes after it (as when booked or moved); the exclusion constraint makes booked appointments of one business whose blocks overlap impossible — a job never starts within the buffer of another.';
+-- By id alone too (a reminder timer names its appointment by id, without RLS):
+CREATE INDEX appointments_id ON nmc.appointments (id);
 CREATE TRIGGER appointments_touch BEFORE UPDATE ON nmc.appointments FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
 ALTER TABLE nmc.appointments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.appointments FORCE ROW LEVEL SECURITY;
