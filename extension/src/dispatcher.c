@@ -5,30 +5,29 @@
  * claim jobs and start their requests), then sleep on one WaitEventSet that
  * covers the latch (woken at commit), postmaster death and libcurl's sockets,
  * until the soonest of curl's timer, the next due job or timer, and the idle
- * poll. Everything it does is a call into dispatcher_jobs.c or http_client.c.
+ * poll. Everything it does is a call into dispatcher_jobs.c or http_client.c;
+ * what every worker does (start-up, slot, wake-at-commit) is worker_slot.c.
+ * Also the SQL functions that wake it at commit (nmc.dispatcher_wake,
+ * nmc.dispatcher_wake_at: only if the work is due before the round it
+ * published, so a 60-second timer set by every inbound text does not cost it
+ * a round each time) and report it (nmc.dispatcher_process).
  */
 #include "postgres.h"
 
 #include <signal.h>
 
-#include "access/xact.h"
+#include "fmgr.h"
 #include "miscadmin.h"
-#include "pgstat.h"
-#include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "tcop/tcopprot.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "dispatcher.h"
 #include "dispatcher_jobs.h"
-#include "dispatcher_shmem.h"
 #include "http_client.h"
-#include "worker_common.h"
+#include "worker_slot.h"
 
 /* The heartbeat is refreshed at least this often, even when idle. */
 #define HEARTBEAT_MS 1000
@@ -38,15 +37,38 @@
 #define SHUTDOWN_DRAIN_MS 1000
 #define MAX_WAIT_EVENTS 256
 
-char	   *nmc_dispatcher_database = NULL;
-
+static Worker dispatcher = WORKER_DEFINE("dispatcher", "nmc_dispatcher_main");
 static WaitEventSet *wait_set = NULL;
 static HttpTransfer *completing = NULL;
 
+PG_FUNCTION_INFO_V1(nmc_dispatcher_wake);
+PG_FUNCTION_INFO_V1(nmc_dispatcher_wake_at);
+PG_FUNCTION_INFO_V1(nmc_dispatcher_process);
+
 void
-dispatcher_register_worker(void)
+dispatcher_install(void)
 {
-	worker_register("nmc_dispatcher_main", "nevermisscall dispatcher");
+	worker_define(&dispatcher);
+}
+
+Datum
+nmc_dispatcher_wake(PG_FUNCTION_ARGS)
+{
+	worker_wake_now_at_commit(&dispatcher);
+	PG_RETURN_VOID();
+}
+
+Datum
+nmc_dispatcher_wake_at(PG_FUNCTION_ARGS)
+{
+	worker_wake_at_commit(&dispatcher, PG_GETARG_TIMESTAMPTZ(0));
+	PG_RETURN_VOID();
+}
+
+Datum
+nmc_dispatcher_process(PG_FUNCTION_ARGS)
+{
+	return worker_process_record(&dispatcher, fcinfo);
 }
 
 static long
@@ -179,19 +201,6 @@ next_work_time(const DispatchPlan *plan)
 	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), next_ms);
 }
 
-static void
-recover_from_error(void)
-{
-	HOLD_INTERRUPTS();
-	EmitErrorReport();
-	AbortOutOfAnyTransaction();
-	FlushErrorState();
-	/* Their results are lost; the leases bring the jobs back. */
-	release_transfers(completing);
-	completing = NULL;
-	RESUME_INTERRUPTS();
-}
-
 /* One round of database work; an unexpected error is logged, not fatal. */
 static TimestampTz
 guarded_database_work(DispatchPlan *plan, bool claim)
@@ -205,63 +214,44 @@ guarded_database_work(DispatchPlan *plan, bool claim)
 	}
 	PG_CATCH();
 	{
-		recover_from_error();
+		worker_recover_from_error();
+		/* Their results are lost; the leases bring the jobs back. */
+		release_transfers(completing);
+		completing = NULL;
 		next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_BACKOFF_MS);
 	}
 	PG_END_TRY();
 	return next;
 }
 
-static void
-wait_for_extension(void)
-{
-	while (!worker_shutdown_requested && !worker_extension_ready())
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		dispatcher_shmem_heartbeat();
-	}
-}
-
 void
 nmc_dispatcher_main(Datum arg)
 {
-	static DispatchPlan plan = {0, -1, 60000, 64, 100, 0, {0}};
+	static DispatchPlan plan;	/* filled by dispatcher_read_plan */
 	bool		db_work_due = true;
 	TimestampTz next_db_work_at = 0;
 	TimestampTz shutdown_deadline = 0;
 
-	pqsignal(SIGTERM, worker_on_sigterm);
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(nmc_dispatcher_database, NULL, 0);
-	dispatcher_shmem_attach_worker();
-	pgstat_report_appname("nevermisscall dispatcher");
-
-	wait_for_extension();
+	if (!worker_start(&dispatcher))
+		proc_exit(1);
+	dispatcher_read_plan(&plan);
 	http_client_init(plan.max_concurrency);
-	ereport(LOG, (errmsg("nevermisscall dispatcher started in database \"%s\"", nmc_dispatcher_database)));
 
 	for (;;)
 	{
 		long		timeout = HEARTBEAT_MS;
 
-		dispatcher_shmem_heartbeat();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		worker_tick(&dispatcher);
 		if (worker_shutdown_requested && shutdown_deadline == 0)
 			shutdown_deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SHUTDOWN_DRAIN_MS);
 
 		if (db_work_due || GetCurrentTimestamp() >= next_db_work_at)
 		{
-			/* Before any snapshot: a commit from now on wakes us (see dispatcher_shmem.c). */
-			dispatcher_shmem_publish_plan(0);
+			/* Before any snapshot: a commit from now on wakes us (worker_publish_plan). */
+			worker_publish_plan(&dispatcher, 0);
 			next_db_work_at = guarded_database_work(&plan, !worker_shutdown_requested);
 			db_work_due = false;
-			dispatcher_shmem_publish_plan(next_db_work_at);
+			worker_publish_plan(&dispatcher, next_db_work_at);
 		}
 		if (worker_shutdown_requested && !http_client_has_finished() &&
 			(http_client_running() == 0 || GetCurrentTimestamp() >= shutdown_deadline))

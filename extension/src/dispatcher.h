@@ -1,14 +1,14 @@
 /*
- * dispatcher.h — registration and entry point of the dispatcher worker.
+ * dispatcher.h — the dispatcher worker (dispatcher.c): its definition and
+ * entry point.
  */
 #ifndef NMC_DISPATCHER_H
 #define NMC_DISPATCHER_H
 
 #include "postgres.h"
 
-extern char *nmc_dispatcher_database;
-
-extern void dispatcher_register_worker(void);
+/* From _PG_init (worker_define). */
+extern void dispatcher_install(void);
 extern PGDLLEXPORT void nmc_dispatcher_main(Datum arg) pg_attribute_noreturn();
 
 #endif

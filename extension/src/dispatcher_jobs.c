@@ -23,28 +23,9 @@
 #include "utils/snapmgr.h"
 
 #include "dispatcher_jobs.h"
-#include "worker_common.h"
+#include "spi_row.h"
+#include "worker_slot.h"
 
-
-static char *
-text_column(HeapTuple tuple, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
-}
-
-static long
-int_column(HeapTuple tuple, TupleDesc desc, int col, long if_null)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
-
-	if (isnull)
-		return if_null;
-	return TupleDescAttr(desc, col - 1)->atttypid == INT8OID ? (long) DatumGetInt64(d) : (long) DatumGetInt32(d);
-}
 
 /* A transfer and its strings live in their own small context, deleted as one. */
 static HttpTransfer *
@@ -58,21 +39,21 @@ transfer_from_row(HeapTuple tuple, TupleDesc desc)
 	char	   *user;
 	char	   *password;
 
-	t->job_id = int_column(tuple, desc, 1, 0);
-	t->attempt = (int32) int_column(tuple, desc, 2, 0);
-	t->method = text_column(tuple, desc, 3);
-	t->url = text_column(tuple, desc, 4);
-	t->body = text_column(tuple, desc, 6);
-	user = text_column(tuple, desc, 7);
-	password = text_column(tuple, desc, 8);
+	t->job_id = spi_int(tuple, desc, "job_id");
+	t->attempt = (int32) spi_int(tuple, desc, "attempt");
+	t->method = spi_text(tuple, desc, "method");
+	t->url = spi_text(tuple, desc, "url");
+	t->body = spi_text(tuple, desc, "body");
+	user = spi_text(tuple, desc, "basic_user");
+	password = spi_text(tuple, desc, "basic_password");
 	if (user != NULL && user[0] != '\0')
 		t->userpwd = psprintf("%s:%s", user, password ? password : "");
-	t->connect_timeout_ms = int_column(tuple, desc, 9, 10000);
-	t->total_timeout_ms = int_column(tuple, desc, 10, 30000);
+	t->connect_timeout_ms = spi_int(tuple, desc, "connect_timeout_ms");
+	t->total_timeout_ms = spi_int(tuple, desc, "total_timeout_ms");
 
 	/* A binary body (Web Push) replaces the text one. */
 	{
-		Datum		bytes = SPI_getbinval(tuple, desc, 11, &isnull);
+		Datum		bytes = spi_datum(tuple, desc, "body_bytes", &isnull);
 
 		if (!isnull)
 		{
@@ -85,7 +66,7 @@ transfer_from_row(HeapTuple tuple, TupleDesc desc)
 		}
 	}
 
-	headers = SPI_getbinval(tuple, desc, 5, &isnull);
+	headers = spi_datum(tuple, desc, "headers", &isnull);
 	if (!isnull)
 	{
 		Datum	   *elems;
@@ -108,18 +89,35 @@ dispatcher_free_transfer(HttpTransfer *t)
 	MemoryContextDelete(GetMemoryChunkContext(t));
 }
 
-/* When the next job and timer are due, and the tunables: read after every change. */
+/*
+ * When the next job and timer are due (-1: nothing pending), and the
+ * tunables, from nmc.settings: read after every change.
+ */
 static void
 read_plan(DispatchPlan *plan)
 {
+	HeapTuple	row;
+	TupleDesc	desc;
+
 	/* Not read-only: it must see what this transaction just claimed or completed. */
 	if (SPI_execute("SELECT * FROM nmc.dispatcher_plan()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "nmc.dispatcher_plan failed");
-	plan->next_job_due_ms = int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, -1);
-	plan->next_timer_due_ms = int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, -1);
-	plan->idle_poll_ms = (int) int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, 60000);
-	plan->max_concurrency = (int) int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, 64);
-	plan->claim_batch = (int) int_column(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, 100);
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	plan->next_job_due_ms = spi_int_or(row, desc, "next_job_due_ms", -1);
+	plan->next_timer_due_ms = spi_int_or(row, desc, "next_timer_due_ms", -1);
+	plan->idle_poll_ms = (int) spi_int(row, desc, "idle_poll_ms");
+	plan->max_concurrency = (int) spi_int(row, desc, "max_concurrency");
+	plan->claim_batch = (int) spi_int(row, desc, "claim_batch");
+}
+
+/* The plan, in a transaction of its own (at start, before anything is claimed). */
+void
+dispatcher_read_plan(DispatchPlan *plan)
+{
+	worker_begin_tx("nevermisscall: reading the dispatcher's settings");
+	read_plan(plan);
+	worker_commit_tx();
 }
 
 /* Claims due jobs and, in the same short transaction, notes due timers and the plan. */
@@ -143,11 +141,11 @@ dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 			claimed = t;
 		}
 	}
-	if (SPI_execute("SELECT nmc.dispatcher_due_timers(" CppAsString2(MAX_TIMERS_PER_PASS) ")", false, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT nmc.dispatcher_due_timers(" CppAsString2(MAX_TIMERS_PER_PASS) ") AS timer_id", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "nmc.dispatcher_due_timers failed");
 	plan->ndue_timers = 0;
 	for (uint64 i = 0; i < SPI_processed && plan->ndue_timers < MAX_TIMERS_PER_PASS; i++)
-		plan->due_timers[plan->ndue_timers++] = int_column(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, 0);
+		plan->due_timers[plan->ndue_timers++] = spi_int(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, "timer_id");
 	read_plan(plan);
 	worker_commit_tx();
 	return claimed;

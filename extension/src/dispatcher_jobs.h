@@ -23,6 +23,7 @@ typedef struct DispatchPlan
 } DispatchPlan;
 
 extern HttpTransfer *dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan);
+extern void dispatcher_read_plan(DispatchPlan *plan);
 extern void dispatcher_complete_jobs(HttpTransfer *finished, DispatchPlan *plan);
 extern void dispatcher_fire_timers(const DispatchPlan *plan);
 extern void dispatcher_free_transfer(HttpTransfer *t);

@@ -7,8 +7,8 @@
 
 #include "postgres.h"
 
-/* Wake-at-commit always; shared memory and the worker when preloading. */
-extern void inbox_install(bool preloading);
+/* From _PG_init (worker_define). */
+extern void inbox_install(void);
 extern PGDLLEXPORT void nmc_inbox_main(Datum arg) pg_attribute_noreturn();
 
 #endif

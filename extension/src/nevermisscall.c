@@ -12,8 +12,8 @@
 #include "utils/guc.h"
 
 #include "dispatcher.h"
-#include "dispatcher_shmem.h"
 #include "inbox_worker.h"
+#include "worker_slot.h"
 
 PG_MODULE_MAGIC;
 
@@ -48,9 +48,9 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 
 	DefineCustomStringVariable("nmc.database",
-							   "Database the nevermisscall dispatcher works in.",
+							   "Database the nevermisscall background workers work in.",
 							   "The database where CREATE EXTENSION nevermisscall was run.",
-							   &nmc_dispatcher_database,
+							   &worker_database,
 							   "nevermisscall",
 							   PGC_POSTMASTER,
 							   0,
@@ -69,11 +69,6 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("nmc");
 
-	dispatcher_wake_install_callback();
-	if (process_shared_preload_libraries_in_progress)
-	{
-		dispatcher_shmem_install_hooks();
-		dispatcher_register_worker();
-	}
-	inbox_install(process_shared_preload_libraries_in_progress);
+	dispatcher_install();
+	inbox_install();
 }
