@@ -119,7 +119,7 @@ sub histogram_quantiles {
     return map { my $want = $_ * $total; my $i = List::Util::first { $counts->[$_] >= $want } 0 .. $#$counts; $notify_bounds[$i] } @q;
 }
 
-# The edge's group-commit counters (edge/handle_call.c) from /metrics.
+# The edge's group-commit counters (edge/api_call.c) from /metrics.
 sub webhook_groups {
     my $m = qx{curl -s http://127.0.0.1:$port/metrics};
     return map { $m =~ /^$_ (\d+)$/m ? $1 : 0 } qw(nmc_webhook_groups_total nmc_webhook_grouped_total);

@@ -7,7 +7,7 @@
 
 #include "request_state.h"
 
-/* Called once per request, at completion (request_state_finish). */
+/* Called once per request, at completion (http_server.c). */
 void access_log_write(const struct request_state *rs, double duration_ms);
 
 #endif

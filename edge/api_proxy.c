@@ -1,5 +1,5 @@
 /* Translates an HTTP request into one nmc_api.handle(...) call (run by
- * handle_call.c) and its result row back into an HTTP response. Parameters
+ * api_call.c) and its result row back into an HTTP response. Parameters
  * always travel as libpq parameters, never spliced into SQL text. */
 #include "api_proxy.h"
 
@@ -10,7 +10,7 @@
 
 #include "client_address.h"
 #include "grouped_routes.h"
-#include "handle_call.h"
+#include "api_call.h"
 #include "http_response.h"
 #include "json_object.h"
 #include "string_buffer.h"
@@ -46,10 +46,10 @@ static bool add_edge_figures(struct string_buffer *headers)
 	char extra[256];
 	int n = snprintf(extra, sizeof extra,
 			 "\"x-nmc-edge-ws-clients\":\"%llu\",\"x-nmc-edge-ws-dropped-slow\":\"%llu\","
-			 "\"x-nmc-edge-spool-waiting\":\"%u\",\"x-nmc-spooled-at\":\"\"}",
+			 "\"x-nmc-edge-spool-waiting\":\"%llu\",\"x-nmc-spooled-at\":\"\"}",
 			 (unsigned long long)ws_stats_clients_connected(),
 			 (unsigned long long)ws_stats_clients_dropped_slow(),
-			 webhook_spool_depth());
+			 (unsigned long long)webhook_spool_depth());
 	if (n < 0 || (size_t)n >= sizeof extra || headers->len == 0)
 		return false;
 	/* Replace the closing brace; a comma unless the object was empty. */
@@ -246,8 +246,8 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 	 * idempotent) are committed in groups; everything else runs alone. */
 	bool webhook = grouped_route(pool, method, path);
 	enum db_outcome outcome = cfg->group_commit && webhook
-		? handle_call_grouped(pool, params, &res)
-		: handle_call_one(pool, params, &res);
+		? api_call_grouped(pool, params, &res)
+		: api_call_one(pool, params, &res);
 	if (outcome == DB_OK && webhook)
 		note_webhook_sender(conn, senders, res);
 

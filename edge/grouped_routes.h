@@ -1,4 +1,4 @@
-/* Which requests the edge may commit in groups (handle_call.c): the database
+/* Which requests the edge may commit in groups (api_call.c): the database
  * says, through nmc_api.grouped_routes(); the edge itself knows no route. */
 #ifndef NMC_GROUPED_ROUTES_H
 #define NMC_GROUPED_ROUTES_H

@@ -41,12 +41,7 @@ struct MHD_Response *http_error_response(const char *code, const char *message, 
 {
 	struct string_buffer sb;
 	string_buffer_init(&sb);
-	string_buffer_append_str(&sb, "{\"error\":{\"code\":");
-	json_escape_append(&sb, code);
-	string_buffer_append_str(&sb, ",\"message\":");
-	json_escape_append(&sb, message);
-	string_buffer_append_str(&sb, "}}");
-	if (sb.failed) {
+	if (!json_error_append(&sb, code, message)) {
 		string_buffer_free(&sb);
 		return NULL;
 	}

@@ -16,13 +16,14 @@
 
 #include <microhttpd.h>
 
+#include "access_log.h"
 #include "api_proxy.h"
 #include "client_address.h"
 #include "health_check.h"
 #include "http_admission.h"
 #include "metrics.h"
 #include "request_deadline.h"
-#include "metrics_access.h"
+#include "metrics_endpoint.h"
 #include "http_response.h"
 #include "request_state.h"
 #include "static_files.h"
@@ -88,9 +89,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	struct http_server *srv = cls;
 	(void)conn;
 	(void)toe;
-	if (*req_cls == NULL)
+	struct request_state *rs = *req_cls;
+	if (rs == NULL)
 		return;
-	request_state_finish(*req_cls);
+	/* A connection that never produced a request (client vanished while
+	 * sending headers, malformed header block answered by MHD itself) has
+	 * no method or status worth logging. */
+	if (rs->headers_seen) {
+		double ms = request_state_elapsed_ms(rs);
+		access_log_write(rs, ms);
+		metrics_observe_request(rs->method, rs->path, rs->status, ms);
+	}
+	request_state_free(rs);
 	*req_cls = NULL;
 	atomic_fetch_sub(&srv->in_flight, 1);
 }
@@ -151,10 +161,7 @@ static enum MHD_Result route(struct http_server *srv, struct MHD_Connection *con
 	     strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
 		return health_check_handle(conn, rs, srv->pool);
 	if (strcmp(path, "/metrics") == 0 && strcmp(method, MHD_HTTP_METHOD_GET) == 0) {
-		if (!metrics_access_allowed(conn, srv->cfg->metrics_token))
-			return http_reply_error(conn, rs, MHD_HTTP_FORBIDDEN, "metrics_forbidden",
-						"GET /metrics needs Authorization: Bearer <NMC_METRICS_TOKEN>, or a client on this machine that is not proxied");
-		return metrics_handle(conn, rs, srv->pool);
+		return metrics_endpoint_handle(conn, rs, srv->pool, srv->cfg->metrics_token);
 	}
 	if (is_sql_path(path))
 		return api_proxy_handle(conn, rs, srv->pool, method, path, srv->cfg, srv->senders);

@@ -50,3 +50,13 @@ bool json_escape_append(struct string_buffer *sb, const char *s)
 	}
 	return string_buffer_append_char(sb, '"');
 }
+
+bool json_error_append(struct string_buffer *sb, const char *code, const char *message)
+{
+	string_buffer_append_str(sb, "{\"error\":{\"code\":");
+	json_escape_append(sb, code);
+	string_buffer_append_str(sb, ",\"message\":");
+	json_escape_append(sb, message);
+	string_buffer_append_str(sb, "}}");
+	return !sb->failed;
+}

@@ -1,7 +1,8 @@
 /* nmc-edge entry point: reads configuration (nmc-edge [--config FILE], or
- * NMC_CONFIG_FILE), starts the database pool, the HTTP server and the
- * WebSocket feed, then waits for SIGTERM/SIGINT and shuts down in order so
- * in-flight requests finish and everything is released. */
+ * NMC_CONFIG_FILE), registers the modules' figures with /metrics, starts the
+ * database pool, the HTTP server and the WebSocket feed, then waits for
+ * SIGTERM/SIGINT and shuts down in order so in-flight requests finish and
+ * everything is released. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -9,12 +10,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_call.h"
 #include "config.h"
 #include "db_pool.h"
+#include "event_log.h"
 #include "http_server.h"
+#include "metrics.h"
 #include "webhook_spool.h"
 #include "ws_server.h"
-#include "event_log.h"
+#include "ws_stats.h"
+
+/* What GET /metrics shows besides requests and latencies (metrics.c). */
+static void register_figures(void)
+{
+	metrics_add_figure("nmc_feed_clients", "gauge", "Live-feed WebSocket clients connected.",
+			   ws_stats_clients_connected);
+	metrics_add_figure("nmc_feed_clients_dropped_total", "counter",
+			   "Live-feed clients closed for falling too far behind.", ws_stats_clients_dropped_slow);
+	metrics_add_figure("nmc_webhook_groups_total", "counter",
+			   "Groups of two or more webhooks committed in one transaction.", api_call_groups);
+	metrics_add_figure("nmc_webhook_grouped_total", "counter",
+			   "Webhooks committed as part of such a group.", api_call_grouped_calls);
+	metrics_add_figure("nmc_webhook_group_queued", "gauge",
+			   "Webhooks queued in the edge right now, waiting for the group in the database to finish.",
+			   api_call_queued);
+	metrics_add_figure("nmc_webhook_spool_waiting", "gauge",
+			   "Twilio webhooks the edge kept on disk while the database was down, not yet replayed.",
+			   webhook_spool_depth);
+	metrics_add_figure("nmc_webhook_spooled_total", "counter",
+			   "Webhooks kept in the spool (answered by the edge while the database was down).",
+			   webhook_spool_spooled);
+	metrics_add_figure("nmc_webhook_spool_replayed_total", "counter",
+			   "Spooled webhooks the database has taken since.", webhook_spool_replayed);
+	metrics_add_figure("nmc_webhook_spool_failed_total", "counter",
+			   "Spooled webhooks the database failed on (moved to the spool's failed/ for a DBA).",
+			   webhook_spool_failed);
+}
 
 /* The configuration file named on the command line, else by NMC_CONFIG_FILE,
  * else none. Sets *path and returns true, or false on a bad command line. */
@@ -59,6 +90,7 @@ int main(int argc, char **argv)
 	if (config_load(&cfg, path) != 0)
 		return 2;
 
+	register_figures();
 	struct db_pool *pool = db_pool_create(cfg.db_conninfo, cfg.threads, cfg.prepared_statements);
 	if (pool == NULL) {
 		log_error("out of memory creating the database pool");

@@ -1,7 +1,8 @@
-/* Counters behind GET /metrics. Requests are keyed by method and a route
+/* Figures behind GET /metrics. Requests are keyed by method and a route
  * label (ids in the path folded to {id}, dashboard files to "static") so the
  * number of series stays small; everything is guarded by one mutex, which
- * costs nothing next to a request's database round trip. */
+ * costs nothing next to a request's database round trip. Other modules'
+ * figures are read through the functions they registered. */
 #include "metrics.h"
 
 #include <ctype.h>
@@ -12,11 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "handle_call.h"
-#include "webhook_spool.h"
-#include "http_response.h"
-#include "string_buffer.h"
-#include "ws_stats.h"
 
 #define MAX_SERIES 512
 #define ROUTE_LEN 96
@@ -45,6 +41,13 @@ static size_t nrequests;
 static struct latency_series latencies[MAX_SERIES];
 static size_t nlatencies;
 static unsigned long long notify_bucket[NBUCKETS];
+#define MAX_FIGURES 16
+struct figure {
+	const char *name, *type, *help;
+	uint64_t (*read)(void);
+};
+static struct figure figures[MAX_FIGURES];
+static size_t nfigures;
 static unsigned long long notify_count;
 static double notify_sum_ms;
 
@@ -165,7 +168,13 @@ static void render_histogram(struct string_buffer *sb, const char *name, const c
 	appendf(sb, "%s_count{%s} %llu\n", name, labels, count);
 }
 
-static void render_edge(struct string_buffer *sb)
+void metrics_add_figure(const char *name, const char *type, const char *help, uint64_t (*read)(void))
+{
+	if (nfigures < MAX_FIGURES)
+		figures[nfigures++] = (struct figure){name, type, help, read};
+}
+
+void metrics_render(struct string_buffer *sb)
 {
 	char labels[256];
 	pthread_mutex_lock(&lock);
@@ -182,47 +191,7 @@ static void render_edge(struct string_buffer *sb)
 	appendf(sb, "# HELP nmc_feed_notify_to_send_seconds From a NOTIFY reaching the edge to its event frame written to a client.\n# TYPE nmc_feed_notify_to_send_seconds histogram\n");
 	render_histogram(sb, "nmc_feed_notify_to_send_seconds", "", notify_bucket, notify_count, notify_sum_ms);
 	pthread_mutex_unlock(&lock);
-	appendf(sb, "# HELP nmc_feed_clients Live-feed WebSocket clients connected.\n# TYPE nmc_feed_clients gauge\nnmc_feed_clients %llu\n",
-		(unsigned long long)ws_stats_clients_connected());
-	appendf(sb, "# HELP nmc_feed_clients_dropped_total Live-feed clients closed for falling too far behind.\n# TYPE nmc_feed_clients_dropped_total counter\nnmc_feed_clients_dropped_total %llu\n",
-		(unsigned long long)ws_stats_clients_dropped_slow());
-	appendf(sb, "# HELP nmc_webhook_groups_total Groups of two or more webhooks committed in one transaction.\n# TYPE nmc_webhook_groups_total counter\nnmc_webhook_groups_total %llu\n",
-		(unsigned long long)handle_call_groups());
-	appendf(sb, "# HELP nmc_webhook_grouped_total Webhooks committed as part of such a group.\n# TYPE nmc_webhook_grouped_total counter\nnmc_webhook_grouped_total %llu\n",
-		(unsigned long long)handle_call_grouped_calls());
-	appendf(sb, "# HELP nmc_webhook_group_queued Webhooks queued in the edge right now, waiting for the group in the database to finish.\n# TYPE nmc_webhook_group_queued gauge\nnmc_webhook_group_queued %d\n",
-		handle_call_queued());
-	appendf(sb, "# HELP nmc_webhook_spool_waiting Twilio webhooks the edge kept on disk while the database was down, not yet replayed.\n# TYPE nmc_webhook_spool_waiting gauge\nnmc_webhook_spool_waiting %u\n",
-		webhook_spool_depth());
-	appendf(sb, "# HELP nmc_webhook_spooled_total Webhooks kept in the spool (answered by the edge while the database was down).\n# TYPE nmc_webhook_spooled_total counter\nnmc_webhook_spooled_total %llu\n",
-		(unsigned long long)webhook_spool_spooled());
-	appendf(sb, "# HELP nmc_webhook_spool_replayed_total Spooled webhooks the database has taken since.\n# TYPE nmc_webhook_spool_replayed_total counter\nnmc_webhook_spool_replayed_total %llu\n",
-		(unsigned long long)webhook_spool_replayed());
-	appendf(sb, "# HELP nmc_webhook_spool_failed_total Spooled webhooks the database failed on (moved to the spool's failed/ for a DBA).\n# TYPE nmc_webhook_spool_failed_total counter\nnmc_webhook_spool_failed_total %llu\n",
-		(unsigned long long)webhook_spool_failed());
-}
-
-enum MHD_Result metrics_handle(struct MHD_Connection *conn, struct request_state *rs, struct db_pool *pool)
-{
-	struct string_buffer sb;
-	string_buffer_init(&sb);
-	render_edge(&sb);
-	PGresult *res;
-	enum db_outcome outcome = db_pool_exec(pool, "SELECT nmc_api.metrics()", 0, NULL, NULL, &res);
-	if (outcome == DB_OK && PQntuples(res) == 1)
-		string_buffer_append_str(&sb, PQgetvalue(res, 0, 0));
-	appendf(&sb, "# HELP nmc_database_up Whether the edge reached the database for this scrape.\n# TYPE nmc_database_up gauge\nnmc_database_up %d\n",
-		outcome == DB_OK ? 1 : 0);
-	PQclear(res);
-	if (sb.failed) {
-		string_buffer_free(&sb);
-		return http_reply_error(conn, rs, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", "out of memory");
-	}
-	size_t bytes = sb.len;
-	struct MHD_Response *resp = MHD_create_response_from_buffer(sb.len, sb.data, MHD_RESPMEM_MUST_COPY);
-	string_buffer_free(&sb);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-	return http_reply(conn, rs, MHD_HTTP_OK, resp, bytes);
+	for (size_t i = 0; i < nfigures; i++)
+		appendf(sb, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", figures[i].name, figures[i].help,
+			figures[i].name, figures[i].type, figures[i].name, (unsigned long long)figures[i].read());
 }

@@ -1,14 +1,12 @@
-/* Lifetime of per-request state, from request line to completion. The
- * access log is written here because completion is the only moment when
- * both the final status and the full duration are known. */
+/* Lifetime of per-request state, from request line to completion (where
+ * http_server.c logs and counts it: only then are both the final status and
+ * the full duration known). */
 #include "request_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "access_log.h"
-#include "metrics.h"
 #include "raw_uri.h"
 
 struct request_state *request_state_new(const char *raw_uri)
@@ -53,21 +51,18 @@ bool request_state_append_body(struct request_state *rs, const char *data,
 	return true;
 }
 
-void request_state_finish(struct request_state *rs)
+double request_state_elapsed_ms(const struct request_state *rs)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - rs->started_mono.tv_sec) * 1000.0 +
+	       (double)(now.tv_nsec - rs->started_mono.tv_nsec) / 1e6;
+}
+
+void request_state_free(struct request_state *rs)
 {
 	if (rs == NULL)
 		return;
-	/* A connection that never produced a request (client vanished while
-	 * sending headers, malformed header block answered by MHD itself) has
-	 * no method or status worth logging. */
-	if (rs->headers_seen) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double ms = (double)(now.tv_sec - rs->started_mono.tv_sec) * 1000.0 +
-			    (double)(now.tv_nsec - rs->started_mono.tv_nsec) / 1e6;
-		access_log_write(rs, ms);
-		metrics_observe_request(rs->method, rs->path, rs->status, ms);
-	}
 	free(rs->path);
 	free(rs->raw_query);
 	string_buffer_free(&rs->body);

@@ -40,7 +40,9 @@ bool request_state_begin(struct request_state *rs, const char *method,
 bool request_state_append_body(struct request_state *rs, const char *data,
 			       size_t n);
 
-/* Writes the access-log line and frees everything. */
-void request_state_finish(struct request_state *rs);
+/* Milliseconds since the request line. */
+double request_state_elapsed_ms(const struct request_state *rs);
+
+void request_state_free(struct request_state *rs);
 
 #endif

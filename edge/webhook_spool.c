@@ -425,7 +425,7 @@ static enum replay_result replay_file(const char *path)
 		free(params[HANDLE_HEADERS]);
 		params[HANDLE_HEADERS] = headers;
 		PGresult *res = NULL;
-		enum db_outcome outcome = handle_call_one(spool.pool, (const char *const *)params, &res);
+		enum db_outcome outcome = api_call_one(spool.pool, (const char *const *)params, &res);
 		if (outcome == DB_OK) {
 			result = REPLAYED;
 			if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "200") != 0)
@@ -558,7 +558,7 @@ void webhook_spool_stop(void)
 	spool.dir = NULL;
 }
 
-unsigned int webhook_spool_depth(void) { return atomic_load(&spool.depth); }
+uint64_t webhook_spool_depth(void) { return atomic_load(&spool.depth); }
 uint64_t webhook_spool_spooled(void) { return atomic_load(&spool.spooled); }
 uint64_t webhook_spool_replayed(void) { return atomic_load(&spool.replayed); }
 uint64_t webhook_spool_failed(void) { return atomic_load(&spool.failed); }

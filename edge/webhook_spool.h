@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "db_pool.h"
-#include "handle_call.h"
+#include "api_call.h"
 
 /* Opens (creating it, mode 0700) dir, counts what waits there from an earlier
  * run, loads the fallback answers kept there, and starts the replay thread.
@@ -32,7 +32,7 @@ bool webhook_spool_answer(const char *path, const char *body, char **content_typ
 bool webhook_spool_put(const char *const params[HANDLE_NPARAMS]);
 
 /* For /metrics and GET /api/status. */
-unsigned int webhook_spool_depth(void);
+uint64_t webhook_spool_depth(void);
 uint64_t webhook_spool_spooled(void);
 uint64_t webhook_spool_replayed(void);
 uint64_t webhook_spool_failed(void);

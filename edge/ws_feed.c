@@ -110,12 +110,7 @@ static void refuse(struct ws_client *c, int status, const char *code, const char
 {
 	struct string_buffer sb;
 	string_buffer_init(&sb);
-	string_buffer_append_str(&sb, "{\"error\":{\"code\":");
-	json_escape_append(&sb, code);
-	string_buffer_append_str(&sb, ",\"message\":");
-	json_escape_append(&sb, message);
-	string_buffer_append_str(&sb, "}}");
-	if (!sb.failed)
+	if (json_error_append(&sb, code, message))
 		push_frame(c, sb.data, sb.len, 0);
 	string_buffer_free(&sb);
 	close_client(c, status, code, false);

@@ -1,5 +1,5 @@
 # 05_grouped_webhooks.t — the edge's group commit of Twilio's webhooks
-# (edge/handle_call.c, for the routes nmc_api.grouped_routes lists) through the real edge: webhooks that arrive while the
+# (edge/api_call.c, for the routes nmc_api.grouped_routes lists) through the real edge: webhooks that arrive while the
 # database is busy with another are committed together in one transaction,
 # each still gets its own answer (a bad signature its 403, a Twilio retry of
 # a text in the same group is recorded once), and a group the database

@@ -2,8 +2,8 @@
  * database lists as groupable (grouped_routes.h: Twilio's webhooks, which come
  * in bursts and only record themselves) — committed together with the calls
  * other threads are waiting to run (group commit). */
-#ifndef NMC_HANDLE_CALL_H
-#define NMC_HANDLE_CALL_H
+#ifndef NMC_API_CALL_H
+#define NMC_API_CALL_H
 
 #include <stdint.h>
 
@@ -17,7 +17,7 @@ enum handle_param {
 };
 
 /* nmc_api.handle(params) in its own transaction; as db_pool_exec. */
-enum db_outcome handle_call_one(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
+enum db_outcome api_call_one(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
 				PGresult **result);
 
 /* The same result, but the call runs in one transaction with whatever other
@@ -26,13 +26,13 @@ enum db_outcome handle_call_one(struct db_pool *pool, const char *const params[H
  * refuses as a whole is run again one call at a time, so each request gets
  * exactly the answer it would have had alone. QUERY and HEADERS must be JSON
  * objects. */
-enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
+enum db_outcome api_call_grouped(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
 				    PGresult **result);
 
 /* For /metrics: groups of two or more committed together, and the calls in them. */
-uint64_t handle_call_groups(void);
-uint64_t handle_call_grouped_calls(void);
+uint64_t api_call_groups(void);
+uint64_t api_call_grouped_calls(void);
 /* Grouped calls queued right now, waiting for a group to take them. */
-int handle_call_queued(void);
+uint64_t api_call_queued(void);
 
 #endif

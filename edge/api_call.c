@@ -7,7 +7,7 @@
  * arrived during the previous one's round trip. A group the database refuses
  * as a whole sends each of its calls back to its own thread to run alone, all
  * at once; an unreachable database answers each as it would have alone. */
-#include "handle_call.h"
+#include "api_call.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -49,9 +49,9 @@ static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
 static struct pending_call *queue_head, *queue_tail;
 static bool group_running;
 static atomic_uint_fast64_t groups, grouped_calls;
-static atomic_int queued;   /* calls waiting for a group to take them */
+static atomic_uint_fast64_t queued;   /* calls waiting for a group to take them */
 
-enum db_outcome handle_call_one(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
+enum db_outcome api_call_one(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
 				PGresult **result)
 {
 	return db_pool_exec(pool, handle_sql, HANDLE_NPARAMS, handle_param_types, params, result);
@@ -83,7 +83,7 @@ static bool build_group_json(struct pending_call **calls, int n, struct string_b
 }
 
 /* Row k of the group's result as a result of its own, so the caller treats
- * it exactly like handle_call_one's. */
+ * it exactly like api_call_one's. */
 static PGresult *row_result(const PGresult *group, int k)
 {
 	PGresult *r = PQcopyResult(group, PG_COPYRES_ATTRS);
@@ -115,7 +115,7 @@ static void run_group(struct db_pool *pool, struct pending_call **calls, int n)
 	if (n == 1) {
 		/* Alone, but still as the leader: what arrives meanwhile queues for
 		 * the next group. */
-		calls[0]->outcome = handle_call_one(pool, calls[0]->params, &calls[0]->result);
+		calls[0]->outcome = api_call_one(pool, calls[0]->params, &calls[0]->result);
 		return;
 	}
 	struct string_buffer json;
@@ -155,11 +155,11 @@ static void run_group(struct db_pool *pool, struct pending_call **calls, int n)
 	PQclear(res);
 }
 
-enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
+enum db_outcome api_call_grouped(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
 				    PGresult **result)
 {
 	if (monotonic_ms() < atomic_load(&grouping_paused_until_ms))
-		return handle_call_one(pool, params, result);
+		return api_call_one(pool, params, result);
 
 	struct pending_call me = { .params = params };
 	struct pending_call *calls[MAX_GROUP];
@@ -184,7 +184,7 @@ enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const para
 		}
 		if (queue_head == NULL)
 			queue_tail = NULL;
-		atomic_fetch_sub(&queued, n);
+		atomic_fetch_sub(&queued, (uint_fast64_t)n);
 		group_running = true;
 		pthread_mutex_unlock(&lock);
 
@@ -200,22 +200,22 @@ enum db_outcome handle_call_grouped(struct db_pool *pool, const char *const para
 	/* Alone, on this thread, in parallel with the others of a failed group
 	 * (and the next group): nobody waits for anyone else's retry. */
 	if (me.retry_alone)
-		return handle_call_one(pool, params, result);
+		return api_call_one(pool, params, result);
 	*result = me.result;
 	return me.outcome;
 }
 
-uint64_t handle_call_groups(void)
+uint64_t api_call_groups(void)
 {
 	return atomic_load(&groups);
 }
 
-uint64_t handle_call_grouped_calls(void)
+uint64_t api_call_grouped_calls(void)
 {
 	return atomic_load(&grouped_calls);
 }
 
-int handle_call_queued(void)
+uint64_t api_call_queued(void)
 {
 	return atomic_load(&queued);
 }
