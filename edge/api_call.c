@@ -22,7 +22,7 @@
 
 static const char handle_sql[] =
 	"SELECT status, content_type, headers, body, body_bytes "
-	"FROM nmc_api.handle($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7)";
+	"FROM nmc_api.handle($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8::jsonb)";
 static const char handle_many_sql[] =
 	"SELECT status, content_type, headers, body FROM nmc_api.handle_many($1::jsonb)";
 
@@ -30,7 +30,7 @@ static const char handle_many_sql[] =
  * lets the server infer jsonb from the casts for the JSON arguments. */
 #define TEXT_OID ((Oid)25)
 static const Oid handle_param_types[HANDLE_NPARAMS] = {
-	TEXT_OID, TEXT_OID, 0, 0, TEXT_OID, TEXT_OID, TEXT_OID
+	TEXT_OID, TEXT_OID, 0, 0, TEXT_OID, TEXT_OID, TEXT_OID, 0
 };
 
 #define MAX_GROUP 64
@@ -57,8 +57,9 @@ enum db_outcome api_call_one(struct db_pool *pool, const char *const params[HAND
 	return db_pool_exec(pool, handle_sql, HANDLE_NPARAMS, handle_param_types, params, result);
 }
 
-/* [[method, path, query, headers, addr, body, raw_query], ...]; query and
- * headers are JSON objects already, the rest strings or null. */
+/* [[method, path, query, headers, addr, body, raw_query, edge], ...]; query,
+ * headers and edge are JSON objects already (edge or null), the rest strings
+ * or null. */
 static bool build_group_json(struct pending_call **calls, int n, struct string_buffer *out)
 {
 	string_buffer_init(out);
@@ -71,7 +72,7 @@ static bool build_group_json(struct pending_call **calls, int n, struct string_b
 				string_buffer_append_char(out, ',');
 			if (v == NULL)
 				string_buffer_append_str(out, "null");
-			else if (p == HANDLE_QUERY || p == HANDLE_HEADERS)
+			else if (p == HANDLE_QUERY || p == HANDLE_HEADERS || p == HANDLE_EDGE)
 				string_buffer_append_str(out, v);
 			else
 				json_escape_append(out, v);

@@ -9,11 +9,15 @@
 
 #include "db_pool.h"
 
-/* The seven arguments of nmc_api.handle, as text. */
-#define HANDLE_NPARAMS 7
+/* The arguments of nmc_api.handle, as text: the request's seven (what the
+ * spool keeps), then the edge's own document about it (JSON: its figures
+ * for the status page, or when a spooled webhook arrived), which no header
+ * a client sends can reach. */
+#define HANDLE_NREQUEST 7
+#define HANDLE_NPARAMS 8
 enum handle_param {
 	HANDLE_METHOD, HANDLE_PATH, HANDLE_QUERY, HANDLE_HEADERS,
-	HANDLE_CLIENT_ADDR, HANDLE_BODY, HANDLE_RAW_QUERY
+	HANDLE_CLIENT_ADDR, HANDLE_BODY, HANDLE_RAW_QUERY, HANDLE_EDGE
 };
 
 /* nmc_api.handle(params) in its own transaction; as db_pool_exec. */
@@ -24,8 +28,8 @@ enum db_outcome api_call_one(struct db_pool *pool, const char *const params[HAND
  * grouped calls are waiting when the database is free (none waiting: alone,
  * at once). *result is a one-row result of its own. A group the database
  * refuses as a whole is run again one call at a time, so each request gets
- * exactly the answer it would have had alone. QUERY and HEADERS must be JSON
- * objects. */
+ * exactly the answer it would have had alone. QUERY, HEADERS and EDGE must be
+ * JSON objects (EDGE may be NULL). */
 enum db_outcome api_call_grouped(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
 				    PGresult **result);
 

@@ -38,26 +38,16 @@ static bool build_json_object(struct MHD_Connection *conn, enum MHD_ValueKind ki
 }
 
 /* The edge's own figures the SQL side cannot know (GET /api/status shows
- * them), appended as x-nmc-edge-* members, and an empty x-nmc-spooled-at
- * (only a replay from the spool sets it): jsonb keeps the last of a
- * duplicate name, so a client sending such a header cannot forge them. */
-static bool add_edge_figures(struct string_buffer *headers)
+ * them): nmc_api.handle's edge argument, never a request header. */
+static bool edge_document(struct string_buffer *out)
 {
-	char extra[256];
-	int n = snprintf(extra, sizeof extra,
-			 "\"x-nmc-edge-ws-clients\":\"%llu\",\"x-nmc-edge-ws-dropped-slow\":\"%llu\","
-			 "\"x-nmc-edge-spool-waiting\":\"%llu\",\"x-nmc-spooled-at\":\"\"}",
+	char doc[160];
+	int n = snprintf(doc, sizeof doc, "{\"ws_clients\":%llu,\"ws_dropped_slow\":%llu,\"spool_waiting\":%llu}",
 			 (unsigned long long)ws_stats_clients_connected(),
 			 (unsigned long long)ws_stats_clients_dropped_slow(),
 			 (unsigned long long)webhook_spool_depth());
-	if (n < 0 || (size_t)n >= sizeof extra || headers->len == 0)
-		return false;
-	/* Replace the closing brace; a comma unless the object was empty. */
-	headers->len--;
-	if (headers->len > 1)
-		string_buffer_append_char(headers, ',');
-	string_buffer_append(headers, extra, (size_t)n);
-	return !headers->failed;
+	string_buffer_init(out);
+	return n > 0 && (size_t)n < sizeof doc && string_buffer_append(out, doc, (size_t)n);
 }
 
 /* Applies "Name: value" lines. A line MHD refuses (bad characters, or a
@@ -219,13 +209,14 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_path",
 					"the query string must be UTF-8 text");
 
-	struct string_buffer query, headers;
+	struct string_buffer query, headers, edge;
 	bool built = build_json_object(conn, MHD_GET_ARGUMENT_KIND, false, &query);
 	built = build_json_object(conn, MHD_HEADER_KIND, true, &headers) && built;
-	built = built && add_edge_figures(&headers);
+	built = edge_document(&edge) && built;
 	if (!built) {
 		string_buffer_free(&query);
 		string_buffer_free(&headers);
+		string_buffer_free(&edge);
 		return MHD_NO;
 	}
 
@@ -240,6 +231,7 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 		[HANDLE_CLIENT_ADDR] = have_addr ? addr : NULL,
 		[HANDLE_BODY] = rs->body.len > 0 ? rs->body.data : NULL,
 		[HANDLE_RAW_QUERY] = rs->raw_query,
+		[HANDLE_EDGE] = edge.data,
 	};
 	PGresult *res;
 	/* Routes the database lists (requests that only record themselves and are
@@ -268,6 +260,7 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 	/* Only now: the spool may have written params (query, headers) to disk. */
 	string_buffer_free(&query);
 	string_buffer_free(&headers);
+	string_buffer_free(&edge);
 	PQclear(res);
 	return ret;
 }

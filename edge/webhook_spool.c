@@ -334,7 +334,7 @@ static bool write_record(FILE *f, const void *arg)
 	char ms[32];
 	snprintf(ms, sizeof ms, "%lld", r->received_ms);
 	bool ok = fprintf(f, "%s\n", RECORD_MAGIC) > 0 && put_field(f, ms);
-	for (int i = 0; ok && i < HANDLE_NPARAMS; i++)
+	for (int i = 0; ok && i < HANDLE_NREQUEST; i++)
 		ok = put_field(f, r->params[i]);
 	return ok;
 }
@@ -382,29 +382,6 @@ static int is_record(const struct dirent *d)
 	return n > 4 && strcmp(d->d_name + n - 4, ".req") == 0;
 }
 
-/* The stored headers with x-nmc-spooled-at appended last (jsonb keeps the
- * last of a duplicate name, so it overrides the live request's empty one). */
-static char *headers_with_arrival(const char *headers, const char *received_ms)
-{
-	size_t n = headers != NULL ? strlen(headers) : 0;
-	if (n < 2 || headers[n - 1] != '}')
-		return NULL;
-	struct string_buffer sb;
-	string_buffer_init(&sb);
-	string_buffer_append(&sb, headers, n - 1);
-	if (n > 2)
-		string_buffer_append_char(&sb, ',');
-	string_buffer_append_str(&sb, "\"x-nmc-spooled-at\":\"");
-	string_buffer_append_str(&sb, received_ms);
-	string_buffer_append_str(&sb, "\"}");
-	string_buffer_append_char(&sb, '\0');
-	if (sb.failed) {
-		string_buffer_free(&sb);
-		return NULL;
-	}
-	return sb.data;
-}
-
 enum replay_result { REPLAYED, DATABASE_DOWN, POISON };
 
 static enum replay_result replay_file(const char *path)
@@ -414,16 +391,19 @@ static enum replay_result replay_file(const char *path)
 		return POISON;
 	char *received = NULL, *params[HANDLE_NPARAMS] = { 0 };
 	bool ok = get_magic(f, RECORD_MAGIC) && get_field(f, &received) && received != NULL;
-	for (int i = 0; ok && i < HANDLE_NPARAMS; i++)
+	for (int i = 0; ok && i < HANDLE_NREQUEST; i++)
 		ok = get_field(f, &params[i]);
 	fclose(f);
 	enum replay_result result = POISON;
-	char *headers = ok ? headers_with_arrival(params[HANDLE_HEADERS], received) : NULL;
-	if (headers == NULL)
+	/* When the edge received it (epoch ms; digits only, as written above). */
+	char edge[64];
+	ok = ok && strspn(received, "0123456789") == strlen(received) && strlen(received) < 20 &&
+	     params[HANDLE_HEADERS] != NULL;
+	if (!ok)
 		log_error("spool: %s is unreadable; moved to %s/", path, FAILED_DIR);
-	if (headers != NULL) {
-		free(params[HANDLE_HEADERS]);
-		params[HANDLE_HEADERS] = headers;
+	if (ok) {
+		snprintf(edge, sizeof edge, "{\"spooled_at\":%s}", received);
+		params[HANDLE_EDGE] = edge;
 		PGresult *res = NULL;
 		enum db_outcome outcome = api_call_one(spool.pool, (const char *const *)params, &res);
 		if (outcome == DB_OK) {
@@ -441,7 +421,7 @@ static enum replay_result replay_file(const char *path)
 		PQclear(res);
 	}
 	free(received);
-	for (int i = 0; i < HANDLE_NPARAMS; i++)
+	for (int i = 0; i < HANDLE_NREQUEST; i++)
 		free(params[i]);
 	return result;
 }

@@ -2,7 +2,7 @@
  * take is written to a spool directory (fsync'd before Twilio gets its
  * answer), answered from the fallback answers the database published
  * (nmc_api.webhook_fallbacks, kept on disk too), and replayed in arrival order
- * through nmc_api.handle — with x-nmc-spooled-at, its arrival time — once the
+ * through nmc_api.handle — with its arrival time in the edge argument — once the
  * database is back. An edge restart loses nothing: the files stay. Without a
  * fallback answer for the path (the database never reached since the spool
  * was made), nothing is promised: the caller gets 503 as before.

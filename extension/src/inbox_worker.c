@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -21,18 +22,15 @@
 #include "spi_row.h"
 #include "worker_slot.h"
 
-/* Webhooks per transaction: large enough to share a commit, small enough to stream. */
-#define INBOX_BATCH 500
 /* The worker looks even without a wake-up this often (a lost latch is not a lost webhook). */
 #define INBOX_POLL_MS 1000
 /*
- * When a batch was large enough to be applied together (sql/telephony/webhook_inbox.sql:
- * nmc.webhook_inbox_run's min_together), webhooks are arriving fast; the worker then
- * lets the next ones gather this long before looking again, which keeps
- * batches large (far cheaper per webhook). At ordinary rates it never waits.
+ * When a batch was large enough to be applied together (the setting
+ * inbox_min_together), webhooks are arriving fast; the worker then lets the
+ * next ones gather this long before looking again, which keeps batches large
+ * (far cheaper per webhook). At ordinary rates it never waits.
  */
 #define INBOX_GATHER_MS 4
-#define INBOX_GATHER_FROM 8
 #define INBOX_ERROR_BACKOFF_MS 1000
 
 static Worker inbox = WORKER_DEFINE("inbox", "nmc_inbox_main");
@@ -59,53 +57,71 @@ nmc_inbox_process(PG_FUNCTION_ARGS)
 	return worker_process_record(&inbox, fcinfo);
 }
 
-/* One batch in one transaction: how many webhooks it took, or -1 after an error (logged). */
-static int
+/* What a batch took, and the settings it ran with (nmc.settings: inbox_*). */
+typedef struct InboxBatch
+{
+	int			taken;			/* -1 after an error (logged) */
+	int			batch_size;
+	int			min_together;
+} InboxBatch;
+
+/* One batch in one transaction. */
+static InboxBatch
 run_batch(bool isolate)
 {
-	int			taken = -1;
+	InboxBatch	b = {-1, 0, 0};
 
 	PG_TRY();
 	{
+		Oid			argtypes[1] = {BOOLOID};
+		Datum		args[1] = {BoolGetDatum(isolate)};
+		HeapTuple	row;
+		TupleDesc	desc;
+
 		worker_begin_tx("nevermisscall: applying Twilio webhooks");
-		if (SPI_execute(isolate ? "SELECT nmc.webhook_inbox_run(" CppAsString2(INBOX_BATCH) ", true) AS taken"
-						: "SELECT nmc.webhook_inbox_run(" CppAsString2(INBOX_BATCH) ", false) AS taken", false, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
+		if (SPI_execute_with_args("SELECT nmc.webhook_inbox_run(NULL, $1) AS taken, "
+								  "nmc.setting_int('inbox_batch_size') AS batch_size, "
+								  "nmc.setting_int('inbox_min_together') AS min_together",
+								  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "nmc.webhook_inbox_run returned no row");
-		taken = (int) spi_int_or(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, "taken", 0);
+		row = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		b.taken = (int) spi_int_or(row, desc, "taken", 0);
+		b.batch_size = (int) spi_int(row, desc, "batch_size");
+		b.min_together = (int) spi_int(row, desc, "min_together");
 		worker_commit_tx();
 	}
 	PG_CATCH();
 	{
 		worker_recover_from_error();
-		taken = -1;
+		b.taken = -1;
 	}
 	PG_END_TRY();
-	return taken;
+	return b;
 }
 
-/* Until the inbox is empty: how many webhooks the last batch took, or -1 if even the isolated run failed. */
-static int
+/* Until the inbox is empty: the last batch (taken -1 if even the isolated run failed). */
+static InboxBatch
 drain(void)
 {
 	for (;;)
 	{
-		int			taken;
+		InboxBatch	b;
 
 		CHECK_FOR_INTERRUPTS();
 		if (worker_shutdown_requested)
-			return 0;
+			return (InboxBatch) {0, 0, 0};
 		worker_tick(&inbox);
-		taken = run_batch(false);
-		if (taken < 0)
+		b = run_batch(false);
+		if (b.taken < 0)
 		{
 			ereport(LOG, (errmsg("nevermisscall inbox: a batch failed; running it again one webhook at a time")));
-			taken = run_batch(true);
-			if (taken < 0)
-				return -1;
+			b = run_batch(true);
+			if (b.taken < 0)
+				return b;
 		}
-		if (taken < INBOX_BATCH)
-			return taken;
+		if (b.taken < b.batch_size || b.batch_size <= 0)
+			return b;
 	}
 }
 
@@ -116,17 +132,17 @@ nmc_inbox_main(Datum arg)
 		proc_exit(1);
 	while (!worker_shutdown_requested)
 	{
-		int			last_batch;
+		InboxBatch	last;
 
 		worker_tick(&inbox);
-		last_batch = drain();
+		last = drain();
 		if (worker_shutdown_requested)
 			break;
-		if (last_batch >= INBOX_GATHER_FROM)
+		if (last.taken > 0 && last.taken >= last.min_together)
 			/* Busy: gather for a moment, then look again whether woken or not. */
 			worker_sleep(INBOX_GATHER_MS, false);
 		else
-			worker_sleep(last_batch < 0 ? INBOX_ERROR_BACKOFF_MS : INBOX_POLL_MS, true);
+			worker_sleep(last.taken < 0 ? INBOX_ERROR_BACKOFF_MS : INBOX_POLL_MS, true);
 	}
 	/* Exit code 1 asks the postmaster to restart us (e.g. after pg_terminate_backend). */
 	proc_exit(1);

@@ -67,3 +67,18 @@ ALTER TABLE nmc.login_codes DROP CONSTRAINT login_codes_pkey, ADD PRIMARY KEY (b
 CREATE INDEX login_codes_id ON nmc.login_codes (id);
 ALTER TABLE nmc.push_subscriptions DROP CONSTRAINT push_subscriptions_pkey, ADD PRIMARY KEY (business_id, id);
 CREATE INDEX push_subscriptions_id ON nmc.push_subscriptions (id);
+
+-- house-c (issue 16): the edge passes its own figures and a spooled webhook's
+-- arrival as nmc_api.handle's edge argument instead of invented x-nmc-* headers.
+DROP FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text);
+--@replace api nmc_api.handle
+--@replace api nmc_api.handle_many
+--@replace api_feed_views nmc.api_status
+--@replace webhook_fallbacks nmc_api.webhook_fallbacks
+-- house-c (issue 16): the inbox worker's batch sizes are settings, read by the
+-- worker instead of repeated in C.
+INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
+    ('inbox_batch_size', '500', false, 'Most webhooks the inbox worker applies in one transaction: large enough to share a commit, small enough to stream.'),
+    ('inbox_min_together', '8', false, 'Webhooks of one kind in a row that the inbox worker applies as one set; a batch at least this large means they are arriving fast, and the worker lets the next ones gather for a moment.')
+ON CONFLICT (name) DO NOTHING;
+--@replace webhook_inbox nmc.webhook_inbox_run

@@ -87,7 +87,8 @@ AS $$ SELECT '^' || regexp_replace(route_path, '\{[a-z_]+\}', '([^/]+)', 'g') ||
 COMMENT ON FUNCTION nmc.route_regex(text) IS 'The anchored regular expression a route path pattern matches.';
 
 CREATE FUNCTION nmc_api.handle(method text, path text, query jsonb, request_headers jsonb,
-                               client_addr text, request_body text, raw_query text DEFAULT NULL)
+                               client_addr text, request_body text, raw_query text DEFAULT NULL,
+                               edge jsonb DEFAULT NULL)
 RETURNS TABLE (status int, content_type text, headers text, body text, body_bytes bytea)
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -151,9 +152,9 @@ BEGIN
             END IF;
             parsed := nmc.form_object(form_pairs);
             -- Replayed from the edge's spool: when the edge received it (epoch ms).
-            IF coalesce(request_headers ->> 'x-nmc-spooled-at', '') ~ '^[0-9]{10,15}$' THEN
+            IF coalesce(handle.edge ->> 'spooled_at', '') ~ '^[0-9]{10,15}$' THEN
                 parsed := parsed || jsonb_build_object('nmc_spooled_at',
-                                        to_timestamp((request_headers ->> 'x-nmc-spooled-at')::bigint / 1000.0));
+                                        to_timestamp((handle.edge ->> 'spooled_at')::bigint / 1000.0));
             END IF;
         ELSIF coalesce(request_body, '') <> '' THEN
             BEGIN
@@ -175,7 +176,7 @@ BEGIN
         resp := nmc.api_dispatch(route.handler, jsonb_build_object(
                 'method', upper(handle.method), 'path', handle.path, 'params', to_jsonb(params),
                 'query', coalesce(query, '{}'), 'headers', coalesce(request_headers, '{}'),
-                'client_addr', client_addr, 'body', parsed));
+                'client_addr', client_addr, 'body', parsed, 'edge', coalesce(handle.edge, '{}')));
         IF resp.status IS NULL THEN
             PERFORM nmc.raise_api_error(404, 'not_found', 'not found');
         END IF;
@@ -210,8 +211,8 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text) IS
-    'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string) → (status, content type, extra header lines, body; or body_bytes instead of body for a binary answer such as a kept recording). API errors are JSON {"error":{"code","message"[,"field"]}}: NMxxx errors with their status, a constraint the request ran into 409 conflict, a value the schema refuses 400 invalid_input, anything else 500; Twilio webhooks are signature-checked and answer TwiML; one the edge replays from its spool carries x-nmc-spooled-at (epoch ms of its arrival), passed to the handler as body.nmc_spooled_at.';
+COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text, jsonb) IS
+    'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string, and the edge''s own document about the request — never taken from a header, so no client can set it: its live-feed clients and spool, {"ws_clients", "ws_dropped_slow", "spool_waiting"}, for the status page, or {"spooled_at": epoch ms} for a webhook it replays from its spool; handlers see it as req.edge) → (status, content type, extra header lines, body; or body_bytes instead of body for a binary answer such as a kept recording). API errors are JSON {"error":{"code","message"[,"field"]}}: NMxxx errors with their status, a constraint the request ran into 409 conflict, a value the schema refuses 400 invalid_input, anything else 500; Twilio webhooks are signature-checked and answer TwiML; one the edge replays from its spool reaches its handler with body.nmc_spooled_at (when the edge received it).';
 
 CREATE FUNCTION nmc_api.handle_many(requests jsonb)
 RETURNS TABLE (status int, content_type text, headers text, body text)
@@ -226,12 +227,12 @@ BEGIN
     RETURN QUERY
     SELECT h.status, h.content_type, h.headers, h.body
       FROM jsonb_array_elements(requests) WITH ORDINALITY AS r(req, i)
-     CROSS JOIN LATERAL nmc_api.handle(r.req ->> 0, r.req ->> 1, r.req -> 2, r.req -> 3, r.req ->> 4, r.req ->> 5, r.req ->> 6) h
+     CROSS JOIN LATERAL nmc_api.handle(r.req ->> 0, r.req ->> 1, r.req -> 2, r.req -> 3, r.req ->> 4, r.req ->> 5, r.req ->> 6, r.req -> 7) h
      ORDER BY r.i;
 END
 $$;
 COMMENT ON FUNCTION nmc_api.handle_many(jsonb) IS
-    'Several requests in one transaction, for the edge''s group commit of the routes nmc_api.grouped_routes lists: requests is a JSON array of [method, path, query, request_headers, client_addr, request_body, raw_query] (the arguments of nmc_api.handle, query and headers as objects); one result row per request, in order. An error one request meets is its own response, as with nmc_api.handle.';
+    'Several requests in one transaction, for the edge''s group commit of the routes nmc_api.grouped_routes lists: requests is a JSON array of [method, path, query, request_headers, client_addr, request_body, raw_query, edge] (the arguments of nmc_api.handle, query, headers and edge as objects); one result row per request, in order. An error one request meets is its own response, as with nmc_api.handle.';
 
 CREATE FUNCTION nmc_api.grouped_routes()
 RETURNS TABLE (method text, path text)

@@ -175,13 +175,13 @@ BEGIN
                                     'oldest_waiting_age_seconds', round(coalesce(extract(epoch FROM i.oldest_waiting_age), 0)::numeric, 3)),
         'providers_5m', nmc.provider_stats_5m(),
         'providers', nmc.provider_circuit_status(),
-        -- The edge that answers adds its live-feed figures to every request.
-        -- Twilio's webhooks the answering edge kept while the database was down, not yet replayed.
-        'edge_spool', CASE WHEN req #>> '{headers,x-nmc-edge-spool-waiting}' ~ '^[0-9]+$' THEN jsonb_build_object(
-                         'waiting', (req #>> '{headers,x-nmc-edge-spool-waiting}')::bigint) END,
-        'websocket', CASE WHEN req #>> '{headers,x-nmc-edge-ws-clients}' ~ '^[0-9]+$' THEN jsonb_build_object(
-                         'clients', (req #>> '{headers,x-nmc-edge-ws-clients}')::bigint,
-                         'dropped_slow', (req #>> '{headers,x-nmc-edge-ws-dropped-slow}')::bigint) END));
+        -- The answering edge's own figures (nmc_api.handle's edge argument, never a header):
+        -- Twilio's webhooks it kept while the database was down, not yet replayed; its live-feed clients.
+        'edge_spool', CASE WHEN req #>> '{edge,spool_waiting}' ~ '^[0-9]+$' THEN jsonb_build_object(
+                         'waiting', (req #>> '{edge,spool_waiting}')::bigint) END,
+        'websocket', CASE WHEN req #>> '{edge,ws_clients}' ~ '^[0-9]+$' THEN jsonb_build_object(
+                         'clients', (req #>> '{edge,ws_clients}')::bigint,
+                         'dropped_slow', (req #>> '{edge,ws_dropped_slow}')::bigint) END));
 END
 $$;
 COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, whether the dispatcher and the inbox worker run (heartbeats), and — of the caller''s business only — its queued jobs, its webhooks waiting in the inbox and provider successes / retries / failures over 5 minutes; each provider''s circuit (open when it is down, since when) and how many of its jobs wait behind it; and the answering edge''s WebSocket clients (connected, dropped for being slow) and the webhooks it kept while the database was down and has not replayed yet.';

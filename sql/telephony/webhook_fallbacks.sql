@@ -28,4 +28,4 @@ AS $$
       FROM r ORDER BY r.path, r.seq
 $$;
 COMMENT ON FUNCTION nmc_api.webhook_fallbacks() IS
-    'For the edge: per Twilio webhook path, the answers it may give while the database is down, in order — the first whose form field match_field has one of match_values (or that has no match_field) wins. The edge fetches these whenever it reaches the database and keeps them on disk; a webhook answered this way is spooled and replayed later with x-nmc-spooled-at (nmc_api.handle).';
+    'For the edge: per Twilio webhook path, the answers it may give while the database is down, in order — the first whose form field match_field has one of match_values (or that has no match_field) wins. The edge fetches these whenever it reaches the database and keeps them on disk; a webhook answered this way is spooled and replayed later through nmc_api.handle, with when it arrived (its edge argument''s spooled_at).';

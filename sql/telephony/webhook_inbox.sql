@@ -97,7 +97,7 @@ END
 $$;
 COMMENT ON FUNCTION nmc.webhook_inbox_apply(nmc.webhook_inbox) IS 'Applies one accepted webhook by its kind, in the business''s tenant scope: an inbound text (nmc.sms_received), a message status (nmc.message_status_reported), an incoming call or the end of a forwarded call (nmc.calls_apply, a run of one), a call status (nmc.call_status_reported), a voicemail''s recording (nmc.call_voicemail_recorded). Each is idempotent: a webhook delivered again after it was applied changes nothing.';
 
-CREATE FUNCTION nmc.webhook_inbox_run(max_webhooks int DEFAULT 500, isolate boolean DEFAULT false, min_together int DEFAULT 8)
+CREATE FUNCTION nmc.webhook_inbox_run(max_webhooks int DEFAULT NULL, isolate boolean DEFAULT false, min_together int DEFAULT NULL)
 RETURNS int
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -121,6 +121,8 @@ DECLARE
     err_state text;
     err_message text;
 BEGIN
+    max_webhooks := coalesce(max_webhooks, nmc.setting_int('inbox_batch_size'));
+    min_together := coalesce(min_together, nmc.setting_int('inbox_min_together'));
     -- If a crash loses this transaction, its webhooks are still in the inbox and
     -- are applied again; a text one of its jobs had sent meanwhile is sent again
     -- (at-least-once, as the dispatcher's claims). Nobody waits for its flush.
@@ -253,7 +255,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean, int) IS 'Applies up to max_webhooks inbox webhooks in arrival order and deletes them; returns how many it took. A run of at least min_together routine inbound texts goes through nmc.sms_thread_routine at once; a run of voice webhooks (incoming calls, ends of forwarded calls — a CallSid once per run) through nmc.calls_apply at once, missed calls decided and texted together; every other webhook (status callbacks, voicemails, texts that are not routine, runs too short to be worth it) through nmc.webhook_inbox_apply one by one, many per transaction. Events are numbered when the run ends (nmc.defer_events), and the transaction commits without waiting for its WAL flush (a crash that loses it leaves its webhooks in the inbox). The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
+COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean, int) IS 'Applies up to max_webhooks (NULL: the setting inbox_batch_size) inbox webhooks in arrival order and deletes them; returns how many it took. A run of at least min_together (NULL: the setting inbox_min_together) routine inbound texts goes through nmc.sms_thread_routine at once; a run of voice webhooks (incoming calls, ends of forwarded calls — a CallSid once per run) through nmc.calls_apply at once, missed calls decided and texted together; every other webhook (status callbacks, voicemails, texts that are not routine, runs too short to be worth it) through nmc.webhook_inbox_apply one by one, many per transaction. Events are numbered when the run ends (nmc.defer_events), and the transaction commits without waiting for its WAL flush (a crash that loses it leaves its webhooks in the inbox). The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
 
 CREATE FUNCTION nmc.inbox_health(OUT worker_pid int, OUT heartbeat_age interval, OUT waiting bigint,
                                  OUT oldest_waiting_age interval, OUT failed bigint)

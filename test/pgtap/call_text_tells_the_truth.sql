@@ -2,7 +2,7 @@
 -- its lead says why the text never arrived, whichever way it failed: Twilio
 -- reporting it undelivered, the send failing for good, or the text dropped as
 -- too late after an outage; and a call told "we will text you" by the edge
--- during a database outage (replayed with x-nmc-spooled-at) is missed, reason
+-- during a database outage (replayed with its edge document's spooled_at) is missed, reason
 -- outage, as of when it arrived.
 BEGIN;
 SELECT plan(12);
@@ -59,10 +59,10 @@ SELECT is((SELECT status FROM nmc_api.handle('POST', '/webhooks/twilio/voice', '
               jsonb_build_object('content-type', 'application/x-www-form-urlencoded',
                   'x-twilio-signature', nmc.twilio_signature(rtrim(nmc.setting('public_url'), '/') || '/webhooks/twilio/voice',
                       ARRAY['CallSid', 'CA' || lpad('604', 32, '0'), 'From', '+15125550604', 'To', '+15125550600', 'CallStatus', 'ringing'],
-                      nmc.webhook_signing_token()),
-                  'x-nmc-spooled-at', (floor(extract(epoch FROM now() - interval '3 minutes') * 1000))::bigint::text),
+                      nmc.webhook_signing_token())),
               '127.0.0.1', nmc.form_encode(jsonb_build_object('CallSid', 'CA' || lpad('604', 32, '0'), 'From', '+15125550604',
-                                                               'To', '+15125550600', 'CallStatus', 'ringing')), NULL)), 200,
+                                                               'To', '+15125550600', 'CallStatus', 'ringing')), NULL,
+              jsonb_build_object('spooled_at', (floor(extract(epoch FROM now() - interval '3 minutes') * 1000))::bigint))), 200,
           'a replayed incoming call is accepted');
 SELECT nmc_test.inbox_drain() IS NULL;
 SELECT is((SELECT missed_reason || ' ' || decision || ' ' || (abs(extract(epoch FROM created_at - (now() - interval '3 minutes'))) < 1)

@@ -34,12 +34,12 @@ SELECT is((SELECT array_agg(rolname::text ORDER BY rolname) FROM pg_roles
 SELECT is((SELECT array_agg(rolname::text ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'nmc\_%' AND rolcanlogin),
           ARRAY['nmc_edge'], 'only nmc_edge can log in');
 SELECT ok(NOT has_schema_privilege('nmc_edge', 'nmc', 'USAGE'), 'nmc_edge has no access to the data schema');
-SELECT ok(has_function_privilege('nmc_edge', 'nmc_api.handle(text,text,jsonb,jsonb,text,text,text)', 'EXECUTE'), 'nmc_edge may call nmc_api.handle');
+SELECT ok(has_function_privilege('nmc_edge', 'nmc_api.handle(text,text,jsonb,jsonb,text,text,text,jsonb)', 'EXECUTE'), 'nmc_edge may call nmc_api.handle');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text) FROM pg_proc p
             WHERE p.pronamespace = 'nmc_api'::regnamespace
               AND NOT (p.prosecdef AND p.proconfig::text LIKE '%search_path%')), NULL,
           'every nmc_api function is SECURITY DEFINER with a fixed search_path');
-SELECT is(pg_get_userbyid((SELECT proowner FROM pg_proc WHERE oid = 'nmc_api.handle(text,text,jsonb,jsonb,text,text,text)'::regprocedure)),
+SELECT is(pg_get_userbyid((SELECT proowner FROM pg_proc WHERE oid = 'nmc_api.handle(text,text,jsonb,jsonb,text,text,text,jsonb)'::regprocedure)),
           'nmc_api', 'nmc_api.handle runs as nmc_api');
 SELECT is(pg_get_userbyid((SELECT proowner FROM pg_proc WHERE oid = 'nmc.login(jsonb,text)'::regprocedure)),
           'nmc_auth', 'login runs as nmc_auth, the only role that may look users up across businesses');
