@@ -48,19 +48,46 @@ static const char *setting_or(const char *name, const char *fallback)
 	return (v != NULL && v[0] != '\0') ? v : fallback;
 }
 
-static int parse_range(const char *name, const char *text, long min, long max,
-		       long *out)
+/* An integer setting in min..max, or its default when unset; false (logged) when malformed. */
+static bool number(const char *name, long min, long max, long fallback, unsigned int *out)
 {
+	const char *text = setting(name);
+	if (text == NULL || text[0] == '\0') {
+		*out = (unsigned int)fallback;
+		return true;
+	}
 	char *end;
 	errno = 0;
 	long v = strtol(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || v < min || v > max) {
-		log_error("%s must be an integer in %ld..%ld (got \"%s\")",
-			name, min, max, text);
-		return -1;
+		log_error("%s must be an integer in %ld..%ld (got \"%s\")", name, min, max, text);
+		return false;
 	}
-	*out = v;
-	return 0;
+	*out = (unsigned int)v;
+	return true;
+}
+
+/* "on" (the default) or "off"; false (logged) for anything else. */
+static bool on_off(const char *name, int *out)
+{
+	const char *v = setting_or(name, "on");
+	if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+		log_error("%s must be on or off, not \"%s\"", name, v);
+		return false;
+	}
+	*out = strcmp(v, "on") == 0;
+	return true;
+}
+
+/* A copy of a text setting, NULL when unset; *oom when the copy failed. */
+static char *text_copy(const char *name, bool *oom)
+{
+	const char *v = setting(name);
+	if (v == NULL || v[0] == '\0')
+		return NULL;
+	char *copy = strdup(v);
+	*oom = *oom || copy == NULL;
+	return copy;
 }
 
 /* The start line and error messages should show where files really come
@@ -107,135 +134,61 @@ static bool addresses_valid(const char *list)
 
 static int load_settings(struct edge_config *cfg)
 {
-	long v;
+	unsigned int http_port, ws_port;
 	memset(cfg, 0, sizeof *cfg);
 
-	const char *port = setting("NMC_HTTP_PORT");
-	if (port != NULL && port[0] != '\0') {
-		if (parse_range("NMC_HTTP_PORT", port, 1, 65535, &v) != 0)
-			return -1;
-		cfg->http_port = (unsigned short)v;
-	} else {
-		cfg->http_port = DEFAULT_PORT;
-	}
-
-	/* Default next to the HTTP port so two stacks on one machine need only
-	 * one port setting each. */
-	const char *ws_port = setting("NMC_WS_PORT");
-	if (ws_port != NULL && ws_port[0] != '\0') {
-		if (parse_range("NMC_WS_PORT", ws_port, 1, 65535, &v) != 0)
-			return -1;
-		cfg->ws_port = (unsigned short)v;
-	} else if (cfg->http_port < 65535) {
-		cfg->ws_port = (unsigned short)(cfg->http_port + 1);
-	} else {
+	/* The feed's port defaults to the next one, so two stacks on one machine
+	 * need only one port setting each. */
+	if (!number("NMC_HTTP_PORT", 1, 65535, DEFAULT_PORT, &http_port) ||
+	    !number("NMC_WS_PORT", 1, 65535, http_port < 65535 ? http_port + 1 : 0, &ws_port))
+		return -1;
+	if (ws_port == 0) {
 		log_error("NMC_WS_PORT must be set when NMC_HTTP_PORT is 65535");
 		return -1;
 	}
-	if (cfg->ws_port == cfg->http_port) {
-		log_error("NMC_WS_PORT must differ from NMC_HTTP_PORT (%u)",
-			(unsigned int)cfg->http_port);
+	if (ws_port == http_port) {
+		log_error("NMC_WS_PORT must differ from NMC_HTTP_PORT (%u)", http_port);
 		return -1;
 	}
-
-	const char *threads = setting("NMC_EDGE_THREADS");
-	if (threads != NULL && threads[0] != '\0') {
-		if (parse_range("NMC_EDGE_THREADS", threads, 1, MAX_THREADS, &v) != 0)
-			return -1;
-		cfg->threads = (unsigned int)v;
-	} else {
-		cfg->threads = DEFAULT_THREADS;
-	}
-
-	cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
-	const char *max_conn = setting("NMC_EDGE_MAX_CONNECTIONS");
-	if (max_conn != NULL && max_conn[0] != '\0') {
-		if (parse_range("NMC_EDGE_MAX_CONNECTIONS", max_conn, cfg->threads, 60000, &v) != 0)
-			return -1;
-		cfg->max_connections = (unsigned int)v;
-	}
-	cfg->head_deadline_seconds = DEFAULT_HEAD_DEADLINE_SECONDS;
-	const char *head = setting("NMC_EDGE_HEAD_DEADLINE_SECONDS");
-	if (head != NULL && head[0] != '\0') {
-		if (parse_range("NMC_EDGE_HEAD_DEADLINE_SECONDS", head, 1, 600, &v) != 0)
-			return -1;
-		cfg->head_deadline_seconds = (unsigned int)v;
-	}
-	/* The last connections are kept for the addresses Twilio's webhooks came
-	 * from lately (http_server.c): by default a sixteenth of them. */
-	cfg->twilio_reserve = cfg->max_connections / 16;
-	const char *reserve = setting("NMC_EDGE_TWILIO_RESERVE");
-	if (reserve != NULL && reserve[0] != '\0') {
-		if (parse_range("NMC_EDGE_TWILIO_RESERVE", reserve, 0, cfg->max_connections - 1, &v) != 0)
-			return -1;
-		cfg->twilio_reserve = (unsigned int)v;
-	}
-	cfg->body_deadline_seconds = DEFAULT_BODY_DEADLINE_SECONDS;
-	const char *body = setting("NMC_EDGE_BODY_DEADLINE_SECONDS");
-	if (body != NULL && body[0] != '\0') {
-		if (parse_range("NMC_EDGE_BODY_DEADLINE_SECONDS", body, 1, 3600, &v) != 0)
-			return -1;
-		cfg->body_deadline_seconds = (unsigned int)v;
-	}
-	cfg->max_connections_per_client = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
-	const char *per_client = setting("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT");
-	if (per_client != NULL && per_client[0] != '\0') {
-		if (parse_range("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT", per_client, 1, 60000, &v) != 0)
-			return -1;
-		cfg->max_connections_per_client = (unsigned int)v;
-	}
-
-	const char *group = setting_or("NMC_EDGE_GROUP_COMMIT", "on");
-	if (strcmp(group, "on") != 0 && strcmp(group, "off") != 0) {
-		log_error("NMC_EDGE_GROUP_COMMIT must be on or off, not \"%s\"", group);
+	cfg->http_port = (unsigned short)http_port;
+	cfg->ws_port = (unsigned short)ws_port;
+	if (!number("NMC_EDGE_THREADS", 1, MAX_THREADS, DEFAULT_THREADS, &cfg->threads) ||
+	    !number("NMC_EDGE_MAX_CONNECTIONS", cfg->threads, 60000, DEFAULT_MAX_CONNECTIONS, &cfg->max_connections) ||
+	    !number("NMC_EDGE_HEAD_DEADLINE_SECONDS", 1, 600, DEFAULT_HEAD_DEADLINE_SECONDS, &cfg->head_deadline_seconds) ||
+	    /* The last connections are kept for the addresses Twilio's webhooks came
+	     * from lately (http_server.c): by default a sixteenth of them. */
+	    !number("NMC_EDGE_TWILIO_RESERVE", 0, cfg->max_connections - 1, cfg->max_connections / 16, &cfg->twilio_reserve) ||
+	    !number("NMC_EDGE_BODY_DEADLINE_SECONDS", 1, 3600, DEFAULT_BODY_DEADLINE_SECONDS, &cfg->body_deadline_seconds) ||
+	    !number("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT", 1, 60000, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+		    &cfg->max_connections_per_client) ||
+	    !number("NMC_EDGE_SPOOL_MAX", 1, 10000000, DEFAULT_SPOOL_MAX, &cfg->spool_max) ||
+	    !on_off("NMC_EDGE_GROUP_COMMIT", &cfg->group_commit) ||
+	    !on_off("NMC_EDGE_PREPARED_STATEMENTS", &cfg->prepared_statements))
 		return -1;
-	}
-	cfg->group_commit = strcmp(group, "on") == 0;
 
 	const char *listen = setting("NMC_LISTEN_ADDRESS");
 	if (listen != NULL && listen[0] != '\0' && !addresses_valid(listen)) {
 		log_error("NMC_LISTEN_ADDRESS must be one IPv4 or IPv6 address, not \"%s\"", listen);
 		return -1;
 	}
-	if (listen != NULL && listen[0] != '\0' && strchr(listen, ',') != NULL) {
+	if (listen != NULL && strchr(listen, ',') != NULL) {
 		log_error("NMC_LISTEN_ADDRESS must be one address, not a list (\"%s\")", listen);
 		return -1;
 	}
-	const char *prepared = setting_or("NMC_EDGE_PREPARED_STATEMENTS", "on");
-	if (strcmp(prepared, "on") != 0 && strcmp(prepared, "off") != 0) {
-		log_error("NMC_EDGE_PREPARED_STATEMENTS must be on or off, not \"%s\"", prepared);
-		return -1;
-	}
-	cfg->prepared_statements = strcmp(prepared, "on") == 0;
-	cfg->listen_address = listen != NULL && listen[0] != '\0' ? strdup(listen) : NULL;
-	cfg->db_conninfo = strdup(setting_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
-	cfg->listen_conninfo = strdup(setting_or("NMC_EDGE_LISTEN_DB", setting_or("NMC_EDGE_DB", DEFAULT_CONNINFO)));
-	cfg->dashboard_dir = absolute_dir(setting_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
 	const char *trusted = setting("NMC_TRUSTED_PROXIES");
 	if (trusted != NULL && !addresses_valid(trusted)) {
 		log_error("NMC_TRUSTED_PROXIES must be IP addresses separated by commas, not \"%s\"", trusted);
-		config_free(cfg);
 		return -1;
 	}
-	cfg->trusted_proxies = trusted != NULL && trusted[0] != '\0' ? strdup(trusted) : NULL;
-	const char *spool_dir = setting("NMC_EDGE_SPOOL_DIR");
-	cfg->spool_dir = spool_dir != NULL && spool_dir[0] != '\0' ? strdup(spool_dir) : NULL;
-	cfg->spool_max = DEFAULT_SPOOL_MAX;
-	const char *spool_max = setting("NMC_EDGE_SPOOL_MAX");
-	if (spool_max != NULL && spool_max[0] != '\0') {
-		if (parse_range("NMC_EDGE_SPOOL_MAX", spool_max, 1, 10000000, &v) != 0) {
-			config_free(cfg);
-			return -1;
-		}
-		cfg->spool_max = (unsigned int)v;
-	}
-	const char *metrics_token = setting("NMC_METRICS_TOKEN");
-	cfg->metrics_token = metrics_token != NULL && metrics_token[0] != '\0' ? strdup(metrics_token) : NULL;
-	if (cfg->db_conninfo == NULL || cfg->listen_conninfo == NULL || cfg->dashboard_dir == NULL ||
-	    (listen != NULL && listen[0] != '\0' && cfg->listen_address == NULL) ||
-	    (metrics_token != NULL && metrics_token[0] != '\0' && cfg->metrics_token == NULL) ||
-	    (trusted != NULL && trusted[0] != '\0' && cfg->trusted_proxies == NULL) ||
-	    (spool_dir != NULL && spool_dir[0] != '\0' && cfg->spool_dir == NULL)) {
+	bool oom = false;
+	cfg->listen_address = text_copy("NMC_LISTEN_ADDRESS", &oom);
+	cfg->trusted_proxies = text_copy("NMC_TRUSTED_PROXIES", &oom);
+	cfg->spool_dir = text_copy("NMC_EDGE_SPOOL_DIR", &oom);
+	cfg->metrics_token = text_copy("NMC_METRICS_TOKEN", &oom);
+	cfg->db_conninfo = strdup(setting_or("NMC_EDGE_DB", DEFAULT_CONNINFO));
+	cfg->listen_conninfo = strdup(setting_or("NMC_EDGE_LISTEN_DB", setting_or("NMC_EDGE_DB", DEFAULT_CONNINFO)));
+	cfg->dashboard_dir = absolute_dir(setting_or("NMC_DASHBOARD_DIR", DEFAULT_DASHBOARD));
+	if (oom || cfg->db_conninfo == NULL || cfg->listen_conninfo == NULL || cfg->dashboard_dir == NULL) {
 		log_error("out of memory reading configuration");
 		config_free(cfg);
 		return -1;
@@ -264,18 +217,10 @@ int config_load(struct edge_config *cfg, const char *path)
 
 void config_free(struct edge_config *cfg)
 {
-	free(cfg->db_conninfo);
-	free(cfg->listen_conninfo);
-	free(cfg->dashboard_dir);
-	free(cfg->metrics_token);
-	free(cfg->trusted_proxies);
-	free(cfg->spool_dir);
-	free(cfg->listen_address);
-	cfg->listen_address = NULL;
-	cfg->spool_dir = NULL;
-	cfg->db_conninfo = NULL;
-	cfg->listen_conninfo = NULL;
-	cfg->dashboard_dir = NULL;
-	cfg->metrics_token = NULL;
-	cfg->trusted_proxies = NULL;
+	char **owned[] = { &cfg->db_conninfo, &cfg->listen_conninfo, &cfg->dashboard_dir, &cfg->metrics_token,
+			   &cfg->trusted_proxies, &cfg->spool_dir, &cfg->listen_address };
+	for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+		free(*owned[i]);
+		*owned[i] = NULL;
+	}
 }
