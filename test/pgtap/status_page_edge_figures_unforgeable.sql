@@ -6,11 +6,8 @@
 BEGIN;
 SELECT plan(6);
 
+CREATE TEMP TABLE tok AS SELECT nmc_test.register('figures@example.com', 'Figures Plumbing') ->> 'token' AS t;
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550900') AS id;
-INSERT INTO nmc.users (business_id, email, password_hash, name)
-SELECT id, 'figures@example.com', crypt('x', gen_salt('bf', 4)), 'Figures' FROM b;
-CREATE TEMP TABLE tok AS SELECT nmc.jwt_sign(jsonb_build_object('sub', u.id, 'business_id', u.business_id, 'exp', extract(epoch FROM now())::bigint + 600),
-                                             nmc.setting('jwt_secret')) AS t FROM nmc.users u WHERE email = 'figures@example.com';
 CREATE FUNCTION pg_temp.status(headers jsonb, edge jsonb) RETURNS jsonb LANGUAGE sql AS $$
     SELECT h.body::jsonb FROM tok, LATERAL nmc_api.handle('GET', '/api/status', '{}',
         headers || jsonb_build_object('authorization', 'Bearer ' || tok.t), '192.0.2.9', NULL, NULL, edge) h $$;
