@@ -46,7 +46,8 @@ request_shmem(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(WorkerSlot)) * n_workers);
+	/* ShmemInitStruct rounds each struct up to a cache line. */
+	RequestAddinShmemSpace(CACHELINEALIGN(sizeof(WorkerSlot)) * n_workers);
 }
 
 static void
