@@ -102,9 +102,11 @@ is $hb->{business_id}, $biz_b, 'second business connected';
     ok $status->{inbox}{running} && defined $status->{inbox}{waiting} && defined $status->{inbox}{failed},
         '… and shows the inbound-text inbox and its worker';
     my $res = http()->get(base_url() . '/api/status',
-        { headers => { authorization => "Bearer $token_a", 'x-nmc-edge-ws-clients' => '999999' } });
+        { headers => { authorization => "Bearer $token_a", 'x-nmc-edge-ws-clients' => '999999',
+                       'x-nmc-edge-spool-waiting' => '777' } });
     my $forged = $json->decode($res->{content});
     isnt $forged->{websocket}{clients}, 999999, '… and a client cannot forge the figure with a header';
+    isnt $forged->{edge_spool}{waiting} // -1, 777, '… nor the spool\'s';
 }
 
 my $idb = emit($biz_b, 1);
