@@ -237,6 +237,15 @@ static const struct sockaddr *listen_address(const struct edge_config *cfg,
 	return (const struct sockaddr *)ss;
 }
 
+/* Once the daemon is stopped (or never started). */
+static void release(struct http_server *srv)
+{
+	request_deadline_stop(srv->deadline);
+	webhook_senders_free(srv->senders);
+	http_admission_free(srv->admission);
+	free(srv);
+}
+
 struct http_server *http_server_start(const struct edge_config *cfg,
 				      struct db_pool *pool)
 {
@@ -251,11 +260,7 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 	srv->deadline = request_deadline_start(cfg->head_deadline_seconds, cfg->body_deadline_seconds);
 	if (srv->deadline == NULL || srv->senders == NULL || srv->admission == NULL) {
 		log_error("cannot start the request-deadline watchdog or connection counts");
-		if (srv->deadline != NULL)
-			request_deadline_stop(srv->deadline);
-		webhook_senders_free(srv->senders);
-		http_admission_free(srv->admission);
-		free(srv);
+		release(srv);
 		return NULL;
 	}
 
@@ -287,10 +292,7 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 		log_error("cannot start HTTP server on %s port %u",
 			  cfg->listen_address ? cfg->listen_address : "every address",
 			  (unsigned int)cfg->http_port);
-		request_deadline_stop(srv->deadline);
-		webhook_senders_free(srv->senders);
-		http_admission_free(srv->admission);
-		free(srv);
+		release(srv);
 		return NULL;
 	}
 	return srv;
@@ -324,8 +326,5 @@ void http_server_stop(struct http_server *srv)
 	 * until the daemon is stopped. */
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
-	request_deadline_stop(srv->deadline);
-	webhook_senders_free(srv->senders);
-	http_admission_free(srv->admission);
-	free(srv);
+	release(srv);
 }

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 
 #define MAX_SERIES 512
@@ -50,13 +49,6 @@ static struct figure figures[MAX_FIGURES];
 static size_t nfigures;
 static unsigned long long notify_count;
 static double notify_sum_ms;
-
-double metrics_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static bool is_id_segment(const char *s, size_t n)
 {

@@ -9,7 +9,6 @@
 
 #include "string_buffer.h"
 
-double metrics_now_ms(void);
 void metrics_observe_request(const char *method, const char *path, unsigned int status, double ms);
 void metrics_observe_notify_to_send(double ms);
 

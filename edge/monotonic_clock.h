@@ -4,5 +4,7 @@
 #define NMC_MONOTONIC_CLOCK_H
 
 long long monotonic_ms(void);
+/* The same with its fraction, for durations (latencies, request times). */
+double monotonic_ms_exact(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monotonic_clock.h"
 #include "raw_uri.h"
 
 struct request_state *request_state_new(const char *raw_uri)
@@ -14,7 +15,7 @@ struct request_state *request_state_new(const char *raw_uri)
 	struct request_state *rs = calloc(1, sizeof *rs);
 	if (rs == NULL)
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &rs->started_mono);
+	rs->started_ms = monotonic_ms_exact();
 	clock_gettime(CLOCK_REALTIME, &rs->started_wall);
 	rs->raw_path_has_nul = raw_uri_path_has_nul(raw_uri);
 	const char *q = raw_uri_query(raw_uri);
@@ -53,10 +54,7 @@ bool request_state_append_body(struct request_state *rs, const char *data,
 
 double request_state_elapsed_ms(const struct request_state *rs)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - rs->started_mono.tv_sec) * 1000.0 +
-	       (double)(now.tv_nsec - rs->started_mono.tv_nsec) / 1e6;
+	return monotonic_ms_exact() - rs->started_ms;
 }
 
 void request_state_free(struct request_state *rs)

@@ -14,7 +14,7 @@
 #define REQUEST_BODY_LIMIT ((size_t)1048576)
 
 struct request_state {
-	struct timespec started_mono;  /* for the duration */
+	double started_ms;             /* monotonic, for the duration */
 	struct timespec started_wall;  /* for the log timestamp */
 	bool raw_path_has_nul;  /* "%00" in the path: MHD's decoded copy is truncated */
 	bool headers_seen;      /* first access-handler call has happened */

@@ -11,6 +11,7 @@
 
 #include "json_escape.h"
 #include "metrics.h"
+#include "monotonic_clock.h"
 #include "ws_hello.h"
 #include "ws_stats.h"
 #include "event_log.h"
@@ -361,7 +362,7 @@ int ws_feed_client_writable(struct ws_client *c)
 		if (lws_write(c->wsi, text, len, LWS_WRITE_TEXT) < (int)len)
 			return -1;
 		if (notified_ms > 0)
-			metrics_observe_notify_to_send(metrics_now_ms() - notified_ms);
+			metrics_observe_notify_to_send(monotonic_ms_exact() - notified_ms);
 		ws_queue_pop(&c->queue);
 		if (c->queue.head == NULL && c->state == WS_FEEDING && c->behind)
 			catch_up(c);
@@ -404,7 +405,7 @@ void ws_feed_notified(struct ws_feed *feed, const char *business_id)
 	if (b == NULL || b->pending)
 		return;
 	b->pending = true;
-	b->notified_ms = metrics_now_ms();
+	b->notified_ms = monotonic_ms_exact();
 	b->next_pending = feed->pending;
 	feed->pending = b;
 }

@@ -263,22 +263,30 @@ static void *service_thread(void *arg)
 	return NULL;
 }
 
+/* Off the service thread (never started, or returned): clients still open
+ * are closed (and their callbacks run) by the context's destruction. */
+static void release(struct ws_server *srv)
+{
+	if (srv->context != NULL)
+		lws_context_destroy(srv->context);
+	ws_feed_free(&srv->feed);
+	ws_admission_free(srv->admission);
+	free(srv);
+}
+
 struct ws_server *ws_server_start(const struct edge_config *cfg)
 {
 	struct ws_server *srv = calloc(1, sizeof *srv);
-	if (srv == NULL || !ws_feed_init(&srv->feed, cfg->db_conninfo, cfg->listen_conninfo, db_lost)) {
+	if (srv == NULL) {
 		log_error("out of memory starting the websocket feed");
-		if (srv != NULL)
-			ws_feed_free(&srv->feed);
-		free(srv);
 		return NULL;
 	}
 	atomic_init(&srv->stop_requested, false);
+	bool fed = ws_feed_init(&srv->feed, cfg->db_conninfo, cfg->listen_conninfo, db_lost);
 	srv->admission = ws_admission_new(cfg->max_connections, cfg->max_connections_per_client);
-	if (srv->admission == NULL) {
+	if (!fed || srv->admission == NULL) {
 		log_error("out of memory starting the websocket feed");
-		ws_feed_free(&srv->feed);
-		free(srv);
+		release(srv);
 		return NULL;
 	}
 
@@ -309,21 +317,14 @@ struct ws_server *ws_server_start(const struct edge_config *cfg)
 		log_error("cannot start the websocket feed on %s port %u",
 			  cfg->listen_address ? cfg->listen_address : "every address",
 			  (unsigned int)cfg->ws_port);
-		if (srv->context != NULL)
-			lws_context_destroy(srv->context);
-		ws_feed_free(&srv->feed);
-		ws_admission_free(srv->admission);
-		free(srv);
+		release(srv);
 		return NULL;
 	}
 	srv->feed.context = srv->context;
 
 	if (pthread_create(&srv->thread, NULL, service_thread, srv) != 0) {
 		log_error("cannot start the websocket thread");
-		lws_context_destroy(srv->context);
-		ws_feed_free(&srv->feed);
-		ws_admission_free(srv->admission);
-		free(srv);
+		release(srv);
 		return NULL;
 	}
 	return srv;
@@ -336,10 +337,5 @@ void ws_server_stop(struct ws_server *srv)
 	atomic_store(&srv->stop_requested, true);
 	lws_cancel_service(srv->context);
 	pthread_join(srv->thread, NULL);
-	/* Safe off the service thread now that it has returned; clients still
-	 * open after the drain are closed (and their callbacks run) here. */
-	lws_context_destroy(srv->context);
-	ws_feed_free(&srv->feed);
-	ws_admission_free(srv->admission);
-	free(srv);
+	release(srv);
 }
