@@ -6,17 +6,19 @@
 import Link from 'next/link';
 import { useState } from 'react';
 import { deliveryLabel, formatPhone, LEAD_STATUS_LABEL, timeAgo } from '../lib/format';
-import { LEAD_STATUSES, type Lead, type LeadStatus } from '../lib/types';
+import type { Lead, LeadStatus } from '../lib/types';
 import { AddressLink, PhoneLink } from './ContactLinks';
 import { errorText } from './FormStatus';
 import { useLive } from './LiveProvider';
 import { useSession } from './SessionProvider';
+import { useMeta } from './useMeta';
 
 const NEEDS_REASON: LeadStatus[] = ['won', 'lost'];
 
 export function LeadCard({ lead: l }: { lead: Lead }) {
   const { api } = useSession();
   const { dispatch, state } = useLive();
+  const statuses = (useMeta()?.state_machines.lead.statuses ?? [l.status]) as LeadStatus[];
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState<LeadStatus | null>(null);
   const [reason, setReason] = useState('');
@@ -57,7 +59,7 @@ export function LeadCard({ lead: l }: { lead: Lead }) {
         <label className="inline">
           <span>Status</span>
           <select value={pending ?? l.status} onChange={(e) => choose(e.target.value as LeadStatus)}>
-            {LEAD_STATUSES.map((s) => <option key={s} value={s}>{LEAD_STATUS_LABEL[s]}</option>)}
+            {statuses.map((s) => <option key={s} value={s}>{LEAD_STATUS_LABEL[s]}</option>)}
           </select>
         </label>
         {conv && <Link href={`/conversations?c=${conv.id}`}>Conversation</Link>}

@@ -6,11 +6,12 @@
 // and the API's own field errors show next to their field.
 import { useEffect, useId, useState } from 'react';
 import { ApiError } from '../lib/api';
-import { formFieldOfApiField, MAX_RADIUS_KM, parseServiceArea, serviceAreaText, type ServiceAreaErrors, type ServiceAreaText } from '../lib/serviceArea';
+import { formFieldOfApiField, parseServiceArea, serviceAreaText, type ServiceAreaErrors, type ServiceAreaText } from '../lib/serviceArea';
 import { Field } from './Field';
 import { errorText, FormStatus } from './FormStatus';
 import { useLive } from './LiveProvider';
 import { useSession } from './SessionProvider';
+import { useMeta } from './useMeta';
 
 const NUMBER_FIELDS = ['radius_km', 'lat', 'lng'] as const;
 
@@ -23,6 +24,8 @@ export function ServiceAreaForm() {
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const centreHint = useId();
+  // Until GET /api/meta answers, the API alone checks the radius.
+  const maxRadiusKm = useMeta()?.limits.service_radius_km_max ?? Infinity;
 
   useEffect(() => { if (business && !f) setF(serviceAreaText(business)); }, [business, f]);
   if (!f) return <p className="page-loading">Loading…</p>;
@@ -35,7 +38,7 @@ export function ServiceAreaForm() {
     const form = e.currentTarget;
     const typed = { ...f! };
     for (const k of NUMBER_FIELDS) if ((form.elements.namedItem(k) as HTMLInputElement | null)?.validity.badInput) typed[k] = '?';
-    const parsed = parseServiceArea(typed);
+    const parsed = parseServiceArea(typed, maxRadiusKm);
     if (!parsed.ok) { setErrors(parsed.errors); return; }
     setErrors({}); setBusy(true);
     try {
@@ -58,8 +61,8 @@ export function ServiceAreaForm() {
       <Field label="ZIP codes you serve" hint="Separated by commas or spaces. Leave empty to serve everywhere." error={errors.postal_codes}>
         {(p) => <textarea {...p} rows={2} value={f.postal_codes} onChange={set('postal_codes')} />}
       </Field>
-      <Field label="Radius (km)" hint={`Up to ${MAX_RADIUS_KM} km. Empty or 0: no radius.`} error={errors.radius_km}>
-        {(p) => <input {...p} name="radius_km" type="number" inputMode="decimal" min={0} max={MAX_RADIUS_KM} step={0.1} value={f.radius_km} onChange={set('radius_km')} />}
+      <Field label="Radius (km)" hint={Number.isFinite(maxRadiusKm) ? `Up to ${maxRadiusKm} km. Empty or 0: no radius.` : "Empty or 0: no radius."} error={errors.radius_km}>
+        {(p) => <input {...p} name="radius_km" type="number" inputMode="decimal" min={0} max={Number.isFinite(maxRadiusKm) ? maxRadiusKm : undefined} step={0.1} value={f.radius_km} onChange={set('radius_km')} />}
       </Field>
       <fieldset className="plain" aria-describedby={centreHint}>
         <legend>Centre of the radius (optional)</legend>

@@ -5,7 +5,7 @@
 // Used by every screen through the session context; unit-tested in test/api.test.ts.
 import type {
   AlertKind, AlertSettings, Appointment, AppointmentChange, AvailableNumber, BlockedNumber, OwnedNumber, Business, Call, Conversation, FeedEvent, Greeting,
-  GreetingPreview, Hours, HoursRange, Job, Lead, LeadStatus, Message, PhoneNumber, Preferences,
+  GreetingPreview, Hours, HoursRange, Job, Lead, LeadStatus, Message, Meta, PhoneNumber, Preferences,
   PushSubscriptionRecord, QuickReply, SentText, Slot, SystemStatus, TradeType, User,
 } from './types';
 import { createReachability } from './connection';
@@ -140,6 +140,7 @@ export function createApi(opts: ApiOptions) {
     reachability,
     request,
     tradeTypes: () => get<{ trade_types: TradeType[] }>('/api/trade-types'),
+    meta: () => get<Meta>('/api/meta'),
     register: (b: { email: string; password: string; name: string; business_name: string; trade_type: string; timezone?: string }) =>
       post<{ token: string; user: User; business: Business }>('/api/auth/register', b),
     /** device: the token this browser got at an earlier login (passes the throttle); loginCode: a texted sign-in code. */

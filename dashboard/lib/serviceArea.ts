@@ -1,12 +1,11 @@
 // serviceArea.ts — the service-area form's values to and from the API
 // (PATCH /api/business service_postal_codes, service_radius_km, service_center):
-// the same bounds the API checks (radius 0–500 km, 0 or empty: no radius; a
+// the same bounds the API checks (radius 0 up to GET /api/meta's
+// limits.service_radius_km_max km, 0 or empty: no radius; a
 // centre is both |lat| ≤ 90 and |lng| ≤ 180, or neither: the business address),
 // checked in the browser first so the owner sees what is wrong at once.
 import { parsePostalCodes } from './format';
 import type { Business } from './types';
-
-export const MAX_RADIUS_KM = 500;
 
 /** What the form holds: strings, as typed. */
 export interface ServiceAreaText {
@@ -45,11 +44,11 @@ function parseNumber(s: string): number | null {
 }
 
 /** The form's text → the PATCH body, or the errors to show next to each field. */
-export function parseServiceArea(f: ServiceAreaText): ServiceAreaResult {
+export function parseServiceArea(f: ServiceAreaText, maxRadiusKm: number): ServiceAreaResult {
   const errors: ServiceAreaErrors = {};
   const radius = parseNumber(f.radius_km);
-  if (radius !== null && !(radius >= 0 && radius <= MAX_RADIUS_KM)) {
-    errors.radius_km = `Enter a radius from 0 to ${MAX_RADIUS_KM} km (0 or empty: no radius).`;
+  if (radius !== null && !(radius >= 0 && radius <= maxRadiusKm)) {
+    errors.radius_km = `Enter a radius from 0 to ${maxRadiusKm} km (0 or empty: no radius).`;
   }
   const lat = parseNumber(f.lat);
   const lng = parseNumber(f.lng);

@@ -6,7 +6,12 @@ export type ConversationState = 'open' | 'closed';
 export type Author = 'customer' | 'ai' | 'owner' | 'system' | string;
 export type LeadStatus = 'new' | 'contacted' | 'qualified' | 'appointment_scheduled' | 'won' | 'lost' | 'out_of_area';
 
-export const LEAD_STATUSES: LeadStatus[] = ['new', 'contacted', 'qualified', 'appointment_scheduled', 'won', 'lost', 'out_of_area'];
+/** GET /api/meta: the server's rules the dashboard shows (the lists live in SQL, never copied here). */
+export interface StateMachine { statuses: string[]; moves: Record<string, string[]> }
+export interface Meta {
+  state_machines: Record<'lead' | 'call' | 'conversation_state' | 'conversation_mode' | 'appointment' | 'job', StateMachine>;
+  limits: { service_radius_km_max: number };
+}
 
 export interface User {
   id: string;

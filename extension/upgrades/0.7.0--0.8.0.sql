@@ -38,8 +38,8 @@ INSERT INTO nmc.job_kinds (kind, provider, max_attempts, connect_timeout_ms, tot
 --@replace job_dispatch nmc.job_build_request
 --@replace job_dispatch nmc.job_apply
 --@replace job_dispatch nmc.job_simulate
---@replace api_onboarding nmc.api_phone_numbers_list
---@replace api_onboarding nmc.api_conversation_start
+--@replace phone_numbers nmc.api_phone_numbers_list
+--@replace owner_replies nmc.api_conversation_start
 --@replace login_guard nmc.login_code_to_owner
 --@replace greeting nmc.greeting_preview
 --@replace owner_alerts nmc.api_alert_phone_put
@@ -73,7 +73,7 @@ CREATE INDEX push_subscriptions_id ON nmc.push_subscriptions (id);
 DROP FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text);
 --@replace api nmc_api.handle
 --@replace api nmc_api.handle_many
---@replace api_feed_views nmc.api_status
+--@replace monitoring nmc.api_status
 --@replace webhook_fallbacks nmc_api.webhook_fallbacks
 -- house-c (issue 16): the inbox worker's batch sizes are settings, read by the
 -- worker instead of repeated in C.
@@ -82,3 +82,93 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('inbox_min_together', '8', false, 'Webhooks of one kind in a row that the inbox worker applies as one set; a batch at least this large means they are arriving fast, and the worker lets the next ones gather for a moment.')
 ON CONFLICT (name) DO NOTHING;
 --@replace webhook_inbox nmc.webhook_inbox_run
+
+-- issue 16 (house-sql): each state machine's statuses listed once (nmc.<machine>_statuses(),
+-- checked by a domain), its allowed moves in one function; the columns take the domains.
+--@replace leads nmc.lead_statuses
+--@replace calls nmc.call_statuses
+--@replace conversations nmc.conversation_states
+--@replace conversations nmc.conversation_modes
+--@replace appointments nmc.appointment_statuses
+--@replace jobs nmc.job_statuses
+CREATE DOMAIN nmc.lead_status AS text CHECK (VALUE = ANY (nmc.lead_statuses()));
+COMMENT ON DOMAIN nmc.lead_status IS 'A status of nmc.lead_statuses(); moved only by nmc.lead_transition.';
+CREATE DOMAIN nmc.call_status AS text CHECK (VALUE = ANY (nmc.call_statuses()));
+COMMENT ON DOMAIN nmc.call_status IS 'A status of nmc.call_statuses(); moved only where nmc.call_transition_allowed says.';
+CREATE DOMAIN nmc.conversation_state AS text CHECK (VALUE = ANY (nmc.conversation_states()));
+COMMENT ON DOMAIN nmc.conversation_state IS 'A state of nmc.conversation_states(); changed only by nmc.conversation_close.';
+CREATE DOMAIN nmc.conversation_mode AS text CHECK (VALUE = ANY (nmc.conversation_modes()));
+COMMENT ON DOMAIN nmc.conversation_mode IS 'A mode of nmc.conversation_modes(); changed only by nmc.conversation_set_mode.';
+CREATE DOMAIN nmc.appointment_status AS text CHECK (VALUE = ANY (nmc.appointment_statuses()));
+COMMENT ON DOMAIN nmc.appointment_status IS 'A status of nmc.appointment_statuses(); moved only by nmc.appointment_cancel.';
+CREATE DOMAIN nmc.job_status AS text CHECK (VALUE = ANY (nmc.job_statuses()));
+COMMENT ON DOMAIN nmc.job_status IS 'A status of nmc.job_statuses(); every UPDATE that moves it checks nmc.job_transition_allowed.';
+ALTER TABLE nmc.leads DROP CONSTRAINT leads_status_check, ALTER COLUMN status DROP DEFAULT,
+    ALTER COLUMN status TYPE nmc.lead_status, ALTER COLUMN status SET DEFAULT 'new';
+ALTER TABLE nmc.calls DROP CONSTRAINT calls_status_check, ALTER COLUMN status TYPE nmc.call_status;
+-- A parameter default of the conversations row type holds the table: dropped for the change, made again below.
+DROP FUNCTION nmc.quick_reply_json(nmc.quick_replies, nmc.conversations);
+ALTER TABLE nmc.conversations DROP CONSTRAINT conversations_state_check, DROP CONSTRAINT conversations_mode_check,
+    ALTER COLUMN state DROP DEFAULT, ALTER COLUMN mode DROP DEFAULT,
+    ALTER COLUMN state TYPE nmc.conversation_state, ALTER COLUMN mode TYPE nmc.conversation_mode,
+    ALTER COLUMN state SET DEFAULT 'open', ALTER COLUMN mode SET DEFAULT 'waiting';
+ALTER TABLE nmc.appointments DROP CONSTRAINT appointments_status_check, ALTER COLUMN status DROP DEFAULT,
+    ALTER COLUMN status TYPE nmc.appointment_status, ALTER COLUMN status SET DEFAULT 'booked';
+-- nmc.job_queue reads jobs.status: dropped for the change, made again as sql/outbox/dispatcher.sql has it.
+DROP VIEW nmc.job_queue;
+ALTER TABLE nmc.jobs DROP CONSTRAINT jobs_status_check, ALTER COLUMN status DROP DEFAULT,
+    ALTER COLUMN status TYPE nmc.job_status, ALTER COLUMN status SET DEFAULT 'queued';
+CREATE VIEW nmc.job_queue WITH (security_invoker = true) AS
+SELECT kind, status, count(*) AS jobs,
+       count(*) FILTER (WHERE status = 'queued' AND next_attempt_at <= now()) AS due,
+       max(now() - next_attempt_at) FILTER (WHERE status = 'queued' AND next_attempt_at <= now()) AS oldest_due_age
+  FROM nmc.jobs
+ GROUP BY kind, status;
+COMMENT ON VIEW nmc.job_queue IS 'DBA: jobs by kind and status, how many are due and how long the oldest due one has waited.';
+--@replace leads nmc.lead_transition_allowed
+DROP FUNCTION nmc.lead_transition(uuid, text);
+--@replace leads nmc.lead_transition
+--@replace leads nmc.api_lead_patch
+--@replace calls nmc.call_transition_allowed
+--@replace calls nmc.calls_apply
+--@replace calls nmc.calls_missed
+--@replace conversations nmc.conversation_mode_allowed
+--@replace quick_replies nmc.quick_reply_json
+--@replace conversations nmc.conversation_set_mode
+--@replace jobs nmc.job_transition_allowed
+--@replace jobs nmc.job_finish
+--@replace jobs nmc.job_retry_or_fail
+--@replace jobs nmc.job_cancel
+--@replace dispatcher nmc.dispatcher_claim
+--@replace housekeeping nmc.dispatcher_backstop
+--@replace conversations nmc.conversation_state_allowed
+--@replace appointments nmc.appointment_transition_allowed
+--@replace appointments nmc.appointment_cancel
+--@replace businesses nmc.service_radius_max_km
+--@replace businesses nmc.business_update
+ALTER TABLE nmc.businesses DROP CONSTRAINT businesses_service_radius_km_check,
+    ADD CONSTRAINT businesses_service_radius_km_check CHECK (service_radius_km > 0 AND service_radius_km <= nmc.service_radius_max_km());
+--@include meta
+
+-- issue 16 (house-sql): one SQLSTATE → HTTP table, read by nmc_api.handle through nmc.api_error_response.
+CREATE TABLE nmc.api_sqlstate_http (
+    sqlstate    text PRIMARY KEY CHECK (sqlstate ~ '^[0-9A-Z]{5}$'),
+    http_status int NOT NULL CHECK (http_status BETWEEN 400 AND 499),
+    code        text NOT NULL CHECK (code ~ '^[a-z_]+$'),
+    message     text NOT NULL
+);
+COMMENT ON TABLE nmc.api_sqlstate_http IS 'SQLSTATE → HTTP, the one table (PostgREST''s idea): a rule only the schema enforces, which no handler checked first, is the client''s mistake — answered with this status and stable code, never a 500. NMxxx errors carry their own status (xxx) and code; any other SQLSTATE is a bug of ours: 500 internal_error.';
+INSERT INTO nmc.api_sqlstate_http (sqlstate, http_status, code, message) VALUES
+    ('23505', 409, 'conflict', 'this conflicts with something that already exists'),            -- unique_violation
+    ('23503', 409, 'conflict', 'this refers to something that does not exist, or is still in use'), -- foreign_key_violation
+    ('23P01', 409, 'conflict', 'this overlaps with something that already exists'),              -- exclusion_violation
+    ('23502', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- not_null_violation
+    ('23514', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- check_violation
+    ('22001', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- string_data_right_truncation
+    ('22003', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- numeric_value_out_of_range
+    ('22007', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- invalid_datetime_format
+    ('22008', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- datetime_field_overflow
+    ('22023', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- invalid_parameter_value
+    ('22P02', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'); -- invalid_text_representation
+--@replace api nmc.api_error_response
+--@replace api nmc_api.handle

@@ -1,7 +1,8 @@
 -- api.sql — the HTTP API: a route table and nmc_api.handle, the one function
 -- the edge calls for every /api request. handle finds the route, parses the
--- body, authenticates when the route needs it, runs the handler and maps
--- NMxxx errors to HTTP responses (PostgREST-style: one place for that table).
+-- body, authenticates when the route needs it, runs the handler and turns an
+-- error into an HTTP answer (nmc.api_error_response: NMxxx errors, and the
+-- SQLSTATE → HTTP table nmc.api_sqlstate_http — PostgREST-style, one place).
 CREATE TABLE nmc.api_routes (
     route_method text NOT NULL CHECK (route_method IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')),
     route_path   text NOT NULL CHECK (route_path ~ '^/(api|webhooks)/'),
@@ -79,6 +80,47 @@ INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VA
     ('PATCH', '/api/me', 'api_me_patch', 'jwt', 'Update the logged-in user''s name and preferences'),
     ('GET', '/api/business', 'api_business_get', 'jwt', 'The business profile'),
     ('PATCH', '/api/business', 'api_business_patch', 'jwt', 'Update the business profile');
+
+CREATE TABLE nmc.api_sqlstate_http (
+    sqlstate    text PRIMARY KEY CHECK (sqlstate ~ '^[0-9A-Z]{5}$'),
+    http_status int NOT NULL CHECK (http_status BETWEEN 400 AND 499),
+    code        text NOT NULL CHECK (code ~ '^[a-z_]+$'),
+    message     text NOT NULL
+);
+COMMENT ON TABLE nmc.api_sqlstate_http IS 'SQLSTATE → HTTP, the one table (PostgREST''s idea): a rule only the schema enforces, which no handler checked first, is the client''s mistake — answered with this status and stable code, never a 500. NMxxx errors carry their own status (xxx) and code; any other SQLSTATE is a bug of ours: 500 internal_error.';
+INSERT INTO nmc.api_sqlstate_http (sqlstate, http_status, code, message) VALUES
+    ('23505', 409, 'conflict', 'this conflicts with something that already exists'),            -- unique_violation
+    ('23503', 409, 'conflict', 'this refers to something that does not exist, or is still in use'), -- foreign_key_violation
+    ('23P01', 409, 'conflict', 'this overlaps with something that already exists'),              -- exclusion_violation
+    ('23502', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- not_null_violation
+    ('23514', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- check_violation
+    ('22001', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- string_data_right_truncation
+    ('22003', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- numeric_value_out_of_range
+    ('22007', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- invalid_datetime_format
+    ('22008', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- datetime_field_overflow
+    ('22023', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'), -- invalid_parameter_value
+    ('22P02', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'); -- invalid_text_representation
+
+CREATE FUNCTION nmc.api_error_response(err_state text, err_message text, err_code text, err_field text, route text)
+RETURNS nmc.http_response
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    m nmc.api_sqlstate_http;
+BEGIN
+    IF err_state ~ '^NM[0-9]{3}$' THEN
+        RETURN nmc.respond(substr(err_state, 3)::int, nmc.error_body(err_code, err_message, err_field));
+    END IF;
+    SELECT * INTO m FROM nmc.api_sqlstate_http WHERE sqlstate = err_state;
+    IF FOUND THEN
+        RAISE LOG 'nmc_api.handle %: refused by the schema: % %', route, err_state, err_message;
+        RETURN nmc.respond(m.http_status, nmc.error_body(m.code, m.message));
+    END IF;
+    RAISE LOG 'nmc_api.handle %: unexpected error % %', route, err_state, err_message;
+    RETURN nmc.respond(500, nmc.error_body('internal_error', 'internal error'));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_error_response(text, text, text, text, text) IS 'The HTTP answer to an error raised while handling a request: NMxxx → status xxx with its code and field; a SQLSTATE of nmc.api_sqlstate_http → its status and stable code; anything else → 500 internal_error (logged).';
 
 CREATE FUNCTION nmc.route_regex(route_path text)
 RETURNS text
@@ -183,24 +225,7 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT,
                                 err_code = PG_EXCEPTION_DETAIL, err_field = PG_EXCEPTION_HINT;
-        IF err_state ~ '^NM[0-9]{3}$' THEN
-            resp := nmc.respond(substr(err_state, 3)::int, nmc.error_body(err_code, err_message, err_field));
-        ELSIF err_state IN ('23505', '23503', '23P01') THEN
-            -- A rule the schema enforces that no handler checked first: the
-            -- request conflicts with what is stored; a client's mistake, not ours.
-            RAISE LOG 'nmc_api.handle % %: refused by a constraint: % %', upper(handle.method), handle.path, err_state, err_message;
-            resp := nmc.respond(409, nmc.error_body('conflict', CASE err_state
-                WHEN '23505' THEN 'this conflicts with something that already exists'
-                WHEN '23503' THEN 'this refers to something that does not exist, or is still in use'
-                ELSE 'this overlaps with something that already exists' END));
-        ELSIF err_state IN ('23502', '23514', '22001', '22003', '22007', '22008', '22023', '22P02') THEN
-            -- A value the schema refuses (empty, out of range, too long, malformed).
-            RAISE LOG 'nmc_api.handle % %: refused input: % %', upper(handle.method), handle.path, err_state, err_message;
-            resp := nmc.respond(400, nmc.error_body('invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'));
-        ELSE
-            RAISE LOG 'nmc_api.handle % %: unexpected error % %', upper(handle.method), handle.path, err_state, err_message;
-            resp := nmc.respond(500, nmc.error_body('internal_error', 'internal error'));
-        END IF;
+        resp := nmc.api_error_response(err_state, err_message, err_code, err_field, upper(handle.method) || ' ' || handle.path);
     END;
     IF resp.bytes IS NOT NULL THEN
         RETURN QUERY SELECT resp.status, resp.content_type, resp.headers, NULL::text, resp.bytes;

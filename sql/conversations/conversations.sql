@@ -1,15 +1,39 @@
 -- conversations.sql — the SMS thread between a business number and a
 -- customer: at most one open conversation per (business number, customer),
 -- its mode (waiting for the customer, human window open, AI, human) and the
--- human response window timer. Transitions live in nmc.conversation_set_mode.
+-- human response window timer. Its states and modes are listed once below;
+-- modes change only in nmc.conversation_set_mode (the allowed moves:
+-- nmc.conversation_mode_allowed), a conversation closes only in nmc.conversation_close.
+CREATE FUNCTION nmc.conversation_states()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['open', 'closed'] $$;
+COMMENT ON FUNCTION nmc.conversation_states() IS 'A conversation''s states, the one list (the domain nmc.conversation_state checks it, GET /api/meta serves it): open, then closed for good (nmc.conversation_close).';
+CREATE DOMAIN nmc.conversation_state AS text CHECK (VALUE = ANY (nmc.conversation_states()));
+COMMENT ON DOMAIN nmc.conversation_state IS 'A state of nmc.conversation_states(); changed only by nmc.conversation_close.';
+
+CREATE FUNCTION nmc.conversation_state_allowed(p_from text, p_to text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT p_to = 'closed' $$;
+COMMENT ON FUNCTION nmc.conversation_state_allowed(text, text) IS 'A conversation''s one state move: it only ever closes (nmc.conversation_close; closing a closed one again only merges what was gathered); the next text opens a fresh conversation.';
+
+CREATE FUNCTION nmc.conversation_modes()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['waiting', 'human_window', 'ai', 'human'] $$;
+COMMENT ON FUNCTION nmc.conversation_modes() IS 'A conversation''s modes, the one list (the domain nmc.conversation_mode checks it, GET /api/meta serves it): waiting for the customer, human window open, the assistant, a person (taken over).';
+CREATE DOMAIN nmc.conversation_mode AS text CHECK (VALUE = ANY (nmc.conversation_modes()));
+COMMENT ON DOMAIN nmc.conversation_mode IS 'A mode of nmc.conversation_modes(); changed only by nmc.conversation_set_mode.';
+
 CREATE TABLE nmc.conversations (
     id                    uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
     business_id           uuid NOT NULL,  -- checked through (business_id, customer_id) → customers below
     customer_id           uuid NOT NULL,
     phone_number_id       uuid NOT NULL,
     lead_id               uuid,
-    state                 text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
-    mode                  text NOT NULL DEFAULT 'waiting' CHECK (mode IN ('waiting', 'human_window', 'ai', 'human')),
+    state                 nmc.conversation_state NOT NULL DEFAULT 'open',
+    mode                  nmc.conversation_mode NOT NULL DEFAULT 'waiting',
     human_window_deadline timestamptz,
     human_window_timer_id bigint,
     last_message_at       timestamptz,
@@ -103,20 +127,24 @@ END
 $$;
 COMMENT ON FUNCTION nmc.conversation_open(uuid, uuid, uuid, uuid) IS 'The open conversation between a business number and a customer (locked), or a new one (emits conversation.created, with the customer): nmc.conversations_open for one.';
 
+CREATE FUNCTION nmc.conversation_mode_allowed(p_from text, p_to text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT (p_from, p_to) IN (('waiting', 'human_window'), ('human_window', 'waiting'), ('human_window', 'human_window'),
+                              ('waiting', 'waiting'), ('human_window', 'ai'), ('ai', 'ai'),
+                              -- Takeover, from any mode, and release back to waiting.
+                              ('waiting', 'human'), ('human_window', 'human'), ('ai', 'human'), ('human', 'human'),
+                              ('human', 'waiting'))
+$$;
+COMMENT ON FUNCTION nmc.conversation_mode_allowed(text, text) IS 'A conversation''s allowed mode changes, the one place: waiting ⇄ human_window (the customer wrote; the owner answered), human_window → ai (nobody answered in time), takeover to human from any mode and release back to waiting; staying in a mode is allowed. Set-based paths check it in their UPDATE.';
+
 CREATE FUNCTION nmc.conversation_set_mode(c nmc.conversations, p_mode text, p_deadline timestamptz DEFAULT NULL)
 RETURNS nmc.conversations
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    allowed boolean;
 BEGIN
-    -- The one place conversation modes change: every allowed (from, to) is listed here.
-    allowed := (c.mode, p_mode) IN (('waiting', 'human_window'), ('human_window', 'waiting'), ('human_window', 'human_window'),
-                                    ('waiting', 'waiting'), ('human_window', 'ai'), ('ai', 'ai'),
-                                    -- Takeover, from any mode, and release back to waiting.
-                                    ('waiting', 'human'), ('human_window', 'human'), ('ai', 'human'), ('human', 'human'),
-                                    ('human', 'waiting'));
-    IF NOT allowed THEN
+    IF NOT nmc.conversation_mode_allowed(c.mode, p_mode) THEN
         PERFORM nmc.raise_api_error(409, 'invalid_transition', format('a conversation cannot go from %s to %s', c.mode, p_mode));
     END IF;
     IF c.human_window_timer_id IS NOT NULL AND p_mode <> 'human_window' THEN

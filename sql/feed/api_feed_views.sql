@@ -1,7 +1,6 @@
--- api_feed_views.sql — the JSON API the dashboard lists things with:
--- conversations (keyset pagination, filters by state and mode), leads (by
--- status, with the call's text decision; change status), calls, and the
--- status page. Lists are newest first; `before` is the cursor a page returns.
+-- api_feed_views.sql — the lists the dashboard shows: conversations (keyset
+-- pagination, filters by state and mode) and leads (by status, with the call's
+-- text decision). Lists are newest first; `before` is the cursor a page returns.
 CREATE FUNCTION nmc.page_args(req jsonb, OUT before_at timestamptz, OUT before_id uuid, OUT page_size int)
 LANGUAGE plpgsql IMMUTABLE
 AS $$
@@ -117,77 +116,6 @@ END
 $$;
 COMMENT ON FUNCTION nmc.api_leads_list(jsonb) IS 'GET /api/leads?status=&limit=&before=: leads, latest activity first, with the customer and the last call''s text decision.';
 
-CREATE FUNCTION nmc.api_lead_patch(req jsonb)
-RETURNS nmc.http_response
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    l nmc.leads;
-    want text;
-    reason text;
-BEGIN
-    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['status', 'reason']);
-    want := nmc.input_text(req -> 'body', 'status', true, 30);
-    reason := nmc.input_text(req -> 'body', 'reason', false, 500);
-    SELECT * INTO l FROM nmc.leads WHERE id = nmc.input_uuid(req #>> '{params,0}', 'lead') FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM nmc.raise_api_error(404, 'not_found', 'no such lead');
-    END IF;
-    -- The owner may set any status, backwards too (a lead marked lost by mistake).
-    IF want NOT IN ('new', 'contacted', 'qualified', 'appointment_scheduled', 'won', 'lost', 'out_of_area') THEN
-        PERFORM nmc.raise_api_error(400, 'invalid_field', 'status must be new, contacted, qualified, appointment_scheduled, won, lost or out_of_area', 'status');
-    END IF;
-    IF want = 'lost' AND reason IS NULL THEN
-        PERFORM nmc.raise_api_error(400, 'missing_field', 'say why the lead was lost (reason), e.g. "went with another company"', 'reason');
-    END IF;
-    -- A reason belongs to won and lost; any other status clears it.
-    UPDATE nmc.leads SET status = want, last_activity_at = now(),
-           status_reason = CASE WHEN want IN ('won', 'lost') THEN reason END
-     WHERE id = l.id RETURNING * INTO l;
-    PERFORM nmc.emit_event(l.business_id, 'lead.updated', nmc.lead_json(l));
-    RETURN nmc.respond(200, jsonb_build_object('lead', nmc.lead_json(l)));
-END
-$$;
-COMMENT ON FUNCTION nmc.api_lead_patch(jsonb) IS 'PATCH /api/leads/{id} {status, reason}: the owner moves a lead, any status (a reason is required for lost, kept for won and lost); emits lead.updated.';
-
-CREATE FUNCTION nmc.api_status(req jsonb)
-RETURNS nmc.http_response
-LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    h record;
-    i record;
-BEGIN
-    -- Invoker's rights: row-level security limits the counts to the caller's
-    -- business; whether the workers run is the same for everyone.
-    SELECT * INTO h FROM nmc.dispatcher_health();
-    SELECT * INTO i FROM nmc.inbox_health();
-    RETURN nmc.respond(200, jsonb_build_object(
-        'database', 'ok',
-        'sandbox_mode', nmc.sandbox_mode(),
-        'dispatcher', jsonb_build_object('running', h.worker_pid IS NOT NULL,
-                                         'heartbeat_age_seconds', round(extract(epoch FROM h.heartbeat_age)::numeric, 3),
-                                         'queued', h.queued, 'due', h.due, 'in_flight', h.in_flight,
-                                         'oldest_due_age_seconds', round(coalesce(extract(epoch FROM h.oldest_due_age), 0)::numeric, 3)),
-        'inbox', jsonb_build_object('running', i.worker_pid IS NOT NULL,
-                                    'heartbeat_age_seconds', round(extract(epoch FROM i.heartbeat_age)::numeric, 3),
-                                    'waiting', i.waiting, 'failed', i.failed,
-                                    'oldest_waiting_age_seconds', round(coalesce(extract(epoch FROM i.oldest_waiting_age), 0)::numeric, 3)),
-        'providers_5m', nmc.provider_stats_5m(),
-        'providers', nmc.provider_circuit_status(),
-        -- The answering edge's own figures (nmc_api.handle's edge argument, never a header):
-        -- Twilio's webhooks it kept while the database was down, not yet replayed; its live-feed clients.
-        'edge_spool', CASE WHEN req #>> '{edge,spool_waiting}' ~ '^[0-9]+$' THEN jsonb_build_object(
-                         'waiting', (req #>> '{edge,spool_waiting}')::bigint) END,
-        'websocket', CASE WHEN req #>> '{edge,ws_clients}' ~ '^[0-9]+$' THEN jsonb_build_object(
-                         'clients', (req #>> '{edge,ws_clients}')::bigint,
-                         'dropped_slow', (req #>> '{edge,ws_dropped_slow}')::bigint) END));
-END
-$$;
-COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, whether the dispatcher and the inbox worker run (heartbeats), and — of the caller''s business only — its queued jobs, its webhooks waiting in the inbox and provider successes / retries / failures over 5 minutes; each provider''s circuit (open when it is down, since when) and how many of its jobs wait behind it; and the answering edge''s WebSocket clients (connected, dropped for being slow) and the webhooks it kept while the database was down and has not replayed yet.';
-
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
     ('GET', '/api/conversations', 'api_conversations_list', 'jwt', 'Conversations, filtered and paged'),
-    ('GET', '/api/leads', 'api_leads_list', 'jwt', 'Leads by status, paged'),
-    ('PATCH', '/api/leads/{id}', 'api_lead_patch', 'jwt', 'Change a lead''s status'),
-    ('GET', '/api/status', 'api_status', 'jwt', 'System status for the status page');
+    ('GET', '/api/leads', 'api_leads_list', 'jwt', 'Leads by status, paged');

@@ -1,12 +1,19 @@
 -- leads.sql — every missed call becomes a tracked lead: one active lead per
 -- customer at a time, touched by repeat calls, moved along its statuses in
 -- one function.
+CREATE FUNCTION nmc.lead_statuses()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['new', 'contacted', 'qualified', 'appointment_scheduled', 'won', 'lost', 'out_of_area'] $$;
+COMMENT ON FUNCTION nmc.lead_statuses() IS 'A lead''s statuses, the one list (the domain nmc.lead_status checks it, GET /api/meta serves it): first its progress new → contacted → qualified → appointment_scheduled (active), then its ends.';
+CREATE DOMAIN nmc.lead_status AS text CHECK (VALUE = ANY (nmc.lead_statuses()));
+COMMENT ON DOMAIN nmc.lead_status IS 'A status of nmc.lead_statuses(); moved only by nmc.lead_transition.';
+
 CREATE TABLE nmc.leads (
     id               uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
     business_id      uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     customer_id      uuid NOT NULL,
-    status           text NOT NULL DEFAULT 'new'
-                     CHECK (status IN ('new', 'contacted', 'qualified', 'appointment_scheduled', 'won', 'lost', 'out_of_area')),
+    status           nmc.lead_status NOT NULL DEFAULT 'new',
     calls_count      int NOT NULL DEFAULT 1,
     delivery_error   text,
     last_activity_at timestamptz NOT NULL DEFAULT now(),
@@ -108,32 +115,45 @@ END
 $$;
 COMMENT ON FUNCTION nmc.lead_for_call(uuid, uuid) IS 'The customer''s active lead, touched (calls_count, last activity), or a new lead (status new); emits lead.updated (nmc.leads_for_calls for one call).';
 
-CREATE FUNCTION nmc.lead_transition(p_lead_id uuid, p_status text)
+CREATE FUNCTION nmc.lead_transition_allowed(p_from text, p_to text, p_by text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT p_by = 'owner' OR NOT (p_to = ANY (progress) AND p_from = ANY (progress))
+           OR array_position(progress, p_to) > array_position(progress, p_from)
+      FROM (SELECT (nmc.lead_statuses())[1:4]) AS x(progress)
+$$;
+COMMENT ON FUNCTION nmc.lead_transition_allowed(text, text, text) IS 'A lead''s allowed moves, the one place: the owner (p_by owner) may set any status, backwards too (a lead marked lost by mistake); automatic progress (p_by system) only moves forward along new → contacted → qualified → appointment_scheduled, and won, lost, out_of_area are reached from any status.';
+
+CREATE FUNCTION nmc.lead_transition(p_lead_id uuid, p_status text, p_by text DEFAULT 'system', p_reason text DEFAULT NULL)
 RETURNS nmc.leads
 LANGUAGE plpgsql
 AS $$
 DECLARE
     l nmc.leads;
-    order_of text[] := ARRAY['new', 'contacted', 'qualified', 'appointment_scheduled'];
 BEGIN
     SELECT * INTO l FROM nmc.leads WHERE id = p_lead_id FOR UPDATE;
     IF NOT FOUND THEN
-        PERFORM nmc.raise_api_error(404, 'not_found', 'lead not found');
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such lead');
     END IF;
-    IF p_status NOT IN ('new', 'contacted', 'qualified', 'appointment_scheduled', 'won', 'lost', 'out_of_area') THEN
-        PERFORM nmc.raise_api_error(400, 'invalid_status', 'unknown lead status ' || p_status, 'status');
+    IF p_status IS NULL OR NOT p_status = ANY (nmc.lead_statuses()) THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'status must be one of ' || array_to_string(nmc.lead_statuses(), ', '), 'status');
     END IF;
-    -- Automatic progress only moves forward; won/lost/out_of_area are the owner's (or the AI's) call.
-    IF p_status = ANY (order_of) AND l.status = ANY (order_of)
-       AND array_position(order_of, p_status) <= array_position(order_of, l.status) THEN
+    IF p_by = 'owner' AND p_status = 'lost' AND p_reason IS NULL THEN
+        PERFORM nmc.raise_api_error(400, 'missing_field', 'say why the lead was lost (reason), e.g. "went with another company"', 'reason');
+    END IF;
+    IF NOT nmc.lead_transition_allowed(l.status, p_status, p_by) THEN
         RETURN l;
     END IF;
-    UPDATE nmc.leads SET status = p_status, last_activity_at = now() WHERE id = l.id RETURNING * INTO l;
+    -- The owner's reason belongs to won and lost; any other status the owner sets clears it.
+    UPDATE nmc.leads SET status = p_status, last_activity_at = now(),
+           status_reason = CASE WHEN p_by IS DISTINCT FROM 'owner' THEN status_reason WHEN p_status IN ('won', 'lost') THEN p_reason END
+     WHERE id = l.id RETURNING * INTO l;
     PERFORM nmc.emit_event(l.business_id, 'lead.updated', nmc.lead_json(l));
     RETURN l;
 END
 $$;
-COMMENT ON FUNCTION nmc.lead_transition(uuid, text) IS 'Moves a lead: new → contacted → qualified → appointment_scheduled only forward; won, lost, out_of_area from any state. Emits lead.updated.';
+COMMENT ON FUNCTION nmc.lead_transition(uuid, text, text, text) IS 'The one function that moves a lead (p_by: system, or owner with p_reason — required for lost, kept for won and lost): a move nmc.lead_transition_allowed refuses leaves the lead as it is. Emits lead.updated.';
 
 CREATE FUNCTION nmc.lead_text_not_delivered(m nmc.messages)
 RETURNS void
@@ -154,3 +174,24 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.lead_text_not_delivered(nmc.messages) IS 'Our text in a lead''s conversation did not reach the customer (Twilio reported it undelivered or failed, the send failed for good, or it was too late to send after an outage): the lead shows why (delivery_error), lead.updated, and the owner''s phone is told (kind undelivered).';
+
+CREATE FUNCTION nmc.api_lead_patch(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    l nmc.leads;
+    want text;
+    reason text;
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['status', 'reason']);
+    want := nmc.input_text(req -> 'body', 'status', true, 30);
+    reason := nmc.input_text(req -> 'body', 'reason', false, 500);
+    l := nmc.lead_transition(nmc.input_uuid(req #>> '{params,0}', 'lead'), want, 'owner', reason);
+    RETURN nmc.respond(200, jsonb_build_object('lead', nmc.lead_json(l)));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_lead_patch(jsonb) IS 'PATCH /api/leads/{id} {status, reason}: the owner moves a lead, any status (a reason is required for lost, kept for won and lost); emits lead.updated.';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('PATCH', '/api/leads/{id}', 'api_lead_patch', 'jwt', 'Change a lead''s status');

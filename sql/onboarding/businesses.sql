@@ -20,6 +20,12 @@ INSERT INTO nmc.trade_types (code, label) VALUES
     ('general_contractor', 'General contractor'),
     ('other', 'Other trade');
 
+CREATE FUNCTION nmc.service_radius_max_km()
+RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT 500::numeric $$;
+COMMENT ON FUNCTION nmc.service_radius_max_km() IS 'The largest service radius a business may set, in kilometres: the table checks it, PATCH /api/business refuses more, GET /api/meta serves it to the dashboard''s form.';
+
 CREATE TABLE nmc.businesses (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name             text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
@@ -49,7 +55,7 @@ CREATE TABLE nmc.businesses (
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     -- Since 0.2.0 (columns are added at the end: upgrades append them).
-    service_radius_km      numeric(5,1) CHECK (service_radius_km > 0 AND service_radius_km <= 500),
+    service_radius_km      numeric(5,1) CHECK (service_radius_km > 0 AND service_radius_km <= nmc.service_radius_max_km()),
     service_lat            double precision CHECK (service_lat BETWEEN -90 AND 90),
     service_lng            double precision CHECK (service_lng BETWEEN -180 AND 180),
     emergency_sms_to_owner boolean NOT NULL DEFAULT true,
@@ -279,8 +285,9 @@ BEGIN
         IF patch -> 'service_radius_km' = 'null' OR patch -> 'service_radius_km' = '0' THEN
             b.service_radius_km := NULL;
         ELSIF jsonb_typeof(patch -> 'service_radius_km') <> 'number'
-              OR (patch ->> 'service_radius_km')::numeric <= 0 OR (patch ->> 'service_radius_km')::numeric > 500 THEN
-            PERFORM nmc.raise_api_error(400, 'invalid_field', 'service_radius_km must be a number of kilometres up to 500 (0 or null: no radius)',
+              OR (patch ->> 'service_radius_km')::numeric <= 0 OR (patch ->> 'service_radius_km')::numeric > nmc.service_radius_max_km() THEN
+            PERFORM nmc.raise_api_error(400, 'invalid_field',
+                                        format('service_radius_km must be a number of kilometres up to %s (0 or null: no radius)', nmc.service_radius_max_km()),
                                         'service_radius_km');
         ELSE
             b.service_radius_km := round((patch ->> 'service_radius_km')::numeric, 1);

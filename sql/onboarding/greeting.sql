@@ -113,3 +113,50 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.greeting_preview(uuid, text) IS 'What a template renders to for this business now, with its SMS encoding (GSM-7 or UCS-2) and segment count. Validates the template first.';
+
+CREATE FUNCTION nmc.greeting_json(p_business_id uuid)
+RETURNS jsonb LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object('template', nmc.greeting_template_of(b.id), 'is_default', b.greeting_template IS NULL,
+                              'default_template', (SELECT template FROM nmc.greeting_defaults WHERE trade_type = b.trade_type),
+                              'variables', to_jsonb(nmc.greeting_variables()),
+                              'preview', nmc.greeting_preview(b.id, nmc.greeting_template_of(b.id)))
+      FROM nmc.businesses b WHERE b.id = p_business_id
+$$;
+COMMENT ON FUNCTION nmc.greeting_json(uuid) IS 'A business''s greeting as the API shows it, with the trade default and a preview.';
+
+CREATE FUNCTION nmc.api_greeting_get(req jsonb)
+RETURNS nmc.http_response LANGUAGE sql STABLE
+AS $$ SELECT nmc.respond(200, nmc.greeting_json(nmc.current_business_id())) $$;
+COMMENT ON FUNCTION nmc.api_greeting_get(jsonb) IS 'GET /api/business/greeting.';
+
+CREATE FUNCTION nmc.api_greeting_put(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.input_object(req -> 'body');
+    PERFORM nmc.input_allowed_fields(req -> 'body', ARRAY['template']);
+    IF NOT (req -> 'body') ? 'template' THEN
+        PERFORM nmc.raise_api_error(400, 'missing_field', 'template is required (null restores the default)', 'template');
+    END IF;
+    UPDATE nmc.businesses SET greeting_template =
+        CASE WHEN jsonb_typeof(req #> '{body,template}') = 'null' THEN NULL
+             ELSE nmc.greeting_validate(nmc.input_text(req -> 'body', 'template', true, 1000)) END
+     WHERE id = nmc.current_business_id();
+    RETURN nmc.respond(200, nmc.greeting_json(nmc.current_business_id()));
+END $$;
+COMMENT ON FUNCTION nmc.api_greeting_put(jsonb) IS 'PUT /api/business/greeting {template}: a validated template, or null for the trade default.';
+
+CREATE FUNCTION nmc.api_greeting_preview(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['template']);
+    RETURN nmc.respond(200, nmc.greeting_preview(nmc.current_business_id(), nmc.input_text(req -> 'body', 'template', true, 1000)));
+END $$;
+COMMENT ON FUNCTION nmc.api_greeting_preview(jsonb) IS 'POST /api/business/greeting/preview {template}: the rendered text, encoding (GSM-7/UCS-2) and segments, or why the template is refused.';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/business/greeting', 'api_greeting_get', 'jwt', 'The greeting template, its default and a preview'),
+    ('PUT', '/api/business/greeting', 'api_greeting_put', 'jwt', 'Set (or reset) the greeting template'),
+    ('POST', '/api/business/greeting/preview', 'api_greeting_preview', 'jwt', 'Render a template with encoding and segments');

@@ -133,3 +133,56 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.hours_replace(uuid, jsonb) IS 'Replaces a business''s weekly hours with a validated list of ranges (no overlaps within a day).';
+
+CREATE FUNCTION nmc.api_hours_get(req jsonb)
+RETURNS nmc.http_response LANGUAGE sql STABLE
+AS $$ SELECT nmc.respond(200, nmc.hours_json(nmc.current_business_id())) $$;
+COMMENT ON FUNCTION nmc.api_hours_get(jsonb) IS 'GET /api/business/hours: weekly hours, upcoming closures, open now.';
+
+CREATE FUNCTION nmc.api_hours_put(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.input_object(req -> 'body');
+    PERFORM nmc.input_allowed_fields(req -> 'body', ARRAY['hours']);
+    PERFORM nmc.hours_replace(nmc.current_business_id(), req #> '{body,hours}');
+    RETURN nmc.respond(200, nmc.hours_json(nmc.current_business_id()));
+END $$;
+COMMENT ON FUNCTION nmc.api_hours_put(jsonb) IS 'PUT /api/business/hours {hours: [{weekday, opens_at, closes_at}]}: replaces the weekly hours.';
+
+CREATE FUNCTION nmc.api_closures_post(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    d text := nmc.input_text(nmc.input_object(req -> 'body'), 'date', true, 10, 10);
+    c nmc.business_closures;
+BEGIN
+    PERFORM nmc.input_allowed_fields(req -> 'body', ARRAY['date', 'reason']);
+    IF d !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' OR to_char(to_date(d, 'YYYY-MM-DD'), 'YYYY-MM-DD') <> d THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'date must be a calendar date YYYY-MM-DD', 'date');
+    END IF;
+    INSERT INTO nmc.business_closures (business_id, closed_on, reason)
+    VALUES (nmc.current_business_id(), d::date, nmc.input_text(req -> 'body', 'reason', false, 200, 0))
+    ON CONFLICT (business_id, closed_on) DO UPDATE SET reason = EXCLUDED.reason
+    RETURNING * INTO c;
+    RETURN nmc.respond(201, jsonb_build_object('closure', jsonb_build_object('id', c.id, 'date', c.closed_on, 'reason', c.reason)));
+END $$;
+COMMENT ON FUNCTION nmc.api_closures_post(jsonb) IS 'POST /api/business/closures {date, reason}: a day the business is closed.';
+
+CREATE FUNCTION nmc.api_closures_delete(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+BEGIN
+    DELETE FROM nmc.business_closures WHERE id = nmc.input_uuid(req #>> '{params,0}', 'closure');
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such closure');
+    END IF;
+    RETURN nmc.respond(200, jsonb_build_object('deleted', true));
+END $$;
+COMMENT ON FUNCTION nmc.api_closures_delete(jsonb) IS 'DELETE /api/business/closures/{id}.';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/business/hours', 'api_hours_get', 'jwt', 'Weekly hours, upcoming closures, open now'),
+    ('PUT', '/api/business/hours', 'api_hours_put', 'jwt', 'Replace the weekly hours'),
+    ('POST', '/api/business/closures', 'api_closures_post', 'jwt', 'Add a closed day'),
+    ('DELETE', '/api/business/closures/{id}', 'api_closures_delete', 'jwt', 'Remove a closed day');

@@ -61,6 +61,95 @@ END
 $$;
 COMMENT ON FUNCTION nmc.phone_number_available(text) IS 'Raises NM409 number_taken if any business owns this number. Runs as nmc_auth (numbers are unique across businesses).';
 
+CREATE FUNCTION nmc.api_phone_numbers_list(req jsonb)
+RETURNS nmc.http_response LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.respond(200, jsonb_build_object('phone_numbers', coalesce(jsonb_agg(jsonb_build_object(
+               'id', id, 'phone', phone, 'friendly_name', friendly_name, 'simulated', simulated, 'created_at', created_at,
+               'previous_webhooks', previous_webhooks) ORDER BY created_at), '[]')))
+      FROM nmc.phone_numbers WHERE business_id = nmc.current_business_id() AND detached_at IS NULL
+$$;
+COMMENT ON FUNCTION nmc.api_phone_numbers_list(jsonb) IS 'GET /api/phone-numbers: the business''s numbers (previous_webhooks: for one the account owned before, the webhooks it had).';
+
+CREATE FUNCTION nmc.api_phone_numbers_search(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    ac text;
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['area_code']);
+    ac := nmc.input_text(req -> 'body', 'area_code', true, 3, 3);
+    IF ac !~ '^[2-9][0-9][0-9]$' THEN
+        PERFORM nmc.raise_api_error(400, 'invalid_field', 'area_code must be a 3-digit North American area code', 'area_code');
+    END IF;
+    RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(
+        nmc.job_enqueue('twilio.numbers.search', nmc.current_business_id(), jsonb_build_object('area_code', ac, 'country', 'US')))));
+END $$;
+COMMENT ON FUNCTION nmc.api_phone_numbers_search(jsonb) IS 'POST /api/phone-numbers/search {area_code}: starts a search; 202 with the job to poll (GET /api/jobs/{id}), whose result lists the numbers.';
+
+CREATE FUNCTION nmc.api_phone_numbers_buy(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    phone text;
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['phone_number']);
+    phone := nmc.normalize_phone(nmc.input_text(req -> 'body', 'phone_number', true, 32), 'phone_number');
+    PERFORM nmc.phone_number_available(phone);
+    RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(
+        nmc.job_enqueue('twilio.numbers.buy', nmc.current_business_id(), jsonb_build_object('phone_number', phone),
+                        'buy:' || phone || ':' || nmc.current_business_id()))));
+END $$;
+COMMENT ON FUNCTION nmc.api_phone_numbers_buy(jsonb) IS 'POST /api/phone-numbers {phone_number}: buys a number for the business and points its webhooks at us; 202 with the job to poll. The same request twice is one purchase.';
+
+CREATE FUNCTION nmc.api_phone_numbers_owned(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(coalesce(req -> 'body', '{}')), ARRAY[]::text[]);
+    RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(
+        nmc.job_enqueue('twilio.numbers.owned', nmc.current_business_id(), '{}'::jsonb))));
+END $$;
+COMMENT ON FUNCTION nmc.api_phone_numbers_owned(jsonb) IS 'POST /api/phone-numbers/owned: lists the numbers the Twilio account already owns that no business uses; 202 with the job to poll, whose result lists them with their current webhooks.';
+
+CREATE FUNCTION nmc.api_phone_numbers_attach(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql
+AS $$
+DECLARE
+    sid text;
+    listed jsonb;
+    earlier nmc.jobs;
+BEGIN
+    PERFORM nmc.input_allowed_fields(nmc.input_object(req -> 'body'), ARRAY['twilio_sid']);
+    sid := nmc.input_text(req -> 'body', 'twilio_sid', true, 34, 34);
+    -- The same request again gets the same job, done or not (once done, the
+    -- number is this business's and would otherwise read as taken).
+    SELECT * INTO earlier FROM nmc.jobs
+     WHERE business_id = nmc.current_business_id() AND idempotency_key = 'attach:' || sid || ':' || nmc.current_business_id();
+    IF FOUND THEN
+        RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(earlier)));
+    END IF;
+    -- What the account said about the number when this business last listed it:
+    -- its webhooks then are the ones kept to restore.
+    SELECT n INTO listed
+      FROM nmc.jobs jb, jsonb_array_elements(jb.result -> 'numbers') n
+     WHERE jb.business_id = nmc.current_business_id() AND jb.kind = 'twilio.numbers.owned' AND jb.status = 'done'
+       AND n ->> 'twilio_sid' = sid
+     ORDER BY jb.finished_at DESC
+     LIMIT 1;
+    IF listed IS NULL THEN
+        PERFORM nmc.raise_api_error(404, 'number_not_listed',
+            'this number is not among the account''s free numbers: list them first (POST /api/phone-numbers/owned)', 'twilio_sid');
+    END IF;
+    PERFORM nmc.phone_number_available(listed ->> 'phone_number');
+    RETURN nmc.respond(202, jsonb_build_object('job', nmc.job_json(
+        nmc.job_enqueue('twilio.numbers.attach', nmc.current_business_id(),
+                        jsonb_build_object('twilio_sid', sid, 'phone_number', listed ->> 'phone_number',
+                                           'friendly_name', listed ->> 'friendly_name', 'previous_webhooks', listed -> 'webhooks'),
+                        'attach:' || sid || ':' || nmc.current_business_id()))));
+END $$;
+COMMENT ON FUNCTION nmc.api_phone_numbers_attach(jsonb) IS 'POST /api/phone-numbers/attach {twilio_sid}: makes a number the account owns (as listed by POST /api/phone-numbers/owned) the business''s: our webhooks are set on it and the ones it had are kept (previous_webhooks); 202 with the job to poll; 404 number_not_listed, 409 number_taken. The same request again, even after the job is done, answers the same job.';
+
 -- Detaching a number the owner brought: its earlier webhooks go back on it
 -- (a twilio.numbers.detach job, sql/outbox/twilio.sql), then it is no longer ours.
 CREATE FUNCTION nmc.api_phone_number_detach(req jsonb)
@@ -100,4 +189,9 @@ END $$;
 COMMENT ON FUNCTION nmc.api_phone_number_detach(jsonb) IS 'POST /api/phone-numbers/{id}/detach: stop using a number attached from the Twilio account; its previous webhooks are put back (job twilio.numbers.detach), then it is no longer the business''s (kept, detached, with its calls). 202 with the job to poll (the same request again answers the same job; after a failed one, a new try); 404 not_found, 409 number_not_attached (bought here), 409 number_detached.';
 
 INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/phone-numbers', 'api_phone_numbers_list', 'jwt', 'The business''s Twilio numbers'),
+    ('POST', '/api/phone-numbers/search', 'api_phone_numbers_search', 'jwt', 'Search numbers by area code (a job)'),
+    ('POST', '/api/phone-numbers', 'api_phone_numbers_buy', 'jwt', 'Buy a number (a job)'),
+    ('POST', '/api/phone-numbers/owned', 'api_phone_numbers_owned', 'jwt', 'List the account''s numbers no business uses yet (a job)'),
+    ('POST', '/api/phone-numbers/attach', 'api_phone_numbers_attach', 'jwt', 'Use a number the account owns: our webhooks on it, its old ones kept (a job)'),
     ('POST', '/api/phone-numbers/{id}/detach', 'api_phone_number_detach', 'jwt', 'Stop using an attached number: its earlier webhooks put back (a job)');

@@ -82,7 +82,7 @@ BEGIN
                 UNION ALL
                 SELECT unnest(probe_ids)
                 LIMIT max_jobs + cardinality(probe_ids)) due
-         WHERE jobs.id = due.id AND kk.kind = jobs.kind
+         WHERE jobs.id = due.id AND kk.kind = jobs.kind AND nmc.job_transition_allowed(jobs.status, 'in_flight')
         RETURNING jobs.*
     LOOP
         SELECT * INTO k FROM nmc.job_kinds WHERE kind = j.kind;

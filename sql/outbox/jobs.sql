@@ -2,6 +2,27 @@
 -- the dispatcher worker claims, sends over libcurl and completes. This file
 -- owns the job life cycle (queued → in_flight → done | failed | cancelled,
 -- with retries back to queued), its kinds, attempts, and DBA functions.
+CREATE FUNCTION nmc.job_statuses()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['queued', 'in_flight', 'done', 'failed', 'cancelled'] $$;
+COMMENT ON FUNCTION nmc.job_statuses() IS 'A job''s statuses, the one list (the domain nmc.job_status checks it, GET /api/meta serves it).';
+CREATE DOMAIN nmc.job_status AS text CHECK (VALUE = ANY (nmc.job_statuses()));
+COMMENT ON DOMAIN nmc.job_status IS 'A status of nmc.job_statuses(); every UPDATE that moves it checks nmc.job_transition_allowed.';
+
+CREATE FUNCTION nmc.job_transition_allowed(p_from text, p_to text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE p_from
+               WHEN 'queued' THEN p_to IN ('queued', 'in_flight', 'done', 'failed', 'cancelled')
+               WHEN 'in_flight' THEN p_to IN ('in_flight', 'queued', 'done', 'failed', 'cancelled')
+               WHEN 'failed' THEN p_to = 'queued'
+               WHEN 'cancelled' THEN p_to = 'queued'
+               ELSE false END
+$$;
+COMMENT ON FUNCTION nmc.job_transition_allowed(text, text) IS 'A job''s allowed moves, the one place: queued → in_flight (claimed; an expired lease is claimed again) → done, failed, cancelled, or back to queued (retry, lease expired, held behind an open circuit); a queued job may be held, dropped or finished without a send (sandbox); failed and cancelled go back to queued only by a DBA''s nmc.job_retry; done is final. Checked in every UPDATE that sets a job''s status.';
+
 CREATE TABLE nmc.job_kinds (
     kind               text PRIMARY KEY,
     provider           text NOT NULL CHECK (provider IN ('twilio', 'openai', 'maps', 'push')),
@@ -17,8 +38,7 @@ CREATE TABLE nmc.jobs (
     business_id      uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     kind             text NOT NULL REFERENCES nmc.job_kinds (kind),
     payload          jsonb NOT NULL DEFAULT '{}',
-    status           text NOT NULL DEFAULT 'queued'
-                     CHECK (status IN ('queued', 'in_flight', 'done', 'failed', 'cancelled')),
+    status           nmc.job_status NOT NULL DEFAULT 'queued',
     attempts         int NOT NULL DEFAULT 0,
     next_attempt_at  timestamptz NOT NULL DEFAULT now(),
     lease_expires_at timestamptz,
@@ -241,7 +261,7 @@ BEGIN
            last_error = nmc.redact_secrets(p_error), error_code = p_error_code,
            simulated = simulated OR p_simulated, lease_expires_at = NULL,
            finished_at = now(), updated_at = now()
-     WHERE id = j.id;
+     WHERE id = j.id AND nmc.job_transition_allowed(status, p_status);
 END
 $$;
 COMMENT ON FUNCTION nmc.job_finish(nmc.jobs, text, jsonb, int, text, text, boolean) IS 'Marks a job done or failed with its outcome (errors redacted).';
@@ -294,7 +314,7 @@ BEGIN
                retry_budget_from = retry_budget_from + 1,
                next_attempt_at = 'infinity', last_http_status = p_http_status,
                last_error = nmc.redact_secrets(p_error), error_code = p_code, updated_at = now()
-         WHERE id = j.id;
+         WHERE id = j.id AND nmc.job_transition_allowed(status, 'queued');
         RETURN 'held';
     END IF;
     IF j.attempts - j.retry_budget_from >= k.max_attempts THEN
@@ -306,7 +326,7 @@ BEGIN
            next_attempt_at = now() + nmc.job_backoff(j.attempts, p_retry_after),
            last_http_status = p_http_status, last_error = nmc.redact_secrets(p_error),
            error_code = p_code, updated_at = now()
-     WHERE id = j.id;
+     WHERE id = j.id AND nmc.job_transition_allowed(status, 'queued');
     RETURN 'retry';
 END
 $$;
@@ -342,7 +362,7 @@ DECLARE
     j nmc.jobs;
 BEGIN
     UPDATE nmc.jobs SET status = 'cancelled', lease_expires_at = NULL, finished_at = now(), updated_at = now()
-     WHERE id = p_job_id AND status IN ('queued', 'in_flight')
+     WHERE id = p_job_id AND nmc.job_transition_allowed(status, 'cancelled')
     RETURNING * INTO j;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'job % is not queued or in flight', p_job_id
@@ -352,3 +372,27 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.job_cancel(bigint) IS 'DBA: cancels a queued or in-flight job. A response that arrives for it later is recorded as a stale attempt and applied to nothing.';
+
+CREATE FUNCTION nmc.job_json(j nmc.jobs)
+RETURNS jsonb LANGUAGE sql STABLE
+AS $$ SELECT jsonb_build_object('id', j.id, 'kind', j.kind, 'status', j.status, 'attempts', j.attempts, 'simulated', j.simulated,
+                                'result', j.result, 'error_code', j.error_code, 'error', j.last_error, 'created_at', j.created_at,
+                                'finished_at', j.finished_at) $$;
+COMMENT ON FUNCTION nmc.job_json(nmc.jobs) IS 'A job as the API shows it to the business that started it.';
+
+CREATE FUNCTION nmc.api_job_get(req jsonb)
+RETURNS nmc.http_response LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    j nmc.jobs;
+BEGIN
+    SELECT * INTO j FROM nmc.jobs WHERE id = CASE WHEN req #>> '{params,0}' ~ '^[0-9]{1,18}$' THEN (req #>> '{params,0}')::bigint END;
+    IF NOT FOUND THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such job');
+    END IF;
+    RETURN nmc.respond(200, jsonb_build_object('job', nmc.job_json(j)));
+END $$;
+COMMENT ON FUNCTION nmc.api_job_get(jsonb) IS 'GET /api/jobs/{id}: poll a number search or purchase.';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/jobs/{id}', 'api_job_get', 'jwt', 'Poll a job');

@@ -29,6 +29,9 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_api FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc TO nmc_api, nmc_auth;
 -- Policies call these as whoever queries the table, the owner included.
 GRANT EXECUTE ON FUNCTION nmc.current_business_id(), nmc.current_user_id() TO nmc_owner;
+-- The status lists the domains check: whoever writes a row evaluates them.
+GRANT EXECUTE ON FUNCTION nmc.lead_statuses(), nmc.call_statuses(), nmc.conversation_states(), nmc.conversation_modes(),
+                          nmc.appointment_statuses(), nmc.job_statuses(), nmc.service_radius_max_km() TO PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA nmc_api TO nmc_edge;
 
 -- Every nmc_api function runs as nmc_api unless reassigned below; a definer

@@ -22,7 +22,7 @@ BEGIN
     WITH expired AS (
         UPDATE nmc.jobs SET status = 'queued', lease_expires_at = NULL, next_attempt_at = now(), updated_at = now(),
                last_error = coalesce(last_error, 'lease expired before the attempt was recorded')
-         WHERE status = 'in_flight' AND lease_expires_at < now()
+         WHERE status = 'in_flight' AND lease_expires_at < now() AND nmc.job_transition_allowed(status, 'queued')
         RETURNING 1)
     SELECT count(*) INTO leases_requeued FROM expired;
 END

@@ -99,3 +99,14 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.input_timezone(text, text) IS 'Returns tz if it names a known IANA time zone, else raises NM400 invalid_timezone.';
+
+CREATE FUNCTION nmc.input_uuid(v text, field text DEFAULT 'id')
+RETURNS uuid LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF v !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        PERFORM nmc.raise_api_error(404, 'not_found', 'no such ' || field);
+    END IF;
+    RETURN v::uuid;
+END $$;
+COMMENT ON FUNCTION nmc.input_uuid(text, text) IS 'A path id as a uuid; anything else is a 404 (it names nothing).';

@@ -96,4 +96,43 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.report_system_health() IS 'pg_cron, every minute (with the backstop): when the dispatcher''s liveness or sandbox mode changed since the last report, emits system.health to every business. Returns how many were told.';
+CREATE FUNCTION nmc.api_status(req jsonb)
+RETURNS nmc.http_response
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    h record;
+    i record;
+BEGIN
+    -- Invoker's rights: row-level security limits the counts to the caller's
+    -- business; whether the workers run is the same for everyone.
+    SELECT * INTO h FROM nmc.dispatcher_health();
+    SELECT * INTO i FROM nmc.inbox_health();
+    RETURN nmc.respond(200, jsonb_build_object(
+        'database', 'ok',
+        'sandbox_mode', nmc.sandbox_mode(),
+        'dispatcher', jsonb_build_object('running', h.worker_pid IS NOT NULL,
+                                         'heartbeat_age_seconds', round(extract(epoch FROM h.heartbeat_age)::numeric, 3),
+                                         'queued', h.queued, 'due', h.due, 'in_flight', h.in_flight,
+                                         'oldest_due_age_seconds', round(coalesce(extract(epoch FROM h.oldest_due_age), 0)::numeric, 3)),
+        'inbox', jsonb_build_object('running', i.worker_pid IS NOT NULL,
+                                    'heartbeat_age_seconds', round(extract(epoch FROM i.heartbeat_age)::numeric, 3),
+                                    'waiting', i.waiting, 'failed', i.failed,
+                                    'oldest_waiting_age_seconds', round(coalesce(extract(epoch FROM i.oldest_waiting_age), 0)::numeric, 3)),
+        'providers_5m', nmc.provider_stats_5m(),
+        'providers', nmc.provider_circuit_status(),
+        -- The answering edge's own figures (nmc_api.handle's edge argument, never a header):
+        -- Twilio's webhooks it kept while the database was down, not yet replayed; its live-feed clients.
+        'edge_spool', CASE WHEN req #>> '{edge,spool_waiting}' ~ '^[0-9]+$' THEN jsonb_build_object(
+                         'waiting', (req #>> '{edge,spool_waiting}')::bigint) END,
+        'websocket', CASE WHEN req #>> '{edge,ws_clients}' ~ '^[0-9]+$' THEN jsonb_build_object(
+                         'clients', (req #>> '{edge,ws_clients}')::bigint,
+                         'dropped_slow', (req #>> '{edge,ws_dropped_slow}')::bigint) END));
+END
+$$;
+COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, whether the dispatcher and the inbox worker run (heartbeats), and — of the caller''s business only — its queued jobs, its webhooks waiting in the inbox and provider successes / retries / failures over 5 minutes; each provider''s circuit (open when it is down, since when) and how many of its jobs wait behind it; and the answering edge''s WebSocket clients (connected, dropped for being slow) and the webhooks it kept while the database was down and has not replayed yet.';
+
 SELECT cron.schedule('nevermisscall-health', '* * * * *', 'SELECT nmc.report_system_health()');
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/status', 'api_status', 'jwt', 'System status for the status page');

@@ -3,13 +3,27 @@
 -- (an exclusion constraint, so double booking is impossible whoever books), open slots inside business hours and
 -- closures, booking and cancelling, and the confirmation text — written from
 -- the appointment row, never by a model.
+CREATE FUNCTION nmc.appointment_statuses()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['booked', 'cancelled'] $$;
+COMMENT ON FUNCTION nmc.appointment_statuses() IS 'An appointment''s statuses, the one list (the domain nmc.appointment_status checks it, GET /api/meta serves it): booked, then cancelled for good (nmc.appointment_cancel, the one move).';
+CREATE DOMAIN nmc.appointment_status AS text CHECK (VALUE = ANY (nmc.appointment_statuses()));
+COMMENT ON DOMAIN nmc.appointment_status IS 'A status of nmc.appointment_statuses(); moved only by nmc.appointment_cancel.';
+
+CREATE FUNCTION nmc.appointment_transition_allowed(p_from text, p_to text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT (p_from, p_to) = ('booked', 'cancelled') $$;
+COMMENT ON FUNCTION nmc.appointment_transition_allowed(text, text) IS 'An appointment''s one move: booked → cancelled (a moved appointment stays booked).';
+
 CREATE TABLE nmc.appointments (
     id           uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id  uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     customer_id  uuid NOT NULL,
     lead_id      uuid,
     during       tstzrange NOT NULL CHECK (NOT isempty(during) AND lower_inc(during) AND NOT upper_inc(during)),
-    status       text NOT NULL DEFAULT 'booked' CHECK (status IN ('booked', 'cancelled')),
+    status       nmc.appointment_status NOT NULL DEFAULT 'booked',
     service_address text CHECK (length(service_address) <= 300),
     problem      text CHECK (length(problem) <= 1000),
     booked_by    text NOT NULL CHECK (booked_by IN ('owner', 'ai')),
@@ -158,7 +172,7 @@ DECLARE
     a nmc.appointments;
 BEGIN
     UPDATE nmc.appointments SET status = 'cancelled', cancel_reason = p_reason
-     WHERE id = p_appointment_id AND status = 'booked' RETURNING * INTO a;
+     WHERE id = p_appointment_id AND nmc.appointment_transition_allowed(status, 'cancelled') RETURNING * INTO a;
     IF NOT FOUND THEN
         PERFORM nmc.raise_api_error(404, 'not_found', 'no booked appointment with this id');
     END IF;

@@ -4,6 +4,20 @@
 -- at once while closed. The inbox worker then applies it: a missed call
 -- becomes, in one transaction, a customer, a lead, an open conversation, the
 -- greeting text and its job, and events. Every decision is recorded on the call.
+CREATE FUNCTION nmc.call_statuses()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['ringing', 'forwarded', 'answered', 'missed'] $$;
+COMMENT ON FUNCTION nmc.call_statuses() IS 'A call''s statuses, the one list (the domain nmc.call_status checks it, GET /api/meta serves it): ringing or forwarded when recorded, then answered or missed for good.';
+CREATE DOMAIN nmc.call_status AS text CHECK (VALUE = ANY (nmc.call_statuses()));
+COMMENT ON DOMAIN nmc.call_status IS 'A status of nmc.call_statuses(); moved only where nmc.call_transition_allowed says.';
+
+CREATE FUNCTION nmc.call_transition_allowed(p_from text, p_to text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT p_from IN ('ringing', 'forwarded') AND p_to IN ('answered', 'missed') $$;
+COMMENT ON FUNCTION nmc.call_transition_allowed(text, text) IS 'A call''s allowed moves, the one place: from ringing or forwarded to answered or missed, once (a call is recorded ringing or forwarded by nmc.calls_apply). The set-based paths (nmc.calls_apply, nmc.calls_missed) check it in their UPDATE.';
+
 CREATE TABLE nmc.calls (
     id               uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
     business_id      uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
@@ -12,7 +26,7 @@ CREATE TABLE nmc.calls (
     from_raw         text NOT NULL,
     to_phone         text NOT NULL,
     customer_id      uuid,
-    status           text NOT NULL CHECK (status IN ('ringing', 'forwarded', 'answered', 'missed')),
+    status           nmc.call_status NOT NULL,
     missed_reason    text CHECK (missed_reason IN ('no-answer', 'busy', 'failed', 'canceled', 'not-bridged', 'after_hours', 'no_forward_phone', 'outage',
                                                    'owner_phone')),
     dial_call_status text,
@@ -221,7 +235,7 @@ BEGIN
                decision_reason = whys[x.k], customer_id = cust_of[x.k], lead_id = lead_of[x.k], conversation_id = conv_of[x.k],
                message_id = msg_of[x.k]
           FROM generate_subscripts(cs, 1) AS x(k)
-         WHERE c.id = (cs[x.k]).id
+         WHERE c.id = (cs[x.k]).id AND nmc.call_transition_allowed(c.status, 'missed')
         RETURNING c AS row, x.k)
     SELECT array_agg(u.row ORDER BY u.k) INTO done FROM u;
     PERFORM nmc.emit_events(array_agg((done[k]).business_id ORDER BY k), array_agg('call.missed'::text ORDER BY k),
@@ -312,7 +326,8 @@ BEGIN
                decision = CASE WHEN nmc.call_dial_missed_reason(t.params) IS NULL THEN 'not_missed' ELSE c.decision END,
                decision_reason = CASE WHEN nmc.call_dial_missed_reason(t.params) IS NULL THEN 'the call was answered' ELSE c.decision_reason END
           FROM unnest(ts) WITH ORDINALITY AS t
-         WHERE t.kind = 'voice_dial' AND c.twilio_call_sid = t.webhook_key AND c.status NOT IN ('answered', 'missed')
+         WHERE t.kind = 'voice_dial' AND c.twilio_call_sid = t.webhook_key
+           AND nmc.call_transition_allowed(c.status, CASE WHEN nmc.call_dial_missed_reason(t.params) IS NULL THEN 'answered' ELSE 'missed' END)
         RETURNING c AS row, t.ordinality AS i, nmc.call_dial_missed_reason(t.params) AS reason, t.received_at AS at),
     -- An incoming call applied now for the first time: forwarded, or missed at
     -- once (the caller was told the business is closed or has no forward phone).
@@ -399,3 +414,18 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.call_status_reported(nmc.webhook_inbox) IS 'Applies an accepted call status callback: the call''s status and duration. Repeats change nothing.';
+
+CREATE FUNCTION nmc.api_calls_list(req jsonb)
+RETURNS nmc.http_response LANGUAGE sql STABLE
+AS $$
+    SELECT nmc.respond(200, jsonb_build_object('calls', coalesce(jsonb_agg(nmc.call_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id))
+                                                                  ORDER BY c.created_at DESC), '[]')))
+      FROM (SELECT * FROM nmc.calls WHERE business_id = nmc.current_business_id() ORDER BY created_at DESC LIMIT 100) c
+$$;
+COMMENT ON FUNCTION nmc.api_calls_list(jsonb) IS 'GET /api/calls: the latest 100 calls with their text decision and their customer ({id, phone, name}, as call.missed carries it).';
+
+INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
+    ('GET', '/api/calls', 'api_calls_list', 'jwt', 'Latest calls with their text decision'),
+    ('POST', '/webhooks/twilio/voice', 'webhook_voice', 'twilio', 'Twilio: an incoming call'),
+    ('POST', '/webhooks/twilio/voice/dial', 'webhook_voice_dial', 'twilio', 'Twilio: the forwarded call ended (Dial action)'),
+    ('POST', '/webhooks/twilio/voice/status', 'webhook_voice_status', 'twilio', 'Twilio: call status callback');
