@@ -93,7 +93,7 @@ for _ in $(seq 1 100); do
 done
 NMC_TEST_BASE_URL=http://127.0.0.1:$SAN_PORT NMC_HTTP_PORT=$SAN_PORT NMC_WS_PORT=$((SAN_PORT + 1)) \
 NMC_TEST_EDGE_BIN=$ROOT/edge/nmc-edge-sanitized NMC_TEST_EDGE_LOG=$SAN_LOG \
-    prove "$ROOT"/test/edge/01_api_routes.t "$ROOT"/test/edge/04_websocket_feed.t "$ROOT"/test/edge/05_openapi_coverage.t \
+    prove "$ROOT"/test/edge/01_api_routes.t "$ROOT"/test/edge/04_websocket_feed.t "$ROOT"/test/edge/05_routes_from_openapi.t \
           "$ROOT"/test/edge/06_metrics.t "$ROOT"/test/edge/08_client_address.t "$ROOT"/test/edge/09_connection_flood.t \
           "$ROOT"/test/webhooks/07_database_outage_spool.t
 kill -TERM "$SAN_PID"

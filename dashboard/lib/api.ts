@@ -233,7 +233,7 @@ export function createApi(opts: ApiOptions) {
     events: (after: number, limit = 100) => get<{ events: FeedEvent[]; last_event_id: number }>('/api/events', { after, limit }),
     /** Web Push for "Alerts on this device" (lib/webPush.ts): the server's VAPID public key, base64url. */
     pushKey: () => get<{ public_key: string }>('/api/push/key'),
-    /** 201 for a new endpoint, 200 when it was already registered (docs/openapi.yaml). */
+    /** 201 for a new endpoint, 200 when it was already registered (docs/openapi.json). */
     addPushSubscription: (s: PushSubscriptionJSON) => post<{ subscription: PushSubscriptionRecord }>('/api/push/subscriptions', s),
     removePushSubscription: (endpoint: string) => post<{ unsubscribed: boolean }>('/api/push/unsubscribe', { endpoint }),
     sandboxMissedCall: (from?: string) => post<{ call_sid: string; from: string; to: string }>('/api/sandbox/missed-call', from ? { from } : {}),

@@ -172,3 +172,9 @@ INSERT INTO nmc.api_sqlstate_http (sqlstate, http_status, code, message) VALUES
     ('22P02', 400, 'invalid_input', 'a value in the request is not acceptable (missing, too long, out of range or malformed)'); -- invalid_text_representation
 --@replace api nmc.api_error_response
 --@replace api nmc_api.handle
+
+-- issue 16 (house-sql): the route table is made from the OpenAPI document (docs/openapi.json):
+-- nmc.api_routes_build, which extension/Makefile runs at the end of every upgrade script.
+--@replace openapi nmc.api_openapi
+--@replace openapi nmc.api_operations
+--@replace openapi nmc.api_routes_build

@@ -71,16 +71,6 @@ LANGUAGE sql
 AS $$ SELECT nmc.respond(200, jsonb_build_object('business', nmc.business_json(nmc.business_update(req -> 'body')))) $$;
 COMMENT ON FUNCTION nmc.api_business_patch(jsonb) IS 'PATCH /api/business: partial update of the business profile.';
 
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/trade-types', 'api_trade_types', 'public', 'List the trades a business can choose'),
-    ('POST', '/api/auth/register', 'api_auth_register', 'public', 'Create a user and their business; returns a session token'),
-    ('POST', '/api/auth/login', 'api_auth_login', 'public', 'Log in; returns a session token'),
-    ('POST', '/api/auth/unlock', 'api_auth_unlock', 'public', 'Text a sign-in code to the business''s phone (passes the login throttle)'),
-    ('GET', '/api/me', 'api_me_get', 'jwt', 'The logged-in user'),
-    ('PATCH', '/api/me', 'api_me_patch', 'jwt', 'Update the logged-in user''s name and preferences'),
-    ('GET', '/api/business', 'api_business_get', 'jwt', 'The business profile'),
-    ('PATCH', '/api/business', 'api_business_patch', 'jwt', 'Update the business profile');
-
 CREATE TABLE nmc.api_sqlstate_http (
     sqlstate    text PRIMARY KEY CHECK (sqlstate ~ '^[0-9A-Z]{5}$'),
     http_status int NOT NULL CHECK (http_status BETWEEN 400 AND 499),

@@ -33,6 +33,3 @@ AS $$
         'limits', jsonb_build_object('service_radius_km_max', nmc.service_radius_max_km())))
 $$;
 COMMENT ON FUNCTION nmc.api_meta(jsonb) IS 'GET /api/meta: the statuses of each state machine (lead, call, conversation state and mode, appointment, job) with their moves, and field bounds (service_radius_km_max) — the server''s rules, so the dashboard never keeps a copy.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/meta', 'api_meta', 'public', 'Statuses of each state machine and field bounds the dashboard shows');

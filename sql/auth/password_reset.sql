@@ -74,8 +74,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.api_auth_sign_out_everywhere(jsonb) IS 'POST /api/auth/sign-out-everywhere: every session token of this account issued until now stops working (this one too).';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('POST', '/api/auth/password/forgot', 'api_auth_password_forgot', 'public', 'Text a code for a new password to the owner''s phone'),
-    ('POST', '/api/auth/password/reset', 'api_auth_password_reset', 'public', 'Set a new password with the texted code'),
-    ('POST', '/api/auth/sign-out-everywhere', 'api_auth_sign_out_everywhere', 'jwt', 'Sign this account out of every session');

@@ -86,6 +86,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.api_media_get(jsonb) IS 'GET /api/media/{id}: a kept file of the caller''s business (a voicemail, an MMS photo) with its content type; 409 media_not_ready while it is fetched, 410 media_unavailable when it could not be, 404 for another business''s.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/media/{id}', 'api_media_get', 'jwt', 'A voicemail recording or MMS photo, fetched from the provider and served here');

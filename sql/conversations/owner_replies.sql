@@ -92,8 +92,3 @@ BEGIN
                                 FROM nmc.messages m WHERE m.business_id = conv.business_id AND m.conversation_id = conv.id), '[]')));
 END $$;
 COMMENT ON FUNCTION nmc.api_conversation_get(jsonb) IS 'GET /api/conversations/{id}: the conversation (with its customer) and its messages.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/conversations/{id}', 'api_conversation_get', 'jwt', 'A conversation and its messages'),
-    ('POST', '/api/conversations/{id}/messages', 'api_conversation_reply', 'jwt', 'Send a text as the business'),
-    ('POST', '/api/conversations', 'api_conversation_start', 'jwt', 'Text any number as the business');

@@ -151,9 +151,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.api_quick_reply_delete(jsonb) IS 'DELETE /api/quick-replies/{id}.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/quick-replies', 'api_quick_replies_list', 'jwt', 'Saved texts, rendered for a conversation'),
-    ('POST', '/api/quick-replies', 'api_quick_reply_create', 'jwt', 'Save a text'),
-    ('PATCH', '/api/quick-replies/{id}', 'api_quick_reply_patch', 'jwt', 'Change a saved text or its place'),
-    ('DELETE', '/api/quick-replies/{id}', 'api_quick_reply_delete', 'jwt', 'Delete a saved text');

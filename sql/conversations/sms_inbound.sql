@@ -107,7 +107,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.message_status_reported(nmc.webhook_inbox) IS 'Applies an accepted delivery status callback, only if it moves the message forward; delivered moves its lead to contacted, a delivery failure shows on the lead (nmc.lead_text_not_delivered).';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('POST', '/webhooks/twilio/sms', 'webhook_sms', 'twilio', 'Twilio: an incoming text'),
-    ('POST', '/webhooks/twilio/sms/status', 'webhook_sms_status', 'twilio', 'Twilio: outbound message status callback');

@@ -89,7 +89,3 @@ RETURNS nmc.http_response LANGUAGE sql
 AS $$ SELECT nmc.respond(200, jsonb_build_object('conversation', nmc.conversation_json(
           nmc.conversation_release(nmc.input_uuid(req #>> '{params,0}', 'conversation'))))) $$;
 COMMENT ON FUNCTION nmc.api_conversation_release(jsonb) IS 'POST /api/conversations/{id}/release.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('POST', '/api/conversations/{id}/takeover', 'api_conversation_takeover', 'jwt', 'Take the conversation over (the AI goes silent)'),
-    ('POST', '/api/conversations/{id}/release', 'api_conversation_release', 'jwt', 'Hand the conversation back');

@@ -115,7 +115,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.api_leads_list(jsonb) IS 'GET /api/leads?status=&limit=&before=: leads, latest activity first, with the customer and the last call''s text decision.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/conversations', 'api_conversations_list', 'jwt', 'Conversations, filtered and paged'),
-    ('GET', '/api/leads', 'api_leads_list', 'jwt', 'Leads by status, paged');

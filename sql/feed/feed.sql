@@ -46,10 +46,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION nmc.api_realtime(jsonb) IS 'GET /api/realtime: where the live feed''s WebSocket is and how to speak to it.';
 
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/events', 'api_events_list', 'jwt', 'Events after a given id (resume)'),
-    ('GET', '/api/realtime', 'api_realtime', 'jwt', 'The live feed''s WebSocket URL and protocol');
-
 CREATE FUNCTION nmc_api.ws_hello(hello text, OUT business_id uuid, OUT resume_after bigint, OUT error_code text, OUT error_message text)
 LANGUAGE plpgsql
 SECURITY DEFINER

@@ -192,6 +192,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.api_lead_patch(jsonb) IS 'PATCH /api/leads/{id} {status, reason}: the owner moves a lead, any status (a reason is required for lost, kept for won and lost); emits lead.updated.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('PATCH', '/api/leads/{id}', 'api_lead_patch', 'jwt', 'Change a lead''s status');

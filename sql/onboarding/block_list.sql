@@ -52,8 +52,3 @@ BEGIN
     RETURN nmc.respond(200, jsonb_build_object('deleted', true));
 END $$;
 COMMENT ON FUNCTION nmc.api_blocked_delete(jsonb) IS 'DELETE /api/business/blocked-numbers/{id}.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/business/blocked-numbers', 'api_blocked_list', 'jwt', 'The block list'),
-    ('POST', '/api/business/blocked-numbers', 'api_blocked_add', 'jwt', 'Block a number from missed-call texts'),
-    ('DELETE', '/api/business/blocked-numbers/{id}', 'api_blocked_delete', 'jwt', 'Unblock a number');

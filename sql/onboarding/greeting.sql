@@ -155,8 +155,3 @@ BEGIN
     RETURN nmc.respond(200, nmc.greeting_preview(nmc.current_business_id(), nmc.input_text(req -> 'body', 'template', true, 1000)));
 END $$;
 COMMENT ON FUNCTION nmc.api_greeting_preview(jsonb) IS 'POST /api/business/greeting/preview {template}: the rendered text, encoding (GSM-7/UCS-2) and segments, or why the template is refused.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/business/greeting', 'api_greeting_get', 'jwt', 'The greeting template, its default and a preview'),
-    ('PUT', '/api/business/greeting', 'api_greeting_put', 'jwt', 'Set (or reset) the greeting template'),
-    ('POST', '/api/business/greeting/preview', 'api_greeting_preview', 'jwt', 'Render a template with encoding and segments');

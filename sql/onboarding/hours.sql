@@ -180,9 +180,3 @@ BEGIN
     RETURN nmc.respond(200, jsonb_build_object('deleted', true));
 END $$;
 COMMENT ON FUNCTION nmc.api_closures_delete(jsonb) IS 'DELETE /api/business/closures/{id}.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/business/hours', 'api_hours_get', 'jwt', 'Weekly hours, upcoming closures, open now'),
-    ('PUT', '/api/business/hours', 'api_hours_put', 'jwt', 'Replace the weekly hours'),
-    ('POST', '/api/business/closures', 'api_closures_post', 'jwt', 'Add a closed day'),
-    ('DELETE', '/api/business/closures/{id}', 'api_closures_delete', 'jwt', 'Remove a closed day');

@@ -187,11 +187,3 @@ BEGIN
                                            'previous_webhooks', pn.previous_webhooks), k))));
 END $$;
 COMMENT ON FUNCTION nmc.api_phone_number_detach(jsonb) IS 'POST /api/phone-numbers/{id}/detach: stop using a number attached from the Twilio account; its previous webhooks are put back (job twilio.numbers.detach), then it is no longer the business''s (kept, detached, with its calls). 202 with the job to poll (the same request again answers the same job; after a failed one, a new try); 404 not_found, 409 number_not_attached (bought here), 409 number_detached.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/phone-numbers', 'api_phone_numbers_list', 'jwt', 'The business''s Twilio numbers'),
-    ('POST', '/api/phone-numbers/search', 'api_phone_numbers_search', 'jwt', 'Search numbers by area code (a job)'),
-    ('POST', '/api/phone-numbers', 'api_phone_numbers_buy', 'jwt', 'Buy a number (a job)'),
-    ('POST', '/api/phone-numbers/owned', 'api_phone_numbers_owned', 'jwt', 'List the account''s numbers no business uses yet (a job)'),
-    ('POST', '/api/phone-numbers/attach', 'api_phone_numbers_attach', 'jwt', 'Use a number the account owns: our webhooks on it, its old ones kept (a job)'),
-    ('POST', '/api/phone-numbers/{id}/detach', 'api_phone_number_detach', 'jwt', 'Stop using an attached number: its earlier webhooks put back (a job)');

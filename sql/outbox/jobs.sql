@@ -393,6 +393,3 @@ BEGIN
     RETURN nmc.respond(200, jsonb_build_object('job', nmc.job_json(j)));
 END $$;
 COMMENT ON FUNCTION nmc.api_job_get(jsonb) IS 'GET /api/jobs/{id}: poll a number search or purchase.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/jobs/{id}', 'api_job_get', 'jwt', 'Poll a job');

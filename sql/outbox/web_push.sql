@@ -209,8 +209,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.api_push_unsubscribe(jsonb) IS 'POST /api/push/unsubscribe {endpoint}: this device gets no more pushes; 200 {"unsubscribed": true} whether or not it was registered.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/push/key', 'api_push_key', 'jwt', 'The key browsers subscribe to alert pushes with'),
-    ('POST', '/api/push/subscriptions', 'api_push_subscribe', 'jwt', 'This device gets alerts pushed'),
-    ('POST', '/api/push/unsubscribe', 'api_push_unsubscribe', 'jwt', 'This device gets no more pushes');

@@ -292,9 +292,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.api_alert_phone_verify(jsonb) IS 'POST /api/business/alerts/phone/verify {code}: the code texted to the alert phone proves the owner has it; alerts then go there. 400 invalid_code otherwise (login_code_max_attempts tries).';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/business/alerts', 'api_alerts_get', 'jwt', 'Alerts to the owner''s phone: the phone, the kinds, the quiet hours'),
-    ('PATCH', '/api/business/alerts', 'api_alerts_patch', 'jwt', 'Choose the alerts and the quiet hours'),
-    ('PUT', '/api/business/alerts/phone', 'api_alert_phone_put', 'jwt', 'Set the phone alerts go to; a code is texted to it'),
-    ('POST', '/api/business/alerts/phone/verify', 'api_alert_phone_verify', 'jwt', 'Verify the alert phone with the texted code');

@@ -133,6 +133,3 @@ $$;
 COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, whether the dispatcher and the inbox worker run (heartbeats), and — of the caller''s business only — its queued jobs, its webhooks waiting in the inbox and provider successes / retries / failures over 5 minutes; each provider''s circuit (open when it is down, since when) and how many of its jobs wait behind it; and the answering edge''s WebSocket clients (connected, dropped for being slow) and the webhooks it kept while the database was down and has not replayed yet.';
 
 SELECT cron.schedule('nevermisscall-health', '* * * * *', 'SELECT nmc.report_system_health()');
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/status', 'api_status', 'jwt', 'System status for the status page');

@@ -67,7 +67,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.api_sandbox_customer_reply(jsonb) IS 'POST /api/sandbox/customer-reply {from?, body}: sandbox mode only — a text from a customer to the business''s number, through the same code as Twilio''s SMS webhook.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('POST', '/api/sandbox/missed-call', 'api_sandbox_missed_call', 'jwt', 'Sandbox: rehearse an unanswered call to your number'),
-    ('POST', '/api/sandbox/customer-reply', 'api_sandbox_customer_reply', 'jwt', 'Sandbox: rehearse a customer''s text to your number');

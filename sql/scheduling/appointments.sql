@@ -397,11 +397,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.api_open_slots(jsonb) IS 'GET /api/appointments/open-slots[?date=YYYY-MM-DD&minutes=&exclude=<appointment>]: the free slots — of that local day (every free start still ahead), else the next ten — of minutes (else appointment_minutes), the appointment being moved not counting against itself (nmc.open_slots).';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/appointments', 'api_appointments_list', 'jwt', 'Appointments in a time window'),
-    ('POST', '/api/appointments', 'api_appointments_create', 'jwt', 'Book an appointment by hand'),
-    ('POST', '/api/appointments/{id}/cancel', 'api_appointments_cancel', 'jwt', 'Cancel an appointment'),
-    ('PATCH', '/api/appointments/{id}', 'api_appointments_patch', 'jwt', 'Move an appointment'),
-    ('GET', '/api/appointments/{id}/ics', 'api_appointment_ics', 'jwt', 'An appointment as an iCalendar file'),
-    ('GET', '/api/appointments/open-slots', 'api_open_slots', 'jwt', 'Free slots: of a day, or the next ones');

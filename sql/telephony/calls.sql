@@ -423,9 +423,3 @@ AS $$
       FROM (SELECT * FROM nmc.calls WHERE business_id = nmc.current_business_id() ORDER BY created_at DESC LIMIT 100) c
 $$;
 COMMENT ON FUNCTION nmc.api_calls_list(jsonb) IS 'GET /api/calls: the latest 100 calls with their text decision and their customer ({id, phone, name}, as call.missed carries it).';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('GET', '/api/calls', 'api_calls_list', 'jwt', 'Latest calls with their text decision'),
-    ('POST', '/webhooks/twilio/voice', 'webhook_voice', 'twilio', 'Twilio: an incoming call'),
-    ('POST', '/webhooks/twilio/voice/dial', 'webhook_voice_dial', 'twilio', 'Twilio: the forwarded call ended (Dial action)'),
-    ('POST', '/webhooks/twilio/voice/status', 'webhook_voice_status', 'twilio', 'Twilio: call status callback');

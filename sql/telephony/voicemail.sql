@@ -269,7 +269,3 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION nmc.openai_transcribe_failed(nmc.jobs) IS 'openai.audio.transcribe given up (or dropped): the voicemail is marked so and still told to the conversation and the owner, without words.';
-
-INSERT INTO nmc.api_routes (route_method, route_path, handler, auth, summary) VALUES
-    ('POST', '/webhooks/twilio/voice/recording', 'webhook_voice_recording', 'twilio', 'Twilio: a voicemail''s recording status callback'),
-    ('POST', '/webhooks/twilio/voice/recorded', 'webhook_voice_recorded', 'twilio', 'Twilio: the caller finished a voicemail (Record action)');
