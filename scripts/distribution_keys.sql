@@ -1,9 +1,10 @@
 -- distribution_keys.sql — tenant tables (schema nmc, a business_id column) must carry
 -- business_id in their primary key and every unique key, so that they can be distributed
 -- by business (docs/scaling.md). This lists the keys that do not, less the exceptions
--- below: the one place where a key may stay global, each with why. What it lists is the
--- work still to do; docs/scaling.md keeps the same list and test/ops/distribution_keys.t
--- fails when the two differ or the list grows. psql -f scripts/distribution_keys.sql
+-- below: the one place where a key may stay global, each a value looked up before the
+-- business is known, with why. It lists nothing (version 0.8.0); docs/scaling.md keeps the
+-- same, empty, list and test/ops/distribution_keys.t fails when the two differ or the list
+-- grows. psql -f scripts/distribution_keys.sql
 WITH exceptions (table_name, key_name, why) AS (VALUES
     ('users', 'users_email_key',
      'log-in finds the user by email before the business is known (on Citus: a user_emails lookup table)'),

@@ -178,3 +178,79 @@ INSERT INTO nmc.api_sqlstate_http (sqlstate, http_status, code, message) VALUES
 --@replace openapi nmc.api_openapi
 --@replace openapi nmc.api_operations
 --@replace openapi nmc.api_routes_build
+
+-- issue 20 (keys): the rest of the keys for distribution by business (docs/scaling.md,
+-- scripts/distribution_keys.sql): these tables are keyed (business_id, id) too, each with a
+-- plain index on id (rows are found by id alone: a job's payload, the dispatcher, the
+-- inbox worker); their foreign keys, which already named (business_id, <col>), are dropped
+-- and made again on the new primary keys, ON DELETE as before; jobs.parent_id becomes
+-- (business_id, parent_id). The Twilio SIDs, jobs' idempotency keys, the inbox's webhook
+-- keys and the one running AI turn are unique per business (value first, business_id
+-- last: a lookup by the value alone still finds the index).
+ALTER TABLE nmc.user_devices DROP CONSTRAINT user_devices_business_id_user_id_fkey;
+ALTER TABLE nmc.login_codes DROP CONSTRAINT login_codes_business_id_user_id_fkey;
+ALTER TABLE nmc.push_subscriptions DROP CONSTRAINT push_subscriptions_business_id_user_id_fkey;
+ALTER TABLE nmc.messages DROP CONSTRAINT messages_business_id_customer_id_fkey, DROP CONSTRAINT messages_business_id_conversation_id_fkey;
+ALTER TABLE nmc.leads DROP CONSTRAINT leads_business_id_customer_id_fkey;
+ALTER TABLE nmc.conversations DROP CONSTRAINT conversations_business_id_customer_id_fkey,
+    DROP CONSTRAINT conversations_business_id_phone_number_id_fkey, DROP CONSTRAINT conversations_business_id_lead_id_fkey;
+ALTER TABLE nmc.appointments DROP CONSTRAINT appointments_business_id_customer_id_fkey, DROP CONSTRAINT appointments_business_id_lead_id_fkey;
+ALTER TABLE nmc.calls DROP CONSTRAINT calls_business_id_phone_number_id_fkey;
+ALTER TABLE nmc.jobs DROP CONSTRAINT jobs_parent_id_fkey;
+ALTER TABLE nmc.ai_turns DROP CONSTRAINT ai_turns_business_id_conversation_id_fkey;
+ALTER TABLE nmc.voicemails DROP CONSTRAINT voicemails_business_id_call_id_fkey;
+ALTER TABLE nmc.users DROP CONSTRAINT users_pkey, DROP CONSTRAINT users_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX users_id ON nmc.users (id);
+ALTER TABLE nmc.customers DROP CONSTRAINT customers_pkey, DROP CONSTRAINT customers_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX customers_id ON nmc.customers (id);
+ALTER TABLE nmc.phone_numbers DROP CONSTRAINT phone_numbers_pkey, DROP CONSTRAINT phone_numbers_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX phone_numbers_id ON nmc.phone_numbers (id);
+DROP INDEX nmc.phone_numbers_twilio_sid_key;
+CREATE UNIQUE INDEX phone_numbers_twilio_sid_key ON nmc.phone_numbers (twilio_sid, business_id) WHERE detached_at IS NULL;
+ALTER TABLE nmc.leads DROP CONSTRAINT leads_pkey, DROP CONSTRAINT leads_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX leads_id ON nmc.leads (id);
+ALTER TABLE nmc.conversations DROP CONSTRAINT conversations_pkey, DROP CONSTRAINT conversations_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX conversations_id ON nmc.conversations (id);
+ALTER TABLE nmc.messages DROP CONSTRAINT messages_pkey, DROP CONSTRAINT messages_twilio_sid_key, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.messages ADD CONSTRAINT messages_twilio_sid_key UNIQUE (twilio_sid, business_id);
+CREATE INDEX messages_id ON nmc.messages (id);
+ALTER TABLE nmc.calls DROP CONSTRAINT calls_pkey, DROP CONSTRAINT calls_business_id_id_key, DROP CONSTRAINT calls_twilio_call_sid_key, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.calls ADD CONSTRAINT calls_twilio_call_sid_key UNIQUE (twilio_call_sid, business_id);
+CREATE INDEX calls_id ON nmc.calls (id);
+ALTER TABLE nmc.jobs DROP CONSTRAINT jobs_pkey, DROP CONSTRAINT jobs_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX jobs_id ON nmc.jobs (id);
+DROP INDEX nmc.jobs_idempotency_key;
+CREATE UNIQUE INDEX jobs_idempotency_key ON nmc.jobs (idempotency_key, business_id) WHERE idempotency_key IS NOT NULL;
+ALTER TABLE nmc.timers DROP CONSTRAINT timers_pkey, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX timers_id ON nmc.timers (id);
+ALTER TABLE nmc.ai_turns DROP CONSTRAINT ai_turns_pkey, DROP CONSTRAINT ai_turns_business_id_id_key, ADD PRIMARY KEY (business_id, id);
+CREATE INDEX ai_turns_id ON nmc.ai_turns (id);
+DROP INDEX nmc.ai_turns_one_running;
+CREATE UNIQUE INDEX ai_turns_one_running ON nmc.ai_turns (conversation_id, business_id) WHERE status = 'running';
+ALTER TABLE nmc.webhook_inbox DROP CONSTRAINT webhook_inbox_pkey, DROP CONSTRAINT webhook_inbox_kind_webhook_key_key, ADD PRIMARY KEY (business_id, id);
+ALTER TABLE nmc.webhook_inbox ADD CONSTRAINT webhook_inbox_kind_webhook_key_key UNIQUE (kind, webhook_key, business_id);
+CREATE INDEX webhook_inbox_id ON nmc.webhook_inbox (id);
+ALTER TABLE nmc.owner_texts DROP CONSTRAINT owner_texts_twilio_sid_key;
+ALTER TABLE nmc.owner_texts ADD CONSTRAINT owner_texts_twilio_sid_key UNIQUE (twilio_sid, business_id);
+ALTER TABLE nmc.user_devices ADD FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE;
+ALTER TABLE nmc.login_codes ADD FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE;
+ALTER TABLE nmc.push_subscriptions ADD FOREIGN KEY (business_id, user_id) REFERENCES nmc.users (business_id, id) ON DELETE CASCADE;
+ALTER TABLE nmc.messages ADD FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE,
+    ADD FOREIGN KEY (business_id, conversation_id) REFERENCES nmc.conversations (business_id, id) ON DELETE CASCADE;
+ALTER TABLE nmc.leads ADD FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE;
+ALTER TABLE nmc.conversations ADD FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE,
+    ADD FOREIGN KEY (business_id, phone_number_id) REFERENCES nmc.phone_numbers (business_id, id) ON DELETE CASCADE,
+    ADD FOREIGN KEY (business_id, lead_id) REFERENCES nmc.leads (business_id, id) ON DELETE SET NULL (lead_id);
+ALTER TABLE nmc.appointments ADD FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE,
+    ADD FOREIGN KEY (business_id, lead_id) REFERENCES nmc.leads (business_id, id) ON DELETE SET NULL (lead_id);
+ALTER TABLE nmc.calls ADD FOREIGN KEY (business_id, phone_number_id) REFERENCES nmc.phone_numbers (business_id, id) ON DELETE CASCADE;
+ALTER TABLE nmc.jobs ADD FOREIGN KEY (business_id, parent_id) REFERENCES nmc.jobs (business_id, id) ON DELETE SET NULL (parent_id);
+ALTER TABLE nmc.ai_turns ADD FOREIGN KEY (business_id, conversation_id) REFERENCES nmc.conversations (business_id, id) ON DELETE CASCADE;
+ALTER TABLE nmc.voicemails ADD FOREIGN KEY (business_id, call_id) REFERENCES nmc.calls (business_id, id) ON DELETE CASCADE;
+-- ON CONFLICT targets and lookups by these keys (nmc.twilio_numbers_buy_apply and
+-- nmc.twilio_numbers_attach_apply are replaced by the issue 20 (ops) block above).
+--@replace calls nmc.calls_apply
+--@replace sms_threading nmc.sms_received
+--@replace jobs nmc.jobs_enqueue
+--@replace jobs nmc.job_enqueue
+--@replace webhook_inbox nmc.webhook_inbox_put

@@ -7,7 +7,7 @@
 -- and a provider failure hands the conversation to a person, never to silence.
 -- Without an OpenAI key, nmc.ai_respond runs the intake engine instead.
 CREATE TABLE nmc.ai_turns (
-    id              uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id              uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id     uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     conversation_id uuid NOT NULL,
     status          text NOT NULL DEFAULT 'running'
@@ -20,11 +20,12 @@ CREATE TABLE nmc.ai_turns (
     created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     finished_at     timestamptz,
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),
     FOREIGN KEY (business_id, conversation_id) REFERENCES nmc.conversations (business_id, id) ON DELETE CASCADE
 );
 COMMENT ON TABLE nmc.ai_turns IS 'One assistant turn (OpenAI engine): status running → replied | booked | handed_off | failed | dropped (a human took over); steps = model calls so far; transcript = the tool calls and results of this turn; pending_tools = tool calls waiting on HTTP; rerun = the customer wrote again meanwhile.';
-CREATE UNIQUE INDEX ai_turns_one_running ON nmc.ai_turns (conversation_id) WHERE status = 'running';
+CREATE INDEX ai_turns_id ON nmc.ai_turns (id);  -- a job's payload names its turn
+CREATE UNIQUE INDEX ai_turns_one_running ON nmc.ai_turns (conversation_id, business_id) WHERE status = 'running';
 CREATE TRIGGER ai_turns_touch BEFORE UPDATE ON nmc.ai_turns FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
 ALTER TABLE nmc.ai_turns ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.ai_turns FORCE ROW LEVEL SECURITY;

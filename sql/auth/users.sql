@@ -2,7 +2,7 @@
 -- preferences and password hash. Phase 1 has one user per business, but
 -- nothing here assumes it.
 CREATE TABLE nmc.users (
-    id            uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id            uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id   uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     email         text NOT NULL CHECK (email = lower(email) AND length(email) <= 254),
     password_hash text NOT NULL,
@@ -10,13 +10,14 @@ CREATE TABLE nmc.users (
     preferences   jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(preferences) = 'object'),
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),
     -- Since 0.6.0: a session token carries the generation it was issued in; a new
     -- password or signing out everywhere moves it on (sql/auth/password_reset.sql).
     sessions_generation int NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE nmc.users IS 'Dashboard users. email is stored lower-cased and is unique across the product; password_hash is bcrypt (pgcrypto crypt()).';
 CREATE UNIQUE INDEX users_email_key ON nmc.users (email);
+CREATE INDEX users_id ON nmc.users (id);
 CREATE TRIGGER users_touch BEFORE UPDATE ON nmc.users
     FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
 

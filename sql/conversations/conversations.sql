@@ -27,7 +27,7 @@ CREATE DOMAIN nmc.conversation_mode AS text CHECK (VALUE = ANY (nmc.conversation
 COMMENT ON DOMAIN nmc.conversation_mode IS 'A mode of nmc.conversation_modes(); changed only by nmc.conversation_set_mode.';
 
 CREATE TABLE nmc.conversations (
-    id                    uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id                    uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id           uuid NOT NULL,  -- checked through (business_id, customer_id) → customers below
     customer_id           uuid NOT NULL,
     phone_number_id       uuid NOT NULL,
@@ -42,12 +42,13 @@ CREATE TABLE nmc.conversations (
     updated_at            timestamptz NOT NULL DEFAULT now(),
     closed_at             timestamptz,
     taken_over_at         timestamptz,   -- since 0.6.0: the owner's latest takeover
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE,
     FOREIGN KEY (business_id, phone_number_id) REFERENCES nmc.phone_numbers (business_id, id) ON DELETE CASCADE,
     FOREIGN KEY (business_id, lead_id) REFERENCES nmc.leads (business_id, id) ON DELETE SET NULL (lead_id)
 );
 COMMENT ON TABLE nmc.conversations IS 'SMS threads. mode: waiting (for the customer), human_window (the customer wrote; the business has until human_window_deadline), ai, human (taken over).';
+CREATE INDEX conversations_id ON nmc.conversations (id);
 CREATE UNIQUE INDEX conversations_one_open ON nmc.conversations (business_id, phone_number_id, customer_id) WHERE state = 'open';
 CREATE TRIGGER conversations_touch BEFORE UPDATE ON nmc.conversations FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
 ALTER TABLE nmc.conversations ENABLE ROW LEVEL SECURITY;

@@ -2,7 +2,7 @@
 -- business + phone number, with what we know about their reachability
 -- (opted out by STOP, or a number that cannot receive texts).
 CREATE TABLE nmc.customers (
-    id                       uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id                       uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id              uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     phone                    nmc.e164 NOT NULL,
     name                     text CHECK (length(name) <= 200),
@@ -12,9 +12,10 @@ CREATE TABLE nmc.customers (
     last_greeting_at         timestamptz,
     created_at               timestamptz NOT NULL DEFAULT now(),
     updated_at               timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),
     UNIQUE (business_id, phone)
 );
+CREATE INDEX customers_id ON nmc.customers (id);
 COMMENT ON TABLE nmc.customers IS 'A caller/texter of a business, unique per business and phone. opted_out_at: they replied STOP (or Twilio said 21610); sms_unreachable_*: Twilio said the number cannot receive texts (21211, 21614).';
 CREATE TRIGGER customers_touch BEFORE UPDATE ON nmc.customers
     FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();

@@ -2,7 +2,7 @@
 -- message row and its twilio.sms.send job are written in one transaction,
 -- and the dispatcher sends it at commit.
 CREATE TABLE nmc.messages (
-    id             uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id             uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id    uuid NOT NULL,  -- checked through (business_id, customer_id) → customers below, when there is a customer
     customer_id    uuid,           -- NULL: a text to the owner about no customer (sql/owner/owner_texts.sql)
     conversation_id uuid,
@@ -13,7 +13,7 @@ CREATE TABLE nmc.messages (
     body           text NOT NULL CHECK (length(body) BETWEEN 1 AND 1600),
     status         text NOT NULL CHECK (status IN ('pending', 'queued', 'sending', 'sent', 'delivered',
                                                    'undelivered', 'failed', 'received', 'simulated', 'dropped')),
-    twilio_sid     text UNIQUE,
+    twilio_sid     text,
     error_code     int,
     error_message  text,
     sent_at        timestamptz,
@@ -25,13 +25,15 @@ CREATE TABLE nmc.messages (
     -- Since 0.6.0: photos and other media of an inbound MMS, [{content_type, url, file_id}] —
     -- the url is Twilio's, never shown; file_id (0.7.0) is our copy (sql/conversations/media_files.sql).
     media          jsonb CHECK (jsonb_typeof(media) = 'array'),
-    -- No UNIQUE (business_id, id) as on other tenant tables: nothing refers to a
-    -- message by it, and every text would pay for one more unique index.
+    PRIMARY KEY (business_id, id),
+    -- The SID first: a message is found by its SID alone (a delivery status, a text delivered again).
+    CONSTRAINT messages_twilio_sid_key UNIQUE (twilio_sid, business_id),
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE
 ) WITH (fillfactor = 80);
 -- fillfactor 80: delivery status changes several times per message; room on
 -- the page keeps those updates HOT.
 COMMENT ON TABLE nmc.messages IS 'SMS in and out. Outbound: pending until Twilio accepts it (then its status and SID), or simulated in sandbox mode; failed with error_code/error_message when Twilio refuses it; dropped = an AI reply that arrived after a human took over, kept for audit and never sent.';
+CREATE INDEX messages_id ON nmc.messages (id);  -- a job's payload names its message
 CREATE INDEX messages_customer ON nmc.messages (business_id, customer_id, created_at);
 CREATE TRIGGER messages_touch BEFORE UPDATE ON nmc.messages
     FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();

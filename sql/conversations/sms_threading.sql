@@ -68,7 +68,7 @@ BEGIN
     VALUES (b.id, cust.id, conv.id, 'inbound', 'customer', caller, pn.phone,
             left(CASE WHEN body <> '' THEN body WHEN media IS NOT NULL THEN nmc.sms_media_words(media) ELSE '(empty message)' END, 1600),
             'received', sid, t.received_at, media)
-    ON CONFLICT (twilio_sid) DO NOTHING
+    ON CONFLICT (twilio_sid, business_id) DO NOTHING
     RETURNING * INTO m;
     IF NOT FOUND THEN
         RETURN;

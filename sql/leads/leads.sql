@@ -10,7 +10,7 @@ CREATE DOMAIN nmc.lead_status AS text CHECK (VALUE = ANY (nmc.lead_statuses()));
 COMMENT ON DOMAIN nmc.lead_status IS 'A status of nmc.lead_statuses(); moved only by nmc.lead_transition.';
 
 CREATE TABLE nmc.leads (
-    id               uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id               uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id      uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     customer_id      uuid NOT NULL,
     status           nmc.lead_status NOT NULL DEFAULT 'new',
@@ -24,10 +24,11 @@ CREATE TABLE nmc.leads (
     problem          text CHECK (length(problem) <= 1000),
     urgency          text CHECK (urgency IN ('normal', 'urgent', 'emergency')),
     status_reason    text CHECK (length(status_reason) <= 500),
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),
     FOREIGN KEY (business_id, customer_id) REFERENCES nmc.customers (business_id, id) ON DELETE CASCADE
 );
 COMMENT ON TABLE nmc.leads IS 'A prospective job from a missed call. Active while new, contacted, qualified or appointment_scheduled; delivery_error shows when our text could not be delivered.';
+CREATE INDEX leads_id ON nmc.leads (id);
 CREATE UNIQUE INDEX leads_one_active_per_customer ON nmc.leads (business_id, customer_id)
     WHERE status IN ('new', 'contacted', 'qualified', 'appointment_scheduled');
 CREATE TRIGGER leads_touch BEFORE UPDATE ON nmc.leads FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();

@@ -3,7 +3,7 @@
 -- the owner brought (attached) and later detached stays on record, detached,
 -- with the calls and conversations it had; it is nobody's number any more.
 CREATE TABLE nmc.phone_numbers (
-    id             uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id             uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id    uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     phone          nmc.e164 NOT NULL,
     twilio_sid     text CHECK (twilio_sid ~ '^PN[0-9a-f]{32}$'),
@@ -12,11 +12,12 @@ CREATE TABLE nmc.phone_numbers (
     created_at     timestamptz NOT NULL DEFAULT now(),
     previous_webhooks jsonb,
     detached_at    timestamptz,
-    UNIQUE (business_id, id)
+    PRIMARY KEY (business_id, id)
 );
+CREATE INDEX phone_numbers_id ON nmc.phone_numbers (id);
 -- A number in use belongs to one business at a time (a webhook names only it).
 CREATE UNIQUE INDEX phone_numbers_phone_key ON nmc.phone_numbers (phone) WHERE detached_at IS NULL;
-CREATE UNIQUE INDEX phone_numbers_twilio_sid_key ON nmc.phone_numbers (twilio_sid) WHERE detached_at IS NULL;
+CREATE UNIQUE INDEX phone_numbers_twilio_sid_key ON nmc.phone_numbers (twilio_sid, business_id) WHERE detached_at IS NULL;
 COMMENT ON TABLE nmc.phone_numbers IS 'Twilio numbers owned by businesses (one business at a time per number). simulated: bought in sandbox mode, not a real number.';
 COMMENT ON COLUMN nmc.phone_numbers.previous_webhooks IS 'For a number the account owned before it was attached (POST /api/phone-numbers/attach): the webhook URLs and methods it had then, to put back if it leaves us. NULL for a number bought through us.';
 COMMENT ON COLUMN nmc.phone_numbers.detached_at IS 'When an attached number left us (POST /api/phone-numbers/{id}/detach, its previous webhooks put back): kept for its calls and conversations, no longer the business''s number.';

@@ -34,7 +34,7 @@ CREATE TABLE nmc.job_kinds (
 COMMENT ON TABLE nmc.job_kinds IS 'Job kinds and their tunables: retry limit and timeouts. Which functions build, apply, fail and simulate each kind: sql/outbox/job_dispatch.sql.';
 
 CREATE TABLE nmc.jobs (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id               bigint GENERATED ALWAYS AS IDENTITY,
     business_id      uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     kind             text NOT NULL REFERENCES nmc.job_kinds (kind),
     payload          jsonb NOT NULL DEFAULT '{}',
@@ -48,17 +48,19 @@ CREATE TABLE nmc.jobs (
     result           jsonb,
     simulated        boolean NOT NULL DEFAULT false,
     idempotency_key  text,
-    parent_id        bigint REFERENCES nmc.jobs (id) ON DELETE SET NULL,
+    parent_id        bigint,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     finished_at      timestamptz,
     -- Since 0.6.0:
     held_at          timestamptz,
     retry_budget_from int NOT NULL DEFAULT 0,
-    UNIQUE (business_id, id)
+    PRIMARY KEY (business_id, id),
+    FOREIGN KEY (business_id, parent_id) REFERENCES nmc.jobs (business_id, id) ON DELETE SET NULL (parent_id)
 ) WITH (fillfactor = 70);
 COMMENT ON TABLE nmc.jobs IS 'The outbox. Never holds a secret: requests are built from payload + settings at send time. error_code is the provider''s (Twilio code, OpenAI error.type, Maps status).';
-CREATE UNIQUE INDEX jobs_idempotency_key ON nmc.jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX jobs_id ON nmc.jobs (id);  -- the dispatcher finds a job by its id
+CREATE UNIQUE INDEX jobs_idempotency_key ON nmc.jobs (idempotency_key, business_id) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX jobs_due ON nmc.jobs (next_attempt_at) WHERE status = 'queued';
 CREATE INDEX jobs_leased ON nmc.jobs (lease_expires_at) WHERE status = 'in_flight';
 CREATE INDEX jobs_finished ON nmc.jobs (finished_at) WHERE finished_at IS NOT NULL;
@@ -146,7 +148,7 @@ BEGIN
         SELECT p_kind, u.b, u.payload, u.k, p_parent_id, p_not_before
           FROM unnest(p_business_ids, p_payloads, p_idempotency_keys) WITH ORDINALITY AS u(b, payload, k, i)
          ORDER BY u.i
-        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        ON CONFLICT (idempotency_key, business_id) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING *)
     SELECT array_agg(j::nmc.jobs) INTO r FROM j;  -- in the order inserted
     RETURN r;
@@ -165,7 +167,7 @@ DECLARE
     j nmc.jobs := (nmc.jobs_enqueue(p_kind, ARRAY[p_business_id], ARRAY[p_payload], ARRAY[p_idempotency_key], p_parent_id, p_not_before))[1];
 BEGIN
     IF j.id IS NULL THEN
-        SELECT * INTO j FROM nmc.jobs WHERE idempotency_key = p_idempotency_key;
+        SELECT * INTO j FROM nmc.jobs WHERE idempotency_key = p_idempotency_key AND business_id = p_business_id;
     END IF;
     RETURN j;
 END

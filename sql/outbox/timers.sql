@@ -9,7 +9,7 @@ CREATE TABLE nmc.timer_kinds (
 COMMENT ON TABLE nmc.timer_kinds IS 'Timer kinds and their handler: nmc.<handler>(nmc.timers), called once when the timer fires.';
 
 CREATE TABLE nmc.timers (
-    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id           bigint GENERATED ALWAYS AS IDENTITY,
     business_id  uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     kind         text NOT NULL REFERENCES nmc.timer_kinds (kind),
     subject_id   uuid,
@@ -18,10 +18,11 @@ CREATE TABLE nmc.timers (
     fired_at     timestamptz,
     cancelled_at timestamptz,
     error        text,
-    created_at   timestamptz NOT NULL DEFAULT now()
-    -- No UNIQUE (business_id, id): nothing refers to a timer by it.
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (business_id, id)
 );
 COMMENT ON TABLE nmc.timers IS 'Pending and past timers. A timer fires once (fired_at), unless cancelled first; error holds what its handler raised, if anything.';
+CREATE INDEX timers_id ON nmc.timers (id);  -- the dispatcher fires a timer by its id
 CREATE INDEX timers_pending ON nmc.timers (due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL;
 CREATE INDEX timers_subject ON nmc.timers (subject_id) WHERE fired_at IS NULL AND cancelled_at IS NULL;
 ALTER TABLE nmc.timers ENABLE ROW LEVEL SECURITY;

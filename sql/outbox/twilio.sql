@@ -350,7 +350,7 @@ BEGIN
     END IF;
     INSERT INTO nmc.phone_numbers (business_id, phone, twilio_sid, friendly_name, simulated)
     VALUES (j.business_id, response ->> 'phone_number', response ->> 'sid', response ->> 'friendly_name', is_simulated)
-    ON CONFLICT (twilio_sid) WHERE detached_at IS NULL DO UPDATE SET friendly_name = EXCLUDED.friendly_name
+    ON CONFLICT (twilio_sid, business_id) WHERE detached_at IS NULL DO UPDATE SET friendly_name = EXCLUDED.friendly_name
     RETURNING * INTO pn;
     RETURN jsonb_build_object('phone_number_id', pn.id, 'phone_number', pn.phone, 'twilio_sid', pn.twilio_sid,
                               'simulated', is_simulated);
@@ -439,7 +439,7 @@ BEGIN
     INSERT INTO nmc.phone_numbers (business_id, phone, twilio_sid, friendly_name, simulated, previous_webhooks)
     VALUES (j.business_id, response ->> 'phone_number', response ->> 'sid', response ->> 'friendly_name', is_simulated,
             j.payload -> 'previous_webhooks')
-    ON CONFLICT (twilio_sid) WHERE detached_at IS NULL DO UPDATE SET friendly_name = EXCLUDED.friendly_name
+    ON CONFLICT (twilio_sid, business_id) WHERE detached_at IS NULL DO UPDATE SET friendly_name = EXCLUDED.friendly_name
     RETURNING * INTO pn;
     RETURN jsonb_build_object('phone_number_id', pn.id, 'phone_number', pn.phone, 'twilio_sid', pn.twilio_sid,
                               'simulated', is_simulated, 'previous_webhooks', pn.previous_webhooks);

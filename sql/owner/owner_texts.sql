@@ -12,7 +12,7 @@
 CREATE TABLE nmc.owner_texts (
     id              bigint GENERATED ALWAYS AS IDENTITY,
     business_id     uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
-    twilio_sid      text NOT NULL UNIQUE,
+    twilio_sid      text NOT NULL,
     from_phone      nmc.e164 NOT NULL,
     body            text NOT NULL,
     conversation_id uuid,
@@ -22,7 +22,9 @@ CREATE TABLE nmc.owner_texts (
     answer_id       uuid,
     received_at     timestamptz NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (business_id, id)
+    PRIMARY KEY (business_id, id),
+    -- The SID first: an owner's text delivered again is found by its SID alone.
+    CONSTRAINT owner_texts_twilio_sid_key UNIQUE (twilio_sid, business_id)
 );
 COMMENT ON TABLE nmc.owner_texts IS 'Texts from the owner''s phones to a business number, keyed by MessageSid, with what was done: relayed to the conversation''s customer (message_id: the text sent), handed_back to the assistant, number (the customer''s number texted back), help, which_customer (no #N and two customers alerted just before: nothing sent), no_customer (no alert to reply to), not_sent (the customer opted out or cannot get texts), alerts_stopped / alerts_resumed (STOP / START). answer_id: our text back to the owner, if any.';
 CREATE INDEX owner_texts_business ON nmc.owner_texts (business_id, received_at);

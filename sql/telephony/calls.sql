@@ -19,10 +19,10 @@ AS $$ SELECT p_from IN ('ringing', 'forwarded') AND p_to IN ('answered', 'missed
 COMMENT ON FUNCTION nmc.call_transition_allowed(text, text) IS 'A call''s allowed moves, the one place: from ringing or forwarded to answered or missed, once (a call is recorded ringing or forwarded by nmc.calls_apply). The set-based paths (nmc.calls_apply, nmc.calls_missed) check it in their UPDATE.';
 
 CREATE TABLE nmc.calls (
-    id               uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    id               uuid NOT NULL DEFAULT gen_random_uuid(),
     business_id      uuid NOT NULL REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     phone_number_id  uuid NOT NULL,
-    twilio_call_sid  text NOT NULL UNIQUE CHECK (twilio_call_sid ~ '^CA[0-9a-zA-Z]{32}$'),
+    twilio_call_sid  text NOT NULL CHECK (twilio_call_sid ~ '^CA[0-9a-zA-Z]{32}$'),
     from_raw         text NOT NULL,
     to_phone         text NOT NULL,
     customer_id      uuid,
@@ -42,11 +42,13 @@ CREATE TABLE nmc.calls (
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     missed_at        timestamptz,
-    UNIQUE (business_id, id),
+    PRIMARY KEY (business_id, id),
+    CONSTRAINT calls_twilio_call_sid_key UNIQUE (twilio_call_sid, business_id),
     FOREIGN KEY (business_id, phone_number_id) REFERENCES nmc.phone_numbers (business_id, id) ON DELETE CASCADE
 );
 COMMENT ON TABLE nmc.calls IS 'Every call to a business number, keyed by Twilio''s CallSid. decision says whether a missed call was texted and, if not, why (decision_reason in words).';
 CREATE INDEX calls_recent ON nmc.calls (business_id, created_at DESC);
+CREATE INDEX calls_id ON nmc.calls (id);
 CREATE TRIGGER calls_touch BEFORE UPDATE ON nmc.calls FOR EACH ROW EXECUTE FUNCTION nmc.touch_updated_at();
 ALTER TABLE nmc.calls ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.calls FORCE ROW LEVEL SECURITY;
@@ -306,7 +308,7 @@ BEGIN
                t.params ->> 'CallStatus', t.received_at
           FROM unnest(ts) WITH ORDINALITY AS t JOIN nmc.phone_numbers pn ON pn.id = t.phone_number_id AND pn.business_id = t.business_id
          ORDER BY t.ordinality
-        ON CONFLICT (twilio_call_sid) DO NOTHING
+        ON CONFLICT (twilio_call_sid, business_id) DO NOTHING
         RETURNING twilio_call_sid)
     SELECT array_agg(ins.twilio_call_sid) INTO fresh FROM ins;
     FOR gone IN SELECT t.webhook_key FROM unnest(ts) AS t

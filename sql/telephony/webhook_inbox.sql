@@ -5,7 +5,7 @@
 -- that commit, applies them in arrival order, many per transaction, and deletes
 -- each one it has applied. One that fails stays here, marked, for a DBA.
 CREATE TABLE nmc.webhook_inbox (
-    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              bigint GENERATED ALWAYS AS IDENTITY,
     -- No foreign keys: each would lock the business's row from every concurrent
     -- webhook. The webhook found both in the same transaction; a webhook whose
     -- number or business is gone by the time it is applied is logged and dropped.
@@ -17,10 +17,13 @@ CREATE TABLE nmc.webhook_inbox (
     failed_at       timestamptz,
     error           text,
     kind            text NOT NULL CHECK (kind IN ('sms', 'sms_status', 'voice', 'voice_dial', 'voice_status', 'voice_recording')),
-    UNIQUE (kind, webhook_key)
+    PRIMARY KEY (business_id, id),
+    -- The tenant is known before a webhook is recorded (nmc.webhook_tenant, from our number).
+    CONSTRAINT webhook_inbox_kind_webhook_key_key UNIQUE (kind, webhook_key, business_id)
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
 -- A queue: every row is deleted within milliseconds. Vacuumed after every
 -- thousand, or the oldest-first scan walks ever more dead index entries.
+CREATE INDEX webhook_inbox_id ON nmc.webhook_inbox (id);  -- the worker takes them oldest first, by id
 COMMENT ON TABLE nmc.webhook_inbox IS 'Twilio webhooks accepted and not yet applied (normally for a few milliseconds). kind: sms (an inbound text), sms_status, voice (an incoming call), voice_dial (the forwarded call ended), voice_status, voice_recording (a voicemail). params: the webhook''s form fields (a voice webhook adds nmc_answer, what the caller was told). failed_at/error: applying it raised an error; the row is kept and skipped until a DBA clears failed_at (then it is applied again).';
 COMMENT ON COLUMN nmc.webhook_inbox.webhook_key IS 'What makes a delivery of this webhook the same as another (Twilio retries): the MessageSid or CallSid, with the status for status callbacks.';
 COMMENT ON COLUMN nmc.webhook_inbox.received_at IS 'When the webhook was accepted: the time of what it reports (a text''s created_at, a call''s start or end).';
@@ -51,14 +54,14 @@ BEGIN
     -- A webhook the edge kept while the database was down happened when it arrived there.
     INSERT INTO nmc.webhook_inbox (business_id, phone_number_id, webhook_key, params, kind, received_at)
     VALUES (pn.business_id, pn.id, p_key, p_params, p_kind, coalesce((p_params ->> 'nmc_spooled_at')::timestamptz, clock_timestamp()))
-    ON CONFLICT (kind, webhook_key) DO NOTHING
+    ON CONFLICT (kind, webhook_key, business_id) DO NOTHING
     RETURNING params INTO recorded;
     IF FOUND THEN
         PERFORM nmc.inbox_wake();
         RETURN recorded;
     END IF;
     -- Twilio delivered it again: what the first delivery recorded, if it still waits.
-    SELECT i.params INTO recorded FROM nmc.webhook_inbox i WHERE i.kind = p_kind AND i.webhook_key = p_key;
+    SELECT i.params INTO recorded FROM nmc.webhook_inbox i WHERE i.kind = p_kind AND i.webhook_key = p_key AND i.business_id = pn.business_id;
     RETURN recorded;
 END
 $$;
