@@ -25,10 +25,10 @@
 /* The worker looks even without a wake-up this often (a lost latch is not a lost webhook). */
 #define INBOX_POLL_MS 1000
 /*
- * When a batch was large enough to be applied together (the setting
- * inbox_min_together), webhooks are arriving fast; the worker then lets the
- * next ones gather this long before looking again, which keeps batches large
- * (far cheaper per webhook). At ordinary rates it never waits.
+ * When a batch held at least inbox_min_together webhooks (a setting),
+ * webhooks are arriving fast; the worker then lets the next ones gather this
+ * long before looking again, which keeps batches large (far cheaper per
+ * webhook). At ordinary rates it never waits.
  */
 #define INBOX_GATHER_MS 4
 #define INBOX_ERROR_BACKOFF_MS 1000

@@ -250,7 +250,23 @@ ALTER TABLE nmc.voicemails ADD FOREIGN KEY (business_id, call_id) REFERENCES nmc
 -- ON CONFLICT targets and lookups by these keys (nmc.twilio_numbers_buy_apply and
 -- nmc.twilio_numbers_attach_apply are replaced by the issue 20 (ops) block above).
 --@replace calls nmc.calls_apply
---@replace sms_threading nmc.sms_received
 --@replace jobs nmc.jobs_enqueue
 --@replace jobs nmc.job_enqueue
 --@replace webhook_inbox nmc.webhook_inbox_put
+-- issue 21: one path for inbound texts — nmc.sms_apply threads one text or many
+-- (a single text is a batch of one); its one-by-one and set-based twins are gone,
+-- and so is webhook_inbox_run's min_together.
+DROP FUNCTION nmc.webhook_inbox_run(int, boolean, int);
+UPDATE nmc.settings SET description = 'A batch of at least this many webhooks means they are arriving fast: the inbox worker then lets the next ones gather for a moment before it looks again (runs of texts or calls are applied as one set at any size).' WHERE name = 'inbox_min_together';
+DROP FUNCTION nmc.sms_received(nmc.webhook_inbox);
+DROP FUNCTION nmc.sms_thread_routine(nmc.webhook_inbox[], text[], text[]);
+DROP FUNCTION nmc.conversation_customer_wrote(nmc.conversations);
+--@replace conversations nmc.conversations_customer_wrote
+--@replace sms_threading nmc.sms_thread_round
+--@replace sms_threading nmc.sms_apply
+--@replace webhook_inbox nmc.webhook_inbox_apply
+--@replace webhook_inbox nmc.webhook_inbox_run
+--@replace sms_inbound nmc.webhook_sms
+--@replace emergencies nmc.emergency_term_in
+COMMENT ON FUNCTION nmc.owner_text_received(nmc.webhook_inbox, nmc.businesses, nmc.phone_numbers, text) IS
+    'A text from one of the owner''s phones (nmc.sms_apply sends it here), as of when it was received. STOP-words: nothing more is texted to that phone (alerts included) until START-words, which answer with the rules. "#N …": the conversation whose alerts carry #N (within owner_tag_seconds); no #N: the latest alert''s (within owner_reply_window_seconds) — unless that alert came less than owner_reply_settle_seconds before and another customer was alerted too: then nothing is sent and the owner is asked which. Then a whole-text command (nmc.owner_text_command): AI hands the conversation back as the dashboard does (mode waiting) and, if the customer is waiting for an answer, ends the owner''s window at once so the assistant answers now, NUMBER texts back the customer''s number, HELP the rules; anything else is sent to the customer as the owner''s (author owner), taking the conversation over (mode human: the assistant is silent) — refused, with the owner told, when the customer opted out or cannot get texts. A closed conversation is opened again. Idempotent on MessageSid; kept in nmc.owner_texts.';

@@ -178,27 +178,33 @@ END
 $$;
 COMMENT ON FUNCTION nmc.conversation_close(nmc.conversations, jsonb) IS 'Closes a conversation (booked, out of area, or idle): its human-window timer cancelled, p_intake merged into what was gathered; emits conversation.updated. The next text opens a fresh one.';
 
-CREATE FUNCTION nmc.conversation_customer_wrote(c nmc.conversations)
-RETURNS nmc.conversations
+CREATE FUNCTION nmc.conversations_customer_wrote(cs nmc.conversations[])
+RETURNS void
 LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
 AS $$
-DECLARE
-    b nmc.businesses;
-    t nmc.timers;
 BEGIN
-    IF c.mode IN ('human', 'human_window') THEN
-        -- Taken over, or already counting down: the first unanswered message sets the deadline.
-        RETURN c;
-    END IF;
-    SELECT * INTO b FROM nmc.businesses WHERE id = c.business_id;
-    t := nmc.timer_set(c.business_id, 'conversation.human_window', c.id, now() + make_interval(secs => b.human_window_seconds));
-    UPDATE nmc.conversations SET human_window_timer_id = t.id WHERE id = c.id RETURNING * INTO c;
-    c := nmc.conversation_set_mode(c, 'human_window', t.due_at);
-    PERFORM nmc.owner_alert_your_turn(c);
-    RETURN c;
+    -- Taken over, or already counting down: the first unanswered message set the
+    -- deadline. Waiting for the customer: the window opens, a timer each.
+    WITH t AS (
+        INSERT INTO nmc.timers (business_id, kind, subject_id, due_at)
+        SELECT c.business_id, 'conversation.human_window', c.id, now() + make_interval(secs => b.human_window_seconds)
+          FROM unnest(cs) WITH ORDINALITY AS c JOIN nmc.businesses b ON b.id = c.business_id
+         WHERE c.mode = 'waiting'
+         ORDER BY c.ordinality
+        RETURNING id, subject_id)
+    UPDATE nmc.conversations c SET human_window_timer_id = t.id FROM t WHERE c.id = t.subject_id;
+    -- The mode by its one transition function, and the owner's phone told.
+    PERFORM nmc.owner_alert_your_turn(nmc.conversation_set_mode(w.o, 'human_window', w.due_at))
+       FROM (SELECT o, tm.due_at
+               FROM unnest(cs) WITH ORDINALITY AS c
+               JOIN nmc.conversations o ON o.id = c.id
+               JOIN nmc.timers tm ON tm.id = o.human_window_timer_id
+              WHERE c.mode = 'waiting'
+              ORDER BY c.ordinality) w;
 END
 $$;
-COMMENT ON FUNCTION nmc.conversation_customer_wrote(nmc.conversations) IS 'A customer message opens the human response window: a conversation.human_window timer for the business''s human_window_seconds, mode human_window with its deadline, and the owner''s phone is told (nmc.owner_alert_your_turn).';
+COMMENT ON FUNCTION nmc.conversations_customer_wrote(nmc.conversations[]) IS 'Customers wrote: where a conversation waited for the customer, the human response window opens — a conversation.human_window timer for the business''s human_window_seconds, mode human_window with its deadline (nmc.conversation_set_mode), and the owner''s phone is told (nmc.owner_alert_your_turn); conversations taken over or already counting down are left as they are.';
 
 CREATE FUNCTION nmc.conversation_handed_over(conv nmc.conversations, reason text)
 RETURNS nmc.conversations

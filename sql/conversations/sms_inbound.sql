@@ -55,12 +55,12 @@ BEGIN
         RAISE LOG 'nevermisscall: text % to %, which is not one of our numbers', sid, req #>> '{body,To}';
         RETURN nmc.twiml(NULL);
     END IF;
-    -- Kept first, threaded right after commit by the inbox worker (nmc.sms_received).
+    -- Kept first, threaded right after commit by the inbox worker (nmc.sms_apply).
     PERFORM nmc.webhook_inbox_put('sms', sid, pn, req -> 'body');
     RETURN nmc.twiml(NULL);
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_sms(jsonb) IS 'POST /webhooks/twilio/sms: an inbound text is recorded in nmc.webhook_inbox (one insert, idempotent on MessageSid) and answered at once; the inbox worker threads it into its conversation right after commit (nmc.sms_received). Texts to numbers that are not ours are logged and dropped.';
+COMMENT ON FUNCTION nmc.webhook_sms(jsonb) IS 'POST /webhooks/twilio/sms: an inbound text is recorded in nmc.webhook_inbox (one insert, idempotent on MessageSid) and answered at once; the inbox worker threads it into its conversation right after commit (nmc.sms_apply). Texts to numbers that are not ours are logged and dropped.';
 
 CREATE FUNCTION nmc.message_status_rank(status text)
 RETURNS int

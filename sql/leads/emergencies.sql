@@ -32,7 +32,6 @@ DECLARE
     words text := nmc.emergency_words(body);
     hit text;
 BEGIN
-    -- The inbox worker asks the same of many texts at once (nmc.webhook_inbox_run).
     SELECT t.term INTO hit FROM nmc.emergency_terms t
      WHERE (t.trade_type IS NULL OR t.trade_type = (SELECT b.trade_type FROM nmc.businesses b WHERE b.id = p_business_id))
        AND strpos(words, ' ' || t.term || ' ') > 0

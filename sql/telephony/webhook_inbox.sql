@@ -90,7 +90,7 @@ LANGUAGE plpgsql
 AS $$
 BEGIN
     CASE t.kind
-        WHEN 'sms' THEN PERFORM nmc.sms_received(t);
+        WHEN 'sms' THEN PERFORM nmc.sms_apply(ARRAY[t]);
         WHEN 'sms_status' THEN PERFORM nmc.message_status_reported(t);
         WHEN 'voice', 'voice_dial' THEN PERFORM nmc.calls_apply(ARRAY[t]);
         WHEN 'voice_status' THEN PERFORM nmc.call_status_reported(t);
@@ -98,9 +98,9 @@ BEGIN
     END CASE;
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_inbox_apply(nmc.webhook_inbox) IS 'Applies one accepted webhook by its kind, in the business''s tenant scope: an inbound text (nmc.sms_received), a message status (nmc.message_status_reported), an incoming call or the end of a forwarded call (nmc.calls_apply, a run of one), a call status (nmc.call_status_reported), a voicemail''s recording (nmc.call_voicemail_recorded). Each is idempotent: a webhook delivered again after it was applied changes nothing.';
+COMMENT ON FUNCTION nmc.webhook_inbox_apply(nmc.webhook_inbox) IS 'Applies one accepted webhook by its kind, in the business''s tenant scope: an inbound text (nmc.sms_apply, a batch of one), a message status (nmc.message_status_reported), an incoming call or the end of a forwarded call (nmc.calls_apply, a run of one), a call status (nmc.call_status_reported), a voicemail''s recording (nmc.call_voicemail_recorded). Each is idempotent: a webhook delivered again after it was applied changes nothing.';
 
-CREATE FUNCTION nmc.webhook_inbox_run(max_webhooks int DEFAULT NULL, isolate boolean DEFAULT false, min_together int DEFAULT NULL)
+CREATE FUNCTION nmc.webhook_inbox_run(max_webhooks int DEFAULT NULL, isolate boolean DEFAULT false)
 RETURNS int
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -112,20 +112,13 @@ AS $$
 DECLARE
     t nmc.webhook_inbox;
     batch nmc.webhook_inbox[];
-    callers text[];
-    modes text[];
-    routine boolean[];
     calls boolean[];
-    next_call int;
-    run_from int;
-    run_len int;
     done int;
     n int := 0;
     err_state text;
     err_message text;
 BEGIN
     max_webhooks := coalesce(max_webhooks, nmc.setting_int('inbox_batch_size'));
-    min_together := coalesce(min_together, nmc.setting_int('inbox_min_together'));
     -- If a crash loses this transaction, its webhooks are still in the inbox and
     -- are applied again; a text one of its jobs had sent meanwhile is sent again
     -- (at-least-once, as the dispatcher's claims). Nobody waits for its flush.
@@ -165,91 +158,47 @@ BEGIN
         -- before touching any; their counters it takes only at its end, in business
         -- order, when it numbers its events (nmc.emit_deferred_events): a business's
         -- other writers (the dispatcher completing texts) wait for no batch.
-        -- Each sender's number, normalised once (NULL: not a number we can text);
-        -- a text that will go alone is normalised by nmc.sms_received.
-        callers := CASE WHEN cardinality(batch) > 1 OR cardinality(batch) >= min_together
-                        THEN ARRAY(SELECT nmc.phone_or_null(g.params ->> 'From') FROM unnest(batch) g) END;
         IF cardinality(batch) > 1 THEN
             PERFORM 1 FROM nmc.conversations c
-              JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, callers[g.ordinality] AS phone
-                      FROM unnest(batch) WITH ORDINALITY AS g) k
+              JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, nmc.phone_or_null(g.params ->> 'From') AS phone
+                      FROM unnest(batch) AS g) k
                 ON c.business_id = k.business_id AND c.phone_number_id = k.phone_number_id AND c.state = 'open'
               JOIN nmc.customers cu ON cu.id = c.customer_id AND cu.business_id = k.business_id AND cu.phone = k.phone
              ORDER BY c.id FOR UPDATE OF c;
-        END IF;
-        -- Which texts are routine (see nmc.sms_thread_routine): an inbound text, not
-        -- from the owner's phones, no photos, not a keyword, no emergency to raise (the terms of nmc.emergency_term_in, for
-        -- all texts in one pass), not for the assistant, not already threaded.
-        routine := NULL;
-        IF cardinality(batch) >= min_together THEN
-            SELECT array_agg(x.mode ORDER BY x.i), array_agg(x.routine ORDER BY x.i)
-              INTO modes, routine
-              FROM (SELECT g.ordinality AS i, o.mode,
-                           g.kind = 'sms' AND callers[g.ordinality] IS NOT NULL AND nmc.sms_keyword(coalesce(g.params ->> 'Body', '')) IS NULL
-                           AND b.id IS NOT NULL AND callers[g.ordinality] <> ALL (nmc.owner_phones(b))
-                           AND coalesce(g.params ->> 'NumMedia', '0') = '0'
-                           AND EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
-                           AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = g.webhook_key)
-                           AND coalesce(o.mode, 'waiting') <> 'ai'
-                           AND (cu.opted_out_at IS NOT NULL OR coalesce(o.mode, 'waiting') = 'human'
-                                OR NOT EXISTS (SELECT 1 FROM nmc.emergency_terms et
-                                                WHERE (et.trade_type IS NULL OR et.trade_type = b.trade_type)
-                                                  AND strpos(w.words, ' ' || et.term || ' ') > 0)) AS routine
-                      FROM unnest(batch) WITH ORDINALITY AS g
-                      CROSS JOIN LATERAL (SELECT CASE WHEN g.kind = 'sms' THEN nmc.emergency_words(coalesce(g.params ->> 'Body', '')) END
-                                                 AS words OFFSET 0) w  -- once per text
-                      LEFT JOIN nmc.businesses b ON b.id = g.business_id
-                      LEFT JOIN nmc.customers cu ON cu.business_id = g.business_id AND cu.phone = callers[g.ordinality]
-                      LEFT JOIN nmc.conversations o ON o.business_id = cu.business_id AND o.phone_number_id = g.phone_number_id
-                                                   AND o.customer_id = cu.id AND o.state = 'open') x;
         END IF;
         -- Which are voice webhooks that can go together (a CallSid's second webhook in
         -- the batch waits for the next round: it must see what the first did).
         calls := ARRAY(SELECT g.kind IN ('voice', 'voice_dial')
                               AND row_number() OVER (PARTITION BY g.kind IN ('voice', 'voice_dial'), g.webhook_key ORDER BY g.ordinality) = 1
                          FROM unnest(batch) WITH ORDINALITY AS g ORDER BY g.ordinality);
-        next_call := (SELECT min(i) FROM generate_subscripts(calls, 1) AS i WHERE i > 1 AND calls[i]);
-        -- The first run of at least min_together routine texts: run_len of them from run_from.
-        run_from := NULL;
-        run_len := 0;
-        FOR i IN 1 .. coalesce(cardinality(routine), 0) LOOP
-            IF routine[i] THEN
-                run_len := run_len + 1;
-                IF run_len >= min_together AND run_from IS NULL THEN
-                    run_from := i - run_len + 1;
-                END IF;
-            ELSIF run_from IS NOT NULL THEN
-                EXIT;
-            ELSE
-                run_len := 0;
-            END IF;
-        END LOOP;
+        done := 1;
         IF calls[1] THEN
             -- A run of calls together (nmc.calls_apply: the missed ones decided and
             -- texted at once), up to the first webhook that is not one.
-            done := 1;
             WHILE done < cardinality(batch) AND calls[done + 1] LOOP
                 done := done + 1;
             END LOOP;
             PERFORM nmc.calls_apply(batch[1:done]);
-            DELETE FROM nmc.webhook_inbox WHERE id = ANY (ARRAY(SELECT r.id FROM unnest(batch[1:done]) r));
-        ELSIF run_from = 1 THEN
-            -- A run of routine texts together (planned once for any size).
-            PERFORM nmc.sms_thread_routine(batch[1:run_len], callers[1:run_len], modes[1:run_len]);
-            -- By an array of ids (one index probe each; IN (subquery) planned generically
-            -- compared every inbox row with every text).
-            DELETE FROM nmc.webhook_inbox WHERE id = ANY (ARRAY(SELECT r.id FROM unnest(batch[1:run_len]) r));
-            done := run_len;
+        ELSIF batch[1].kind = 'sms' THEN
+            -- A run of inbound texts together (nmc.sms_apply, in arrival order).
+            WHILE done < cardinality(batch) AND batch[done + 1].kind = 'sms' LOOP
+                done := done + 1;
+            END LOOP;
+            PERFORM nmc.sms_apply(batch[1:done]);
         ELSE
-            -- Everything up to the next such run or the next call, one by one, each by its kind.
-            done := least(coalesce(run_from, cardinality(batch) + 1), coalesce(next_call, cardinality(batch) + 1)) - 1;
+            -- Status callbacks and voicemails one by one, up to the next call or text.
+            WHILE done < cardinality(batch) AND NOT calls[done + 1] AND batch[done + 1].kind <> 'sms' LOOP
+                done := done + 1;
+            END LOOP;
             FOREACH t IN ARRAY batch[1:done] LOOP
                 PERFORM set_config('nmc.business_id', t.business_id::text, true);
                 PERFORM nmc.webhook_inbox_apply(t);
-                DELETE FROM nmc.webhook_inbox WHERE id = t.id;
             END LOOP;
             PERFORM set_config('nmc.business_id', '', true);
         END IF;
+        -- By an array of ids (one index probe each; IN (subquery) planned generically
+        -- compared every inbox row with every webhook).
+        DELETE FROM nmc.webhook_inbox WHERE id = ANY (ARRAY(SELECT r.id FROM unnest(batch[1:done]) r));
         n := n + done;
         -- The inbox had no more than this batch, and all of it is done.
         EXIT WHEN done = cardinality(batch) AND cardinality(batch) < max_webhooks - n + done;
@@ -258,7 +207,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean, int) IS 'Applies up to max_webhooks (NULL: the setting inbox_batch_size) inbox webhooks in arrival order and deletes them; returns how many it took. A run of at least min_together (NULL: the setting inbox_min_together) routine inbound texts goes through nmc.sms_thread_routine at once; a run of voice webhooks (incoming calls, ends of forwarded calls — a CallSid once per run) through nmc.calls_apply at once, missed calls decided and texted together; every other webhook (status callbacks, voicemails, texts that are not routine, runs too short to be worth it) through nmc.webhook_inbox_apply one by one, many per transaction. Events are numbered when the run ends (nmc.defer_events), and the transaction commits without waiting for its WAL flush (a crash that loses it leaves its webhooks in the inbox). The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
+COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean) IS 'Applies up to max_webhooks (NULL: the setting inbox_batch_size) inbox webhooks in arrival order and deletes them; returns how many it took. A run of inbound texts goes through nmc.sms_apply at once; a run of voice webhooks (incoming calls, ends of forwarded calls — a CallSid once per run) through nmc.calls_apply at once, missed calls decided and texted together; status callbacks and voicemails through nmc.webhook_inbox_apply one by one, many per transaction. Events are numbered when the run ends (nmc.defer_events), and the transaction commits without waiting for its WAL flush (a crash that loses it leaves its webhooks in the inbox). The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction (a text is then a batch of one) and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
 
 CREATE FUNCTION nmc.inbox_health(OUT worker_pid int, OUT heartbeat_age interval, OUT waiting bigint,
                                  OUT oldest_waiting_age interval, OUT failed bigint)

@@ -26,7 +26,7 @@ SELECT is((SELECT sum(pg_temp.dial(n, caller))::int FROM (VALUES (1, '+151255508
                                                                 (4, '+15125550813'), (5, '+15125550814'), (6, '+15125550199'),
                                                                 (7, 'anonymous'), (8, '+15125550815')) v(n, caller)),
           8 * 200, 'eight missed calls to one business are accepted');
-SELECT is(nmc.webhook_inbox_run(500, false, 8), 8, '… and applied in one run');
+SELECT is(nmc.webhook_inbox_run(500, false), 8, '… and applied in one run');
 SELECT is(pg_temp.decision(1), 'texted', 'a routine caller is texted');
 SELECT is(pg_temp.decision(2), 'suppressed_repeat', 'the same caller again in the same run is a repeat');
 SELECT matches((SELECT decision_reason FROM nmc.calls WHERE twilio_call_sid = pg_temp.sid(2)), '^this number got a greeting [0-9]+ s ago \(repeat window 600 s\)$',
@@ -71,7 +71,7 @@ SELECT is((SELECT sum(pg_temp.dial(n, caller, called))::int FROM (VALUES (21, '+
                                                                         (23, '+15125550922', '+15125550900'), (24, '+15125550922', '+15125551000'),
                                                                         (25, '+15125550921', '+15125551000'), (26, '+15125550811', '+15125550800')) v(n, caller, called)),
           6 * 200, 'six missed calls to three businesses are accepted');
-SELECT is(nmc.webhook_inbox_run(500, false, 8), 6, '… and applied in one run');
+SELECT is(nmc.webhook_inbox_run(500, false), 6, '… and applied in one run');
 SELECT is(ARRAY[pg_temp.decision(21), pg_temp.decision(22), pg_temp.decision(25)], ARRAY['texted', 'texted', 'suppressed_repeat'],
           'a caller of two businesses is texted by each, and a repeat at the one called twice');
 SELECT is(ARRAY[pg_temp.decision(23), pg_temp.decision(24)], ARRAY['texted', 'suppressed_blocked'],

@@ -1,11 +1,14 @@
--- sms_inbox_together.sql — routine texts threaded many at once
--- (nmc.sms_thread_routine) leave exactly what threading them one by one
--- (nmc.sms_received) leaves: the same messages in the same conversations, the
--- same modes, windows, timers and lead links, and the same events in the same
--- order. The same inbox is run both ways from one starting state; a keyword or
--- a word of danger in the middle of a run is still handled on its own, in order.
+-- sms_inbox_together.sql — inbound texts threaded in one batch (nmc.sms_apply,
+-- in rounds) leave exactly what threading them one at a time (each a batch of
+-- one, through the same function) leaves: the same messages in the same
+-- conversations, the same modes, windows, timers and lead links, and each
+-- conversation's events in the same order. The same inbox is run both ways from
+-- one starting state; a keyword or a word of danger in the middle of a batch is
+-- handled in its place. Then one customer's texts within a batch keep their
+-- order (STOP, a word, START, HELP), and a MessageSid delivered twice — in one
+-- batch or in two — is threaded once.
 BEGIN;
-SELECT plan(13);
+SELECT plan(22);
 SET LOCAL track_functions = 'all';
 
 CREATE TEMP TABLE b AS SELECT nmc_test.business_with_number('+15125550950') AS id;
@@ -58,50 +61,100 @@ CREATE FUNCTION pg_temp.outcome() RETURNS TABLE (what text) LANGUAGE sql AS $$
       FROM nmc.conversations cv JOIN nmc.customers c ON c.id = cv.customer_id
      WHERE cv.business_id = (SELECT id FROM b)
     UNION ALL
-    SELECT 'events ' || string_agg(e.type || '{' || (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(e.body) k)
+    -- Each conversation's events, in their order (conversations apart, a batch
+    -- emits them step by step rather than text by text).
+    SELECT 'events ' || cu.phone || ' ' || string_agg(e.type || '{' || (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(e.body) k)
                                    || coalesce(' mode=' || (e.body ->> 'mode'), '') || '}', ' ' ORDER BY e.seq)
-      FROM nmc.events e WHERE e.business_id = (SELECT id FROM b) AND e.seq > (SELECT last_seq FROM seq0)
+      FROM nmc.events e
+      JOIN nmc.conversations cv ON cv.id::text = coalesce(e.body ->> 'conversation_id', e.body ->> 'id')
+      JOIN nmc.customers cu ON cu.id = cv.customer_id
+     WHERE e.business_id = (SELECT id FROM b) AND e.seq > (SELECT last_seq FROM seq0)
+     GROUP BY cu.phone
+    UNION ALL
+    SELECT 'events elsewhere ' || coalesce(string_agg(e.type, ' ' ORDER BY e.type), '')
+      FROM nmc.events e
+     WHERE e.business_id = (SELECT id FROM b) AND e.seq > (SELECT last_seq FROM seq0)
+       AND NOT EXISTS (SELECT 1 FROM nmc.conversations cv WHERE cv.id::text = coalesce(e.body ->> 'conversation_id', e.body ->> 'id'))
     UNION ALL
     SELECT 'numbers ' || (max(e.seq) - min(e.seq) + 1 = count(*))::text || ' ' || count(*)
       FROM nmc.events e WHERE e.business_id = (SELECT id FROM b) AND e.seq > (SELECT last_seq FROM seq0)
 $$;
 
+-- Each text alone: a run of one webhook at a time.
+CREATE FUNCTION pg_temp.one_at_a_time() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    n int := 0;
+BEGIN
+    WHILE nmc.webhook_inbox_run(1) = 1 LOOP
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- Calls counted in this transaction so far (the statistics survive a rollback to a savepoint).
+CREATE FUNCTION pg_temp.calls(f text) RETURNS numeric LANGUAGE sql AS $$
+    SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions WHERE funcname = f $$;
+SELECT pg_temp.calls('sms_apply') AS apply0 \gset
 SAVEPOINT start;
 SELECT pg_temp.texts();
-SELECT is(nmc_test.inbox_drain(1000000), 33, 'one by one: all 33 texts');
+SELECT is(pg_temp.one_at_a_time(), 33, 'one at a time: all 33 texts');
 -- Kept in psql variables: the rollback below undoes everything in the database.
-SELECT string_agg(what, E'\n' ORDER BY what) FILTER (WHERE what NOT LIKE 'events %') AS one_by_one_convs,
-       min(what) FILTER (WHERE what LIKE 'events %') AS one_by_one_events,
+SELECT string_agg(what, E'\n' ORDER BY what) FILTER (WHERE what NOT LIKE 'events %' AND what NOT LIKE 'numbers %') AS one_by_one_convs,
+       string_agg(what, E'\n' ORDER BY what) FILTER (WHERE what LIKE 'events %') AS one_by_one_events,
+       min(what) FILTER (WHERE what LIKE 'numbers %') AS one_by_one_numbers,
        count(*) AS one_by_one_count FROM pg_temp.outcome() \gset
-SELECT is((SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions WHERE funcname = 'sms_thread_routine'), 0::numeric,
-          '… none of them together');
+SELECT is(pg_temp.calls('sms_apply') - :apply0, 33::numeric,
+          '… each a batch of one of the same function');
 ROLLBACK TO start;
 
+SELECT pg_temp.calls('sms_apply') AS apply1, pg_temp.calls('sms_thread_round') AS round1 \gset
 SELECT pg_temp.texts();
-SELECT is(nmc_test.inbox_drain(5), 33, 'together where it can: all 33 texts');
-SELECT is((SELECT sum(calls) FROM pg_stat_xact_user_functions WHERE funcname = 'sms_thread_routine'), 2::numeric,
-          '… two runs of routine texts together (before STOP; between STOP and the emergency); the one after it alone');
+SELECT is(nmc_test.inbox_drain(), 33, 'in one batch: all 33 texts');
+SELECT is(pg_temp.calls('sms_apply') - :apply1, 1::numeric, '… one call of nmc.sms_apply');
+SELECT is(pg_temp.calls('sms_thread_round') - :round1, 3::numeric,
+          '… in three rounds (a customer''s second text starts the second, their third the third)');
 CREATE TEMP TABLE together AS SELECT * FROM pg_temp.outcome();
 
 SELECT is((SELECT count(*) FROM together), :one_by_one_count::bigint, 'the same number of conversations');
-SELECT is((SELECT string_agg(what, E'\n' ORDER BY what) FROM together WHERE what NOT LIKE 'events %'), :'one_by_one_convs',
+SELECT is((SELECT string_agg(what, E'\n' ORDER BY what) FROM together WHERE what NOT LIKE 'events %' AND what NOT LIKE 'numbers %'), :'one_by_one_convs',
           'the same conversations: messages, modes, windows, timers, lead links, opt-outs');
-SELECT is((SELECT what FROM together WHERE what LIKE 'events %'), :'one_by_one_events', 'the same events in the same order');
-SELECT is((SELECT what FROM together WHERE what LIKE 'numbers %'), 'numbers true 90', 'numbered without gaps');
+SELECT is((SELECT string_agg(what, E'\n' ORDER BY what) FROM together WHERE what LIKE 'events %'), :'one_by_one_events',
+          'the same events, each conversation''s in the same order');
+SELECT is((SELECT what FROM together WHERE what LIKE 'numbers %'), :'one_by_one_numbers', 'as many events, numbered without gaps');
 SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550951 %') LIKE '% mode=human_window deadline=t lead=f last_ok=t timers=1 %',
           'a waiting conversation opens the human window');
 SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550953 %') LIKE '% mode=human deadline=f %', 'a taken-over one stays with the human');
 SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550955 %') LIKE '% lead=t %', 'a new conversation is linked to the customer''s lead');
 SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550956 %') LIKE '%{"customer:first of two","customer:second of two","customer:third, after the emergency"}',
-          'two texts of a new customer in one run share one new conversation, in order');
+          'three texts of a new customer in one batch share one new conversation, in order');
+SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550958 %') LIKE '% mode=human %', 'a word of danger in the middle of a batch hands the conversation to a human');
+SELECT ok((SELECT what FROM together WHERE what LIKE '+15125550957 %') LIKE '% opted_out=t %', 'a STOP in the middle of a batch opts its customer out');
 
--- A conversation whose mode changed after its texts were sorted (a timer handed
--- it to the assistant, the owner took over): the batch goes to the one-by-one path.
-SELECT pg_temp.post(60, '+15125550951', 'sorted while waiting');
-SELECT throws_ok(format('SELECT nmc.sms_thread_routine(ARRAY(SELECT i FROM nmc.webhook_inbox i WHERE webhook_key = %L), %L, %L)',
-                        'SM' || lpad('60', 32, '0'), '{+15125550951}', '{waiting}'),
-                 '40001', 'nevermisscall: a conversation changed while texts were being threaded',
-                 'texts sorted under another mode than their conversation has now are not threaded together');
+-- One customer's texts in one batch take effect in their order: STOP, a word,
+-- START, HELP — the help text goes out, as START came before HELP.
+SELECT pg_temp.post(70, '+15125550960', 'STOP'), pg_temp.post(71, '+15125550960', 'are you there'),
+       pg_temp.post(72, '+15125550960', 'START'), pg_temp.post(73, '+15125550960', 'HELP');
+SELECT is(nmc_test.inbox_drain(), 4, 'STOP, a word, START, HELP from one customer in one batch');
+SELECT is((SELECT array_agg(m.body ORDER BY m.created_at) FROM nmc.messages m JOIN nmc.customers c ON c.id = m.customer_id
+            WHERE c.phone = '+15125550960' AND m.direction = 'inbound'),
+          ARRAY['STOP', 'are you there', 'START', 'HELP'], '… threaded in order');
+SELECT is((SELECT array_agg(m.body) FROM nmc.messages m JOIN nmc.customers c ON c.id = m.customer_id
+            WHERE c.phone = '+15125550960' AND m.direction = 'outbound'),
+          ARRAY[(SELECT coalesce(b2.help_text, nmc.default_help_text(b2)) FROM nmc.businesses b2 WHERE b2.id = (SELECT id FROM b))],
+          '… and HELP answered with the help text (the customer had opted back in)');
+SELECT is((SELECT opted_out_at IS NULL FROM nmc.customers WHERE phone = '+15125550960'), true, '… who ends opted in');
+
+-- Retries: the same MessageSid twice in one batch, and again in a later batch.
+SELECT pg_temp.post(80, '+15125550961', 'said twice');
+SELECT nmc.sms_apply(ARRAY[i, i]) FROM nmc.webhook_inbox i WHERE webhook_key = 'SM' || lpad('80', 32, '0');
+DELETE FROM nmc.webhook_inbox WHERE webhook_key = 'SM' || lpad('80', 32, '0');
+SELECT is((SELECT count(*) FROM nmc.messages WHERE twilio_sid = 'SM' || lpad('80', 32, '0')), 1::bigint,
+          'a MessageSid twice in one batch is threaded once');
+SELECT pg_temp.post(80, '+15125550961', 'said twice'), pg_temp.post(81, '+15125550961', 'and once more');
+SELECT is(nmc_test.inbox_drain(), 2, 'Twilio''s retry of it comes in a later batch, with a new text');
+SELECT is((SELECT array_agg(m.body ORDER BY m.created_at) FROM nmc.messages m JOIN nmc.customers c ON c.id = m.customer_id
+            WHERE c.phone = '+15125550961'), ARRAY['said twice', 'and once more'], '… and is not threaded again');
 
 SELECT * FROM finish();
 ROLLBACK;

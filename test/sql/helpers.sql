@@ -7,7 +7,7 @@ GRANT USAGE ON SCHEMA nmc_test TO PUBLIC;
 -- What the inbox worker does right after a commit (sql/telephony/webhook_inbox.sql), done in
 -- the test's own transaction so a test sees a posted text threaded at once.
 -- Runs as the installing superuser, like the worker.
-CREATE OR REPLACE FUNCTION nmc_test.inbox_drain(min_together int DEFAULT 8)
+CREATE OR REPLACE FUNCTION nmc_test.inbox_drain()
 RETURNS int
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -18,7 +18,7 @@ DECLARE
     taken int;
 BEGIN
     LOOP
-        taken := nmc.webhook_inbox_run(500, false, inbox_drain.min_together);
+        taken := nmc.webhook_inbox_run(500, false);
         n := n + taken;
         EXIT WHEN taken = 0;
     END LOOP;
