@@ -30,6 +30,7 @@ LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
+    senders text[];
     todo nmc.webhook_inbox[];
     callers text[];
     owners boolean[];
@@ -39,14 +40,16 @@ DECLARE
     pn nmc.phone_numbers;
     n int;
 BEGIN
+    -- Each sender's number, normalised once (NULL: not a number we can text back).
+    senders := ARRAY(SELECT nmc.phone_or_null((texts[i]).params ->> 'From') FROM generate_subscripts(texts, 1) AS i ORDER BY i);
     -- What will not be threaded, said once each: a sender we cannot text back, a
     -- number the business no longer has.
     FOR dropped IN
-        SELECT g.webhook_key AS sid, g.params ->> 'From' AS sender, nmc.phone_or_null(g.params ->> 'From') IS NULL AS no_phone
-          FROM unnest(texts) g
-         WHERE nmc.phone_or_null(g.params ->> 'From') IS NULL
+        SELECT (texts[i]).webhook_key AS sid, (texts[i]).params ->> 'From' AS sender, senders[i] IS NULL AS no_phone
+          FROM generate_subscripts(texts, 1) AS i
+         WHERE senders[i] IS NULL
             OR NOT EXISTS (SELECT 1 FROM nmc.phone_numbers p JOIN nmc.businesses bb ON bb.id = p.business_id
-                            WHERE p.id = g.phone_number_id AND p.business_id = g.business_id)
+                            WHERE p.id = (texts[i]).phone_number_id AND p.business_id = (texts[i]).business_id)
     LOOP
         IF dropped.no_phone THEN
             RAISE LOG 'nevermisscall: text % from % cannot be answered by text', dropped.sid, dropped.sender;
@@ -56,15 +59,15 @@ BEGIN
     END LOOP;
     -- The rest, in arrival order: each MessageSid once (Twilio delivers again),
     -- none threaded before; which are the owner talking (nmc.owner_phones).
-    SELECT array_agg(texts[x.i] ORDER BY x.i), array_agg(x.caller ORDER BY x.i), array_agg(x.caller = ANY (nmc.owner_phones(bb)) ORDER BY x.i)
+    SELECT array_agg(texts[x.i] ORDER BY x.i), array_agg(senders[x.i] ORDER BY x.i), array_agg(senders[x.i] = ANY (nmc.owner_phones(bb)) ORDER BY x.i)
       INTO todo, callers, owners
-      FROM (SELECT DISTINCT ON ((texts[i]).webhook_key) i, (texts[i]).business_id, nmc.phone_or_null((texts[i]).params ->> 'From') AS caller
+      FROM (SELECT DISTINCT ON ((texts[i]).webhook_key) i, (texts[i]).business_id
               FROM generate_subscripts(texts, 1) AS i
-             WHERE NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = (texts[i]).webhook_key AND m.business_id = (texts[i]).business_id)
+             WHERE senders[i] IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM nmc.messages m WHERE m.twilio_sid = (texts[i]).webhook_key AND m.business_id = (texts[i]).business_id)
                AND EXISTS (SELECT 1 FROM nmc.phone_numbers p WHERE p.id = (texts[i]).phone_number_id AND p.business_id = (texts[i]).business_id)
              ORDER BY (texts[i]).webhook_key, i) x
-      JOIN nmc.businesses bb ON bb.id = x.business_id
-     WHERE x.caller IS NOT NULL;
+      JOIN nmc.businesses bb ON bb.id = x.business_id;
     -- In rounds: the longest run from the start in which each customer writes
     -- once and the owner not at all is threaded together (nmc.sms_thread_round);
     -- an owner's text goes alone, in its place. A customer's second text, and
