@@ -53,7 +53,8 @@ sub text_params {
     my ($n, $spread) = @_;
     my $biz = 1 + $n % $spread;
     return (MessageSid => random_sid('SM'), AccountSid => 'ACffffffffffffffffffffffffffffffff',
-            From => sprintf('+1213%07d', $n % 10_000_000), To => sprintf('+1737400%04d', $biz),
+            # A North American exchange never starts with 0 or 1 (nmc.normalize_phone refuses it).
+            From => sprintf('+1213%07d', 2_000_000 + $n % 8_000_000), To => sprintf('+1737400%04d', $biz),
             Body => 'Water is coming through the ceiling, can you come today?', NumSegments => 1);
 }
 
@@ -147,7 +148,7 @@ if ($calls == 0) {
         my $now = time;
         sleep($due - $now) if $due > $now;
         my %p = (CallSid => random_sid('CA'), AccountSid => 'ACffffffffffffffffffffffffffffffff',
-                 From => sprintf('+1214%07d', ($seq + $i) % 10_000_000), To => '+17374000001',
+                 From => sprintf('+1214%07d', 2_000_000 + ($seq + $i) % 8_000_000), To => '+17374000001',
                  DialCallStatus => 'no-answer', DialBridged => 'false', CallStatus => 'in-progress');
         my $sig = sign_twilio("$public/webhooks/twilio/voice/dial", \%p, $token);
         http_post_fast(\$sock, '127.0.0.1', $port, '/webhooks/twilio/voice/dial',
