@@ -59,6 +59,7 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
 
   const reloadAll = useCallback(async () => {
     const since = new Date(Date.now() - 86_400_000).toISOString();
+    const asOf = stateRef.current.lastEventId;   // what the feed had said when these reads were asked for
     const [convs, leads, appts, status, me, biz] = await Promise.all([
       api.conversations({ limit: 100 }),
       api.leads({ limit: 100 }),
@@ -67,7 +68,7 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
       api.me(),
       api.business(),
     ]);
-    dispatch({ type: 'conversations/loaded', items: convs.conversations });
+    dispatch({ type: 'conversations/loaded', items: convs.conversations, asOf });
     dispatch({ type: 'leads/loaded', items: leads.leads });
     setOlderConversations(convs.next);
     setOlderLeads(leads.next);
@@ -77,7 +78,7 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
     setBusiness(biz.business);
     if (openThreadRef.current) {
       const t = await api.conversation(openThreadRef.current).catch(() => null);
-      if (t) dispatch({ type: 'conversation/loaded', conversation: t.conversation, messages: t.messages });
+      if (t) dispatch({ type: 'conversation/loaded', conversation: t.conversation, messages: t.messages, asOf });
     }
   }, [api]);
 
@@ -163,15 +164,16 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
     const ids = staleKey.split(',');
     const t = setTimeout(async () => {
       const open = openThreadRef.current;
+      const asOf = stateRef.current.lastEventId;
       const jobs: Promise<unknown>[] = [];
       if (open && ids.includes(open)) {
-        jobs.push(api.conversation(open).then((r) => dispatch({ type: 'conversation/loaded', conversation: r.conversation, messages: r.messages })));
+        jobs.push(api.conversation(open).then((r) => dispatch({ type: 'conversation/loaded', conversation: r.conversation, messages: r.messages, asOf })));
       }
       if (ids.some((id) => id !== open || !stateRef.current.conversations[id]?.customer)) {
-        jobs.push(api.conversations({ limit: 100 }).then((r) => dispatch({ type: 'conversations/loaded', items: r.conversations })));
+        jobs.push(api.conversations({ limit: 100 }).then((r) => dispatch({ type: 'conversations/loaded', items: r.conversations, asOf })));
       }
       await Promise.allSettled(jobs);
-      dispatch({ type: 'stale/clear', ids });
+      dispatch({ type: 'stale/clear', ids, asOf });
     }, REFRESH_DEBOUNCE_MS);
     return () => clearTimeout(t);
   }, [staleKey, api]);
@@ -195,15 +197,17 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
   const openThread = useCallback((id: string | null) => {
     openThreadRef.current = id;
     if (!id) return;
+    const asOf = stateRef.current.lastEventId;
     api.conversation(id)
-      .then((r) => dispatch({ type: 'conversation/loaded', conversation: r.conversation, messages: r.messages }))
+      .then((r) => dispatch({ type: 'conversation/loaded', conversation: r.conversation, messages: r.messages, asOf }))
       .catch(() => { /* the thread view shows its own error */ });
   }, [api]);
 
   const loadOlder = useCallback(async (what: 'conversations' | 'leads') => {
     if (what === 'conversations' && olderConversations) {
+      const asOf = stateRef.current.lastEventId;
       const r = await api.conversations({ limit: 100, before: olderConversations });
-      dispatch({ type: 'conversations/loaded', items: r.conversations });
+      dispatch({ type: 'conversations/loaded', items: r.conversations, asOf });
       setOlderConversations(r.next);
     } else if (what === 'leads' && olderLeads) {
       const r = await api.leads({ limit: 100, before: olderLeads });

@@ -22,8 +22,11 @@ export interface LiveState {
   customers: Record<string, Customer>;
   health: Health | null;
   alerts: Alert[];
-  /** Conversations whose list entry lacks data only the API has (customer if an event left it out, last message text). */
+  /** Conversations whose list entry lacks data only the API has (customer if an event left it out, last message text),
+   *  or whose read was taken before an event changed them: read again. */
   stale: Record<string, true>;
+  /** The id of the last event that changed each conversation: a read taken before it must not undo it. */
+  changedBy: Record<string, number>;
   /** A lead arrived from the feed without its customer (or a missed call named a lead not loaded): the list needs a refetch. */
   leadsStale: boolean;
   /** Delivery states heard (message.status) for texts not yet in a loaded thread, by message id; applied when it loads. */
@@ -32,7 +35,7 @@ export interface LiveState {
 
 export const initialLiveState: LiveState = {
   lastEventId: null, conversations: {}, threads: {}, leads: {}, appointments: {}, calls: {}, customers: {}, health: null, alerts: [], stale: {}, leadsStale: false,
-  deliveries: {},
+  deliveries: {}, changedBy: {},
 };
 
 /** Delivery states kept for texts outside loaded threads: enough for any burst, bounded over a long session. */
@@ -42,8 +45,9 @@ export type LiveAction =
   | { type: 'reset' }
   | { type: 'feed/hello'; resumeAfter: number }
   | { type: 'event'; event: FeedEvent }
-  | { type: 'conversations/loaded'; items: Conversation[] }
-  | { type: 'conversation/loaded'; conversation: Conversation; messages: Message[] }
+  // asOf: lastEventId when the read was asked for (see readBefore); absent, the read is taken as current.
+  | { type: 'conversations/loaded'; items: Conversation[]; asOf?: number | null }
+  | { type: 'conversation/loaded'; conversation: Conversation; messages: Message[]; asOf?: number | null }
   | { type: 'conversation/patched'; conversation: Partial<Conversation> & { id: string } }
   | { type: 'message/sent'; message: Message }
   | { type: 'leads/loaded'; items: Lead[] }
@@ -54,9 +58,16 @@ export type LiveAction =
   | { type: 'customer/known'; customer: Customer }
   | { type: 'health/loaded'; health: Health }
   | { type: 'alert/dismiss'; id: number }
-  | { type: 'stale/clear'; ids: string[] };
+  | { type: 'stale/clear'; ids: string[]; asOf?: number | null };
 
 const MAX_ALERTS = 20;
+
+/** A read asked for when the feed stood at asOf, of a conversation an event changed since: the event is newer. */
+function readBefore(s: LiveState, id: string, asOf: number | null | undefined): boolean {
+  if (asOf === undefined) return false;
+  const changed = s.changedBy[id];
+  return changed !== undefined && changed > (asOf ?? -1);
+}
 
 function byId<T extends { id: string }>(items: T[], old: Record<string, T>): Record<string, T> {
   const out: Record<string, T> = { ...old };
@@ -243,17 +254,29 @@ export function liveReducer(s: LiveState, a: LiveAction): LiveState {
       return s.lastEventId === null || a.resumeAfter > s.lastEventId ? { ...s, lastEventId: a.resumeAfter } : s;
     case 'event': {
       if (s.lastEventId !== null && a.event.id <= s.lastEventId) return s;
-      return { ...applyEvent(s, a.event), lastEventId: a.event.id };
+      const next = applyEvent(s, a.event);
+      let changedBy = s.changedBy;
+      for (const id of Object.keys(next.conversations)) {
+        if (next.conversations[id] !== s.conversations[id]) changedBy = { ...changedBy, [id]: a.event.id };
+      }
+      return { ...next, lastEventId: a.event.id, changedBy };
     }
     case 'conversations/loaded': {
+      // A row read before an event changed it keeps what the event said and is read again.
       const stale = { ...s.stale };
-      for (const c of a.items) delete stale[c.id];
-      return { ...s, conversations: byId(a.items, s.conversations), stale };
+      const fresh: Conversation[] = [];
+      for (const c of a.items) {
+        if (readBefore(s, c.id, a.asOf)) { stale[c.id] = true; continue; }
+        delete stale[c.id];
+        fresh.push(c);
+      }
+      return { ...s, conversations: byId(fresh, s.conversations), stale };
     }
     case 'conversation/loaded': {
       const c = a.conversation;
       const last = a.messages[a.messages.length - 1];
-      const merged: Conversation = {
+      const behind = readBefore(s, c.id, a.asOf);
+      const merged: Conversation = behind ? { ...c, ...s.conversations[c.id] } : {
         ...s.conversations[c.id], ...c,
         last_message: last ? { body: last.body, author: last.author, created_at: last.created_at } : s.conversations[c.id]?.last_message ?? null,
       };
@@ -294,7 +317,7 @@ export function liveReducer(s: LiveState, a: LiveAction): LiveState {
       return { ...s, health: { ...s.health, ...a.health } };
     case 'stale/clear': {
       const stale = { ...s.stale };
-      for (const id of a.ids) delete stale[id];
+      for (const id of a.ids) if (!readBefore(s, id, a.asOf)) delete stale[id];
       return { ...s, stale };
     }
     case 'alert/dismiss':

@@ -251,3 +251,27 @@ test('a call in the log shows where its greeting is, live, never moving back', (
   s = apply(s, ev('message.status', { id: 'm5', conversation_id: 'c1', status: 'sent', error_code: null }));
   assert.equal(s.calls.k1.text?.status, 'delivered', 'a late "sent" does not move it back');
 });
+
+test('a read asked for before an event does not undo it: the event wins and the conversation is read again', () => {
+  const customer = { id: 'u1', phone: '+15125550142', name: null };
+  let s = liveReducer(initialLiveState, { type: 'feed/hello', resumeAfter: 100 });
+  s = liveReducer(s, { type: 'conversations/loaded', items: [conv({ customer })], asOf: 100 });
+  const asOf = s.lastEventId;                                  // a reload is asked for here …
+  s = apply(s, ev('conversation.updated', { id: 'c1', mode: 'waiting', state: 'closed' }, 101));   // … the conversation closes …
+  // … and the reload's answer, read before the close, arrives after it.
+  const list = liveReducer(s, { type: 'conversations/loaded', items: [conv({ customer, state: 'open' })], asOf });
+  assert.equal(list.conversations.c1.state, 'closed', 'the list read does not reopen it');
+  assert.equal(list.stale.c1, true, 'it is read again');
+  const thread = liveReducer(list, { type: 'conversation/loaded', conversation: conv({ customer, state: 'open' }), messages: [msg()], asOf });
+  assert.equal(thread.conversations.c1.state, 'closed', 'nor does the thread read');
+  assert.equal(thread.threads.c1.length, 1, 'its messages are kept');
+  const cleared = liveReducer(thread, { type: 'stale/clear', ids: ['c1'], asOf });
+  assert.equal(cleared.stale.c1, true, 'a re-read asked for before the event does not settle it');
+  // The read asked for after the event is current: it applies and settles.
+  const later = liveReducer(cleared, { type: 'conversations/loaded', items: [conv({ customer, state: 'closed', mode: 'waiting' })], asOf: 101 });
+  assert.equal(later.conversations.c1.state, 'closed');
+  assert.equal(later.stale.c1, undefined);
+  // A read without asOf (a caller that does not know) is taken as current, as before.
+  const plain = liveReducer(s, { type: 'conversations/loaded', items: [conv({ customer, state: 'open' })] });
+  assert.equal(plain.conversations.c1.state, 'open');
+});
