@@ -14,6 +14,7 @@ import { playChime, showNotification, unlockSound } from '../lib/notify';
 import type { Business, FeedEvent, User } from '../lib/types';
 import { formatPhone } from '../lib/format';
 import { useSession } from './SessionProvider';
+import { loadMeta } from './useMeta';
 
 /** The first load of the snapshots: failed means the lists are empty because nothing was loaded. */
 export type SnapshotState = 'loading' | 'loaded' | 'failed';
@@ -139,8 +140,12 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
         retry = setTimeout(connect, backoffMs(++attempts));
       }).finally(() => { connecting = false; });
     };
-    void load();
-    connect();
+    // The server's order of a text's states first (lib/delivery.ts): the feed's reports are ranked by it.
+    void loadMeta(api).catch(() => undefined).then(() => {
+      if (cancelled) return;
+      void load();
+      connect();
+    });
     const nudge = () => {
       if (!loaded) void load();
       if (feed) feed.nudge(); else connect();

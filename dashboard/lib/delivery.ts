@@ -3,21 +3,21 @@
 // the newer. A thread hears a message's state from several places that can
 // arrive out of order — the send's own answer, the feed's message.status, and
 // API reads taken a moment earlier — and must never step back to "Sending…".
-// Pure; used by lib/liveState.ts, unit-tested in test/delivery.test.ts.
+// Pure but for the order itself, which the server gives (setDeliveryRanks); used by
+// lib/liveState.ts, unit-tested in test/delivery.test.ts.
 
-/** Twilio's message states (and ours: pending, simulated, dropped) in the order they happen. */
-const RANK: Record<string, number> = {
-  pending: 0,
-  accepted: 1, scheduled: 1, queued: 1, receiving: 1,
-  sending: 2,
-  sent: 3,
-  delivered: 4, read: 5, undelivered: 4, failed: 4, canceled: 4, simulated: 4, dropped: 4, received: 4,
-};
+/** The order of a text's states, from the server (GET /api/meta: message_delivery.ranks, the one
+ *  copy is nmc.message_delivery_ranks in SQL); set before the live model starts (LiveProvider). */
+let ranks: Record<string, number> = {};
 
-/** 0 for a text not yet handed over; higher is further along; an unknown state counts as handed over. */
+export function setDeliveryRanks(r: Record<string, number>): void {
+  ranks = r;
+}
+
+/** -1 for no state; higher is further along; a state the server did not list counts as handed over (queued's rank). */
 export function deliveryRank(status: string | null | undefined): number {
   if (!status) return -1;
-  return RANK[status] ?? 1;
+  return ranks[status] ?? ranks.queued ?? 1;
 }
 
 export interface Delivery { status: string; error_code: number | null }

@@ -10,6 +10,8 @@ export type LeadStatus = 'new' | 'contacted' | 'qualified' | 'appointment_schedu
 export interface StateMachine { statuses: string[]; moves: Record<string, string[]> }
 export interface Meta {
   state_machines: Record<'lead' | 'call' | 'conversation_state' | 'conversation_mode' | 'appointment' | 'job', StateMachine>;
+  /** How far along each state of a text is (pending 0 … final states level); see lib/delivery.ts. */
+  message_delivery: { ranks: Record<string, number> };
   limits: { service_radius_km_max: number };
 }
 

@@ -2,7 +2,18 @@
 // order the send's answer, the feed and API reads arrive in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deliveryRank, newerDelivery, type Delivery } from '../lib/delivery';
+import { deliveryRank, newerDelivery, setDeliveryRanks, type Delivery } from '../lib/delivery';
+import { loadServerRanks } from './serverRanks';
+
+const ranks = loadServerRanks();
+
+test('before the server has said, every state ranks alike: the later report heard wins', () => {
+  setDeliveryRanks({});
+  assert.equal(deliveryRank('pending'), deliveryRank('delivered'));
+  const d = { status: 'pending', error_code: null };
+  assert.equal(newerDelivery({ status: 'delivered', error_code: null }, d), d);
+  setDeliveryRanks(ranks);
+});
 
 test('states rank in the order they happen; unknown ones count as handed over', () => {
   const order = ['pending', 'queued', 'sending', 'sent', 'delivered'];

@@ -4,6 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { conversationFor, customerOf, initialLiveState, liveReducer, MAX_DELIVERIES, replyAlertFor, sortedCalls, sortedConversations, type LiveState } from '../lib/liveState';
 import type { Conversation, FeedEvent, Message } from '../lib/types';
+import { loadServerRanks } from './serverRanks';
+
+loadServerRanks();
 
 let nextId = 1;
 function ev(type: string, data: object, id = nextId++): FeedEvent {

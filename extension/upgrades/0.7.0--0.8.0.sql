@@ -148,6 +148,7 @@ DROP FUNCTION nmc.lead_transition(uuid, text);
 --@replace businesses nmc.business_update
 ALTER TABLE nmc.businesses DROP CONSTRAINT businesses_service_radius_km_check,
     ADD CONSTRAINT businesses_service_radius_km_check CHECK (service_radius_km > 0 AND service_radius_km <= nmc.service_radius_max_km());
+--@replace sms_inbound nmc.message_delivery_ranks
 --@include meta
 
 -- issue 16 (house-sql): one SQLSTATE → HTTP table, read by nmc_api.handle through nmc.api_error_response.
@@ -270,3 +271,7 @@ DROP FUNCTION nmc.conversation_customer_wrote(nmc.conversations);
 --@replace emergencies nmc.emergency_term_in
 COMMENT ON FUNCTION nmc.owner_text_received(nmc.webhook_inbox, nmc.businesses, nmc.phone_numbers, text) IS
     'A text from one of the owner''s phones (nmc.sms_apply sends it here), as of when it was received. STOP-words: nothing more is texted to that phone (alerts included) until START-words, which answer with the rules. "#N …": the conversation whose alerts carry #N (within owner_tag_seconds); no #N: the latest alert''s (within owner_reply_window_seconds) — unless that alert came less than owner_reply_settle_seconds before and another customer was alerted too: then nothing is sent and the owner is asked which. Then a whole-text command (nmc.owner_text_command): AI hands the conversation back as the dashboard does (mode waiting) and, if the customer is waiting for an answer, ends the owner''s window at once so the assistant answers now, NUMBER texts back the customer''s number, HELP the rules; anything else is sent to the customer as the owner''s (author owner), taking the conversation over (mode human: the assistant is silent) — refused, with the owner told, when the customer opted out or cannot get texts. A closed conversation is opened again. Idempotent on MessageSid; kept in nmc.owner_texts.';
+
+-- issue 16 (lead): a text's delivery order in one place (nmc.message_delivery_ranks, made
+-- before sql/api/meta.sql is included, which serves it), used by status callbacks.
+--@replace sms_inbound nmc.message_status_rank

@@ -1,6 +1,7 @@
 -- meta.sql — the server's rules the dashboard shows, served instead of copied
 -- into it (GET /api/meta): each state machine's statuses and the moves the
--- system makes along them, and the bounds of fields the dashboard checks first.
+-- system makes along them, the order of a text's delivery states, and the
+-- bounds of fields the dashboard checks first.
 CREATE FUNCTION nmc.state_machine_json(machine text, statuses text[])
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE
@@ -30,6 +31,7 @@ AS $$
             'conversation_mode', nmc.state_machine_json('conversation_mode', nmc.conversation_modes()),
             'appointment', nmc.state_machine_json('appointment', nmc.appointment_statuses()),
             'job', nmc.state_machine_json('job', nmc.job_statuses())),
+        'message_delivery', jsonb_build_object('ranks', nmc.message_delivery_ranks()),
         'limits', jsonb_build_object('service_radius_km_max', nmc.service_radius_max_km())))
 $$;
-COMMENT ON FUNCTION nmc.api_meta(jsonb) IS 'GET /api/meta: the statuses of each state machine (lead, call, conversation state and mode, appointment, job) with their moves, and field bounds (service_radius_km_max) — the server''s rules, so the dashboard never keeps a copy.';
+COMMENT ON FUNCTION nmc.api_meta(jsonb) IS 'GET /api/meta: the statuses of each state machine (lead, call, conversation state and mode, appointment, job) with their moves, the order of a text''s delivery states (message_delivery.ranks), and field bounds (service_radius_km_max) — the server''s rules, so the dashboard never keeps a copy.';

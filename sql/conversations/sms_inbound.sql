@@ -62,12 +62,19 @@ END
 $$;
 COMMENT ON FUNCTION nmc.webhook_sms(jsonb) IS 'POST /webhooks/twilio/sms: an inbound text is recorded in nmc.webhook_inbox (one insert, idempotent on MessageSid) and answered at once; the inbox worker threads it into its conversation right after commit (nmc.sms_apply). Texts to numbers that are not ours are logged and dropped.';
 
+CREATE FUNCTION nmc.message_delivery_ranks()
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT '{"pending": 0, "accepted": 1, "scheduled": 1, "queued": 1, "receiving": 1, "sending": 2, "sent": 3,
+               "delivered": 4, "undelivered": 4, "failed": 4, "canceled": 4, "simulated": 4, "dropped": 4, "received": 4,
+               "read": 5}'::jsonb $$;
+COMMENT ON FUNCTION nmc.message_delivery_ranks() IS 'The one order of a text''s states (Twilio''s, and ours: pending, simulated, dropped): how far along each is, final states level. Status callbacks only move a message forward (nmc.message_status_rank); the dashboard gets the same order from GET /api/meta.';
+
 CREATE FUNCTION nmc.message_status_rank(status text)
 RETURNS int
-LANGUAGE sql IMMUTABLE
-AS $$ SELECT CASE status WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1 WHEN 'queued' THEN 1 WHEN 'sending' THEN 2 WHEN 'sent' THEN 3
-                         WHEN 'delivered' THEN 4 WHEN 'undelivered' THEN 4 WHEN 'failed' THEN 4 WHEN 'read' THEN 5 ELSE -1 END $$;
-COMMENT ON FUNCTION nmc.message_status_rank(text) IS 'How far along an outbound message status is; callbacks may arrive out of order and only move a message forward.';
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT coalesce((nmc.message_delivery_ranks() ->> status)::int, -1) $$;
+COMMENT ON FUNCTION nmc.message_status_rank(text) IS 'How far along a message status is (nmc.message_delivery_ranks; -1 for a status it does not know); callbacks may arrive out of order and only move a message forward.';
 
 CREATE FUNCTION nmc.webhook_sms_status(req jsonb)
 RETURNS nmc.http_response

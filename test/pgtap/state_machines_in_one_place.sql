@@ -3,7 +3,7 @@
 -- GET /api/meta serves both to the dashboard from those very functions; a
 -- lead moves only through nmc.lead_transition, the owner's PATCH included.
 BEGIN;
-SELECT plan(14);
+SELECT plan(17);
 
 SELECT is((SELECT string_agg(table_name::text || '.' || column_name::text || ' ' || domain_name::text, ', ' ORDER BY table_name::text, column_name::text)
              FROM information_schema.columns
@@ -23,6 +23,12 @@ SELECT is((SELECT body #> '{state_machines,call,moves,ringing}' FROM meta), '["a
 SELECT is((SELECT body #> '{state_machines,lead,moves,contacted}' FROM meta), '["qualified", "appointment_scheduled", "won", "lost", "out_of_area"]'::jsonb,
           'automatic progress only moves a lead forward');
 SELECT is((SELECT (body #>> '{limits,service_radius_km_max}')::numeric FROM meta), nmc.service_radius_max_km(), 'the radius bound');
+-- A text's delivery order: one table, read by the status callbacks and served as it is.
+SELECT is((SELECT body #> '{message_delivery,ranks}' FROM meta), nmc.message_delivery_ranks(), 'the delivery order is nmc.message_delivery_ranks()');
+SELECT ok(nmc.message_status_rank('pending') < nmc.message_status_rank('queued') AND nmc.message_status_rank('queued') < nmc.message_status_rank('sending')
+          AND nmc.message_status_rank('sending') < nmc.message_status_rank('sent') AND nmc.message_status_rank('sent') < nmc.message_status_rank('delivered')
+          AND nmc.message_status_rank('delivered') = nmc.message_status_rank('undelivered'), 'callbacks rank by it: pending < queued < sending < sent < delivered = undelivered');
+SELECT is(nmc.message_status_rank('partially_delivered'), -1, 'a status it does not know moves nothing');
 
 -- A lead: the system only moves it forward, the owner anywhere — through the one function.
 CREATE TEMP TABLE o AS SELECT nmc_test.register('machines@example.com') AS r;
