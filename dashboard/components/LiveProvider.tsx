@@ -181,7 +181,7 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
       dispatch({ type: 'stale/clear', ids, asOf });
     }, REFRESH_DEBOUNCE_MS);
     return () => clearTimeout(t);
-  }, [staleKey, api]);
+  }, [staleKey, state.staleRound, api]);
 
   useEffect(() => {
     if (!state.leadsStale) return;

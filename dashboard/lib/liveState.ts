@@ -27,6 +27,8 @@ export interface LiveState {
   stale: Record<string, true>;
   /** The id of the last event that changed each conversation: a read taken before it must not undo it. */
   changedBy: Record<string, number>;
+  /** Counts the rounds of reads that left a conversation stale (changed while it was read): each asks for another. */
+  staleRound: number;
   /** A lead arrived from the feed without its customer (or a missed call named a lead not loaded): the list needs a refetch. */
   leadsStale: boolean;
   /** Delivery states heard (message.status) for texts not yet in a loaded thread, by message id; applied when it loads. */
@@ -35,7 +37,7 @@ export interface LiveState {
 
 export const initialLiveState: LiveState = {
   lastEventId: null, conversations: {}, threads: {}, leads: {}, appointments: {}, calls: {}, customers: {}, health: null, alerts: [], stale: {}, leadsStale: false,
-  deliveries: {}, changedBy: {},
+  deliveries: {}, changedBy: {}, staleRound: 0,
 };
 
 /** Delivery states kept for texts outside loaded threads: enough for any burst, bounded over a long session. */
@@ -317,8 +319,11 @@ export function liveReducer(s: LiveState, a: LiveAction): LiveState {
       return { ...s, health: { ...s.health, ...a.health } };
     case 'stale/clear': {
       const stale = { ...s.stale };
-      for (const id of a.ids) if (!readBefore(s, id, a.asOf)) delete stale[id];
-      return { ...s, stale };
+      let kept = false;
+      for (const id of a.ids) {
+        if (readBefore(s, id, a.asOf)) kept = true; else delete stale[id];
+      }
+      return { ...s, stale, staleRound: kept ? s.staleRound + 1 : s.staleRound };
     }
     case 'alert/dismiss':
       return { ...s, alerts: s.alerts.filter((x) => x.id !== a.id) };

@@ -270,6 +270,7 @@ test('a read asked for before an event does not undo it: the event wins and the 
   assert.equal(thread.threads.c1.length, 1, 'its messages are kept');
   const cleared = liveReducer(thread, { type: 'stale/clear', ids: ['c1'], asOf });
   assert.equal(cleared.stale.c1, true, 'a re-read asked for before the event does not settle it');
+  assert.equal(cleared.staleRound, thread.staleRound + 1, '… and asks for another round of reads');
   // The read asked for after the event is current: it applies and settles.
   const later = liveReducer(cleared, { type: 'conversations/loaded', items: [conv({ customer, state: 'closed', mode: 'waiting' })], asOf: 101 });
   assert.equal(later.conversations.c1.state, 'closed');
