@@ -108,7 +108,9 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
     let connecting = false;
     let attempts = 0;
     let retry: ReturnType<typeof setTimeout> | undefined;
-    const load = () => reloadAll().then(
+    // The server's order of a text's states (lib/delivery.ts) comes with every snapshot until
+    // it has arrived once: a page opened while the server was down asks again when it is back.
+    const load = () => loadMeta(api).catch(() => undefined).then(reloadAll).then(
       () => { loaded = true; setSnapshot('loaded'); },
       () => { if (!loaded) setSnapshot('failed'); },
     );
@@ -140,7 +142,7 @@ export function LiveProvider({ children }: { children: React.ReactNode }) {
         retry = setTimeout(connect, backoffMs(++attempts));
       }).finally(() => { connecting = false; });
     };
-    // The server's order of a text's states first (lib/delivery.ts): the feed's reports are ranked by it.
+    // The order first: the feed's reports are ranked by it.
     void loadMeta(api).catch(() => undefined).then(() => {
       if (cancelled) return;
       void load();
