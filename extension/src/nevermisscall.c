@@ -3,7 +3,7 @@
  * Owns _PG_init: declares the nmc.* settings (the per-transaction tenancy
  * settings that row-level security reads, and the dispatcher's database),
  * and, when preloaded, sets up the shared memory and workers of the
- * dispatcher and the inbox.
+ * dispatcher, the inbox and the events.
  */
 #include "postgres.h"
 
@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "dispatcher.h"
+#include "event_worker.h"
 #include "inbox_worker.h"
 #include "worker_slot.h"
 
@@ -22,8 +23,6 @@ void		_PG_init(void);
 /* Set per transaction by the API (set_config(..., true)); '' when unset. */
 static char *nmc_business_id = NULL;
 static char *nmc_user_id = NULL;
-/* Set per transaction by the inbox worker's batch (sql/telephony/webhook_inbox.sql). */
-static bool nmc_events_deferred = false;
 
 void
 _PG_init(void)
@@ -56,19 +55,9 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
-	DefineCustomBoolVariable("nmc.events_deferred",
-							 "Events are numbered when the current batch ends.",
-							 "Set for its transaction by nmc.webhook_inbox_run: nmc.emit_event and "
-							 "nmc.emit_events keep the batch's events in order, and nmc.emit_deferred_events "
-							 "numbers them at its end, moving each business's counter once.",
-							 &nmc_events_deferred,
-							 false,
-							 PGC_USERSET,
-							 0,
-							 NULL, NULL, NULL);
-
 	MarkGUCPrefixReserved("nmc");
 
 	dispatcher_install();
 	inbox_install();
+	event_worker_install();
 }

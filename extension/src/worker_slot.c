@@ -22,6 +22,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/plancache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -31,6 +32,8 @@
 /* While the extension is missing or of another version, a worker looks this often. */
 #define EXTENSION_POLL_MS 1000
 #define MAX_WORKERS 4
+/* How often a worker plans its statements again. */
+#define WORKER_REPLAN_MS 1000
 
 char	   *worker_database = NULL;
 volatile sig_atomic_t worker_shutdown_requested = false;
@@ -282,9 +285,22 @@ worker_start(Worker *w)
 void
 worker_tick(Worker *w)
 {
+	TimestampTz now = GetCurrentTimestamp();
+
 	SpinLockAcquire(&w->slot->mutex);
-	w->slot->heartbeat_at = GetCurrentTimestamp();
+	w->slot->heartbeat_at = now;
 	SpinLockRelease(&w->slot->mutex);
+	/*
+	 * A worker lives for days and caches its plans, each made on the table sizes
+	 * of its first use: a table that grew since (a burst, a fresh install) would
+	 * keep plans made for a few rows. Planning again from time to time sees the
+	 * tables as they are (the planner scales the last ANALYZE to their size now).
+	 */
+	if (TimestampDifferenceExceeds(w->plans_made_at, now, WORKER_REPLAN_MS))
+	{
+		ResetPlanCache();
+		w->plans_made_at = now;
+	}
 	if (ConfigReloadPending)
 	{
 		ConfigReloadPending = false;

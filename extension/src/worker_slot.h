@@ -36,9 +36,10 @@ typedef struct Worker
 	WorkerSlot *slot;			/* NULL unless the library was preloaded */
 	bool		is_self;		/* this process is that worker (its own writes never wake it) */
 	TimestampTz wake_before;	/* this transaction's request: DT_NOEND none, DT_NOBEGIN any */
+	TimestampTz plans_made_at;	/* in the worker: when its cached plans were last reset */
 } Worker;
 
-#define WORKER_DEFINE(name, main_function) {name, main_function, NULL, false, DT_NOEND}
+#define WORKER_DEFINE(name, main_function) {name, main_function, NULL, false, DT_NOEND, 0}
 
 /* nmc.database (declared in nevermisscall.c): where the workers run. */
 extern char *worker_database;

@@ -88,8 +88,9 @@ BEGIN
                coalesce(k.lead, (SELECT l.id FROM nmc.leads l WHERE l.business_id = k.b AND l.customer_id = k.c
                                    AND l.status IN ('new', 'contacted', 'qualified', 'appointment_scheduled')))
           FROM k
+         -- OFFSET 0 keeps each probe an index lookup (not an anti-join planned on old statistics).
          WHERE NOT EXISTS (SELECT 1 FROM nmc.conversations o
-                            WHERE o.business_id = k.b AND o.phone_number_id = k.pn AND o.customer_id = k.c AND o.state = 'open')
+                            WHERE o.business_id = k.b AND o.phone_number_id = k.pn AND o.customer_id = k.c AND o.state = 'open' OFFSET 0)
          ORDER BY k.b, k.pn, k.c
         ON CONFLICT (business_id, phone_number_id, customer_id) WHERE state = 'open' DO NOTHING  -- a concurrent one opened it first: theirs
         RETURNING *)
@@ -99,15 +100,20 @@ BEGIN
         SELECT DISTINCT ON (u.b, u.pn, u.c) u.b, u.pn, u.c, u.lead
           FROM unnest(p_business_ids, p_customer_ids, p_phone_number_ids, p_lead_ids) WITH ORDINALITY AS u(b, c, pn, lead, i)
          ORDER BY u.b, u.pn, u.c, (u.lead IS NOT NULL) DESC, u.i DESC
+    ), found AS (
+        -- Each by the open-conversation index (LATERAL with LIMIT: whatever the statistics).
+        SELECT f.id, k.lead FROM k
+         CROSS JOIN LATERAL (SELECT o.id FROM nmc.conversations o
+                              WHERE o.business_id = k.b AND o.phone_number_id = k.pn AND o.customer_id = k.c AND o.state = 'open' LIMIT 1) f
     ), locked AS (
-        SELECT o.id, k.lead FROM nmc.conversations o JOIN k ON o.business_id = k.b AND o.phone_number_id = k.pn AND o.customer_id = k.c
-         WHERE o.state = 'open' ORDER BY o.id FOR UPDATE OF o
+        SELECT o.id, found.lead FROM nmc.conversations o JOIN found ON o.id = found.id ORDER BY o.id FOR UPDATE OF o
     )
     UPDATE nmc.conversations o SET lead_id = locked.lead
       FROM locked WHERE o.id = locked.id AND locked.lead IS NOT NULL AND o.lead_id IS DISTINCT FROM locked.lead;
-    SELECT array_agg(o ORDER BY u.i) INTO r
+    SELECT array_agg(f.o ORDER BY u.i) INTO r
       FROM unnest(p_business_ids, p_customer_ids, p_phone_number_ids) WITH ORDINALITY AS u(b, c, pn, i)
-      JOIN nmc.conversations o ON o.business_id = u.b AND o.phone_number_id = u.pn AND o.customer_id = u.c AND o.state = 'open';
+     CROSS JOIN LATERAL (SELECT o FROM nmc.conversations o
+                          WHERE o.business_id = u.b AND o.phone_number_id = u.pn AND o.customer_id = u.c AND o.state = 'open' LIMIT 1) f;
     -- conversation.created for each new one, in the order they were first named.
     PERFORM nmc.emit_events(array_agg(c.business_id ORDER BY f.i), array_agg('conversation.created'::text ORDER BY f.i),
                             array_agg(nmc.conversation_json(c) || jsonb_build_object('customer', nmc.customer_brief(c.customer_id)) ORDER BY f.i))

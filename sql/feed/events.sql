@@ -1,12 +1,14 @@
--- events.sql — the append-only feed of what happened, numbered per business
--- in commit order (a counter row per business, updated in the same
--- transaction, serialises a business's commits), notified at commit. The
--- dashboard replays it after the last number it saw.
+-- events.sql — the append-only feed of what happened, numbered per business.
+-- Writers only append to nmc.events_pending (no lock: a business's writers
+-- never wait on each other); the events worker (extension/src/event_worker.c)
+-- alone numbers them, in batches, through nmc.events_number — so the numbers
+-- follow the order the events committed in, without gaps, and it notifies at
+-- its commit. The dashboard replays the feed after the last number it saw.
 CREATE TABLE nmc.event_counters (
     business_id uuid PRIMARY KEY REFERENCES nmc.businesses (id) ON DELETE CASCADE,
     last_seq    bigint NOT NULL DEFAULT 0
 );
-COMMENT ON TABLE nmc.event_counters IS 'The last event number of each business.';
+COMMENT ON TABLE nmc.event_counters IS 'The last event number of each business (moved by nmc.events_number only).';
 ALTER TABLE nmc.event_counters ENABLE ROW LEVEL SECURITY;
 ALTER TABLE nmc.event_counters FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON nmc.event_counters
@@ -15,7 +17,7 @@ CREATE POLICY tenant_isolation ON nmc.event_counters
 
 CREATE TABLE nmc.events (
     -- No foreign key (checking one per event cost a quarter of threading a text):
-    -- an event is written with its business's counter row, which has one, and
+    -- an event is numbered with its business's counter row, which has one, and
     -- leaves with it (trigger below).
     business_id uuid NOT NULL,
     seq         bigint NOT NULL,
@@ -67,32 +69,45 @@ COMMENT ON FUNCTION nmc.events_truncated_with_counters() IS 'Trigger: TRUNCATE o
 CREATE TRIGGER event_counters_truncated AFTER TRUNCATE ON nmc.event_counters
     FOR EACH STATEMENT EXECUTE FUNCTION nmc.events_truncated_with_counters();
 
-CREATE FUNCTION nmc.emit_event(p_business_id uuid, p_type text, p_body jsonb)
-RETURNS bigint
-LANGUAGE plpgsql
+CREATE TABLE nmc.events_pending (
+    -- No foreign key either: nmc.events_number drops those of a business gone meanwhile.
+    id          bigint GENERATED ALWAYS AS IDENTITY,
+    business_id uuid NOT NULL,
+    type        text NOT NULL CHECK (type ~ '^[a-z_]+\.[a-z_]+$'),
+    body        jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (business_id, id)
+);
+-- The numberer takes them oldest first, across businesses.
+CREATE INDEX events_pending_order ON nmc.events_pending (id);
+COMMENT ON TABLE nmc.events_pending IS 'Events written and not yet numbered: the events worker moves them to nmc.events (nmc.events_number), usually within milliseconds of their commit.';
+ALTER TABLE nmc.events_pending ENABLE ROW LEVEL SECURITY;
+ALTER TABLE nmc.events_pending FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON nmc.events_pending
+    USING (business_id = nmc.current_business_id())
+    WITH CHECK (business_id = nmc.current_business_id());
+
+CREATE FUNCTION nmc.events_wake()
+RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'nmc_events_wake';
+COMMENT ON FUNCTION nmc.events_wake() IS 'Wakes the events worker when the current transaction commits (nothing happens if it rolls back).';
+
+CREATE FUNCTION nmc.events_process(OUT pid int, OUT heartbeat_at timestamptz)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'nmc_events_process';
+COMMENT ON FUNCTION nmc.events_process() IS 'The events worker''s pid (NULL if not running) and last heartbeat, from shared memory.';
+
+CREATE FUNCTION nmc.events_health(OUT worker_pid int, OUT heartbeat_age interval, OUT pending bigint,
+                                  OUT oldest_pending_age interval)
+LANGUAGE sql STABLE
 AS $$
-DECLARE
-    n bigint;
-BEGIN
-    IF current_setting('nmc.events_deferred', true) = 'on' THEN
-        -- Inside an inbox batch: numbered with the batch's others when it ends.
-        INSERT INTO pg_temp.nmc_deferred_events (business_id, type, body) VALUES (p_business_id, p_type, p_body);
-        RETURN NULL;
-    END IF;
-    -- UPDATE first: the counter row exists for all but a business's first event.
-    UPDATE nmc.event_counters SET last_seq = last_seq + 1 WHERE business_id = p_business_id RETURNING last_seq INTO n;
-    IF NOT FOUND THEN
-        INSERT INTO nmc.event_counters AS c (business_id, last_seq) VALUES (p_business_id, 1)
-        ON CONFLICT (business_id) DO UPDATE SET last_seq = c.last_seq + 1
-        RETURNING last_seq INTO n;
-    END IF;
-    INSERT INTO nmc.events (business_id, seq, type, body) VALUES (p_business_id, n, p_type, p_body);
-    -- One notification per business per transaction: Postgres folds equal payloads.
-    PERFORM pg_notify('nmc_events', p_business_id::text);
-    RETURN n;
-END
+    SELECT p.pid, greatest(interval '0', clock_timestamp() - p.heartbeat_at),
+           (SELECT count(*) FROM nmc.events_pending),
+           (SELECT greatest(interval '0', clock_timestamp() - min(created_at)) FROM nmc.events_pending)
+      FROM nmc.events_process() p
 $$;
-COMMENT ON FUNCTION nmc.emit_event(uuid, text, jsonb) IS 'Appends an event for a business in the current transaction and notifies channel nmc_events (payload: the business id) at commit. Returns its number (NULL inside an inbox batch, where nmc.emit_deferred_events numbers it when the batch ends).';
+COMMENT ON FUNCTION nmc.events_health() IS 'DBA and status page: the events worker''s pid and heartbeat age, events written and not yet numbered (under row-level security: the caller''s business''s), and how long the oldest has waited.';
 
 CREATE FUNCTION nmc.emit_events(p_business_ids uuid[], p_types text[], p_bodies jsonb[])
 RETURNS void
@@ -103,79 +118,61 @@ BEGIN
     IF coalesce(cardinality(p_business_ids), 0) = 0 THEN
         RETURN;
     END IF;
-    IF current_setting('nmc.events_deferred', true) = 'on' THEN
-        INSERT INTO pg_temp.nmc_deferred_events (business_id, type, body)
-        SELECT u.b, u.t, u.body FROM unnest(p_business_ids, p_types, p_bodies) WITH ORDINALITY AS u(b, t, body, ord) ORDER BY u.ord;
-        RETURN;
-    END IF;
-    -- Each business's counter moves once by its number of events; they take the
-    -- numbers after its old value in array order.
-    WITH e AS (
-        SELECT u.b, u.t, u.body, u.ord,
-               row_number() OVER (PARTITION BY u.b ORDER BY u.ord) AS k, count(*) OVER (PARTITION BY u.b) AS n
-          FROM unnest(p_business_ids, p_types, p_bodies) WITH ORDINALITY AS u(b, t, body, ord)
-    ), counters AS (
-        -- In business order: two transactions that move several counters never
-        -- wait on each other crosswise.
-        INSERT INTO nmc.event_counters AS c (business_id, last_seq)
-        SELECT DISTINCT e.b, e.n FROM e ORDER BY e.b
-        ON CONFLICT (business_id) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
-        RETURNING c.business_id, c.last_seq
-    )
-    INSERT INTO nmc.events (business_id, seq, type, body)
-    SELECT e.b, counters.last_seq - e.n + e.k, e.t, e.body
-      FROM e JOIN counters ON counters.business_id = e.b
-     ORDER BY e.ord;
-    PERFORM pg_notify('nmc_events', d.b::text) FROM (SELECT DISTINCT u.b FROM unnest(p_business_ids) AS u(b)) d;
+    INSERT INTO nmc.events_pending (business_id, type, body)
+    SELECT u.b, u.t, u.body FROM unnest(p_business_ids, p_types, p_bodies) WITH ORDINALITY AS u(b, t, body, ord) ORDER BY u.ord;
+    PERFORM nmc.events_wake();
 END
 $$;
-COMMENT ON FUNCTION nmc.emit_events(uuid[], text[], jsonb[]) IS 'nmc.emit_event for many events at once (element k of each array is one event), numbered per business in array order; one notification per business.';
+COMMENT ON FUNCTION nmc.emit_events(uuid[], text[], jsonb[]) IS 'Appends events (element k of each array is one event) in array order, in the current transaction, to be numbered once it commits: the one way an event is written. Locks nothing a business''s other writers take.';
 
--- An inbox batch applies hundreds of webhooks in one transaction, often for
--- one business: numbering each event as it comes would update that business's
--- counter row hundreds of times (each update a new row version the next must
--- walk past). The batch keeps its events in order instead and numbers them at
--- its end, moving each counter once.
-CREATE FUNCTION nmc.defer_events()
+CREATE FUNCTION nmc.emit_event(p_business_id uuid, p_type text, p_body jsonb)
 RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF to_regclass('pg_temp.nmc_deferred_events') IS NULL THEN
-        CREATE TEMP TABLE nmc_deferred_events (
-            ord         bigint GENERATED ALWAYS AS IDENTITY,
-            business_id uuid NOT NULL,
-            type        text NOT NULL,
-            body        jsonb NOT NULL
-        ) ON COMMIT DELETE ROWS;
-    END IF;
-    PERFORM set_config('nmc.events_deferred', 'on', true);
-END
-$$;
-COMMENT ON FUNCTION nmc.defer_events() IS 'From now to the end of the transaction (or nmc.emit_deferred_events), events are kept in order in a temporary table of the session instead of being numbered one by one.';
+LANGUAGE sql
+AS $$ SELECT nmc.emit_events(ARRAY[p_business_id], ARRAY[p_type], ARRAY[p_body]) $$;
+COMMENT ON FUNCTION nmc.emit_event(uuid, text, jsonb) IS 'nmc.emit_events for one event.';
 
-CREATE FUNCTION nmc.emit_deferred_events()
-RETURNS void
+CREATE FUNCTION nmc.events_number(max_events int DEFAULT NULL)
+RETURNS int
 LANGUAGE plpgsql
--- The kept events are read whole: a sequential scan is the plan (the inbox
--- batch that calls this plans with sequential scans off, which would make the
--- planner think it costly enough to compile with JIT, tens of milliseconds).
-SET enable_seqscan = on
+SET plan_cache_mode = force_generic_plan
+-- By index, whatever the statistics were when the worker planned (nmc.webhook_inbox_run).
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $$
 DECLARE
-    b uuid[];
-    t text[];
-    bodies jsonb[];
+    n int;
+    businesses uuid[];
 BEGIN
-    IF current_setting('nmc.events_deferred', true) IS DISTINCT FROM 'on' THEN
-        RETURN;
-    END IF;
-    PERFORM set_config('nmc.events_deferred', 'off', true);
-    SELECT array_agg(e.business_id ORDER BY e.ord), array_agg(e.type ORDER BY e.ord), array_agg(e.body ORDER BY e.ord)
-      INTO b, t, bodies
-      FROM pg_temp.nmc_deferred_events e;
-    DELETE FROM pg_temp.nmc_deferred_events;
-    PERFORM nmc.emit_events(b, t, bodies);
+    -- One numberer at a time (the worker; a test may call it too): numbers follow commits.
+    PERFORM pg_advisory_xact_lock(hashtext('nmc.events_number'));
+    max_events := coalesce(max_events, nmc.setting_int('events_batch_size'));
+    -- The oldest pending (by the order they were written: a writer that saw another's
+    -- commit wrote after it), each business's taking the numbers after its last.
+    WITH taken AS (
+        DELETE FROM nmc.events_pending p
+         WHERE p.id = ANY (ARRAY(SELECT q.id FROM nmc.events_pending q ORDER BY q.id LIMIT max_events))
+        RETURNING p.*
+    ), e AS (
+        SELECT t.*, row_number() OVER (PARTITION BY t.business_id ORDER BY t.id) AS k,
+               count(*) OVER (PARTITION BY t.business_id) AS n
+          FROM taken t
+         WHERE EXISTS (SELECT 1 FROM nmc.businesses b WHERE b.id = t.business_id)
+    ), counters AS (
+        INSERT INTO nmc.event_counters AS c (business_id, last_seq)
+        SELECT DISTINCT e.business_id, e.n FROM e ORDER BY 1
+        ON CONFLICT (business_id) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
+        RETURNING c.business_id, c.last_seq
+    ), numbered AS (
+        INSERT INTO nmc.events (business_id, seq, type, body, created_at)
+        SELECT e.business_id, counters.last_seq - e.n + e.k, e.type, e.body, e.created_at
+          FROM e JOIN counters ON counters.business_id = e.business_id
+         ORDER BY e.id
+        RETURNING business_id
+    )
+    SELECT (SELECT count(*) FROM taken), ARRAY(SELECT DISTINCT numbered.business_id FROM numbered) INTO n, businesses;
+    PERFORM pg_notify('nmc_events', b::text) FROM unnest(businesses) AS b;
+    RETURN n;
 END
 $$;
-COMMENT ON FUNCTION nmc.emit_deferred_events() IS 'Numbers and notifies the events kept since nmc.defer_events, in the order they were emitted (nmc.emit_events: each business''s counter moves once), and stops deferring.';
+COMMENT ON FUNCTION nmc.events_number(int) IS 'The events worker''s step: numbers up to max_events (NULL: the setting events_batch_size) pending events, oldest first, each business''s after its last number, and notifies channel nmc_events (payload: the business id) once per business at commit. Returns how many it took (those of a business deleted meanwhile are dropped).';

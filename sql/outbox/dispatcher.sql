@@ -252,9 +252,6 @@ DECLARE
     err_code text;
     err_message text;
 BEGIN
-    -- Events numbered once at the end (each business's counter moved once and
-    -- held only until this commit, not from the first text of the batch on).
-    PERFORM nmc.defer_events();
     FOR i IN 1 .. coalesce(array_length(job_ids, 1), 0) LOOP
         BEGIN
             PERFORM nmc.dispatcher_complete(job_ids[i], attempts[i], http_statuses[i], retry_afters[i],
@@ -270,12 +267,11 @@ BEGIN
                 PERFORM nmc.dispatcher_fail(job_ids[i], attempts[i], SQLERRM);
         END;
     END LOOP;
-    PERFORM nmc.emit_deferred_events();
     RETURN coalesce(array_length(job_ids, 1), 0);
 END
 $$;
 COMMENT ON FUNCTION nmc.dispatcher_complete_batch(bigint[], int[], int[], text[], text[], text[], double precision[]) IS
-    'Dispatcher: completes a batch of finished requests in one transaction (one call, one commit), each in its own subtransaction so a poison job is failed alone; their events are numbered together at the end (nmc.defer_events).';
+    'Dispatcher: completes a batch of finished requests in one transaction (one call, one commit), each in its own subtransaction so a poison job is failed alone; their events are numbered after it commits (nmc.events_number), so no business''s other writers wait for it.';
 
 CREATE FUNCTION nmc.dispatcher_due_timers(max_timers int)
 RETURNS SETOF bigint

@@ -103,11 +103,13 @@ AS $$
 DECLARE
     h record;
     i record;
+    e record;
 BEGIN
     -- Invoker's rights: row-level security limits the counts to the caller's
     -- business; whether the workers run is the same for everyone.
     SELECT * INTO h FROM nmc.dispatcher_health();
     SELECT * INTO i FROM nmc.inbox_health();
+    SELECT * INTO e FROM nmc.events_health();
     RETURN nmc.respond(200, jsonb_build_object(
         'database', 'ok',
         'sandbox_mode', nmc.sandbox_mode(),
@@ -119,6 +121,10 @@ BEGIN
                                     'heartbeat_age_seconds', round(extract(epoch FROM i.heartbeat_age)::numeric, 3),
                                     'waiting', i.waiting, 'failed', i.failed,
                                     'oldest_waiting_age_seconds', round(coalesce(extract(epoch FROM i.oldest_waiting_age), 0)::numeric, 3)),
+        'events', jsonb_build_object('running', e.worker_pid IS NOT NULL,
+                                     'heartbeat_age_seconds', round(extract(epoch FROM e.heartbeat_age)::numeric, 3),
+                                     'pending', e.pending,
+                                     'oldest_pending_age_seconds', round(coalesce(extract(epoch FROM e.oldest_pending_age), 0)::numeric, 3)),
         'providers_5m', nmc.provider_stats_5m(),
         'providers', nmc.provider_circuit_status(),
         -- The answering edge's own figures (nmc_api.handle's edge argument, never a header):
@@ -130,6 +136,6 @@ BEGIN
                          'dropped_slow', (req #>> '{edge,ws_dropped_slow}')::bigint) END));
 END
 $$;
-COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, whether the dispatcher and the inbox worker run (heartbeats), and — of the caller''s business only — its queued jobs, its webhooks waiting in the inbox and provider successes / retries / failures over 5 minutes; each provider''s circuit (open when it is down, since when) and how many of its jobs wait behind it; and the answering edge''s WebSocket clients (connected, dropped for being slow) and the webhooks it kept while the database was down and has not replayed yet.';
+COMMENT ON FUNCTION nmc.api_status(jsonb) IS 'GET /api/status: database, sandbox mode, whether the dispatcher, the inbox worker and the events worker run (heartbeats), and — of the caller''s business only — its queued jobs, its webhooks waiting in the inbox, its events waiting to be numbered and provider successes / retries / failures over 5 minutes; each provider''s circuit (open when it is down, since when) and how many of its jobs wait behind it; and the answering edge''s WebSocket clients (connected, dropped for being slow) and the webhooks it kept while the database was down and has not replayed yet.';
 
 SELECT cron.schedule('nevermisscall-health', '* * * * *', 'SELECT nmc.report_system_health()');

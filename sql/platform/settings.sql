@@ -46,6 +46,7 @@ INSERT INTO nmc.settings (name, value, is_secret, description) VALUES
     ('dispatcher_idle_poll_ms', '60000', false, 'Longest the dispatcher sleeps without a wake-up before looking at the queue anyway.'),
     ('dispatcher_lease_margin_ms', '5000', false, 'A claimed job''s lease is its kind''s total timeout plus this.'),
     ('inbox_batch_size', '500', false, 'Most webhooks the inbox worker applies in one transaction: large enough to share a commit, small enough to stream.'),
+    ('events_batch_size', '1000', false, 'Most pending events the events worker numbers in one transaction.'),
     ('inbox_min_together', '8', false, 'A batch of at least this many webhooks means they are arriving fast: the inbox worker then lets the next ones gather for a moment before it looks again (runs of texts or calls are applied as one set at any size).'),
     ('job_backoff_base_ms', '1000', false, 'First retry delay of a job; doubles per attempt (with jitter).'),
     ('job_backoff_max_ms', '300000', false, 'Longest retry delay computed by backoff.'),

@@ -104,10 +104,14 @@ CREATE FUNCTION nmc.webhook_inbox_run(max_webhooks int DEFAULT NULL, isolate boo
 RETURNS int
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
--- Every lookup here goes by index. The worker plans once per session, possibly on
--- a fresh install's empty-table statistics, and a sequential scan chosen then
--- would grow with the tables until the next ANALYZE.
+-- Every lookup here goes by index, a batch's keys probing the tables one by one.
+-- The worker plans once per session, possibly on a fresh install's empty-table
+-- statistics (or before a burst has grown a table: until the next ANALYZE), and a
+-- sequential scan, or a hash or merge join reading a whole index, chosen then
+-- would grow with the tables: every batch would cost more than the last.
 SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $$
 DECLARE
     t nmc.webhook_inbox;
@@ -123,7 +127,6 @@ BEGIN
     -- are applied again; a text one of its jobs had sent meanwhile is sent again
     -- (at-least-once, as the dispatcher's claims). Nobody waits for its flush.
     PERFORM set_config('synchronous_commit', 'off', true);
-    PERFORM nmc.defer_events();
     IF isolate THEN
         -- Each webhook alone, in a subtransaction: a failing one is marked and kept.
         FOR t IN SELECT * FROM nmc.webhook_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_webhooks FOR UPDATE SKIP LOCKED LOOP
@@ -145,7 +148,6 @@ BEGIN
             n := n + 1;
         END LOOP;
         PERFORM set_config('nmc.business_id', '', true);
-        PERFORM nmc.emit_deferred_events();
         RETURN n;
     END IF;
 
@@ -153,18 +155,25 @@ BEGIN
         SELECT array_agg(q ORDER BY q.id) INTO batch
           FROM (SELECT * FROM nmc.webhook_inbox WHERE failed_at IS NULL ORDER BY id LIMIT max_webhooks - n FOR UPDATE SKIP LOCKED) q;
         EXIT WHEN batch IS NULL;
-        -- Every path locks a conversation before its business's event counter. With
-        -- several webhooks this transaction takes all their open conversations (by id)
-        -- before touching any; their counters it takes only at its end, in business
-        -- order, when it numbers its events (nmc.emit_deferred_events): a business's
-        -- other writers (the dispatcher completing texts) wait for no batch.
+        -- With several webhooks this transaction takes all their open conversations in
+        -- id order before touching any, as every other path that locks several does: no
+        -- deadlock with a timer or an owner's reply. It takes no lock of the business's
+        -- own (events are numbered after commit, nmc.events_number): a business's other
+        -- writers (the dispatcher completing texts, the edge accepting) wait for no batch.
         IF cardinality(batch) > 1 THEN
             PERFORM 1 FROM nmc.conversations c
-              JOIN (SELECT DISTINCT g.business_id, g.phone_number_id, nmc.phone_or_null(g.params ->> 'From') AS phone
-                      FROM unnest(batch) AS g) k
-                ON c.business_id = k.business_id AND c.phone_number_id = k.phone_number_id AND c.state = 'open'
-              JOIN nmc.customers cu ON cu.id = c.customer_id AND cu.business_id = k.business_id AND cu.phone = k.phone
-             ORDER BY c.id FOR UPDATE OF c;
+             WHERE c.id = ANY (ARRAY(
+                   -- Customer, then conversation, by their unique indexes (LATERAL with
+                   -- LIMIT keeps that order whatever the statistics said when planned).
+                   SELECT o.id
+                     FROM (SELECT DISTINCT g.business_id, g.phone_number_id, nmc.phone_or_null(g.params ->> 'From') AS phone
+                             FROM unnest(batch) AS g) k
+                    CROSS JOIN LATERAL (SELECT cu.id FROM nmc.customers cu
+                                         WHERE cu.business_id = k.business_id AND cu.phone = k.phone LIMIT 1) cu
+                    CROSS JOIN LATERAL (SELECT o.id FROM nmc.conversations o
+                                         WHERE o.business_id = k.business_id AND o.phone_number_id = k.phone_number_id
+                                           AND o.customer_id = cu.id AND o.state = 'open' LIMIT 1) o))
+             ORDER BY c.id FOR UPDATE;
         END IF;
         -- Which are voice webhooks that can go together (a CallSid's second webhook in
         -- the batch waits for the next round: it must see what the first did).
@@ -203,11 +212,10 @@ BEGIN
         -- The inbox had no more than this batch, and all of it is done.
         EXIT WHEN done = cardinality(batch) AND cardinality(batch) < max_webhooks - n + done;
     END LOOP;
-    PERFORM nmc.emit_deferred_events();
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean) IS 'Applies up to max_webhooks (NULL: the setting inbox_batch_size) inbox webhooks in arrival order and deletes them; returns how many it took. A run of inbound texts goes through nmc.sms_apply at once; a run of voice webhooks (incoming calls, ends of forwarded calls — a CallSid once per run) through nmc.calls_apply at once, missed calls decided and texted together; status callbacks and voicemails through nmc.webhook_inbox_apply one by one, many per transaction. Events are numbered when the run ends (nmc.defer_events), and the transaction commits without waiting for its WAL flush (a crash that loses it leaves its webhooks in the inbox). The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction (a text is then a batch of one) and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
+COMMENT ON FUNCTION nmc.webhook_inbox_run(int, boolean) IS 'Applies up to max_webhooks (NULL: the setting inbox_batch_size) inbox webhooks in arrival order and deletes them; returns how many it took. A run of inbound texts goes through nmc.sms_apply at once; a run of voice webhooks (incoming calls, ends of forwarded calls — a CallSid once per run) through nmc.calls_apply at once, missed calls decided and texted together; status callbacks and voicemails through nmc.webhook_inbox_apply one by one, many per transaction. Its events are numbered after it commits (nmc.events_number), and the transaction commits without waiting for its WAL flush (a crash that loses it leaves its webhooks in the inbox). The inbox worker runs it in one transaction per batch; when a batch raises an error (a deadlock with a timer included) it runs it again with isolate, which gives each webhook a subtransaction (a text is then a batch of one) and marks a failing one (failed_at, error) instead of losing the batch — one that meets a deadlock or serialization failure again is left for the next round, not marked.';
 
 CREATE FUNCTION nmc.inbox_health(OUT worker_pid int, OUT heartbeat_age interval, OUT waiting bigint,
                                  OUT oldest_waiting_age interval, OUT failed bigint)

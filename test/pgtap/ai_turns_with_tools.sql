@@ -131,6 +131,7 @@ SELECT is((pg_temp.turn('+15125550702')).status, 'failed', 'past max_ai_steps th
 SELECT is((SELECT mode FROM nmc.conversations WHERE id = pg_temp.conv('+15125550702')), 'human', '… and a person has the conversation');
 SELECT matches((SELECT body FROM nmc.messages WHERE conversation_id = pg_temp.conv('+15125550702') AND author = 'ai' ORDER BY created_at DESC LIMIT 1),
                'Someone from Test Plumbing .* will text you shortly', '… the customer is told, not left in silence');
+SELECT nmc_test.events_numbered();
 SELECT ok(EXISTS (SELECT 1 FROM nmc.events WHERE type = 'conversation.handoff' AND body ->> 'id' = pg_temp.conv('+15125550702')::text
                    AND body ->> 'reason' ~ 'step limit'), '… and the owner gets conversation.handoff');
 
@@ -153,6 +154,7 @@ SELECT nmc.job_fail_permanently(pg_temp.pending_chat('+15125550704'), (SELECT k 
 SELECT is((SELECT mode FROM nmc.conversations WHERE id = pg_temp.conv('+15125550704')), 'human', 'a failed model call hands the conversation to a person');
 SELECT matches((SELECT body FROM nmc.messages WHERE conversation_id = pg_temp.conv('+15125550704') AND author = 'ai'),
                'automated assistant\..*Someone from Test Plumbing', '… the customer is told (with the disclosure: it is the assistant speaking)');
+SELECT nmc_test.events_numbered();
 SELECT ok(EXISTS (SELECT 1 FROM nmc.events WHERE type = 'conversation.handoff' AND body ->> 'reason' ~ 'AI provider failed'
                    AND body ->> 'id' = pg_temp.conv('+15125550704')::text), '… the owner is alerted');
 
@@ -195,6 +197,7 @@ SELECT pg_temp.window_expires('+15125550706');
 SELECT pg_temp.model_says('+15125550706', jsonb_build_object('tool_calls', jsonb_build_array(
     pg_temp.tool_call('h1', 'request_human', '{"reason": "billing question for the owner"}'))));
 SELECT is((SELECT mode FROM nmc.conversations WHERE id = pg_temp.conv('+15125550706')), 'human', 'request_human: a person has the conversation');
+SELECT nmc_test.events_numbered();
 SELECT ok(EXISTS (SELECT 1 FROM nmc.events WHERE type = 'conversation.handoff' AND body ->> 'reason' ~ 'billing question'
                    AND body ->> 'id' = pg_temp.conv('+15125550706')::text), '… the owner is told why');
 SELECT is((pg_temp.turn('+15125550706')).status, 'handed_off', '… and the turn ends handed off, nothing more asked of the model');

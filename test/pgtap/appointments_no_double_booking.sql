@@ -47,11 +47,13 @@ SELECT is(nmc.appointment_confirmation((SELECT id FROM a1)),
           'You''re booked with Test Plumbing +15125550600 on Tuesday, December 1 at 8:00 AM at 12 Elm St. Reply here if anything changes.',
           'the confirmation is written from the appointment row, in local time');
 SELECT is((SELECT l.status FROM nmc.leads l WHERE l.customer_id = (SELECT id FROM c)), 'appointment_scheduled', 'the lead moves to appointment_scheduled');
+SELECT nmc_test.events_numbered();
 SELECT ok((SELECT count(*) >= 1 FROM nmc.events WHERE business_id = (SELECT id FROM b) AND type = 'appointment.created'), 'appointment.created is emitted');
 SELECT is((nmc.appointment_cancel((SELECT id FROM a1), 'customer called')).status, 'cancelled', 'cancelling');
 SELECT is(nmc.appointment_confirmation((SELECT id FROM a1)), NULL, 'a cancelled appointment confirms nothing');
 SELECT is((SELECT to_char(min(starts_at) AT TIME ZONE 'America/Chicago', 'HH24:MI') FROM nmc.open_slots((SELECT id FROM b), '2026-12-01 13:00+00', 1)),
           '08:00', 'the cancelled time is free again');
+SELECT nmc_test.events_numbered();
 SELECT ok((SELECT count(*) >= 1 FROM nmc.events WHERE business_id = (SELECT id FROM b) AND type = 'appointment.cancelled'), 'appointment.cancelled is emitted');
 
 SELECT * FROM finish();

@@ -36,6 +36,7 @@ SELECT nmc.twilio_sms_send_failed(j, '21612', 'The ''To'' phone number is not cu
 SELECT is(pg_temp.text_of('CA' || lpad('602', 32, '0')) ->> 'status', 'failed', 'a send that failed for good: failed');
 SELECT is((SELECT pg_temp.lead_error(lead_id) FROM c2), 'The ''To'' phone number is not currently reachable via SMS',
           '… with the provider''s reason on the lead');
+SELECT nmc_test.events_numbered();
 SELECT ok((SELECT count(*) FROM nmc.events WHERE business_id = (SELECT id FROM b) AND type = 'lead.updated'
              AND body ->> 'delivery_error' IS NOT NULL) >= 2, 'the dashboard hears it (lead.updated)');
 

@@ -15,6 +15,7 @@ SELECT FROM nmc_test.twilio_post('/webhooks/twilio/voice', '{"CallSid": "CA00000
 SELECT FROM nmc_test.twilio_post('/webhooks/twilio/voice/dial', '{"CallSid": "CA00000000000000000000000000000d01", "From": "+15125550181", "To": "+15125550100", "DialCallStatus": "no-answer"}');
 
 CREATE FUNCTION pg_temp.event(kind text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT nmc_test.events_numbered();
     SELECT body FROM nmc.events WHERE business_id = (SELECT business_id FROM t) AND type = kind ORDER BY seq DESC LIMIT 1 $$;
 SELECT is(pg_temp.event('call.missed') #>> '{customer,phone}', '+15125550181', 'call.missed carries the customer');
 SELECT is(pg_temp.event('conversation.created') #>> '{customer,phone}', '+15125550181', 'conversation.created carries the customer');

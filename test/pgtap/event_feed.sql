@@ -3,7 +3,7 @@
 -- token and the resume point (resync when the missed events are gone), and
 -- no event of another business.
 BEGIN;
-SELECT plan(17);
+SELECT plan(26);
 
 SET LOCAL ROLE nmc_edge;
 CREATE TEMP TABLE t AS SELECT nmc_test.register('feed-a@example.com', 'Feed A') AS a, nmc_test.register('feed-b@example.com', 'Feed B') AS b;
@@ -12,6 +12,9 @@ GRANT SELECT ON t TO PUBLIC;
 SELECT nmc.emit_event((a #>> '{business,id}')::uuid, 'test.one', '{"n":1}') IS NULL FROM t;
 SELECT nmc.emit_event((a #>> '{business,id}')::uuid, 'test.two', '{"n":2}') IS NULL FROM t;
 SELECT nmc.emit_event((b #>> '{business,id}')::uuid, 'test.other', '{"n":99}') IS NULL FROM t;
+SELECT is((SELECT count(*) FROM nmc.events e, t WHERE e.business_id IN ((a #>> '{business,id}')::uuid, (b #>> '{business,id}')::uuid)),
+          0::bigint, 'written events wait to be numbered (no lock of the business is taken to write one)');
+SELECT is(nmc_test.events_numbered(), 3, 'the events worker''s step numbers the three');
 SELECT is((SELECT array_agg(seq ORDER BY seq) FROM nmc.events WHERE business_id = (SELECT (a #>> '{business,id}')::uuid FROM t)),
           ARRAY[1, 2]::bigint[], 'events are numbered 1, 2, … per business');
 SELECT is((SELECT array_agg(seq) FROM nmc.events WHERE business_id = (SELECT (b #>> '{business,id}')::uuid FROM t)),
@@ -48,6 +51,9 @@ SELECT is((SELECT error_code FROM t, LATERAL nmc_api.ws_hello(jsonb_build_object
 CREATE TEMP TABLE gone AS SELECT nmc_test.business_with_number('+15125550177') AS id;
 SELECT nmc.emit_event((SELECT id FROM gone), 'lead.updated', '{}');
 SELECT nmc.emit_event((SELECT id FROM gone), 'lead.updated', '{}');
+SELECT nmc_test.events_numbered();
+SELECT is((SELECT count(*) FROM nmc.events WHERE business_id = (SELECT id FROM gone) AND type = 'lead.updated'), 2::bigint,
+          'the business to be deleted has its events');
 GRANT SELECT ON gone TO nmc_api;
 SET LOCAL ROLE nmc_api;
 SELECT set_config('nmc.business_id', (SELECT id FROM gone)::text, true);
@@ -62,6 +68,25 @@ SAVEPOINT before_truncate;
 TRUNCATE nmc.event_counters;
 SELECT is((SELECT count(*) FROM nmc.events), 0::bigint, 'truncating the counters empties the events too');
 ROLLBACK TO before_truncate;
+
+-- The numberer: oldest written first, each business after its last number, a batch at
+-- a time; events of a business deleted before they were numbered are dropped.
+SELECT nmc.emit_events(ARRAY[(a #>> '{business,id}')::uuid, (b #>> '{business,id}')::uuid, (a #>> '{business,id}')::uuid],
+                       ARRAY['test.three', 'test.b_two', 'test.four'], ARRAY['{}', '{}', '{}']::jsonb[]) FROM t;
+SELECT is(nmc.events_number(2), 2, 'a batch takes at most its size');
+SELECT is((SELECT array_agg(type || '=' || seq ORDER BY seq) FROM nmc.events, t WHERE business_id = (a #>> '{business,id}')::uuid AND seq > 2),
+          ARRAY['test.three=3'], '… the oldest written first');
+SELECT is(nmc.events_number(2), 1, 'the next batch takes the rest');
+SELECT is((SELECT array_agg(type || '=' || seq ORDER BY seq) FROM nmc.events, t
+            WHERE (business_id = (a #>> '{business,id}')::uuid AND seq > 2) OR (business_id = (b #>> '{business,id}')::uuid AND seq > 1)),
+          ARRAY['test.b_two=2', 'test.three=3', 'test.four=4'], 'each business''s numbers follow its last, without a gap');
+CREATE TEMP TABLE gone2 AS SELECT nmc_test.business_with_number('+15125550178') AS id;
+SELECT nmc_test.events_numbered();
+SELECT nmc.emit_event((SELECT id FROM gone2), 'lead.updated', '{}');
+DELETE FROM nmc.businesses WHERE id = (SELECT id FROM gone2);
+SELECT is(nmc_test.events_numbered(), 1, 'an event of a business deleted before it was numbered is taken…');
+SELECT is((SELECT count(*) FROM nmc.events WHERE business_id = (SELECT id FROM gone2)) + (SELECT count(*) FROM nmc.events_pending), 0::bigint,
+          '… and dropped');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -77,6 +77,7 @@ BEGIN
         format('{"code":%s,"message":"refused","more_info":"https://www.twilio.com/docs/errors/%s","status":400}', code, code), NULL, 1);
 END $$;
 SELECT is(pg_temp.send_and_fail('+15005550004', 21610), 'failed', '400 → failed at once');
+SELECT nmc_test.events_numbered();
 SELECT is((SELECT body ->> 'error_code' FROM nmc.events WHERE business_id = 'b0000000-0000-0000-0000-000000000001' AND type = 'job.failed'
             ORDER BY seq DESC LIMIT 1), '21610', 'a failed job is a job.failed event for the dashboard');
 SELECT ok((SELECT opted_out_at IS NOT NULL FROM nmc.customers WHERE phone = '+15005550004'), '21610 marks the customer opted out');

@@ -48,6 +48,7 @@ SELECT ok((SELECT bool_and(m.body ~ '^Sorry we missed your call! This is Test Pl
           '… each the rendered greeting, in the call''s open conversation');
 SELECT is((SELECT calls_count FROM nmc.leads l JOIN nmc.customers cu ON cu.id = l.customer_id WHERE cu.phone = '+15125550811'), 2,
           'the lead of the caller who called twice counts both calls');
+SELECT nmc_test.events_numbered();
 SELECT is((SELECT array_agg((body ->> 'calls_count')::int ORDER BY seq) FROM nmc.events
             WHERE business_id = (SELECT id FROM b) AND type = 'lead.updated' AND body -> 'customer' ->> 'phone' = '+15125550811'),
           ARRAY[1, 2], '… and its lead.updated events count as one by one');
@@ -79,6 +80,7 @@ SELECT is(ARRAY[pg_temp.decision(23), pg_temp.decision(24)], ARRAY['texted', 'su
 SELECT is(pg_temp.decision(26), 'suppressed_repeat', 'a caller greeted in an earlier run is a repeat within the window');
 SELECT is((SELECT count(DISTINCT customer_id) FROM nmc.calls WHERE twilio_call_sid IN (pg_temp.sid(21), pg_temp.sid(22))), 2::bigint,
           'the same number is a different customer of each business');
+SELECT nmc_test.events_numbered();
 SELECT ok((SELECT bool_and(n = m) FROM (SELECT business_id, count(*) AS n, max(seq) AS m FROM nmc.events
                                         WHERE business_id IN ((SELECT id FROM b2), (SELECT id FROM b3)) GROUP BY 1) e),
           'each business''s events are numbered without a gap');

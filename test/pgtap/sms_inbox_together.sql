@@ -87,6 +87,7 @@ DECLARE
 BEGIN
     WHILE nmc.webhook_inbox_run(1) = 1 LOOP
         n := n + 1;
+        PERFORM nmc_test.events_numbered();   -- as the events worker would after each commit
     END LOOP;
     RETURN n;
 END

@@ -47,6 +47,7 @@ SELECT ok((SELECT count(*) = 3 FROM cron.job WHERE jobname IN ('nevermisscall-ba
           'pg_cron runs the backstop, housekeeping and the health report');
 DELETE FROM nmc.system_state;
 SELECT ok(nmc.report_system_health() >= 1, 'a first health report tells every business');
+SELECT nmc_test.events_numbered();
 SELECT is((SELECT body ? 'dispatcher_running' FROM nmc.events WHERE business_id = 'b0000000-0000-0000-0000-000000000003' AND type = 'system.health'), true,
           '… as a system.health event');
 SELECT is(nmc.report_system_health(), 0, 'an unchanged state is not reported again');
@@ -63,6 +64,7 @@ SELECT is((SELECT status || ' ' || attempts FROM nmc.job_retry((SELECT id FROM j
 UPDATE nmc.jobs SET status = 'done', finished_at = now() - interval '8 days' WHERE id = (SELECT id FROM j);
 INSERT INTO nmc.login_failures (scope, key, failed_at) VALUES ('email', 'old@example.com', now() - interval '2 days');
 SELECT nmc.emit_event('b0000000-0000-0000-0000-000000000003', 'test.old', '{}') IS NULL;
+SELECT nmc_test.events_numbered();
 UPDATE nmc.events SET created_at = now() - interval '31 days' WHERE type = 'test.old';
 SELECT is((SELECT jobs_deleted >= 1 AND login_failures_deleted >= 1 AND events_deleted >= 1 FROM nmc.housekeeping()), true,
           'housekeeping deletes old finished jobs, login failures and events');

@@ -4,6 +4,16 @@
 CREATE SCHEMA IF NOT EXISTS nmc_test;
 GRANT USAGE ON SCHEMA nmc_test TO PUBLIC;
 
+-- What the events worker does right after a commit (sql/feed/events.sql): numbers the
+-- events written so far, in the test's own transaction. Returns how many. Runs as the
+-- installing superuser, like the worker.
+CREATE OR REPLACE FUNCTION nmc_test.events_numbered()
+RETURNS int
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = nmc, public, pg_temp
+AS $$ SELECT nmc.events_number(100000) $$;
+
 -- What the inbox worker does right after a commit (sql/telephony/webhook_inbox.sql), done in
 -- the test's own transaction so a test sees a posted text threaded at once.
 -- Runs as the installing superuser, like the worker.
@@ -22,6 +32,8 @@ BEGIN
         n := n + taken;
         EXIT WHEN taken = 0;
     END LOOP;
+    -- And what the events worker does after each batch's commit.
+    PERFORM nmc_test.events_numbered();
     RETURN n;
 END
 $$;
