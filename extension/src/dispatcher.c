@@ -130,7 +130,12 @@ wait_for_events(long timeout_ms)
 									 (events[i].events & WL_SOCKET_READABLE) != 0,
 									 (events[i].events & WL_SOCKET_WRITEABLE) != 0);
 	}
-	if (http_client_running() > 0)
+	/*
+	 * libcurl's timeout is handled when it is due even with nothing running: it
+	 * also times the upkeep of its idle connections, and a due timeout never
+	 * handled would make every later wait a zero-length one (a busy loop).
+	 */
+	if (http_client_running() > 0 || http_client_timeout_ms() == 0)
 		http_client_timeout_expired();
 	return woken;
 }

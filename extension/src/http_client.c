@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include "utils/timestamp.h"
+
 #include "http_client.h"
 
 /* Response bodies beyond this are cut: no provider answer we use is larger. */
@@ -17,7 +19,8 @@
 #define MAX_SOCKETS 1024
 
 static CURLM *multi = NULL;
-static long curl_timeout = -1;
+/* When libcurl wants its timeout handled (0: it asked for none). */
+static TimestampTz curl_deadline = 0;
 static int	running = 0;
 static HttpSocket sockets[MAX_SOCKETS];
 static int	nsockets = 0;
@@ -65,7 +68,8 @@ on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 static int
 on_timer(CURLM *m, long timeout_ms, void *userp)
 {
-	curl_timeout = timeout_ms;
+	/* libcurl's delay counts from now: kept as a moment, not as a delay to wait again each round. */
+	curl_deadline = timeout_ms < 0 ? 0 : TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	return 0;
 }
 
@@ -267,6 +271,9 @@ http_client_timeout_expired(void)
 {
 	int			still;
 
+	/* A due timeout is handled now; libcurl sets the next one, if any, meanwhile. */
+	if (curl_deadline != 0 && curl_deadline <= GetCurrentTimestamp())
+		curl_deadline = 0;
 	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
 	collect_finished();
 }
@@ -274,7 +281,12 @@ http_client_timeout_expired(void)
 long
 http_client_timeout_ms(void)
 {
-	return curl_timeout;
+	long		ms;
+
+	if (curl_deadline == 0)
+		return -1;
+	ms = (long) ((curl_deadline - GetCurrentTimestamp()) / 1000);
+	return ms > 0 ? ms : 0;
 }
 
 int
