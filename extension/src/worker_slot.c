@@ -33,7 +33,7 @@
 #define EXTENSION_POLL_MS 1000
 #define MAX_WORKERS 4
 /* How often a worker plans its statements again. */
-#define WORKER_REPLAN_MS 1000
+#define WORKER_REPLAN_MS 5000
 
 char	   *worker_database = NULL;
 volatile sig_atomic_t worker_shutdown_requested = false;

@@ -44,3 +44,8 @@ DROP FUNCTION nmc.emit_event(uuid, text, jsonb);
 --@replace events nmc.events_number
 --@replace dispatcher nmc.dispatcher_complete_batch
 --@replace monitoring nmc.api_status
+
+-- issue 21 (CPU per missed call): two SQL functions on every missed call's path were planned on
+-- every call; as PL/pgSQL their plans are kept.
+--@replace voicemail nmc.call_voicemail_json
+--@replace greeting nmc.greeting_template_of

@@ -92,11 +92,14 @@ COMMENT ON FUNCTION nmc.greeting_render(uuid, text, text, timestamptz) IS 'Rende
 
 CREATE FUNCTION nmc.greeting_template_of(p_business_id uuid)
 RETURNS text
-LANGUAGE sql STABLE
+-- PL/pgSQL: its plan is kept (a SQL function with a join is planned on every call).
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT coalesce(b.greeting_template, d.template)
-      FROM nmc.businesses b LEFT JOIN nmc.greeting_defaults d ON d.trade_type = b.trade_type
-     WHERE b.id = p_business_id
+BEGIN
+    RETURN (SELECT coalesce(b.greeting_template, d.template)
+              FROM nmc.businesses b LEFT JOIN nmc.greeting_defaults d ON d.trade_type = b.trade_type
+             WHERE b.id = p_business_id);
+END
 $$;
 COMMENT ON FUNCTION nmc.greeting_template_of(uuid) IS 'The template a business''s greetings use: its own, or its trade''s default.';
 
