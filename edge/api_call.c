@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "json_escape.h"
+#include "json_text.h"
 #include "monotonic_clock.h"
 #include "string_buffer.h"
 #include "event_log.h"

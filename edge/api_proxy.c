@@ -12,11 +12,10 @@
 #include "grouped_routes.h"
 #include "api_call.h"
 #include "http_response.h"
-#include "json_object.h"
+#include "json_text.h"
 #include "string_buffer.h"
-#include "utf8_validate.h"
 #include "webhook_spool.h"
-#include "ws_stats.h"
+#include "ws_feed.h"
 #include "event_log.h"
 
 static enum MHD_Result add_json_member(void *cls, enum MHD_ValueKind kind,
@@ -43,8 +42,8 @@ static bool edge_document(struct string_buffer *out)
 {
 	char doc[160];
 	int n = snprintf(doc, sizeof doc, "{\"ws_clients\":%llu,\"ws_dropped_slow\":%llu,\"spool_waiting\":%llu}",
-			 (unsigned long long)ws_stats_clients_connected(),
-			 (unsigned long long)ws_stats_clients_dropped_slow(),
+			 (unsigned long long)ws_feed_clients_connected(),
+			 (unsigned long long)ws_feed_clients_dropped_slow(),
 			 (unsigned long long)webhook_spool_depth());
 	string_buffer_init(out);
 	return n > 0 && (size_t)n < sizeof doc && string_buffer_append(out, doc, (size_t)n);
@@ -154,7 +153,7 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 
 /* Twilio's webhooks are the routes the database groups; one it accepted
  * (2xx: the signature held) marks its sender's address. */
-static void note_webhook_sender(struct MHD_Connection *conn, struct webhook_senders *senders,
+static void note_webhook_sender(struct MHD_Connection *conn, struct http_admission *admission,
 				PGresult *res)
 {
 	if (PQntuples(res) != 1 || PQnfields(res) < 1 || PQgetisnull(res, 0, 0))
@@ -164,7 +163,7 @@ static void note_webhook_sender(struct MHD_Connection *conn, struct webhook_send
 		return;
 	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (info != NULL)
-		webhook_senders_note(senders, info->client_addr);
+		http_admission_note_sender(admission, info->client_addr);
 }
 
 /* The database is down: a webhook the spool can answer for is kept on disk
@@ -194,7 +193,7 @@ static enum MHD_Result reply_unavailable(struct MHD_Connection *conn, struct req
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
 				 const char *method, const char *path, const struct edge_config *cfg,
-				 struct webhook_senders *senders)
+				 struct http_admission *admission)
 {
 	if (!utf8_is_valid_text(method, strlen(method)))
 		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_request",
@@ -241,7 +240,7 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 		? api_call_grouped(pool, params, &res)
 		: api_call_one(pool, params, &res);
 	if (outcome == DB_OK && webhook)
-		note_webhook_sender(conn, senders, res);
+		note_webhook_sender(conn, admission, res);
 
 	enum MHD_Result ret;
 	switch (outcome) {

@@ -11,12 +11,12 @@
 #include "config.h"
 #include "db_pool.h"
 #include "request_state.h"
-#include "webhook_senders.h"
+#include "http_admission.h"
 
-/* A webhook route (one the database groups) answered 2xx is noted in senders. */
+/* A webhook route (one the database groups) answered 2xx is noted in admission (the reserve for Twilio). */
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
 				 const char *method, const char *path, const struct edge_config *cfg,
-				 struct webhook_senders *senders);
+				 struct http_admission *admission);
 
 #endif

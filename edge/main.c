@@ -18,15 +18,15 @@
 #include "metrics.h"
 #include "webhook_spool.h"
 #include "ws_server.h"
-#include "ws_stats.h"
+#include "ws_feed.h"
 
 /* What GET /metrics shows besides requests and latencies (metrics.c). */
 static void register_figures(void)
 {
 	metrics_add_figure("nmc_feed_clients", "gauge", "Live-feed WebSocket clients connected.",
-			   ws_stats_clients_connected);
+			   ws_feed_clients_connected);
 	metrics_add_figure("nmc_feed_clients_dropped_total", "counter",
-			   "Live-feed clients closed for falling too far behind.", ws_stats_clients_dropped_slow);
+			   "Live-feed clients closed for falling too far behind.", ws_feed_clients_dropped_slow);
 	metrics_add_figure("nmc_webhook_groups_total", "counter",
 			   "Groups of two or more webhooks committed in one transaction.", api_call_groups);
 	metrics_add_figure("nmc_webhook_grouped_total", "counter",

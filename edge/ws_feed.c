@@ -5,15 +5,15 @@
 #include "ws_feed.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_escape.h"
+#include "json_text.h"
 #include "metrics.h"
 #include "monotonic_clock.h"
 #include "ws_hello.h"
-#include "ws_stats.h"
 #include "event_log.h"
 
 #define HELLO_TIMEOUT_US (10 * LWS_US_PER_SEC)
@@ -31,6 +31,13 @@
 #define CLOSE_SLOW 4408
 #define CLOSE_RESYNC 4409
 #define CLOSE_TRY_AGAIN_LATER 1013
+
+/* Read from any thread (/metrics, the status page); relaxed atomics are
+ * enough: each is read on its own and orders nothing. */
+static atomic_uint_fast64_t clients_connected, clients_dropped_slow;
+
+uint64_t ws_feed_clients_connected(void) { return atomic_load_explicit(&clients_connected, memory_order_relaxed); }
+uint64_t ws_feed_clients_dropped_slow(void) { return atomic_load_explicit(&clients_dropped_slow, memory_order_relaxed); }
 
 static const char events_sql[] =
 	"SELECT seq, frame FROM nmc_api.ws_events($1::uuid, $2::bigint, $3::int)";
@@ -99,7 +106,7 @@ static void push_event(struct ws_client *c, long long seq, const char *frame, si
 {
 	if (c->queue.frames >= WS_QUEUE_MAX_FRAMES ||
 	    c->queue.bytes + len > WS_QUEUE_MAX_BYTES) {
-		ws_stats_client_dropped_slow();
+		atomic_fetch_add_explicit(&clients_dropped_slow, 1, memory_order_relaxed);
 		close_client(c, CLOSE_SLOW, "resync", true);
 		return;
 	}
@@ -330,7 +337,7 @@ void ws_feed_client_open(struct ws_feed *feed, struct ws_client *c, struct lws *
 		feed->clients->all_prev = c;
 	feed->clients = c;
 	lws_sul_schedule(feed->context, 0, &c->hello_timer, hello_timeout, HELLO_TIMEOUT_US);
-	ws_stats_client_opened();
+	atomic_fetch_add_explicit(&clients_connected, 1, memory_order_relaxed);
 }
 
 void ws_feed_client_message(struct ws_client *c, const void *in, size_t len, bool final)
@@ -396,7 +403,7 @@ void ws_feed_client_closed(struct ws_client *c)
 	ws_queue_clear(&c->queue);
 	string_buffer_free(&c->hello);
 	c->feed = NULL;
-	ws_stats_client_closed();
+	atomic_fetch_sub_explicit(&clients_connected, 1, memory_order_relaxed);
 }
 
 void ws_feed_notified(struct ws_feed *feed, const char *business_id)
