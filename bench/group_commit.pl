@@ -2,7 +2,8 @@
 # bench/group_commit.pl — one configuration's row of bench/group_commit.sh:
 # signed missed-call webhooks (voice/dial, DialCallStatus=no-answer) and
 # inbound texts from new customers, to ONE business and spread over 1,000, at
-# fixed offered rates (NMC_BENCH_RATES, default 500,1000,2000 webhooks/s).
+# fixed offered rates (NMC_BENCH_RATES, default 500,1000,2000 webhooks/s;
+# NMC_BENCH_KINDS dial,sms and NMC_BENCH_SPREADS 1,1000 choose the rest).
 # Prints per run: accepted/s, the webhook's answer time (p50/p99) and webhook
 # sent → Messages.json at the fake Twilio (the caller's text for a missed
 # call, the owner's alert for a text; p50/p99 of those that arrived within
@@ -78,7 +79,7 @@ sub texts_at_fake {
 
 for my $kind (split /,/, ($ENV{NMC_BENCH_KINDS} // 'dial,sms')) {
     my ($path, $params) = @{ $kinds{$kind} or die "unknown kind $kind\n" };
-    for my $spread (1, 1000) {
+    for my $spread (split /,/, ($ENV{NMC_BENCH_SPREADS} // '1,1000')) {
         for my $rate (@rates) {
             my $count = $rate * $seconds;
             $http->post("$fake/_fake/reset");

@@ -2,7 +2,8 @@
 # bench/group_commit.sh — the edge's group commit against PostgreSQL's own
 # (commit_delay, commit_siblings) at fixed webhook rates, configuration after
 # configuration on ONE stack, in rounds (NMC_BENCH_ROUNDS, default 2), so that
-# a noisy host disturbs each alike. NMC_BENCH_CONFIGS lists
+# a noisy host disturbs each alike (NMC_BENCH_RATES: a space-separated
+# list here). NMC_BENCH_CONFIGS lists
 # "edge/commit_delay/commit_siblings" (edge: group or alone, i.e.
 # NMC_EDGE_GROUP_COMMIT on or off; default group/0/5 alone/0/5 alone/100/2
 # alone/100/5 alone/500/2 alone/500/5); the settings are set with ALTER SYSTEM
@@ -37,13 +38,23 @@ FAKE_PORT=$FAKE_PORT setsid "$ROOT/test/fakes/nmc-fake-providers" > "$STATE/log/
 FAKE_PID=$!
 
 echo "group commit bench — $(date -u +%FT%TZ), $(nproc) cores, edge threads ${NMC_EDGE_THREADS:-16}, fsync and synchronous_commit on"
+# Every configuration runs each load in turn before the next load, so a
+# neighbour's burst on a shared host falls on all of them alike.
+n=0   # each run's callers and customers are new (NMC_BENCH_SEQ)
 for round in $(seq 1 "${NMC_BENCH_ROUNDS:-2}"); do
-    for config in ${NMC_BENCH_CONFIGS:-group/0/5 alone/0/5 alone/100/2 alone/100/5 alone/500/2 alone/500/5}; do
-        IFS=/ read -r edge delay siblings <<<"$config"
-        "$STACK" psql -c "ALTER SYSTEM SET commit_delay = $delay" -c "ALTER SYSTEM SET commit_siblings = $siblings" \
-            -c "SELECT pg_reload_conf()" >/dev/null
-        NMC_EDGE_GROUP_COMMIT=$([ "$edge" = group ] && echo on || echo off) "$STACK" edge-restart
-        NMC_BENCH_LABEL="r$round $config" NMC_BENCH_STATE=$STATE \
-            NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/group_commit.pl"
+  for kind in dial sms; do
+    for spread in 1 1000; do
+      for rate in ${NMC_BENCH_RATES:-500 1000 2000}; do
+        for config in ${NMC_BENCH_CONFIGS:-group/0/5 alone/0/5 alone/100/2 alone/100/5 alone/500/2 alone/500/5}; do
+            IFS=/ read -r edge delay siblings <<<"$config"
+            "$STACK" psql -c "ALTER SYSTEM SET commit_delay = $delay" -c "ALTER SYSTEM SET commit_siblings = $siblings" \
+                -c "SELECT pg_reload_conf()" >/dev/null
+            NMC_EDGE_GROUP_COMMIT=$([ "$edge" = group ] && echo on || echo off) "$STACK" edge-restart
+            n=$((n + 1))
+            NMC_BENCH_SEQ=$((n * 10000)) NMC_BENCH_LABEL="r$round $config" NMC_BENCH_STATE=$STATE NMC_BENCH_KINDS=$kind NMC_BENCH_SPREADS=$spread \
+                NMC_BENCH_RATES=$rate NMC_BENCH_FAKE_URL=http://127.0.0.1:$FAKE_PORT "$ROOT/bench/group_commit.pl"
+        done
+      done
     done
+  done
 done
