@@ -3,7 +3,7 @@
 # (commit_delay, commit_siblings) at fixed webhook rates, configuration after
 # configuration on ONE stack, in rounds (NMC_BENCH_ROUNDS, default 2), so that
 # a noisy host disturbs each alike (NMC_BENCH_RATES: a space-separated
-# list here). NMC_BENCH_CONFIGS lists
+# list here; NMC_BENCH_KINDS: "dial sms" or either). NMC_BENCH_CONFIGS lists
 # "edge/commit_delay/commit_siblings" (edge: group or alone, i.e.
 # NMC_EDGE_GROUP_COMMIT on or off; default group/0/5 alone/0/5 alone/100/2
 # alone/100/5 alone/500/2 alone/500/5); the settings are set with ALTER SYSTEM
@@ -42,7 +42,7 @@ echo "group commit bench — $(date -u +%FT%TZ), $(nproc) cores, edge threads ${
 # neighbour's burst on a shared host falls on all of them alike.
 n=0   # each run's callers and customers are new (NMC_BENCH_SEQ)
 for round in $(seq 1 "${NMC_BENCH_ROUNDS:-2}"); do
-  for kind in dial sms; do
+  for kind in ${NMC_BENCH_KINDS:-dial sms}; do
     for spread in 1 1000; do
       for rate in ${NMC_BENCH_RATES:-500 1000 2000}; do
         for config in ${NMC_BENCH_CONFIGS:-group/0/5 alone/0/5 alone/100/2 alone/100/5 alone/500/2 alone/500/5}; do
