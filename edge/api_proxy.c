@@ -1,6 +1,8 @@
-/* Translates an HTTP request into one nmc_api.handle(...) call (run by
- * api_call.c) and its result row back into an HTTP response. Parameters
- * always travel as libpq parameters, never spliced into SQL text. */
+/* Translates an HTTP request into one nmc_api.handle(...) call and its
+ * result row back into an HTTP response. Parameters always travel as libpq
+ * parameters, never spliced into SQL text. Each request commits alone:
+ * PostgreSQL's own group commit shares the WAL flush of concurrent commits
+ * (docs/performance.md, "Group commit"). */
 #include "api_proxy.h"
 
 #include <netinet/in.h>
@@ -9,14 +11,28 @@
 #include <string.h>
 
 #include "client_address.h"
-#include "grouped_routes.h"
-#include "api_call.h"
 #include "http_response.h"
 #include "json_text.h"
 #include "string_buffer.h"
 #include "webhook_spool.h"
 #include "ws_feed.h"
 #include "event_log.h"
+
+static const char handle_sql[] =
+	"SELECT status, content_type, headers, body, body_bytes "
+	"FROM nmc_api.handle($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8::jsonb)";
+/* PostgreSQL's built-in OID for text (pg_type_d.h is a server header). 0
+ * lets the server infer jsonb from the casts for the JSON arguments. */
+#define TEXT_OID ((Oid)25)
+static const Oid handle_param_types[HANDLE_NPARAMS] = {
+	TEXT_OID, TEXT_OID, 0, 0, TEXT_OID, TEXT_OID, TEXT_OID, 0
+};
+
+enum db_outcome api_handle_call(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
+				PGresult **result)
+{
+	return db_pool_exec(pool, handle_sql, HANDLE_NPARAMS, handle_param_types, params, result);
+}
 
 static enum MHD_Result add_json_member(void *cls, enum MHD_ValueKind kind,
 				       const char *key, const char *value)
@@ -111,9 +127,8 @@ static enum MHD_Result reply_internal_error(struct MHD_Connection *conn,
 static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 				      struct request_state *rs, PGresult *res)
 {
-	/* Four columns from a group (webhooks), five from nmc_api.handle alone:
-	 * the fifth, body_bytes, is a binary body (a kept recording or photo). */
-	if (PQntuples(res) != 1 || PQnfields(res) < 4 || PQnfields(res) > 5 || PQgetisnull(res, 0, 0)) {
+	/* The fifth column, body_bytes, is a binary body (a kept recording or photo). */
+	if (PQntuples(res) != 1 || PQnfields(res) != 5 || PQgetisnull(res, 0, 0)) {
 		log_error("nmc_api.handle returned %d rows, %d columns (expected 1 row with a status)",
 			PQntuples(res), PQnfields(res));
 		return reply_internal_error(conn, rs);
@@ -127,7 +142,7 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 
 	struct MHD_Response *resp;
 	size_t body_len;
-	if (PQnfields(res) == 5 && !PQgetisnull(res, 0, 4)) {
+	if (!PQgetisnull(res, 0, 4)) {
 		/* bytea in text form ("\\x…"), decoded by libpq. */
 		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 4), &body_len);
 		if (bytes == NULL) {
@@ -151,8 +166,8 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 	return http_reply(conn, rs, (unsigned int)status, resp, body_len);
 }
 
-/* Twilio's webhooks are the routes the database groups; one it accepted
- * (2xx: the signature held) marks its sender's address. */
+/* A webhook the database accepted (2xx: the signature held) marks its
+ * sender's address. */
 static void note_webhook_sender(struct MHD_Connection *conn, struct http_admission *admission,
 				PGresult *res)
 {
@@ -233,13 +248,8 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 		[HANDLE_EDGE] = edge.data,
 	};
 	PGresult *res;
-	/* Routes the database lists (requests that only record themselves and are
-	 * idempotent) are committed in groups; everything else runs alone. */
-	bool webhook = grouped_route(pool, method, path);
-	enum db_outcome outcome = cfg->group_commit && webhook
-		? api_call_grouped(pool, params, &res)
-		: api_call_one(pool, params, &res);
-	if (outcome == DB_OK && webhook)
+	enum db_outcome outcome = api_handle_call(pool, params, &res);
+	if (outcome == DB_OK && strncmp(path, "/webhooks/", 10) == 0)
 		note_webhook_sender(conn, admission, res);
 
 	enum MHD_Result ret;

@@ -354,7 +354,7 @@ static enum replay_result replay_file(const char *path)
 		snprintf(edge, sizeof edge, "{\"spooled_at\":%s}", received);
 		params[HANDLE_EDGE] = edge;
 		PGresult *res = NULL;
-		enum db_outcome outcome = api_call_one(spool.pool, (const char *const *)params, &res);
+		enum db_outcome outcome = api_handle_call(spool.pool, (const char *const *)params, &res);
 		if (outcome == DB_OK) {
 			result = REPLAYED;
 			if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "200") != 0)
