@@ -6,9 +6,10 @@
 # list here; NMC_BENCH_KINDS: "dial sms" or either). NMC_BENCH_CONFIGS lists
 # "commit_delay/commit_siblings" (default 0/5 100/2 100/5 500/2 500/5; the
 # shipped setting is 100/5, scripts/lib/cluster.sh), set with ALTER SYSTEM and
-# a reload, then bench/group_commit.pl runs. (Issue 21 ran it, as of cfa2972,
-# against the edge's own group commit, since removed: docs/performance.md.) Production settings as
-# bench/run.sh (fsync and synchronous_commit on). Never part of pass/fail.
+# a reload, then bench/group_commit.pl runs. Issue 21 ran it against the
+# edge's own group commit, since removed (docs/performance.md). Production
+# settings as bench/run.sh (fsync and synchronous_commit on). Never part of
+# pass/fail.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
