@@ -119,12 +119,6 @@ sub histogram_quantiles {
     return map { my $want = $_ * $total; my $i = List::Util::first { $counts->[$_] >= $want } 0 .. $#$counts; $notify_bounds[$i] } @q;
 }
 
-# The edge's group-commit counters (edge/api_call.c) from /metrics.
-sub webhook_groups {
-    my $m = qx{curl -s http://127.0.0.1:$port/metrics};
-    return map { $m =~ /^$_ (\d+)$/m ? $1 : 0 } qw(nmc_webhook_groups_total nmc_webhook_grouped_total);
-}
-
 # Flat out: how many signed inbound-SMS webhooks per second the edge takes, and
 # how fast the inbox worker threads them. The requests are signed beforehand and
 # sent by wrk (bench/signed_requests.lua), so the load generator takes as little
@@ -149,7 +143,6 @@ sub flat_out {
     }
     close $rf;
     my $connections = $ENV{NMC_BENCH_WRK_CONNECTIONS} // 16;
-    my @groups_before = webhook_groups();
     my @cpu_before = cpu_ms($state);
     my $start = time;
     my $wrk = qx{NMC_BENCH_REQUESTS=$requests_file NMC_BENCH_WRK_THREADS=2 wrk -t 2 -c $connections -d ${seconds}s -s $FindBin::Bin/signed_requests.lua http://127.0.0.1:$port/ 2>&1};
@@ -160,10 +153,6 @@ sub flat_out {
     print "flat out, $label:\n";
     printf "  %-42s %8.0f webhooks/s  (%d in %.1f s, %d errors%s; response p50 %.1f ms, p99 %.1f ms)\n", "inbound-SMS webhooks ($connections connections)",
         $ok / $w{seconds}, $ok, $w{seconds}, $bad, $w{ran_out} ? ', RAN OUT of pre-signed requests' : '', $w{p50_us} / 1000, $w{p99_us} / 1000;
-    my @groups_after = webhook_groups();
-    my ($groups, $grouped) = map { $groups_after[$_] - $groups_before[$_] } 0, 1;
-    printf "  %-42s %8.0f %%        (%d webhooks in %d groups of %.1f on average; the rest alone)\n",
-        'committed in groups (edge group commit)', $ok ? 100 * $grouped / $ok : 0, $grouped, $groups, $groups ? $grouped / $groups : 0;
     # Accepted is not yet threaded: wait until the inbox is empty.
     my $backlog = sql('SELECT count(*) FROM nmc.webhook_inbox WHERE failed_at IS NULL');
     sleep 0.05 while sql('SELECT count(*) FROM nmc.webhook_inbox WHERE failed_at IS NULL') > 0 && time < $sent_end + 120;

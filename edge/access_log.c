@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "event_log.h"
-#include "json_escape.h"
+#include "json_text.h"
 
 #define MAX_LOGGED_PATH 1024
 

@@ -1,6 +1,8 @@
-/* Translates an HTTP request into one nmc_api.handle(...) call (run by
- * api_call.c) and its result row back into an HTTP response. Parameters
- * always travel as libpq parameters, never spliced into SQL text. */
+/* Translates an HTTP request into one nmc_api.handle(...) call and its
+ * result row back into an HTTP response. Parameters always travel as libpq
+ * parameters, never spliced into SQL text. Each request commits alone:
+ * PostgreSQL's own group commit shares the WAL flush of concurrent commits
+ * (docs/performance.md, "Group commit"). */
 #include "api_proxy.h"
 
 #include <netinet/in.h>
@@ -9,15 +11,28 @@
 #include <string.h>
 
 #include "client_address.h"
-#include "grouped_routes.h"
-#include "api_call.h"
 #include "http_response.h"
-#include "json_object.h"
+#include "json_text.h"
 #include "string_buffer.h"
-#include "utf8_validate.h"
 #include "webhook_spool.h"
-#include "ws_stats.h"
+#include "ws_feed.h"
 #include "event_log.h"
+
+static const char handle_sql[] =
+	"SELECT status, content_type, headers, body, body_bytes "
+	"FROM nmc_api.handle($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8::jsonb)";
+/* PostgreSQL's built-in OID for text (pg_type_d.h is a server header). 0
+ * lets the server infer jsonb from the casts for the JSON arguments. */
+#define TEXT_OID ((Oid)25)
+static const Oid handle_param_types[HANDLE_NPARAMS] = {
+	TEXT_OID, TEXT_OID, 0, 0, TEXT_OID, TEXT_OID, TEXT_OID, 0
+};
+
+enum db_outcome api_handle_call(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
+				PGresult **result)
+{
+	return db_pool_exec(pool, handle_sql, HANDLE_NPARAMS, handle_param_types, params, result);
+}
 
 static enum MHD_Result add_json_member(void *cls, enum MHD_ValueKind kind,
 				       const char *key, const char *value)
@@ -43,8 +58,8 @@ static bool edge_document(struct string_buffer *out)
 {
 	char doc[160];
 	int n = snprintf(doc, sizeof doc, "{\"ws_clients\":%llu,\"ws_dropped_slow\":%llu,\"spool_waiting\":%llu}",
-			 (unsigned long long)ws_stats_clients_connected(),
-			 (unsigned long long)ws_stats_clients_dropped_slow(),
+			 (unsigned long long)ws_feed_clients_connected(),
+			 (unsigned long long)ws_feed_clients_dropped_slow(),
 			 (unsigned long long)webhook_spool_depth());
 	string_buffer_init(out);
 	return n > 0 && (size_t)n < sizeof doc && string_buffer_append(out, doc, (size_t)n);
@@ -112,9 +127,8 @@ static enum MHD_Result reply_internal_error(struct MHD_Connection *conn,
 static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 				      struct request_state *rs, PGresult *res)
 {
-	/* Four columns from a group (webhooks), five from nmc_api.handle alone:
-	 * the fifth, body_bytes, is a binary body (a kept recording or photo). */
-	if (PQntuples(res) != 1 || PQnfields(res) < 4 || PQnfields(res) > 5 || PQgetisnull(res, 0, 0)) {
+	/* The fifth column, body_bytes, is a binary body (a kept recording or photo). */
+	if (PQntuples(res) != 1 || PQnfields(res) != 5 || PQgetisnull(res, 0, 0)) {
 		log_error("nmc_api.handle returned %d rows, %d columns (expected 1 row with a status)",
 			PQntuples(res), PQnfields(res));
 		return reply_internal_error(conn, rs);
@@ -128,7 +142,7 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 
 	struct MHD_Response *resp;
 	size_t body_len;
-	if (PQnfields(res) == 5 && !PQgetisnull(res, 0, 4)) {
+	if (!PQgetisnull(res, 0, 4)) {
 		/* bytea in text form ("\\x…"), decoded by libpq. */
 		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 4), &body_len);
 		if (bytes == NULL) {
@@ -152,9 +166,9 @@ static enum MHD_Result reply_from_row(struct MHD_Connection *conn,
 	return http_reply(conn, rs, (unsigned int)status, resp, body_len);
 }
 
-/* Twilio's webhooks are the routes the database groups; one it accepted
- * (2xx: the signature held) marks its sender's address. */
-static void note_webhook_sender(struct MHD_Connection *conn, struct webhook_senders *senders,
+/* A webhook the database accepted (2xx: the signature held) marks its
+ * sender's address. */
+static void note_webhook_sender(struct MHD_Connection *conn, struct http_admission *admission,
 				PGresult *res)
 {
 	if (PQntuples(res) != 1 || PQnfields(res) < 1 || PQgetisnull(res, 0, 0))
@@ -164,7 +178,7 @@ static void note_webhook_sender(struct MHD_Connection *conn, struct webhook_send
 		return;
 	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (info != NULL)
-		webhook_senders_note(senders, info->client_addr);
+		http_admission_note_sender(admission, info->client_addr);
 }
 
 /* The database is down: a webhook the spool can answer for is kept on disk
@@ -194,7 +208,7 @@ static enum MHD_Result reply_unavailable(struct MHD_Connection *conn, struct req
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
 				 const char *method, const char *path, const struct edge_config *cfg,
-				 struct webhook_senders *senders)
+				 struct http_admission *admission)
 {
 	if (!utf8_is_valid_text(method, strlen(method)))
 		return http_reply_error(conn, rs, MHD_HTTP_BAD_REQUEST, "bad_request",
@@ -234,14 +248,9 @@ enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 		[HANDLE_EDGE] = edge.data,
 	};
 	PGresult *res;
-	/* Routes the database lists (requests that only record themselves and are
-	 * idempotent) are committed in groups; everything else runs alone. */
-	bool webhook = grouped_route(pool, method, path);
-	enum db_outcome outcome = cfg->group_commit && webhook
-		? api_call_grouped(pool, params, &res)
-		: api_call_one(pool, params, &res);
-	if (outcome == DB_OK && webhook)
-		note_webhook_sender(conn, senders, res);
+	enum db_outcome outcome = api_handle_call(pool, params, &res);
+	if (outcome == DB_OK && strncmp(path, "/webhooks/", 10) == 0)
+		note_webhook_sender(conn, admission, res);
 
 	enum MHD_Result ret;
 	switch (outcome) {

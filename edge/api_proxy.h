@@ -11,12 +11,28 @@
 #include "config.h"
 #include "db_pool.h"
 #include "request_state.h"
-#include "webhook_senders.h"
+#include "http_admission.h"
 
-/* A webhook route (one the database groups) answered 2xx is noted in senders. */
+/* The arguments of nmc_api.handle, as text: the request's seven (what the
+ * spool keeps), then the edge's own document about it (JSON: its figures
+ * for the status page, or when a spooled webhook arrived), which no header
+ * a client sends can reach. */
+#define HANDLE_NREQUEST 7
+#define HANDLE_NPARAMS 8
+enum handle_param {
+	HANDLE_METHOD, HANDLE_PATH, HANDLE_QUERY, HANDLE_HEADERS,
+	HANDLE_CLIENT_ADDR, HANDLE_BODY, HANDLE_RAW_QUERY, HANDLE_EDGE
+};
+
+/* nmc_api.handle(params) in its own transaction; as db_pool_exec. */
+enum db_outcome api_handle_call(struct db_pool *pool, const char *const params[HANDLE_NPARAMS],
+				PGresult **result);
+
+/* A webhook (a path under /webhooks/) answered 2xx marks its sender's
+ * address in admission (the reserve for Twilio). */
 enum MHD_Result api_proxy_handle(struct MHD_Connection *conn,
 				 struct request_state *rs, struct db_pool *pool,
 				 const char *method, const char *path, const struct edge_config *cfg,
-				 struct webhook_senders *senders);
+				 struct http_admission *admission);
 
 #endif

@@ -162,7 +162,6 @@ static int load_settings(struct edge_config *cfg)
 	    !number("NMC_EDGE_MAX_CONNECTIONS_PER_CLIENT", 1, 60000, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
 		    &cfg->max_connections_per_client) ||
 	    !number("NMC_EDGE_SPOOL_MAX", 1, 10000000, DEFAULT_SPOOL_MAX, &cfg->spool_max) ||
-	    !on_off("NMC_EDGE_GROUP_COMMIT", &cfg->group_commit) ||
 	    !on_off("NMC_EDGE_PREPARED_STATEMENTS", &cfg->prepared_statements))
 		return -1;
 

@@ -20,7 +20,6 @@ struct edge_config {
 	char *trusted_proxies;     /* owned; NMC_TRUSTED_PROXIES, NULL: trust no X-Forwarded-For */
 	char *spool_dir;           /* owned; NMC_EDGE_SPOOL_DIR, NULL: no spool (503 while the database is down) */
 	unsigned int spool_max;    /* webhooks the spool keeps at most */
-	int group_commit;          /* 0: every request commits alone (NMC_EDGE_GROUP_COMMIT=off) */
 	/* Behind a transaction pooler (docs/scaling.md): the feed's LISTEN needs a
 	 * session of its own, and a statement prepared on one server connection
 	 * may be executed on another. */

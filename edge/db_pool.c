@@ -16,35 +16,32 @@
  * their (static) SQL text; more distinct texts than this run unprepared. */
 #define PREPARED_PER_CONN 8
 
+struct slot {
+	PGconn *conn;        /* NULL until first use */
+	const char *prepared[PREPARED_PER_CONN];   /* NULL entries free */
+	bool in_use;
+};
+
 struct db_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t slot_freed;
 	unsigned int size;
-	PGconn **conns;      /* NULL until first use of the slot */
-	const char *(*prepared)[PREPARED_PER_CONN]; /* per slot; NULL entries free */
-	bool *in_use;
 	bool reachable;      /* last known state, only to log transitions */
 	bool prepare;        /* false: never PQprepare (behind a transaction pooler) */
 	char *conninfo;
+	struct slot slots[];
 };
 
 struct db_pool *db_pool_create(const char *conninfo, unsigned int size, bool prepare)
 {
-	struct db_pool *pool = calloc(1, sizeof *pool);
+	struct db_pool *pool = calloc(1, sizeof *pool + size * sizeof pool->slots[0]);
 	if (pool == NULL)
 		return NULL;
 	pool->size = size;
 	pool->prepare = prepare;
 	pool->reachable = true;
-	pool->conns = calloc(size, sizeof *pool->conns);
-	pool->prepared = calloc(size, sizeof *pool->prepared);
-	pool->in_use = calloc(size, sizeof *pool->in_use);
 	pool->conninfo = strdup(conninfo);
-	if (pool->conns == NULL || pool->prepared == NULL || pool->in_use == NULL || pool->conninfo == NULL) {
-		free(pool->conns);
-		free(pool->prepared);
-		free(pool->in_use);
-		free(pool->conninfo);
+	if (pool->conninfo == NULL) {
 		free(pool);
 		return NULL;
 	}
@@ -58,36 +55,33 @@ void db_pool_destroy(struct db_pool *pool)
 	if (pool == NULL)
 		return;
 	for (unsigned int i = 0; i < pool->size; i++)
-		if (pool->conns[i] != NULL)
-			PQfinish(pool->conns[i]);
+		if (pool->slots[i].conn != NULL)
+			PQfinish(pool->slots[i].conn);
 	pthread_cond_destroy(&pool->slot_freed);
 	pthread_mutex_destroy(&pool->lock);
-	free(pool->conns);
-	free(pool->prepared);
-	free(pool->in_use);
 	free(pool->conninfo);
 	free(pool);
 }
 
-static unsigned int checkout(struct db_pool *pool)
+static struct slot *checkout(struct db_pool *pool)
 {
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
 		for (unsigned int i = 0; i < pool->size; i++) {
-			if (!pool->in_use[i]) {
-				pool->in_use[i] = true;
+			if (!pool->slots[i].in_use) {
+				pool->slots[i].in_use = true;
 				pthread_mutex_unlock(&pool->lock);
-				return i;
+				return &pool->slots[i];
 			}
 		}
 		pthread_cond_wait(&pool->slot_freed, &pool->lock);
 	}
 }
 
-static void checkin(struct db_pool *pool, unsigned int slot)
+static void checkin(struct db_pool *pool, struct slot *slot)
 {
 	pthread_mutex_lock(&pool->lock);
-	pool->in_use[slot] = false;
+	slot->in_use = false;
 	pthread_cond_signal(&pool->slot_freed);
 	pthread_mutex_unlock(&pool->lock);
 }
@@ -123,25 +117,23 @@ PGconn *db_connect(const char *conninfo)
 
 /* Makes the slot's connection usable if at all possible. A connection left
  * inside a transaction cannot be trusted either, so it is reset too. */
-static void reset_connection(struct db_pool *pool, unsigned int slot)
+static void reset_connection(struct slot *slot)
 {
-	PQreset(pool->conns[slot]);
-	memset(pool->prepared[slot], 0, sizeof pool->prepared[slot]);
+	PQreset(slot->conn);
+	memset(slot->prepared, 0, sizeof slot->prepared);
 }
 
-static bool ensure_connected(struct db_pool *pool, unsigned int slot)
+static bool ensure_connected(struct db_pool *pool, struct slot *slot)
 {
-	PGconn *conn = pool->conns[slot];
-	if (conn == NULL) {
-		memset(pool->prepared[slot], 0, sizeof pool->prepared[slot]);
-		conn = pool->conns[slot] = db_connect(pool->conninfo);
-		if (conn == NULL)
+	if (slot->conn == NULL) {
+		memset(slot->prepared, 0, sizeof slot->prepared);
+		if ((slot->conn = db_connect(pool->conninfo)) == NULL)
 			return false;
-	} else if (PQstatus(conn) != CONNECTION_OK ||
-		   PQtransactionStatus(conn) != PQTRANS_IDLE) {
-		reset_connection(pool, slot);
+	} else if (PQstatus(slot->conn) != CONNECTION_OK ||
+		   PQtransactionStatus(slot->conn) != PQTRANS_IDLE) {
+		reset_connection(slot);
 	}
-	return PQstatus(conn) == CONNECTION_OK;
+	return PQstatus(slot->conn) == CONNECTION_OK;
 }
 
 static bool prepared_statement_stale(const PGresult *res)
@@ -156,16 +148,12 @@ static bool prepared_statement_stale(const PGresult *res)
  * (parsing and planning the call once per connection, not per request).
  * The SQL must be a string constant: it is recognised by its address. A
  * prepared statement the server no longer accepts is prepared again, once. */
-static PGresult *exec_statement(struct db_pool *pool, unsigned int slot, const char *sql,
-				int nparams, const Oid *param_types,
-				const char *const *param_values);
-
-static PGresult *exec_statement_once(struct db_pool *pool, unsigned int slot, const char *sql,
+static PGresult *exec_statement_once(struct db_pool *pool, struct slot *slot, const char *sql,
 				     int nparams, const Oid *param_types,
 				     const char *const *param_values)
 {
-	PGconn *conn = pool->conns[slot];
-	const char **known = pool->prepared[slot];
+	PGconn *conn = slot->conn;
+	const char **known = slot->prepared;
 	char name[16];
 	int i;
 
@@ -186,7 +174,7 @@ static PGresult *exec_statement_once(struct db_pool *pool, unsigned int slot, co
 	return PQexecPrepared(conn, name, nparams, param_values, NULL, NULL, 0);
 }
 
-static PGresult *exec_statement(struct db_pool *pool, unsigned int slot, const char *sql,
+static PGresult *exec_statement(struct db_pool *pool, struct slot *slot, const char *sql,
 				int nparams, const Oid *param_types,
 				const char *const *param_values)
 {
@@ -194,8 +182,8 @@ static PGresult *exec_statement(struct db_pool *pool, unsigned int slot, const c
 	if (!prepared_statement_stale(res))
 		return res;
 	PQclear(res);
-	PQclear(PQexec(pool->conns[slot], "DEALLOCATE ALL"));
-	memset(pool->prepared[slot], 0, sizeof pool->prepared[slot]);
+	PQclear(PQexec(slot->conn, "DEALLOCATE ALL"));
+	memset(slot->prepared, 0, sizeof slot->prepared);
 	return exec_statement_once(pool, slot, sql, nparams, param_types, param_values);
 }
 
@@ -229,36 +217,25 @@ enum db_outcome db_pool_exec(struct db_pool *pool, const char *sql, int nparams,
 			     PGresult **result)
 {
 	*result = NULL;
-	unsigned int slot = checkout(pool);
+	struct slot *slot = checkout(pool);
 	enum db_outcome outcome = DB_UNAVAILABLE;
-	PGresult *res = NULL;
-
-	if (!ensure_connected(pool, slot))
-		goto done;
-	PGconn *conn = pool->conns[slot];
-
-	res = exec_statement(pool, slot, sql, nparams, param_types, param_values);
-	if (db_connection_broken(conn, res)) {
-		/* The pooled connection died since its last use (most often a
-		 * PostgreSQL restart). One fresh attempt hides that from the
-		 * client; a second failure means the database really is down. */
-		PQclear(res);
-		res = NULL;
-		reset_connection(pool, slot);
-		if (PQstatus(conn) != CONNECTION_OK)
-			goto done;
-		res = exec_statement(pool, slot, sql, nparams, param_types, param_values);
-		if (db_connection_broken(conn, res)) {
+	/* A pooled connection that died since its last use (most often a
+	 * PostgreSQL restart) is reset and tried once more, which hides that
+	 * from the client; a second failure means the database really is down. */
+	for (int attempt = 0; attempt < 2 && outcome == DB_UNAVAILABLE; attempt++) {
+		if (attempt > 0)
+			reset_connection(slot);
+		if (attempt == 0 ? !ensure_connected(pool, slot) : PQstatus(slot->conn) != CONNECTION_OK)
+			break;
+		PGresult *res = exec_statement(pool, slot, sql, nparams, param_types, param_values);
+		if (db_connection_broken(slot->conn, res)) {
 			PQclear(res);
-			res = NULL;
-			goto done;
+			continue;
 		}
+		outcome = result_ok(res) ? DB_OK : DB_QUERY_ERROR;
+		*result = res;
 	}
-	outcome = result_ok(res) ? DB_OK : DB_QUERY_ERROR;
-	*result = res;
-
-done:
-	note_reachability(pool, outcome != DB_UNAVAILABLE, pool->conns[slot]);
+	note_reachability(pool, outcome != DB_UNAVAILABLE, slot->conn);
 	checkin(pool, slot);
 	return outcome;
 }

@@ -1,12 +1,12 @@
 /* JSON-lines log format shared by every line the edge writes (event_log.h):
- * the timestamp, the escaping (json_escape.c) and the single write per
+ * the timestamp, the escaping (json_text.c) and the single write per
  * line; and the error and info messages themselves. */
 #include "event_log.h"
 
 #include <stdarg.h>
 #include <string.h>
 
-#include "json_escape.h"
+#include "json_text.h"
 
 /* Long enough for any message the edge composes (libpq's included). */
 #define MAX_MESSAGE 2048

@@ -1,9 +1,12 @@
-/* How many connections the HTTP port holds, and whether one more may come
- * in (http_admission.c). */
+/* How many connections the HTTP port holds, whether one more may come in,
+ * and the addresses Twilio's webhooks came from lately (a webhook route the
+ * database answered 2xx, so its signature held), for which the last places
+ * are kept (http_admission.c). Thread-safe. */
 #ifndef NMC_HTTP_ADMISSION_H
 #define NMC_HTTP_ADMISSION_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 struct http_admission;
 
@@ -11,11 +14,14 @@ struct http_admission;
 struct http_admission *http_admission_new(unsigned int max, unsigned int reserve);
 void http_admission_free(struct http_admission *a);
 
-/* Before MHD accepts a connection: true takes a place (twilio_sender: the
- * address sent Twilio's webhooks lately, so the reserve is open to it). */
-bool http_admission_take(struct http_admission *a, bool twilio_sender);
+/* Before MHD accepts a connection from addr: true takes a place (the reserve
+ * is open to an address that sent an accepted webhook within the hour). */
+bool http_admission_take(struct http_admission *a, const struct sockaddr *addr);
 /* MHD started the connection a take let in / closed a started one. */
 void http_admission_started(struct http_admission *a);
 void http_admission_closed(struct http_admission *a);
+
+/* A signed webhook from addr was accepted now. */
+void http_admission_note_sender(struct http_admission *a, const struct sockaddr *addr);
 
 #endif

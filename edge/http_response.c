@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "json_escape.h"
+#include "json_text.h"
 #include "string_buffer.h"
 
 enum MHD_Result http_reply(struct MHD_Connection *conn, struct request_state *rs,

@@ -19,7 +19,6 @@
 #include "access_log.h"
 #include "api_proxy.h"
 #include "client_address.h"
-#include "health_check.h"
 #include "http_admission.h"
 #include "metrics.h"
 #include "request_deadline.h"
@@ -38,13 +37,9 @@ struct http_server {
 	const struct edge_config *cfg;
 	struct db_pool *pool;
 	struct request_deadline *deadline;
-	struct webhook_senders *senders;
 	struct http_admission *admission;
 	atomic_uint in_flight;  /* requests between request line and completion */
 };
-
-/* Recent enough to count as one of Twilio's addresses for the reserve. */
-#define WEBHOOK_SENDER_WINDOW_MS (3600 * 1000LL)
 
 /* Before a connection is accepted: the last cfg->twilio_reserve places are
  * kept for addresses Twilio's webhooks came from within the hour, so a flood
@@ -53,10 +48,7 @@ static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t a
 {
 	struct http_server *srv = cls;
 	(void)addrlen;
-	if (http_admission_take(srv->admission, false))
-		return MHD_YES;
-	bool twilio = webhook_senders_recent(srv->senders, addr, WEBHOOK_SENDER_WINDOW_MS);
-	return twilio && http_admission_take(srv->admission, true) ? MHD_YES : MHD_NO;
+	return http_admission_take(srv->admission, addr) ? MHD_YES : MHD_NO;
 }
 
 /* Counts open connections, and lets the deadline watchdog track them. */
@@ -142,6 +134,19 @@ static enum MHD_Result reply_too_large(struct MHD_Connection *conn,
 				"request body exceeds the 1 MiB limit");
 }
 
+/* /healthz answers from a real round trip through the pool, so it also
+ * exercises (and repairs) pooled connections after a database restart. */
+static enum MHD_Result health_check(struct MHD_Connection *conn, struct request_state *rs,
+				    struct db_pool *pool)
+{
+	PGresult *res;
+	enum db_outcome outcome = db_pool_exec(pool, "SELECT 1", 0, NULL, NULL, &res);
+	PQclear(res);
+	if (outcome == DB_OK)
+		return http_reply_static_json(conn, rs, MHD_HTTP_OK, "{\"status\":\"ok\"}");
+	return http_reply_static_json(conn, rs, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"status\":\"unavailable\"}");
+}
+
 /* The JSON API and Twilio's webhooks: both answered by nmc_api.handle. */
 static bool is_sql_path(const char *path)
 {
@@ -159,12 +164,12 @@ static enum MHD_Result route(struct http_server *srv, struct MHD_Connection *con
 	if (strcmp(path, "/healthz") == 0 &&
 	    (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	     strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
-		return health_check_handle(conn, rs, srv->pool);
+		return health_check(conn, rs, srv->pool);
 	if (strcmp(path, "/metrics") == 0 && strcmp(method, MHD_HTTP_METHOD_GET) == 0) {
 		return metrics_endpoint_handle(conn, rs, srv->pool, srv->cfg->metrics_token);
 	}
 	if (is_sql_path(path))
-		return api_proxy_handle(conn, rs, srv->pool, method, path, srv->cfg, srv->senders);
+		return api_proxy_handle(conn, rs, srv->pool, method, path, srv->cfg, srv->admission);
 	return static_files_handle(conn, rs, srv->cfg->dashboard_dir, method, path);
 }
 
@@ -241,7 +246,6 @@ static const struct sockaddr *listen_address(const struct edge_config *cfg,
 static void release(struct http_server *srv)
 {
 	request_deadline_stop(srv->deadline);
-	webhook_senders_free(srv->senders);
 	http_admission_free(srv->admission);
 	free(srv);
 }
@@ -256,9 +260,8 @@ struct http_server *http_server_start(const struct edge_config *cfg,
 	srv->pool = pool;
 	atomic_init(&srv->in_flight, 0);
 	srv->admission = http_admission_new(cfg->max_connections, cfg->twilio_reserve);
-	srv->senders = webhook_senders_new();
 	srv->deadline = request_deadline_start(cfg->head_deadline_seconds, cfg->body_deadline_seconds);
-	if (srv->deadline == NULL || srv->senders == NULL || srv->admission == NULL) {
+	if (srv->deadline == NULL || srv->admission == NULL) {
 		log_error("cannot start the request-deadline watchdog or connection counts");
 		release(srv);
 		return NULL;

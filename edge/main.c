@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_call.h"
 #include "config.h"
 #include "db_pool.h"
 #include "event_log.h"
@@ -18,22 +17,15 @@
 #include "metrics.h"
 #include "webhook_spool.h"
 #include "ws_server.h"
-#include "ws_stats.h"
+#include "ws_feed.h"
 
 /* What GET /metrics shows besides requests and latencies (metrics.c). */
 static void register_figures(void)
 {
 	metrics_add_figure("nmc_feed_clients", "gauge", "Live-feed WebSocket clients connected.",
-			   ws_stats_clients_connected);
+			   ws_feed_clients_connected);
 	metrics_add_figure("nmc_feed_clients_dropped_total", "counter",
-			   "Live-feed clients closed for falling too far behind.", ws_stats_clients_dropped_slow);
-	metrics_add_figure("nmc_webhook_groups_total", "counter",
-			   "Groups of two or more webhooks committed in one transaction.", api_call_groups);
-	metrics_add_figure("nmc_webhook_grouped_total", "counter",
-			   "Webhooks committed as part of such a group.", api_call_grouped_calls);
-	metrics_add_figure("nmc_webhook_group_queued", "gauge",
-			   "Webhooks queued in the edge right now, waiting for the group in the database to finish.",
-			   api_call_queued);
+			   "Live-feed clients closed for falling too far behind.", ws_feed_clients_dropped_slow);
 	metrics_add_figure("nmc_webhook_spool_waiting", "gauge",
 			   "Twilio webhooks the edge kept on disk while the database was down, not yet replayed.",
 			   webhook_spool_depth);

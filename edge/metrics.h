@@ -1,6 +1,6 @@
 /* Prometheus figures of the edge (metrics.c): requests by route and status
  * with latency histograms, NOTIFY-to-send latency, and the figures other
- * modules register (feed clients, webhook groups, the spool). A leaf: it
+ * modules register (feed clients, the spool). A leaf: it
  * knows none of them; metrics_endpoint.c serves GET /metrics. */
 #ifndef NMC_METRICS_H
 #define NMC_METRICS_H

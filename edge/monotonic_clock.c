@@ -1,5 +1,5 @@
 /* monotonic_clock.c — the edge's one reading of CLOCK_MONOTONIC in whole
- * milliseconds (group-commit pauses, the grouped-routes refresh, head deadlines),
+ * milliseconds (head deadlines, admission, the spool's refresh),
  * or exactly (request durations, the feed's NOTIFY-to-send latency). */
 #include "monotonic_clock.h"
 

@@ -8,7 +8,22 @@
 #include <string.h>
 
 #include "monotonic_clock.h"
-#include "raw_uri.h"
+
+bool raw_uri_path_has_nul(const char *raw_uri)
+{
+	if (raw_uri == NULL)
+		return false;
+	for (const char *p = raw_uri; *p != '\0' && *p != '?'; p++)
+		if (p[0] == '%' && p[1] == '0' && p[2] == '0')
+			return true;
+	return false;
+}
+
+const char *raw_uri_query(const char *raw_uri)
+{
+	const char *q = raw_uri ? strchr(raw_uri, '?') : NULL;
+	return q ? q + 1 : NULL;
+}
 
 struct request_state *request_state_new(const char *raw_uri)
 {

@@ -30,6 +30,14 @@ struct request_state {
 
 struct request_state *request_state_new(const char *raw_uri);
 
+/* What the raw request URI (as MHD received it, before decoding) tells:
+ * pure, so fuzz/fuzz_edge_request.c runs it too. "%00" in the path (MHD's
+ * decoded copy of it is cut short there): */
+bool raw_uri_path_has_nul(const char *raw_uri);
+/* The query string exactly as sent (after the first '?'; webhook signatures
+ * cover it), or NULL. */
+const char *raw_uri_query(const char *raw_uri);
+
 /* Records what the access handler learned on its first call. */
 bool request_state_begin(struct request_state *rs, const char *method,
 			 const char *path, const char *client);

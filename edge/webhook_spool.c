@@ -38,7 +38,7 @@
 struct fallback {
 	char *path;
 	char *field;          /* NULL: always matches */
-	char *values;         /* NUL-separated, ends with an empty string */
+	char *values;         /* separated by '\x1f' */
 	char *content_type;
 	char *body;
 };
@@ -166,51 +166,20 @@ static void fallbacks_replace(struct fallback *fb, size_t n)
 	fallbacks_free(old, old_n);
 }
 
-/* The values list as the file keeps it: one line, values separated by '\x1f'. */
-static char *values_joined(const char *values)
-{
-	struct string_buffer sb;
-	string_buffer_init(&sb);
-	for (const char *v = values; v != NULL && *v != '\0'; v += strlen(v) + 1) {
-		if (sb.len > 0)
-			string_buffer_append_char(&sb, '\x1f');
-		string_buffer_append_str(&sb, v);
-	}
-	string_buffer_append_char(&sb, '\0');
-	if (sb.failed) {
-		string_buffer_free(&sb);
-		return NULL;
-	}
-	return sb.data;
-}
-
-/* "a<sep>b" → "a\0b\0\0" */
-static char *values_split(const char *joined, char sep)
-{
-	size_t n = joined != NULL ? strlen(joined) : 0;
-	char *out = calloc(n + 2, 1);
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		out[i] = joined[i] == sep ? '\0' : joined[i];
-	return out;
-}
-
-struct fallback_list { const struct fallback *fb; size_t n; };
-
+/* As the database sends them (webhook_fallbacks' columns, the match values
+ * joined by '\x1f'), durably, to be read back by load_fallbacks_file. */
 static bool write_fallbacks(FILE *f, const void *arg)
 {
-	const struct fallback_list *l = arg;
-	bool ok = fprintf(f, "%s\n%zu\n", FALLBACK_MAGIC, l->n) > 0;
-	for (size_t i = 0; ok && i < l->n; i++) {
-		char *joined = values_joined(l->fb[i].values);
-		ok = joined != NULL && put_field(f, l->fb[i].path) && put_field(f, l->fb[i].field) &&
-		     put_field(f, joined) && put_field(f, l->fb[i].content_type) && put_field(f, l->fb[i].body);
-		free(joined);
-	}
+	const PGresult *res = arg;
+	bool ok = fprintf(f, "%s\n%d\n", FALLBACK_MAGIC, PQntuples(res)) > 0;
+	for (int r = 0; ok && r < PQntuples(res); r++)
+		for (int c = 0; ok && c < 5; c++)
+			ok = put_field(f, PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c));
 	return ok;
 }
 
+/* The fallback answers kept in the spool directory, from the last time the
+ * database was reached (this run or an earlier one). */
 static void load_fallbacks_file(void)
 {
 	char path[4096];
@@ -222,14 +191,10 @@ static void load_fallbacks_file(void)
 	struct fallback *fb = NULL;
 	bool ok = get_magic(f, FALLBACK_MAGIC) && fscanf(f, "%zu", &n) == 1 && fgetc(f) == '\n' && n < 1000 &&
 		  (fb = calloc(n + 1, sizeof *fb)) != NULL;
-	for (size_t i = 0; ok && i < n; i++) {
-		char *joined = NULL;
-		ok = get_field(f, &fb[i].path) && get_field(f, &fb[i].field) && get_field(f, &joined) &&
-		     get_field(f, &fb[i].content_type) && get_field(f, &fb[i].body) && fb[i].path != NULL;
-		if (ok)
-			ok = (fb[i].values = values_split(joined, '\x1f')) != NULL;
-		free(joined);
-	}
+	for (size_t i = 0; ok && i < n; i++)
+		ok = get_field(f, &fb[i].path) && get_field(f, &fb[i].field) && get_field(f, &fb[i].values) &&
+		     get_field(f, &fb[i].content_type) && get_field(f, &fb[i].body) && fb[i].path != NULL &&
+		     fb[i].content_type != NULL && fb[i].body != NULL;
 	fclose(f);
 	if (ok)
 		fallbacks_replace(fb, n);
@@ -239,41 +204,22 @@ static void load_fallbacks_file(void)
 	}
 }
 
-/* From the database: SELECT ... FROM nmc_api.webhook_fallbacks(). */
+/* From the database, through the file. */
 static void refresh_fallbacks(void)
 {
 	static const char sql[] =
 		"SELECT path, match_field, array_to_string(match_values, chr(31)), content_type, body "
 		"FROM nmc_api.webhook_fallbacks() ORDER BY path, seq";
 	PGresult *res = NULL;
-	if (db_pool_exec(spool.pool, sql, 0, NULL, NULL, &res) != DB_OK) {
-		PQclear(res);
-		return;
-	}
-	size_t n = (size_t)PQntuples(res);
-	struct fallback *fb = calloc(n + 1, sizeof *fb);
-	bool ok = fb != NULL && PQnfields(res) == 5;
-	for (size_t i = 0; ok && i < n; i++) {
-		int r = (int)i;
-		fb[i].path = strdup(PQgetvalue(res, r, 0));
-		fb[i].field = PQgetisnull(res, r, 1) ? NULL : strdup(PQgetvalue(res, r, 1));
-		fb[i].values = values_split(PQgetisnull(res, r, 2) ? "" : PQgetvalue(res, r, 2), '\x1f');
-		fb[i].content_type = strdup(PQgetvalue(res, r, 3));
-		fb[i].body = strdup(PQgetvalue(res, r, 4));
-		ok = fb[i].path && fb[i].values && fb[i].content_type && fb[i].body &&
-		     (PQgetisnull(res, r, 1) || fb[i].field);
-	}
-	PQclear(res);
-	if (!ok) {
-		fallbacks_free(fb, n);
-		return;
-	}
 	char path[4096];
 	path_join(path, sizeof path, spool.dir, FALLBACK_FILE);
-	struct fallback_list l = { fb, n };
-	if (!write_durably(path, write_fallbacks, &l))
-		log_error("spool: cannot write %s: %s", path, strerror(errno));
-	fallbacks_replace(fb, n);
+	if (db_pool_exec(spool.pool, sql, 0, NULL, NULL, &res) == DB_OK && PQnfields(res) == 5) {
+		if (write_durably(path, write_fallbacks, res))
+			load_fallbacks_file();
+		else
+			log_error("spool: cannot write %s: %s", path, strerror(errno));
+	}
+	PQclear(res);
 }
 
 /* Whether the form body has field name with one of the values. */
@@ -289,9 +235,12 @@ static bool form_has(const char *body, const char *name, const char *values)
 			   form_decode_part(fld.value, fld.value_len, v, &vl) == FORM_DECODE_OK &&
 			   nl == strlen(name) && memcmp(n, name, nl) == 0;
 		bool match = false;
-		if (hit)
-			for (const char *want = values; *want != '\0' && !match; want += strlen(want) + 1)
-				match = vl == strlen(want) && memcmp(v, want, vl) == 0;
+		for (const char *want = values[0] != '\0' ? values : NULL; hit && want != NULL && !match;) {
+			const char *end = strchr(want, '\x1f');
+			size_t wl = end != NULL ? (size_t)(end - want) : strlen(want);
+			match = vl == wl && memcmp(v, want, vl) == 0;
+			want = end != NULL ? end + 1 : NULL;
+		}
 		free(n);
 		free(v);
 		if (hit)
@@ -308,7 +257,7 @@ bool webhook_spool_answer(const char *path, const char *body, char **content_typ
 	pthread_mutex_lock(&spool.lock);
 	for (size_t i = 0; i < spool.nfallbacks; i++) {
 		const struct fallback *fb = &spool.fallbacks[i];
-		if (strcmp(fb->path, path) != 0 || (fb->field != NULL && !form_has(body, fb->field, fb->values)))
+		if (strcmp(fb->path, path) != 0 || (fb->field != NULL && (fb->values == NULL || !form_has(body, fb->field, fb->values))))
 			continue;
 		*content_type = strdup(fb->content_type);
 		*answer = strdup(fb->body);
@@ -405,7 +354,7 @@ static enum replay_result replay_file(const char *path)
 		snprintf(edge, sizeof edge, "{\"spooled_at\":%s}", received);
 		params[HANDLE_EDGE] = edge;
 		PGresult *res = NULL;
-		enum db_outcome outcome = api_call_one(spool.pool, (const char *const *)params, &res);
+		enum db_outcome outcome = api_handle_call(spool.pool, (const char *const *)params, &res);
 		if (outcome == DB_OK) {
 			result = REPLAYED;
 			if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "200") != 0)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "db_pool.h"
-#include "api_call.h"
+#include "api_proxy.h"
 
 /* Opens (creating it, mode 0700) dir, counts what waits there from an earlier
  * run, loads the fallback answers kept there, and starts the replay thread.

@@ -1,5 +1,5 @@
 /* Connection caps of the live-feed port: a count per client address
- * (address_key.c) in a small table with
+ * (address_key, client_address.c) in a small table with
  * linear search, as long as the total cap — fine for thousands, and only
  * touched when a connection opens or closes. */
 #include "ws_admission.h"
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address_key.h"
+#include "client_address.h"
 
 struct slot {
 	unsigned char addr[16];   /* IPv4 as ::ffff:a.b.c.d */

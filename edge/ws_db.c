@@ -52,29 +52,23 @@ static void quiet_notice(void *arg, const char *message)
 bool ws_db_connect(struct ws_db *db, char *why, size_t why_size)
 {
 	ws_db_disconnect(db);
-	db->query = db_connect(db->conninfo);
-	if (db->query == NULL || PQstatus(db->query) != CONNECTION_OK) {
-		set_why(why, why_size, db->query);
-		ws_db_disconnect(db);
-		return false;
+	/* PQstatus(NULL) is CONNECTION_BAD: out of memory fails like the rest. */
+	PGconn *failed = db->query = db_connect(db->conninfo);
+	if (PQstatus(db->query) == CONNECTION_OK) {
+		failed = db->listen = db_connect(db->listen_conninfo);
+		if (PQstatus(db->listen) == CONNECTION_OK) {
+			PQsetNoticeProcessor(db->query, quiet_notice, NULL);
+			PQsetNoticeProcessor(db->listen, quiet_notice, NULL);
+			PGresult *res = PQexec(db->listen, "LISTEN nmc_events");
+			bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+			PQclear(res);
+			if (ok)
+				return true;
+		}
 	}
-	db->listen = db_connect(db->listen_conninfo);
-	if (db->listen == NULL || PQstatus(db->listen) != CONNECTION_OK) {
-		set_why(why, why_size, db->listen);
-		ws_db_disconnect(db);
-		return false;
-	}
-	PQsetNoticeProcessor(db->query, quiet_notice, NULL);
-	PQsetNoticeProcessor(db->listen, quiet_notice, NULL);
-	PGresult *res = PQexec(db->listen, "LISTEN nmc_events");
-	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	if (!ok) {
-		set_why(why, why_size, db->listen);
-		ws_db_disconnect(db);
-		return false;
-	}
-	return true;
+	set_why(why, why_size, failed);
+	ws_db_disconnect(db);
+	return false;
 }
 
 int ws_db_listen_socket(const struct ws_db *db)

@@ -5,15 +5,15 @@
 #include "ws_feed.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_escape.h"
+#include "json_text.h"
 #include "metrics.h"
 #include "monotonic_clock.h"
 #include "ws_hello.h"
-#include "ws_stats.h"
 #include "event_log.h"
 
 #define HELLO_TIMEOUT_US (10 * LWS_US_PER_SEC)
@@ -31,6 +31,13 @@
 #define CLOSE_SLOW 4408
 #define CLOSE_RESYNC 4409
 #define CLOSE_TRY_AGAIN_LATER 1013
+
+/* Read from any thread (/metrics, the status page); relaxed atomics are
+ * enough: each is read on its own and orders nothing. */
+static atomic_uint_fast64_t clients_connected, clients_dropped_slow;
+
+uint64_t ws_feed_clients_connected(void) { return atomic_load_explicit(&clients_connected, memory_order_relaxed); }
+uint64_t ws_feed_clients_dropped_slow(void) { return atomic_load_explicit(&clients_dropped_slow, memory_order_relaxed); }
 
 static const char events_sql[] =
 	"SELECT seq, frame FROM nmc_api.ws_events($1::uuid, $2::bigint, $3::int)";
@@ -99,7 +106,7 @@ static void push_event(struct ws_client *c, long long seq, const char *frame, si
 {
 	if (c->queue.frames >= WS_QUEUE_MAX_FRAMES ||
 	    c->queue.bytes + len > WS_QUEUE_MAX_BYTES) {
-		ws_stats_client_dropped_slow();
+		atomic_fetch_add_explicit(&clients_dropped_slow, 1, memory_order_relaxed);
 		close_client(c, CLOSE_SLOW, "resync", true);
 		return;
 	}
@@ -117,39 +124,27 @@ static void refuse(struct ws_client *c, int status, const char *code, const char
 	close_client(c, status, code, false);
 }
 
-/* Runs ws_events; NULL (after reporting an outage or logging) on failure. */
-static PGresult *fetch_events(struct ws_feed *feed, const char *business_id,
-			      long long after, const char *page)
-{
-	char after_text[24];
-	snprintf(after_text, sizeof after_text, "%lld", after);
-	const char *params[3] = { business_id, after_text, page };
-	PGresult *res;
-	enum db_outcome outcome = ws_db_exec(&feed->db, events_sql, 3, params, &res);
-	if (outcome == DB_OK)
-		return res;
-	if (outcome == DB_UNAVAILABLE)
-		database_failed(feed);
-	else
-		log_query_error("ws_events", res);
-	PQclear(res);
-	return NULL;
-}
-
 /* Queues the client's next page of history. Only called with an empty
- * queue, so a replay never approaches the slow-client bound. */
+ * queue, so a replay never approaches the slow-client bound; on failure it
+ * stays behind, and resync_all or the next write retries. */
 static void catch_up(struct ws_client *c)
 {
-	PGresult *res = fetch_events(c->feed, c->business_id, c->last_seq, REPLAY_PAGE);
-	if (res == NULL)
-		return;   /* still behind: resync_all or the next write retries */
-	int rows = PQntuples(res);
+	char after[24];
+	snprintf(after, sizeof after, "%lld", c->last_seq);
+	const char *params[3] = { c->business_id, after, REPLAY_PAGE };
+	PGresult *res;
+	enum db_outcome outcome = ws_db_exec(&c->feed->db, events_sql, 3, params, &res);
+	int rows = outcome == DB_OK ? PQntuples(res) : 0;
+	if (outcome == DB_UNAVAILABLE)
+		database_failed(c->feed);
+	else if (outcome != DB_OK)
+		log_query_error("ws_events", res);
 	for (int i = 0; i < rows && c->state == WS_FEEDING; i++) {
 		long long seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 		if (seq > c->last_seq)
 			push_event(c, seq, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1), 0);
 	}
-	if (rows < REPLAY_PAGE_ROWS)
+	if (outcome == DB_OK && rows < REPLAY_PAGE_ROWS)
 		c->behind = false;
 	PQclear(res);
 }
@@ -181,32 +176,22 @@ static void push_live(struct ws_business *b, const PGresult *res, int row, int s
 			push_event(c, seq, frame, len, b->notified_ms);
 }
 
+/* Several notified businesses in one round trip (ws_events_many): while the
+ * query runs no frame is written, so one query instead of one per business
+ * keeps a burst of notifications from queueing behind each other. A business
+ * with a full page waiting reads the rest on its own (from the mark its
+ * clients have reached since). */
+static void deliver_group(struct ws_feed *feed, struct ws_business **group, const long long *after, int n);
+
 /* One read of the table serves all of the business's live clients, from
  * the furthest-behind one on; each gets only what is past its own mark. */
 static void deliver_business(struct ws_feed *feed, struct ws_business *b)
 {
 	long long after = live_mark(b);
-	if (after == LLONG_MAX)
-		return;
-	for (;;) {
-		PGresult *res = fetch_events(feed, b->id, after, LIVE_PAGE);
-		if (res == NULL)
-			return;
-		int rows = PQntuples(res);
-		for (int i = 0; i < rows; i++) {
-			push_live(b, res, i, 0, 1);
-			after = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		}
-		PQclear(res);
-		if (rows < LIVE_PAGE_ROWS)
-			return;
-	}
+	if (after != LLONG_MAX)
+		deliver_group(feed, &b, &after, 1);
 }
 
-/* Several notified businesses in one round trip (ws_events_many): while the
- * query runs no frame is written, so one query instead of one per business
- * keeps a burst of notifications from queueing behind each other. A business
- * with a full page waiting reads the rest on its own. */
 static void deliver_group(struct ws_feed *feed, struct ws_business **group, const long long *after, int n)
 {
 	struct string_buffer ids, marks;
@@ -238,7 +223,7 @@ static void deliver_group(struct ws_feed *feed, struct ws_business **group, cons
 	if (outcome != DB_OK) {
 		log_query_error("ws_events_many", res);
 		PQclear(res);
-		for (int k = 0; k < n; k++)
+		for (int k = 0; k < n && n > 1; k++)
 			deliver_business(feed, group[k]);
 		return;
 	}
@@ -330,7 +315,7 @@ void ws_feed_client_open(struct ws_feed *feed, struct ws_client *c, struct lws *
 		feed->clients->all_prev = c;
 	feed->clients = c;
 	lws_sul_schedule(feed->context, 0, &c->hello_timer, hello_timeout, HELLO_TIMEOUT_US);
-	ws_stats_client_opened();
+	atomic_fetch_add_explicit(&clients_connected, 1, memory_order_relaxed);
 }
 
 void ws_feed_client_message(struct ws_client *c, const void *in, size_t len, bool final)
@@ -396,7 +381,7 @@ void ws_feed_client_closed(struct ws_client *c)
 	ws_queue_clear(&c->queue);
 	string_buffer_free(&c->hello);
 	c->feed = NULL;
-	ws_stats_client_closed();
+	atomic_fetch_sub_explicit(&clients_connected, 1, memory_order_relaxed);
 }
 
 void ws_feed_notified(struct ws_feed *feed, const char *business_id)
@@ -427,9 +412,7 @@ void ws_feed_deliver_pending(struct ws_feed *feed)
 				after[n++] = mark;
 			}
 		}
-		if (n == 1)
-			deliver_business(feed, group[0]);
-		else if (n > 1)
+		if (n > 0)
 			deliver_group(feed, group, after, n);
 	}
 }

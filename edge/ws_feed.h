@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ws_client.h"
 #include "ws_db.h"
@@ -50,5 +51,9 @@ void ws_feed_deliver_pending(struct ws_feed *feed);
 void ws_feed_resync_all(struct ws_feed *feed);
 /* Shutdown: close every client with 1001 "going away". */
 void ws_feed_close_all(struct ws_feed *feed);
+
+/* Clients connected now, and closed for falling behind; from any thread. */
+uint64_t ws_feed_clients_connected(void);
+uint64_t ws_feed_clients_dropped_slow(void);
 
 #endif

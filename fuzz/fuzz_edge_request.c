@@ -1,9 +1,9 @@
 /* fuzz_edge_request.c — the edge's handling of what a request carries,
- * before anything reaches the database: the raw URI (edge/raw_uri.c), the
- * UTF-8 checks (utf8_validate.c), the header object for nmc_api.handle
- * (json_object.c, json_escape.c), X-Forwarded-For behind a trusted proxy
- * (forwarded_for.c) and the static-file path rule and content type
- * (static_path.c, content_types.c). Input: the raw URI, method, then
+ * before anything reaches the database: the raw URI (edge/request_state.c), the
+ * UTF-8 checks (json_text.c), the header object for nmc_api.handle
+ * (json_text.c), X-Forwarded-For behind a trusted proxy
+ * (client_address.c) and the static-file path rule and content type
+ * (static_files.c). Input: the raw URI, method, then
  * "Name: value" lines, an empty line, the body. Asserts the JSON object is
  * always UTF-8 text with no raw control characters, a forwarded client is
  * a canonical address, and an accepted static path has no ".." segment. */
@@ -12,12 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "content_types.h"
-#include "forwarded_for.h"
-#include "json_object.h"
-#include "raw_uri.h"
-#include "static_path.h"
-#include "utf8_validate.h"
+#include "static_files.h"
+#include "client_address.h"
+#include "json_text.h"
+#include "request_state.h"
 
 #define TRUSTED_PROXIES "10.0.0.1, ::1,\t192.168.1.254"
 

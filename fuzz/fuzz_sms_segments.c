@@ -1,6 +1,6 @@
 /* fuzz_sms_segments.c — nmc.sms_segments' rules (extension/src/
  * sms_segments_core.c) on any text PostgreSQL could hand it: the input is
- * read as UTF-8 the way a UTF8 database accepts it (edge/utf8_validate.c,
+ * read as UTF-8 the way a UTF8 database accepts it (edge/json_text.c,
  * same rules) and stops at the first invalid byte. Asserts: an empty text
  * is 0 segments and any other at least 1; units count each character once
  * (GSM-7 extension characters and UCS-2 surrogate pairs twice); the
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "sms_segments_core.h"
-#include "utf8_validate.h"
+#include "json_text.h"
 
 static uint32_t code_point(const unsigned char *s, size_t len)
 {

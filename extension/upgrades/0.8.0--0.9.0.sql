@@ -49,3 +49,10 @@ DROP FUNCTION nmc.emit_event(uuid, text, jsonb);
 -- every call; as PL/pgSQL their plans are kept.
 --@replace voicemail nmc.call_voicemail_json
 --@replace greeting nmc.greeting_template_of
+
+-- issue 21 (edge group commit): the edge commits every request alone;
+-- PostgreSQL's own group commit (commit_delay) was measured against its
+-- queue (docs/performance.md, "Group commit").
+DROP FUNCTION nmc_api.handle_many(jsonb);
+DROP FUNCTION nmc_api.grouped_routes();
+-- end issue 21 (edge group commit)

@@ -30,6 +30,10 @@ cron.use_background_workers = on
 max_worker_processes = 16
 # The inbox and the job queue are rewritten all day: look for vacuum work often.
 autovacuum_naptime = 10s
+# Concurrent webhook commits share one WAL flush: a commit waits up to 100 µs
+# for others when 5 more transactions are open (docs/performance.md, "Group commit").
+commit_delay = 100
+commit_siblings = 5
 CONF
 }
 

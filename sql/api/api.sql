@@ -228,37 +228,3 @@ END
 $$;
 COMMENT ON FUNCTION nmc_api.handle(text, text, jsonb, jsonb, text, text, text, jsonb) IS
     'The edge''s one entry point for /api and /webhooks: (method, path, query args, lower-cased request headers, client address, raw body, raw query string, and the edge''s own document about the request — never taken from a header, so no client can set it: its live-feed clients and spool, {"ws_clients", "ws_dropped_slow", "spool_waiting"}, for the status page, or {"spooled_at": epoch ms} for a webhook it replays from its spool; handlers see it as req.edge) → (status, content type, extra header lines, body; or body_bytes instead of body for a binary answer such as a kept recording). API errors are JSON {"error":{"code","message"[,"field"]}}: NMxxx errors with their status, a constraint the request ran into 409 conflict, a value the schema refuses 400 invalid_input, anything else 500; Twilio webhooks are signature-checked and answer TwiML; one the edge replays from its spool reaches its handler with body.nmc_spooled_at (when the edge received it).';
-
-CREATE FUNCTION nmc_api.handle_many(requests jsonb)
-RETURNS TABLE (status int, content_type text, headers text, body text)
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = nmc, public, pg_temp
-AS $$
-BEGIN
-    -- One after the other, in order, each exactly as nmc_api.handle alone (its
-    -- own subtransaction; tenant reset at its start); one commit for all.
-    -- (PL/pgSQL: the statement is planned once per session, not per call.)
-    RETURN QUERY
-    SELECT h.status, h.content_type, h.headers, h.body
-      FROM jsonb_array_elements(requests) WITH ORDINALITY AS r(req, i)
-     CROSS JOIN LATERAL nmc_api.handle(r.req ->> 0, r.req ->> 1, r.req -> 2, r.req -> 3, r.req ->> 4, r.req ->> 5, r.req ->> 6, r.req -> 7) h
-     ORDER BY r.i;
-END
-$$;
-COMMENT ON FUNCTION nmc_api.handle_many(jsonb) IS
-    'Several requests in one transaction, for the edge''s group commit of the routes nmc_api.grouped_routes lists: requests is a JSON array of [method, path, query, request_headers, client_addr, request_body, raw_query, edge] (the arguments of nmc_api.handle, query, headers and edge as objects); one result row per request, in order. An error one request meets is its own response, as with nmc_api.handle.';
-
-CREATE FUNCTION nmc_api.grouped_routes()
-RETURNS TABLE (method text, path text)
-LANGUAGE sql
-STABLE
-SECURITY DEFINER
-SET search_path = nmc, public, pg_temp
-AS $$
-    -- Twilio's webhooks only record themselves in the webhook inbox (one insert,
-    -- no lock another webhook waits for) and are idempotent on their key, so a
-    -- call of a group that fails may safely run again alone.
-    SELECT r.route_method, r.route_path FROM nmc.api_routes r WHERE r.auth = 'twilio' ORDER BY 1, 2
-$$;
-COMMENT ON FUNCTION nmc_api.grouped_routes() IS 'The routes whose concurrent requests the edge may commit together (nmc_api.handle_many): requests that only record themselves and are idempotent — Twilio''s webhooks. The edge reads this list instead of knowing any route.';

@@ -71,8 +71,8 @@ kill TERM => $pid;
 waitpid $pid, 0;
 
 # A setting the edge does not understand stops it at once, saying why.
-my $out = qx{NMC_HTTP_PORT=$port NMC_WS_PORT=@{[$port + 1]} NMC_EDGE_GROUP_COMMIT=sometimes $ENV{NMC_TEST_EDGE_BIN} 2>&1};
-isnt $? >> 8, 0, 'NMC_EDGE_GROUP_COMMIT=sometimes: the edge refuses to start';
-like $out, qr/NMC_EDGE_GROUP_COMMIT must be on or off/, '… and says why';
+my $out = qx{NMC_HTTP_PORT=$port NMC_WS_PORT=@{[$port + 1]} NMC_EDGE_PREPARED_STATEMENTS=sometimes $ENV{NMC_TEST_EDGE_BIN} 2>&1};
+isnt $? >> 8, 0, 'NMC_EDGE_PREPARED_STATEMENTS=sometimes: the edge refuses to start';
+like $out, qr/NMC_EDGE_PREPARED_STATEMENTS must be on or off/, '… and says why';
 
 done_testing;
