@@ -60,6 +60,17 @@ printf "%-52s %8.0f jobs/s  (the %d jobs left when enqueueing ended)\n",
     'dispatcher throughput, draining a backlog', $after / ($last - $committed), $after;
 sleep 1 while sql("SELECT count(*) FROM nmc.jobs WHERE status IN ('queued', 'in_flight')") > 0;
 
+# A true backlog: N jobs committed in ONE transaction (they all become due at its
+# commit), then the time from that commit to the fake's last receipt.
+fake_post('/_fake/reset');
+sql("SET client_min_messages = warning; TRUNCATE nmc.jobs CASCADE; DELETE FROM nmc.messages");
+my $commit_at = (sql("BEGIN; SELECT count(nmc.sms_send('$business', '$customer', '+15125550100', 'backlog ' || g)) FROM generate_series(1, $n) g; COMMIT; SELECT extract(epoch FROM clock_timestamp())"))[-1];
+wait_for_count($n, 300) or die "the fake did not receive all $n backlog requests\n";
+my $drained = (sort { $a <=> $b } map { $_->{received_at_us} } @{ received() })[-1] / 1e6;
+printf "%-52s %8.0f jobs/s  (%d jobs committed at once, all received %.2f s after the commit)\n",
+    'dispatcher throughput, a backlog committed at once', $n / ($drained - $commit_at), $n, $drained - $commit_at;
+sleep 1 while sql("SELECT count(*) FROM nmc.jobs WHERE status IN ('queued', 'in_flight')") > 0;
+
 # Fixed offered rates: one job per transaction, paced; latency from the
 # enqueueing transaction's start (messages.created_at) to the fake's receipt.
 for my $rate (100, 500, 1000) {
