@@ -21,7 +21,7 @@ CREATE TABLE nmc.events (
     -- leaves with it (trigger below).
     business_id uuid NOT NULL,
     seq         bigint NOT NULL,
-    type        text NOT NULL CHECK (type ~ '^[a-z_]+\.[a-z_]+$'),
+    type        text NOT NULL,   -- its form checked where events are written (nmc.events_pending)
     body        jsonb NOT NULL DEFAULT '{}',
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (business_id, seq)

@@ -3,7 +3,7 @@
 -- token and the resume point (resync when the missed events are gone), and
 -- no event of another business.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 
 SET LOCAL ROLE nmc_edge;
 CREATE TEMP TABLE t AS SELECT nmc_test.register('feed-a@example.com', 'Feed A') AS a, nmc_test.register('feed-b@example.com', 'Feed B') AS b;
@@ -15,6 +15,8 @@ SELECT nmc.emit_event((b #>> '{business,id}')::uuid, 'test.other', '{"n":99}') I
 SELECT is((SELECT count(*) FROM nmc.events e, t WHERE e.business_id IN ((a #>> '{business,id}')::uuid, (b #>> '{business,id}')::uuid)),
           0::bigint, 'written events wait to be numbered (no lock of the business is taken to write one)');
 SELECT is(nmc_test.events_numbered(), 3, 'the events worker''s step numbers the three');
+SELECT throws_ok($$ SELECT nmc.emit_event((SELECT (a #>> '{business,id}')::uuid FROM t), 'Not A Type', '{}') $$, '23514', NULL,
+                 'an event type not of the form kind.change is refused where events are written');
 SELECT is((SELECT array_agg(seq ORDER BY seq) FROM nmc.events WHERE business_id = (SELECT (a #>> '{business,id}')::uuid FROM t)),
           ARRAY[1, 2]::bigint[], 'events are numbered 1, 2, … per business');
 SELECT is((SELECT array_agg(seq) FROM nmc.events WHERE business_id = (SELECT (b #>> '{business,id}')::uuid FROM t)),
