@@ -1,0 +1,7 @@
+-- 0.9.0 → 0.10.0, assembled by extension/Makefile (upgrades/assemble.pl) into
+-- nevermisscall--0.9.0--0.10.0.sql: table changes written here as upgrade steps;
+-- "--@include f" brings sql/<domain>/f.sql (new in this version), "--@replace f name" the
+-- current text of a changed function; then the OpenAPI document, the route
+-- dispatcher and sql/platform/grants.sql. test/upgrade/check.sh proves the result equals
+-- a fresh 0.10.0 install.
+\echo Use "ALTER EXTENSION nevermisscall UPDATE" to load this file. \quit
