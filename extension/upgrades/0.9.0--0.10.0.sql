@@ -5,3 +5,7 @@
 -- dispatcher and sql/platform/grants.sql. test/upgrade/check.sh proves the result equals
 -- a fresh 0.10.0 install.
 \echo Use "ALTER EXTENSION nevermisscall UPDATE" to load this file. \quit
+
+-- The dispatcher's claim chooses its jobs, then leases them by id: joined in one statement,
+-- a plan made on an empty table's statistics re-ran the locking subquery for every job.
+--@replace dispatcher nmc.dispatcher_claim

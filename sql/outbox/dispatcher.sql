@@ -58,6 +58,7 @@ DECLARE
     cfg jsonb := nmc.settings_json();
     simulated jsonb;
     probe_ids bigint[];
+    due_ids bigint[];
     drop_code text;
     drop_message text;
 BEGIN
@@ -68,21 +69,26 @@ BEGIN
     -- The claim need not wait for its WAL flush: if a crash loses it, the
     -- job is simply still queued, and delivery is at-least-once anyway.
     PERFORM set_config('synchronous_commit', 'off', true);
+    -- The jobs to lease, chosen (and locked) first; then leased by id. One
+    -- statement joining the two was planned, on statistics of an empty table,
+    -- as a scan of every job re-running the locking subquery for each: a
+    -- backlog of 10,000 committed at once took one claim 22 s.
+    due_ids := ARRAY(
+        SELECT d.id FROM (SELECT q.id FROM nmc.jobs q
+                           WHERE q.status = 'queued' AND q.next_attempt_at <= now()
+                           ORDER BY q.next_attempt_at LIMIT max_jobs FOR UPDATE SKIP LOCKED) d
+        UNION ALL
+        SELECT e.id FROM (SELECT x.id FROM nmc.jobs x
+                           WHERE x.status = 'in_flight' AND x.lease_expires_at <= now()
+                           ORDER BY x.lease_expires_at LIMIT max_jobs FOR UPDATE SKIP LOCKED) e
+        UNION ALL
+        SELECT unnest(probe_ids)
+        LIMIT max_jobs + cardinality(probe_ids));
     FOR j IN
         UPDATE nmc.jobs SET status = 'in_flight', attempts = jobs.attempts + 1, updated_at = now(), held_at = NULL,
                lease_expires_at = now() + make_interval(secs => (kk.total_timeout_ms + lease_margin_ms) / 1000.0)
-          FROM nmc.job_kinds kk,
-               (SELECT d.id FROM (SELECT q.id FROM nmc.jobs q
-                                   WHERE q.status = 'queued' AND q.next_attempt_at <= now()
-                                   ORDER BY q.next_attempt_at LIMIT max_jobs FOR UPDATE SKIP LOCKED) d
-                UNION ALL
-                SELECT e.id FROM (SELECT x.id FROM nmc.jobs x
-                                   WHERE x.status = 'in_flight' AND x.lease_expires_at <= now()
-                                   ORDER BY x.lease_expires_at LIMIT max_jobs FOR UPDATE SKIP LOCKED) e
-                UNION ALL
-                SELECT unnest(probe_ids)
-                LIMIT max_jobs + cardinality(probe_ids)) due
-         WHERE jobs.id = due.id AND kk.kind = jobs.kind AND nmc.job_transition_allowed(jobs.status, 'in_flight')
+          FROM nmc.job_kinds kk
+         WHERE jobs.id = ANY (due_ids) AND kk.kind = jobs.kind AND nmc.job_transition_allowed(jobs.status, 'in_flight')
         RETURNING jobs.*
     LOOP
         SELECT * INTO k FROM nmc.job_kinds WHERE kind = j.kind;
