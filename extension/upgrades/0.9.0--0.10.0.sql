@@ -9,3 +9,10 @@
 -- The dispatcher's claim chooses its jobs, then leases them by id: joined in one statement,
 -- a plan made on an empty table's statistics re-ran the locking subquery for every job.
 --@replace dispatcher nmc.dispatcher_claim
+
+-- Functions planned at every call: IMMUTABLE SQL wrappers of format() (never inlined: format
+-- is stable) are now STABLE, and nmc.message_json (a sub-select) is PL/pgSQL.
+--@replace twiml nmc.twiml_dial
+--@replace twiml nmc.twiml_say_and_record
+--@replace greeting nmc.format_phone
+--@replace messages nmc.message_json

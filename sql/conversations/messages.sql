@@ -66,14 +66,15 @@ CREATE TRIGGER messages_media_keep BEFORE INSERT ON nmc.messages
 
 CREATE FUNCTION nmc.message_json(m nmc.messages)
 RETURNS jsonb
-LANGUAGE sql STABLE
-AS $$ SELECT jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'customer_id', m.customer_id,
+-- PL/pgSQL: its plan is kept (a SQL function with a sub-select is planned on every call).
+LANGUAGE plpgsql STABLE
+AS $$ BEGIN RETURN jsonb_build_object('id', m.id, 'conversation_id', m.conversation_id, 'customer_id', m.customer_id,
                                 'direction', m.direction, 'author', m.author, 'body', m.body, 'status', m.status,
                                 'error_code', m.error_code, 'error_message', m.error_message, 'simulated', m.simulated,
                                 'created_at', m.created_at,
                                 'media', (SELECT jsonb_agg(jsonb_build_object('content_type', x ->> 'content_type',
                                                                               'url', nmc.media_url((x ->> 'file_id')::uuid)) ORDER BY n)
-                                            FROM jsonb_array_elements(m.media) WITH ORDINALITY AS e(x, n))) $$;
+                                            FROM jsonb_array_elements(m.media) WITH ORDINALITY AS e(x, n))); END $$;
 COMMENT ON FUNCTION nmc.message_json(nmc.messages) IS 'The API representation of a message (events carry only its id and status); media: an MMS''s photos, each its content type and where the dashboard gets the copy we keep (url: /api/media/{id}; never the provider''s URL), NULL when none.';
 
 CREATE FUNCTION nmc.sms_enqueue_many(msgs nmc.messages[])

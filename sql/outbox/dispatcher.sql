@@ -48,6 +48,9 @@ CREATE FUNCTION nmc.dispatcher_claim(max_jobs int)
 RETURNS TABLE (job_id bigint, attempt int, method text, url text, headers text[], body text,
                basic_user text, basic_password text, connect_timeout_ms int, total_timeout_ms int, body_bytes bytea)
 LANGUAGE plpgsql
+-- Leasing by id = ANY (an array of 1–64): left to choose, the plan cache kept re-planning
+-- (a custom plan per claim, 0.19 ms) because a generic plan assumes ten elements.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     j nmc.jobs;

@@ -14,7 +14,7 @@ COMMENT ON FUNCTION nmc.twiml(text) IS 'A TwiML document (HTTP 200, text/xml) ar
 
 CREATE FUNCTION nmc.twiml_dial(forward_to text, ring_timeout_seconds int, action_url text)
 RETURNS nmc.http_response
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE  -- format() is stable: declared IMMUTABLE, it was never inlined but planned at every call
 AS $$
     SELECT nmc.twiml(format('<Dial timeout="%s" action="%s" method="POST" answerOnBridge="true"><Number>%s</Number></Dial>',
                             ring_timeout_seconds, nmc.xml_escape(action_url), nmc.xml_escape(forward_to)))
@@ -29,7 +29,7 @@ COMMENT ON FUNCTION nmc.twiml_say_and_hang_up(text) IS 'Say a message to the cal
 
 CREATE FUNCTION nmc.twiml_say_and_record(message text, max_seconds int, action_url text, status_callback_url text)
 RETURNS nmc.http_response
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE  -- format() is stable: declared IMMUTABLE, it was never inlined but planned at every call
 AS $$
     SELECT nmc.twiml(format('<Say>%s</Say><Record action="%s" method="POST" maxLength="%s" timeout="5" playBeep="true" trim="trim-silence" '
                             'recordingStatusCallback="%s" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent"/><Hangup/>',
