@@ -24,6 +24,7 @@
 
 #include "dispatcher_jobs.h"
 #include "spi_row.h"
+#include "spi_statement.h"
 #include "worker_slot.h"
 
 
@@ -93,6 +94,16 @@ dispatcher_free_transfer(HttpTransfer *t)
  * When the next job and timer are due (-1: nothing pending), and the
  * tunables, from nmc.settings: read after every change.
  */
+/* The dispatcher's statements, prepared once (spi_statement.c). */
+static SpiStatement plan_statement = SPI_STATEMENT("SELECT * FROM nmc.dispatcher_plan()", 0);
+static SpiStatement claim_statement = SPI_STATEMENT("SELECT * FROM nmc.dispatcher_claim($1)", 1, INT4OID);
+static SpiStatement due_timers_statement =
+	SPI_STATEMENT("SELECT nmc.dispatcher_due_timers(" CppAsString2(MAX_TIMERS_PER_PASS) ") AS timer_id", 0);
+static SpiStatement complete_statement =
+	SPI_STATEMENT("SELECT nmc.dispatcher_complete_batch($1, $2, $3, $4, $5, $6, $7)", 7,
+				  INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID);
+static SpiStatement timer_fire_statement = SPI_STATEMENT("SELECT nmc.timer_fire($1)", 1, INT8OID);
+
 static void
 read_plan(DispatchPlan *plan)
 {
@@ -100,7 +111,7 @@ read_plan(DispatchPlan *plan)
 	TupleDesc	desc;
 
 	/* Not read-only: it must see what this transaction just claimed or completed. */
-	if (SPI_execute("SELECT * FROM nmc.dispatcher_plan()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (spi_statement_run(&plan_statement, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "nmc.dispatcher_plan failed");
 	row = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -125,13 +136,12 @@ HttpTransfer *
 dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 {
 	HttpTransfer *claimed = NULL;
-	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1] = {Int32GetDatum(max_jobs)};
 
 	worker_begin_tx("nevermisscall: claiming jobs");
 	if (max_jobs > 0)
 	{
-		if (SPI_execute_with_args("SELECT * FROM nmc.dispatcher_claim($1)", 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		if (spi_statement_run(&claim_statement, args, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "nmc.dispatcher_claim failed");
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -141,7 +151,7 @@ dispatcher_claim_jobs(int max_jobs, DispatchPlan *plan)
 			claimed = t;
 		}
 	}
-	if (SPI_execute("SELECT nmc.dispatcher_due_timers(" CppAsString2(MAX_TIMERS_PER_PASS) ") AS timer_id", false, 0) != SPI_OK_SELECT)
+	if (spi_statement_run(&due_timers_statement, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "nmc.dispatcher_due_timers failed");
 	plan->ndue_timers = 0;
 	for (uint64 i = 0; i < SPI_processed && plan->ndue_timers < MAX_TIMERS_PER_PASS; i++)
@@ -236,7 +246,6 @@ array_of(Datum *values, bool *nulls, int n, Oid type)
 void
 dispatcher_complete_jobs(HttpTransfer *finished, DispatchPlan *plan)
 {
-	static Oid	types[7] = {INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID};
 	static const Oid elem[7] = {INT8OID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID};
 	int			n = 0;
 	Datum	   *cols[7];
@@ -275,8 +284,7 @@ dispatcher_complete_jobs(HttpTransfer *finished, DispatchPlan *plan)
 	}
 	for (int c = 0; c < 7; c++)
 		args[c] = array_of(cols[c], nulls[c], n, elem[c]);
-	if (SPI_execute_with_args("SELECT nmc.dispatcher_complete_batch($1, $2, $3, $4, $5, $6, $7)",
-							  7, types, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (spi_statement_run(&complete_statement, args, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "nmc.dispatcher_complete_batch failed");
 	/* Retries scheduled just now change when the next job is due. */
 	read_plan(plan);
@@ -288,11 +296,10 @@ dispatcher_fire_timers(const DispatchPlan *plan)
 {
 	for (int i = 0; i < plan->ndue_timers; i++)
 	{
-		Oid			argtypes[1] = {INT8OID};
 		Datum		args[1] = {Int64GetDatum(plan->due_timers[i])};
 
 		worker_begin_tx("nevermisscall: firing a timer");
-		SPI_execute_with_args("SELECT nmc.timer_fire($1)", 1, argtypes, args, NULL, false, 0);
+		spi_statement_run(&timer_fire_statement, args, false, 0);
 		worker_commit_tx();
 	}
 }

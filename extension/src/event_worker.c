@@ -17,6 +17,7 @@
 
 #include "event_worker.h"
 #include "spi_row.h"
+#include "spi_statement.h"
 #include "worker_slot.h"
 
 /* It looks even without a wake-up this often (a lost latch is not a lost event). */
@@ -32,6 +33,8 @@
 #define EVENTS_GATHER_MS 10
 
 static Worker events = WORKER_DEFINE("events", "nmc_events_main");
+static SpiStatement number_statement =
+	SPI_STATEMENT("SELECT nmc.events_number() AS taken, nmc.setting_int('events_batch_size') AS batch_size", 0);
 
 PG_FUNCTION_INFO_V1(nmc_events_wake);
 PG_FUNCTION_INFO_V1(nmc_events_process);
@@ -67,8 +70,7 @@ run_batch(bool *full)
 		TupleDesc	desc;
 
 		worker_begin_tx("nevermisscall: numbering events");
-		if (SPI_execute("SELECT nmc.events_number() AS taken, nmc.setting_int('events_batch_size') AS batch_size",
-						false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		if (spi_statement_run(&number_statement, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "nmc.events_number returned no row");
 		row = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;

@@ -20,6 +20,7 @@
 
 #include "inbox_worker.h"
 #include "spi_row.h"
+#include "spi_statement.h"
 #include "worker_slot.h"
 
 /* The worker looks even without a wake-up this often (a lost latch is not a lost webhook). */
@@ -34,6 +35,10 @@
 #define INBOX_ERROR_BACKOFF_MS 1000
 
 static Worker inbox = WORKER_DEFINE("inbox", "nmc_inbox_main");
+static SpiStatement run_statement =
+	SPI_STATEMENT("SELECT nmc.webhook_inbox_run(NULL, $1) AS taken, "
+				  "nmc.setting_int('inbox_batch_size') AS batch_size, "
+				  "nmc.setting_int('inbox_min_together') AS min_together", 1, BOOLOID);
 
 PG_FUNCTION_INFO_V1(nmc_inbox_wake);
 PG_FUNCTION_INFO_V1(nmc_inbox_process);
@@ -73,16 +78,12 @@ run_batch(bool isolate)
 
 	PG_TRY();
 	{
-		Oid			argtypes[1] = {BOOLOID};
 		Datum		args[1] = {BoolGetDatum(isolate)};
 		HeapTuple	row;
 		TupleDesc	desc;
 
 		worker_begin_tx("nevermisscall: applying Twilio webhooks");
-		if (SPI_execute_with_args("SELECT nmc.webhook_inbox_run(NULL, $1) AS taken, "
-								  "nmc.setting_int('inbox_batch_size') AS batch_size, "
-								  "nmc.setting_int('inbox_min_together') AS min_together",
-								  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		if (spi_statement_run(&run_statement, args, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "nmc.webhook_inbox_run returned no row");
 		row = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;
