@@ -2,8 +2,7 @@
  * event_worker.c — the events background worker: the only numberer of the
  * event feed (sql/feed/events.sql). Writers append to nmc.events_pending and
  * wake it at commit (nmc.events_wake); its loop runs nmc.events_number in one
- * transaction per batch until nothing is pending, then sleeps on the latch
- * (while events keep coming, only a few milliseconds: they are numbered together).
+ * transaction per batch until nothing is pending, then sleeps on the latch.
  * Being alone to move the businesses' counters, it makes no writer wait for
  * another. Also nmc.events_process; the rest of a worker's life is
  * worker_slot.c.
@@ -23,14 +22,6 @@
 /* It looks even without a wake-up this often (a lost latch is not a lost event). */
 #define EVENTS_POLL_MS 1000
 #define EVENTS_ERROR_BACKOFF_MS 1000
-/*
- * After a round that numbered something, more is usually on its way (every
- * inbox batch and every completed text writes events): the next round waits
- * this long, so a stream of commits is numbered in a few rounds, each one
- * transaction and one WAL flush, instead of one round per commit. A quiet
- * feed's first event is numbered at once.
- */
-#define EVENTS_GATHER_MS 10
 
 static Worker events = WORKER_DEFINE("events", "nmc_events_main");
 static SpiStatement number_statement =
@@ -102,10 +93,7 @@ nmc_events_main(Datum arg)
 		taken = run_batch(&full);
 		if (taken > 0 && full)
 			continue;
-		if (taken > 0)
-			worker_sleep(EVENTS_GATHER_MS, false);
-		else
-			worker_sleep(taken < 0 ? EVENTS_ERROR_BACKOFF_MS : EVENTS_POLL_MS, taken >= 0);
+		worker_sleep(taken < 0 ? EVENTS_ERROR_BACKOFF_MS : EVENTS_POLL_MS, taken >= 0);
 	}
 	/* Exit code 1 asks the postmaster to restart us (e.g. after pg_terminate_backend). */
 	proc_exit(1);
