@@ -16,3 +16,8 @@
 --@replace twiml nmc.twiml_say_and_record
 --@replace greeting nmc.format_phone
 --@replace messages nmc.message_json
+
+-- A missed-call batch reads its calls and customers by key, whatever plan was made when the
+-- tables were small (it read every call, and every customer of the business, before).
+--@replace calls nmc.calls_missed
+--@replace customers nmc.customers_upsert

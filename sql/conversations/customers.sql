@@ -36,13 +36,15 @@ BEGIN
     -- Created if new (a returning customer gets no new row version), then all
     -- found and locked, in id order: callers decide from their state (opted out,
     -- last greeting), and two transactions at once must decide one after the other.
+    -- Each looked up by its key (ON CONFLICT's index probe, LATERAL): a plan made
+    -- on a small table would otherwise read all of a business's customers.
     INSERT INTO nmc.customers (business_id, phone)
     SELECT DISTINCT u.b, u.p FROM unnest(p_business_ids, p_phones) AS u(b, p)
-     WHERE NOT EXISTS (SELECT 1 FROM nmc.customers o WHERE o.business_id = u.b AND o.phone = u.p)
      ORDER BY u.b, u.p
-    ON CONFLICT (business_id, phone) DO NOTHING;  -- created by a concurrent transaction just now
+    ON CONFLICT (business_id, phone) DO NOTHING;  -- a returning customer (or one a concurrent transaction just created)
     WITH k AS (SELECT DISTINCT u.b, u.p FROM unnest(p_business_ids, p_phones) AS u(b, p)),
-         l AS (SELECT c.* FROM nmc.customers c JOIN k ON c.business_id = k.b AND c.phone = k.p ORDER BY c.id FOR NO KEY UPDATE OF c)
+         l AS (SELECT c.* FROM k CROSS JOIN LATERAL (SELECT * FROM nmc.customers o WHERE o.business_id = k.b AND o.phone = k.p) c
+                ORDER BY c.id FOR NO KEY UPDATE OF c)
     SELECT array_agg(l::nmc.customers ORDER BY u.i) INTO r
       FROM unnest(p_business_ids, p_phones) WITH ORDINALITY AS u(b, p, i) JOIN l ON l.business_id = u.b AND l.phone = u.p;
     RETURN r;
