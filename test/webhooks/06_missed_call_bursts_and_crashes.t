@@ -31,9 +31,16 @@ sql("UPDATE nmc.businesses SET human_window_seconds = 3600 WHERE id = '$business
 # A crashed send is re-sent once its lease runs out: keep that short here.
 sql(q{UPDATE nmc.job_kinds SET total_timeout_ms = 1500 WHERE kind = 'twilio.sms.send'});
 sql(q{SELECT nmc.configure('{"dispatcher_lease_margin_ms":"100"}')});
+# Commits durable as in production (scripts/lib/cluster.sh keeps PostgreSQL's default):
+# the test cluster otherwise runs with synchronous_commit off, and a crash then loses
+# the last ~200 ms of commits, whose texts had already gone out: a duplicate for each,
+# which production would not see. (The dispatcher's claim stays asynchronous: it says so.)
+sql(q{ALTER SYSTEM SET synchronous_commit = on});
+sql(q{SELECT pg_reload_conf()});
 END {
     eval { sql(q{UPDATE nmc.job_kinds SET total_timeout_ms = 15000 WHERE kind = 'twilio.sms.send'}) };
     eval { sql(q{SELECT nmc.configure('{"dispatcher_lease_margin_ms":"5000"}')}) };
+    eval { sql(q{ALTER SYSTEM RESET synchronous_commit}); sql(q{SELECT pg_reload_conf()}) };
 }
 
 my $next_caller = 0;
