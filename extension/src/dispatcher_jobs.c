@@ -90,10 +90,6 @@ dispatcher_free_transfer(HttpTransfer *t)
 	MemoryContextDelete(GetMemoryChunkContext(t));
 }
 
-/*
- * When the next job and timer are due (-1: nothing pending), and the
- * tunables, from nmc.settings: read after every change.
- */
 /* The dispatcher's statements, prepared once (spi_statement.c). */
 static SpiStatement plan_statement = SPI_STATEMENT("SELECT * FROM nmc.dispatcher_plan()", 0);
 static SpiStatement claim_statement = SPI_STATEMENT("SELECT * FROM nmc.dispatcher_claim($1)", 1, INT4OID);
@@ -104,6 +100,10 @@ static SpiStatement complete_statement =
 				  INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID);
 static SpiStatement timer_fire_statement = SPI_STATEMENT("SELECT nmc.timer_fire($1)", 1, INT8OID);
 
+/*
+ * When the next job and timer are due (-1: nothing pending), and the
+ * tunables, from nmc.settings: read after every change.
+ */
 static void
 read_plan(DispatchPlan *plan)
 {

@@ -136,10 +136,10 @@ http_client_init(int max_connections)
 	/* Keep a warm connection per concurrent request for reuse. */
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) max_connections);
 	/*
-	 * And never hold more open than that: draining a backlog in rounds of
-	 * requests that all finish between rounds, libcurl otherwise kept opening
-	 * new connections next to its idle ones (900 sockets to one provider,
-	 * then "Couldn't connect" at the process's file limit).
+	 * And never hold more open than that, whatever is started: when a claim
+	 * once leased a whole backlog (fixed in nmc.dispatcher_claim), libcurl
+	 * opened ~900 sockets to one provider, then "Couldn't connect" at the
+	 * process's file limit.
 	 */
 	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) max_connections);
 }
